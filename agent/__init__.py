@@ -1,0 +1,2 @@
+"""suture: LLM-assisted vulnerability remediation."""
+__version__ = "0.1.0"

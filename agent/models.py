@@ -1,0 +1,231 @@
+"""Pydantic records that flow between suture's stages.
+
+Every stage is a plain function from records to records (see DESIGN.md); these are the records.
+They validate themselves: a record that breaks its own rules cannot be built.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Severity = Literal["critical", "high", "medium", "low", "info"]
+SEVERITY_ORDER: dict[str, int] = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
+Confidence = Literal["high", "medium", "low"]
+FindingStatus = Literal["open", "fixed", "dismissed", "risk_accepted"]
+VerdictLabel = Literal["true_positive", "false_positive", "uncertain"]
+ProposalKind = Literal["patch", "dismissal"]
+ProposalState = Literal["drafted", "validated", "failed", "approved", "rejected", "exported"]
+Lane = Literal["now", "batch", "defer"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Location(Record):
+    """A place in a file; `path` is POSIX, relative to the project root."""
+
+    path: str
+    start_line: int = Field(ge=1)
+    end_line: int | None = None
+    start_column: int | None = None
+    end_column: int | None = None
+    snippet: str | None = None
+
+    @model_validator(mode="after")
+    def _end_not_before_start(self) -> "Location":
+        if self.end_line is not None and self.end_line < self.start_line:
+            self.end_line = self.start_line
+        return self
+
+    @property
+    def last_line(self) -> int:
+        return self.end_line or self.start_line
+
+
+class FlowStep(Record):
+    """One step of a SARIF code flow (source -> ... -> sink)."""
+
+    location: Location
+    message: str | None = None
+
+
+class Finding(Record):
+    """One scanner result, deduplicated. `id` is the stable fingerprint (see ingest/fingerprint.py)."""
+
+    id: str
+    tool: str
+    rule_id: str
+    rule_name: str | None = None
+    message: str
+    cwe: list[int] = Field(default_factory=list)
+    cve: list[str] = Field(default_factory=list)
+    severity: Severity = "medium"
+    confidence: Confidence = "medium"
+    security_severity: float | None = None
+    location: Location
+    flow: list[FlowStep] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    help_uri: str | None = None
+    partial_fingerprints: dict[str, str] = Field(default_factory=dict)
+    first_seen: datetime = Field(default_factory=utcnow)
+    last_seen: datetime = Field(default_factory=utcnow)
+    status: FindingStatus = "open"
+    fixed_at: datetime | None = None
+    risk_accepted_until: datetime | None = None
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:10]
+
+
+class SkippedResult(Record):
+    """A SARIF result that could not become a Finding, with the reason a person can act on."""
+
+    run_index: int
+    result_index: int
+    rule_id: str | None = None
+    reason: str
+
+
+class Factor(Record):
+    """One contribution to a ranking score, with the reason in words."""
+
+    name: str
+    points: float
+    reason: str
+
+
+class Rank(Record):
+    finding_id: str
+    score: float = Field(ge=0, le=100)
+    factors: list[Factor] = Field(default_factory=list)
+    reason: str = ""
+    owner: str | None = None
+    lane: Lane = "batch"
+    due: datetime | None = None
+
+
+class Verdict(Record):
+    verdict: VerdictLabel
+    confidence: float = Field(ge=0.0, le=1.0)
+    rationale: str
+    source: str = "builtin"
+
+
+class Edit(Record):
+    """A search/replace edit on one file. An empty `search` with `create=True` makes a new file."""
+
+    path: str
+    search: str
+    replace: str
+    create: bool = False
+
+
+class TestRun(Record):
+    """The outcome of one test command run. `ran=False` means we learned nothing (never 'passed')."""
+
+    __test__ = False  # not a pytest class
+
+    ran: bool
+    command: list[str] = Field(default_factory=list)
+    exit_code: int | None = None
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    failing_tests: list[str] = Field(default_factory=list)
+    timed_out: bool = False
+    duration_s: float = 0.0
+    reason: str | None = None
+    log: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.ran and not self.timed_out and self.exit_code == 0
+
+
+class Validation(Record):
+    applied: bool
+    apply_error: str | None = None
+    baseline: TestRun | None = None
+    patched: TestRun | None = None
+    newly_failing: list[str] = Field(default_factory=list)
+    finding_gone: bool | None = None
+    new_findings: list[str] = Field(default_factory=list)
+    rescan_tool: str | None = None
+    rescan_note: str | None = None
+    log_path: str | None = None
+    passed: bool = False
+    reasons: list[str] = Field(default_factory=list)
+
+
+class Usage(Record):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    cost_known: bool = True
+    calls: int = 0
+    cached_calls: int = 0
+
+    def add(self, other: "Usage") -> "Usage":
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            cost_usd=self.cost_usd + other.cost_usd,
+            cost_known=self.cost_known and other.cost_known,
+            calls=self.calls + other.calls,
+            cached_calls=self.cached_calls + other.cached_calls,
+        )
+
+
+class Proposal(Record):
+    """A patch or a dismissal waiting for a person. Only the store changes `state`."""
+
+    id: str
+    finding_id: str
+    kind: ProposalKind
+    engine: str
+    state: ProposalState = "drafted"
+    verdict: Verdict | None = None
+    rationale: str = ""
+    edits: list[Edit] = Field(default_factory=list)
+    diff: str = ""
+    prompt_hash: str | None = None
+    model: str | None = None
+    model_params: dict = Field(default_factory=dict)
+    usage: Usage = Field(default_factory=Usage)
+    validation: Validation | None = None
+    error: str | None = None
+    attempts: int = 1
+    notes: list[str] = Field(default_factory=list)
+    commit: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+    @model_validator(mode="after")
+    def _kind_rules(self) -> "Proposal":
+        if self.kind == "dismissal" and (self.edits or self.diff):
+            raise ValueError("a dismissal proposal carries no edits")
+        return self
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:8]
+
+
+class Transition(Record):
+    """One state change of a proposal, with who did it and when."""
+
+    proposal_id: str
+    from_state: ProposalState | None
+    to_state: ProposalState
+    actor: str
+    at: datetime = Field(default_factory=utcnow)
+    comment: str | None = None
