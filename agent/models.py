@@ -113,6 +113,30 @@ class Rank(Record):
     due: datetime | None = None
 
 
+class CodeSnippet(Record):
+    """A labelled piece of repository code sent to an engine (e.g. "enclosing function", "flow step 2")."""
+
+    label: str
+    path: str
+    start_line: int = Field(ge=1)
+    end_line: int = Field(ge=1)
+    text: str
+    truncated: bool = False
+
+
+class Context(Record):
+    """What an engine gets to see for one finding: code, already redacted and budgeted."""
+
+    finding_id: str
+    snippets: list[CodeSnippet] = Field(default_factory=list)
+    related_tests: list[str] = Field(default_factory=list)
+    token_budget: int | None = None
+    tokens_used: int = 0
+    dropped: list[str] = Field(default_factory=list)
+    redactions: int = 0
+    hints: list[str] = Field(default_factory=list)
+
+
 class Verdict(Record):
     verdict: VerdictLabel
     confidence: float = Field(ge=0.0, le=1.0)
