@@ -187,6 +187,7 @@ class Validation(Record):
     rescan_tool: str | None = None
     rescan_note: str | None = None
     log_path: str | None = None
+    flags: list[str] = Field(default_factory=list)  # things a reviewer must notice, e.g. "edits a test file"
     passed: bool = False
     reasons: list[str] = Field(default_factory=list)
 

@@ -1,0 +1,95 @@
+"""Settings, layered: built-in defaults < suture.toml or [tool.suture] in pyproject.toml < SUTURE_* env < flags.
+
+Every setting is documented in the README ("Configuration"). Unknown keys in a config file are an error that
+names the file and the key, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agent.errors import SutureError
+
+
+class ConfigError(SutureError):
+    """A config file or environment variable that cannot be used."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    # fix / run
+    top: int = Field(10, ge=1, description="how many top-ranked findings `fix` and `run` work on")
+    model: str | None = Field(None, description="litellm model string; none = builtin engine")
+    api_base: str | None = Field(None, description="OpenAI-compatible endpoint for the model")
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(2048, ge=64)
+    request_timeout: float = Field(60.0, gt=0)
+    max_attempts: int = Field(3, ge=1, le=10, description="drafts per finding, counting repair rounds")
+    token_budget: int | None = Field(None, ge=256, description="prompt token budget; none = per-model default")
+    # validation
+    test_command: list[str] | str | None = Field(None, description="none = auto-detect pytest")
+    test_timeout: float = Field(300.0, gt=0)
+    rescan: bool = True
+    allow_test_edits: bool = False
+    max_files: int = Field(10, ge=1)
+    max_changed_lines: int = Field(200, ge=1)
+    # scanning
+    scanners: list[str] = Field(default_factory=lambda: ["bandit", "semgrep"])
+    scan_timeout: float = Field(900.0, gt=0)
+
+
+ENV_PREFIX = "SUTURE_"
+_LIST_KEYS = {"scanners"}
+
+
+def _file_settings(project_dir: Path) -> tuple[dict[str, Any], Path | None]:
+    suture_toml = project_dir / "suture.toml"
+    pyproject = project_dir / "pyproject.toml"
+    for path, section in ((suture_toml, None), (pyproject, ("tool", "suture"))):
+        if not path.is_file():
+            continue
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        if section:
+            data = data.get(section[0], {}).get(section[1])
+            if data is None:
+                continue
+        return data, path
+    return {}, None
+
+
+def _env_settings(environ: dict[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in Settings.model_fields:
+        raw = environ.get(ENV_PREFIX + name.upper())
+        if raw is None or raw == "":
+            continue
+        values[name] = [s.strip() for s in raw.split(",") if s.strip()] if name in _LIST_KEYS else raw
+    return values
+
+
+def load_settings(
+    project_dir: Path, overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None
+) -> Settings:
+    """Settings for a project: defaults, then its config file, then SUTURE_* variables, then `overrides`."""
+    data, source = _file_settings(project_dir)
+    merged: dict[str, Any] = dict(data)
+    merged.update(_env_settings(dict(os.environ if environ is None else environ)))
+    merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        return Settings(**merged)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or "?"
+        where = f"{source}" if source and key in data else "settings"
+        if err["type"] == "extra_forbidden":
+            raise ConfigError(f"{where}: unknown setting {key!r}") from None
+        raise ConfigError(f"{where}: setting {key!r}: {err['msg']}") from None

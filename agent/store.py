@@ -1,0 +1,394 @@
+"""Persistence for every record, and the one place where state rules are enforced.
+
+SQLite in `.suture/suture.db` by default, written against SQLAlchemy Core so a shared PostgreSQL store is a
+connection URL, not a rewrite. Records are stored whole as JSON next to the columns we query by.
+
+State rules (DESIGN.md):
+- a proposal moves drafted → validated | failed → approved | rejected → exported; only `approved` can be exported;
+  a failed patch can be approved only with an explicit override that is written into the log;
+- a dismissal (false-positive verdict) is never validated by tests: it goes drafted → approved | rejected, and only
+  an approved dismissal marks its finding `dismissed`;
+- every transition is logged with who and when.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from agent.errors import SutureError
+from agent.models import Finding, Proposal, ProposalState, Transition, utcnow
+
+
+class StoreError(SutureError):
+    """A request the store refuses (unknown id, illegal state change)."""
+
+
+_meta = sa.MetaData()
+findings_t = sa.Table(
+    "findings", _meta,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("tool", sa.String(64), nullable=False, index=True),
+    sa.Column("scope", sa.String(200), nullable=False, index=True),
+    sa.Column("rule_id", sa.String(300), nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("data", sa.JSON, nullable=False),
+)
+scans_t = sa.Table(
+    "scans", _meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tool", sa.String(64), nullable=False),
+    sa.Column("scope", sa.String(200), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False, index=True),
+    sa.Column("full", sa.Boolean, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("summary", sa.JSON, nullable=False),
+)
+proposals_t = sa.Table(
+    "proposals", _meta,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("finding_id", sa.String(64), nullable=False, index=True),
+    sa.Column("state", sa.String(20), nullable=False, index=True),
+    sa.Column("engine", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+)
+transitions_t = sa.Table(
+    "transitions", _meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("proposal_id", sa.String(64), nullable=False, index=True),
+    sa.Column("from_state", sa.String(20)),
+    sa.Column("to_state", sa.String(20), nullable=False),
+    sa.Column("actor", sa.String(300), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("comment", sa.Text),
+)
+finding_events_t = sa.Table(
+    "finding_events", _meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("finding_id", sa.String(64), nullable=False, index=True),
+    sa.Column("from_status", sa.String(20)),
+    sa.Column("to_status", sa.String(20), nullable=False),
+    sa.Column("actor", sa.String(300), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("comment", sa.Text),
+)
+llm_cache_t = sa.Table(
+    "llm_cache", _meta,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# (from, to) pairs a patch may take; dismissals have their own, shorter path.
+_PATCH_MOVES: set[tuple[str | None, str]] = {
+    (None, "drafted"), ("drafted", "validated"), ("drafted", "failed"),
+    ("validated", "approved"), ("validated", "rejected"), ("failed", "rejected"),
+    ("approved", "exported"), ("approved", "rejected"),
+}
+_DISMISSAL_MOVES: set[tuple[str | None, str]] = {
+    (None, "drafted"), ("drafted", "approved"), ("drafted", "rejected"),
+}
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+class Store:
+    """All reads and writes of suture's records. Use `Store.open(path)` or `Store(url)`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = sa.create_engine(url, future=True)
+        if url.startswith("sqlite"):
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        _meta.create_all(self.engine)
+
+    @classmethod
+    def open(cls, db_path: Path) -> "Store":
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        return cls(f"sqlite:///{db_path}")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ---------------------------------------------------------------- findings
+    def get_finding(self, finding_id: str) -> Finding:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(findings_t.c.data).where(findings_t.c.id == finding_id)).first()
+            if row is None:
+                matches = conn.execute(
+                    sa.select(findings_t.c.data).where(findings_t.c.id.startswith(finding_id))
+                ).all() if len(finding_id) >= 4 else []
+                if len(matches) == 1:
+                    row = matches[0]
+                elif len(matches) > 1:
+                    raise StoreError(f"finding id {finding_id!r} is ambiguous ({len(matches)} matches)")
+        if row is None:
+            raise StoreError(f"no finding with id {finding_id!r} (see `suture triage`)")
+        return Finding.model_validate(row[0])
+
+    def list_findings(self, status: str | Iterable[str] | None = "open") -> list[Finding]:
+        query = sa.select(findings_t.c.data)
+        if status is not None:
+            wanted = [status] if isinstance(status, str) else list(status)
+            query = query.where(findings_t.c.status.in_(wanted))
+        with self.engine.connect() as conn:
+            return [Finding.model_validate(r[0]) for r in conn.execute(query.order_by(findings_t.c.id))]
+
+    def scan_already_ingested(self, content_hash: str) -> bool:
+        with self.engine.connect() as conn:
+            q = sa.select(scans_t.c.id).where(scans_t.c.content_hash == content_hash)
+            return conn.execute(q).first() is not None
+
+    def record_scan(
+        self, *, tool: str, scope: str, source: str, content: bytes, findings: list[Finding], full: bool,
+        summary: dict | None = None, at: datetime | None = None,
+    ) -> dict[str, int]:
+        """Merge one scan's findings. Returns counts: new, updated, reopened, fixed, unchanged.
+
+        The same scan content twice changes nothing. A full scan marks findings of the same scope that it no
+        longer reports as `fixed` (with the time); a finding that comes back is re-opened.
+        """
+        at = at or utcnow()
+        content_hash = hashlib.sha256(content).hexdigest()
+        counts = {"new": 0, "updated": 0, "reopened": 0, "fixed": 0, "unchanged": 0, "duplicate_scan": 0}
+        if self.scan_already_ingested(content_hash):
+            counts["duplicate_scan"] = 1
+            counts["unchanged"] = len(findings)
+            return counts
+        with self.engine.begin() as conn:
+            seen: set[str] = set()
+            for finding in findings:
+                seen.add(finding.id)
+                row = conn.execute(
+                    sa.select(findings_t.c.data).where(findings_t.c.id == finding.id)
+                ).first()
+                if row is None:
+                    new = finding.model_copy(update={"first_seen": at, "last_seen": at, "status": "open"})
+                    conn.execute(findings_t.insert().values(**_finding_row(new, scope)))
+                    counts["new"] += 1
+                    continue
+                old = Finding.model_validate(row[0])
+                update = {
+                    "last_seen": max(old.last_seen, at), "location": finding.location, "flow": finding.flow,
+                    "message": finding.message,
+                }
+                if old.status == "fixed":
+                    update.update(status="open", fixed_at=None)
+                    self._log_finding(conn, old.id, "fixed", "open", "scanner", at, f"reported again by {tool}")
+                    counts["reopened"] += 1
+                else:
+                    counts["updated"] += 1
+                merged = old.model_copy(update=update)
+                conn.execute(findings_t.update().where(findings_t.c.id == old.id).values(**_finding_row(merged, scope)))
+            if full:
+                stale = conn.execute(
+                    sa.select(findings_t.c.data).where(
+                        findings_t.c.scope == scope, findings_t.c.status == "open"
+                    )
+                ).all()
+                for (data,) in stale:
+                    old = Finding.model_validate(data)
+                    if old.id in seen:
+                        continue
+                    fixed = old.model_copy(update={"status": "fixed", "fixed_at": at})
+                    conn.execute(
+                        findings_t.update().where(findings_t.c.id == old.id).values(**_finding_row(fixed, scope))
+                    )
+                    self._log_finding(conn, old.id, "open", "fixed", "scanner", at, f"not reported by a full {tool} scan")
+                    counts["fixed"] += 1
+            conn.execute(scans_t.insert().values(
+                tool=tool, scope=scope, source=source, content_hash=content_hash, full=full, at=at,
+                summary={**(summary or {}), **counts},
+            ))
+        return counts
+
+    def set_finding_status(
+        self, finding_id: str, status: str, actor: str, comment: str | None = None, conn: Connection | None = None
+    ) -> None:
+        ctx = self.engine.begin() if conn is None else _nothing()
+        with ctx as maybe_conn:
+            c = conn or maybe_conn
+            row = c.execute(
+                sa.select(findings_t.c.data, findings_t.c.scope).where(findings_t.c.id == finding_id)
+            ).first()
+            if row is None:
+                raise StoreError(f"no finding with id {finding_id!r}")
+            old = Finding.model_validate(row[0])
+            new = old.model_copy(update={"status": status})
+            c.execute(findings_t.update().where(findings_t.c.id == finding_id).values(**_finding_row(new, row[1])))
+            self._log_finding(c, finding_id, old.status, status, actor, utcnow(), comment)
+
+    def finding_events(self, finding_id: str) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(finding_events_t).where(finding_events_t.c.finding_id == finding_id)
+                .order_by(finding_events_t.c.id)
+            ).mappings().all()
+        return [dict(r) for r in rows]
+
+    @staticmethod
+    def _log_finding(conn: Connection, fid: str, old: str | None, new: str, actor: str, at: datetime,
+                     comment: str | None) -> None:
+        conn.execute(finding_events_t.insert().values(
+            finding_id=fid, from_status=old, to_status=new, actor=actor, at=at, comment=comment
+        ))
+
+    # --------------------------------------------------------------- proposals
+    def add_proposal(self, proposal: Proposal, actor: str = "suture") -> Proposal:
+        """Store a new proposal in state `drafted`. Returns the stored record (existing one if the id exists)."""
+        if proposal.state != "drafted":
+            raise StoreError("new proposals start as 'drafted'")
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(proposals_t.c.data).where(proposals_t.c.id == proposal.id)).first()
+            if row is not None:
+                return Proposal.model_validate(row[0])
+            conn.execute(proposals_t.insert().values(**_proposal_row(proposal)))
+            conn.execute(transitions_t.insert().values(
+                proposal_id=proposal.id, from_state=None, to_state="drafted", actor=actor, at=utcnow(),
+                comment=None,
+            ))
+        return proposal
+
+    def get_proposal(self, proposal_id: str) -> Proposal:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(proposals_t.c.data).where(proposals_t.c.id.startswith(proposal_id))
+            ).all() if proposal_id else []
+        exact = [r for r in rows if r[0]["id"] == proposal_id]
+        if exact:
+            rows = exact
+        if not rows:
+            raise StoreError(f"no proposal with id {proposal_id!r} (see `suture review list`)")
+        if len(rows) > 1:
+            raise StoreError(f"proposal id {proposal_id!r} is ambiguous ({len(rows)} matches); give more characters")
+        return Proposal.model_validate(rows[0][0])
+
+    def list_proposals(
+        self, states: Iterable[str] | None = None, finding_id: str | None = None
+    ) -> list[Proposal]:
+        query = sa.select(proposals_t.c.data).order_by(proposals_t.c.created_at, proposals_t.c.id)
+        if states is not None:
+            query = query.where(proposals_t.c.state.in_(list(states)))
+        if finding_id is not None:
+            query = query.where(proposals_t.c.finding_id == finding_id)
+        with self.engine.connect() as conn:
+            return [Proposal.model_validate(r[0]) for r in conn.execute(query)]
+
+    def update_proposal(self, proposal: Proposal) -> None:
+        """Save fields of a proposal other than its state (validation, diff...). State changes use `transition`."""
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(proposals_t.c.state).where(proposals_t.c.id == proposal.id)).first()
+            if row is None:
+                raise StoreError(f"no proposal with id {proposal.id!r}")
+            if row[0] != proposal.state:
+                raise StoreError("proposal state can only change through Store.transition")
+            if row[0] in ("approved", "exported"):
+                raise StoreError(f"proposal {proposal.short_id} is {row[0]}; its content can no longer change")
+            conn.execute(proposals_t.update().where(proposals_t.c.id == proposal.id).values(**_proposal_row(proposal)))
+
+    def transition(
+        self, proposal_id: str, to_state: ProposalState, actor: str, comment: str | None = None,
+        override: bool = False,
+    ) -> Proposal:
+        """Move a proposal to `to_state` if the rules allow it, logging who and when."""
+        if not actor or not actor.strip():
+            raise StoreError("every state change needs a named actor")
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(proposals_t.c.data).where(proposals_t.c.id == proposal_id)).first()
+            if row is None:
+                raise StoreError(f"no proposal with id {proposal_id!r}")
+            proposal = Proposal.model_validate(row[0])
+            move = (proposal.state, to_state)
+            allowed = _DISMISSAL_MOVES if proposal.kind == "dismissal" else _PATCH_MOVES
+            if move == ("failed", "approved") and proposal.kind == "patch" and override:
+                comment = f"OVERRIDE: approved although validation failed. {comment or ''}".strip()
+            elif move not in allowed:
+                raise StoreError(_refusal(proposal, to_state))
+            updated = proposal.model_copy(update={"state": to_state})
+            conn.execute(proposals_t.update().where(proposals_t.c.id == proposal_id).values(**_proposal_row(updated)))
+            conn.execute(transitions_t.insert().values(
+                proposal_id=proposal_id, from_state=proposal.state, to_state=to_state, actor=actor, at=utcnow(),
+                comment=comment,
+            ))
+            if proposal.kind == "dismissal" and to_state == "approved":
+                self.set_finding_status(proposal.finding_id, "dismissed", actor,
+                                        f"dismissal {proposal.short_id} approved: {comment or ''}".strip(), conn)
+        return updated
+
+    def transitions(self, proposal_id: str) -> list[Transition]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(transitions_t).where(transitions_t.c.proposal_id == proposal_id).order_by(transitions_t.c.id)
+            ).mappings().all()
+        return [Transition(**{k: v for k, v in r.items() if k != "id"}) for r in rows]
+
+    # --------------------------------------------------------------- llm cache
+    def cache_get(self, key: str) -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(llm_cache_t.c.value).where(llm_cache_t.c.key == key)).first()
+        return None if row is None else row[0]
+
+    def cache_put(self, key: str, value: dict) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(llm_cache_t.delete().where(llm_cache_t.c.key == key))
+            conn.execute(llm_cache_t.insert().values(key=key, value=value, at=utcnow()))
+
+
+class StoreResponseCache:
+    """The LLM response cache protocol (get/put) backed by the store, so re-runs cost nothing."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def get(self, key: str) -> dict | None:
+        return self.store.cache_get(key)
+
+    def put(self, key: str, value: dict) -> None:
+        self.store.cache_put(key, value)
+
+
+def _refusal(proposal: Proposal, to_state: str) -> str:
+    sid = proposal.short_id
+    if to_state == "exported":
+        return f"proposal {sid} is {proposal.state}, not approved: only approved proposals can be exported"
+    if to_state == "approved" and proposal.state == "failed":
+        return (f"proposal {sid} failed validation; approve it anyway only with --override "
+                "(recorded in the review log)")
+    if to_state == "approved" and proposal.state == "drafted":
+        return f"proposal {sid} has not been validated yet; run `suture fix` to validate it first"
+    return f"proposal {sid} is {proposal.state}; it cannot become {to_state}"
+
+
+def _finding_row(finding: Finding, scope: str) -> dict:
+    return {
+        "id": finding.id, "tool": finding.tool, "scope": scope, "rule_id": finding.rule_id,
+        "path": finding.location.path, "status": finding.status, "data": json.loads(finding.model_dump_json()),
+    }
+
+
+def _proposal_row(proposal: Proposal) -> dict:
+    return {
+        "id": proposal.id, "finding_id": proposal.finding_id, "state": proposal.state, "engine": proposal.engine,
+        "created_at": proposal.created_at, "data": json.loads(proposal.model_dump_json()),
+    }
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI connection
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
