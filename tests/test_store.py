@@ -1,0 +1,131 @@
+"""Store: ingest merge rules, proposal state machine, transition log, cache — on a real SQLite file."""
+
+from datetime import timedelta
+
+import pytest
+
+from agent.models import Finding, Location, Proposal, Validation, Verdict, utcnow
+from agent.store import Store, StoreError
+
+
+def make_finding(fid: str, path: str = "app.py", line: int = 3, rule: str = "B602") -> Finding:
+    return Finding(id=fid, tool="bandit", rule_id=rule, message="m", location=Location(path=path, start_line=line))
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store.open(tmp_path / ".suture" / "suture.db")
+    yield s
+    s.close()
+
+
+def test_same_scan_twice_changes_nothing(store):
+    findings = [make_finding("a"), make_finding("b")]
+    first = store.record_scan(tool="bandit", scope="bandit", source="s", content=b"x", findings=findings, full=True)
+    before = {f.id: f for f in store.list_findings(None)}
+    second = store.record_scan(tool="bandit", scope="bandit", source="s", content=b"x", findings=findings, full=True)
+    after = {f.id: f for f in store.list_findings(None)}
+    assert first["new"] == 2 and second["duplicate_scan"] == 1 and second["new"] == 0
+    assert before == after
+
+
+def test_full_scan_marks_missing_fixed_and_reappearance_reopens(store):
+    t0 = utcnow()
+    store.record_scan(tool="bandit", scope="bandit", source="1", content=b"1",
+                      findings=[make_finding("a"), make_finding("b")], full=True, at=t0)
+    t1 = t0 + timedelta(hours=1)
+    counts = store.record_scan(tool="bandit", scope="bandit", source="2", content=b"2",
+                               findings=[make_finding("a", line=9)], full=True, at=t1)
+    assert counts["fixed"] == 1 and counts["updated"] == 1
+    b = store.get_finding("b")
+    assert b.status == "fixed" and b.fixed_at == t1
+    a = store.get_finding("a")
+    assert a.first_seen == t0 and a.last_seen == t1 and a.location.start_line == 9
+    counts = store.record_scan(tool="bandit", scope="bandit", source="3", content=b"3",
+                               findings=[make_finding("a"), make_finding("b")], full=True, at=t1)
+    assert counts["reopened"] == 1 and store.get_finding("b").status == "open"
+    assert [e["to_status"] for e in store.finding_events("b")] == ["fixed", "open"]
+
+
+def test_partial_scan_and_other_scope_do_not_mark_fixed(store):
+    store.record_scan(tool="bandit", scope="bandit", source="1", content=b"1", findings=[make_finding("a")], full=True)
+    store.record_scan(tool="bandit", scope="bandit", source="2", content=b"2", findings=[], full=False)
+    store.record_scan(tool="semgrep", scope="semgrep", source="3", content=b"3", findings=[], full=True)
+    assert store.get_finding("a").status == "open"
+
+
+def _patch(pid="p1", fid="a"):
+    return Proposal(id=pid, finding_id=fid, kind="patch", engine="builtin", diff="--- a\n+++ b\n")
+
+
+def test_patch_state_machine(store):
+    store.record_scan(tool="bandit", scope="bandit", source="1", content=b"1", findings=[make_finding("a")], full=True)
+    store.add_proposal(_patch())
+    with pytest.raises(StoreError, match="not approved"):
+        store.transition("p1", "exported", "alice")
+    with pytest.raises(StoreError, match="not been validated"):
+        store.transition("p1", "approved", "alice")
+    p = store.get_proposal("p1").model_copy(update={"validation": Validation(applied=True, passed=True)})
+    store.update_proposal(p)
+    store.transition("p1", "validated", "suture")
+    with pytest.raises(StoreError, match="named actor"):
+        store.transition("p1", "approved", " ")
+    store.transition("p1", "approved", "Alice <a@x>", "looks right")
+    with pytest.raises(StoreError, match="can no longer change"):
+        store.update_proposal(store.get_proposal("p1").model_copy(update={"diff": "other"}))
+    store.transition("p1", "exported", "Alice <a@x>")
+    history = store.transitions("p1")
+    assert [(t.from_state, t.to_state, t.actor) for t in history] == [
+        (None, "drafted", "suture"), ("drafted", "validated", "suture"),
+        ("validated", "approved", "Alice <a@x>"), ("approved", "exported", "Alice <a@x>")]
+    assert history[2].comment == "looks right"
+
+
+def test_failed_patch_needs_override(store):
+    store.add_proposal(_patch())
+    store.transition("p1", "failed", "suture")
+    with pytest.raises(StoreError, match="--override"):
+        store.transition("p1", "approved", "bob")
+    p = store.transition("p1", "approved", "bob", "flaky suite", override=True)
+    assert p.state == "approved"
+    assert store.transitions("p1")[-1].comment.startswith("OVERRIDE")
+
+
+def test_dismissal_approval_dismisses_finding(store):
+    store.record_scan(tool="bandit", scope="bandit", source="1", content=b"1", findings=[make_finding("a")], full=True)
+    v = Verdict(verdict="false_positive", confidence=0.9, rationale="constant command")
+    store.add_proposal(Proposal(id="d1", finding_id="a", kind="dismissal", engine="builtin", verdict=v))
+    assert store.get_finding("a").status == "open"
+    with pytest.raises(StoreError):
+        store.transition("d1", "exported", "carol")
+    store.transition("d1", "approved", "carol")
+    assert store.get_finding("a").status == "dismissed"
+    assert store.finding_events("a")[-1]["actor"] == "carol"
+
+
+def test_dismissal_cannot_carry_edits():
+    with pytest.raises(ValueError, match="no edits"):
+        Proposal(id="x", finding_id="a", kind="dismissal", engine="e", diff="d")
+
+
+def test_prefix_lookup_and_errors(store):
+    store.add_proposal(_patch("abc123"))
+    store.add_proposal(_patch("abd456"))
+    assert store.get_proposal("abc").id == "abc123"
+    with pytest.raises(StoreError, match="ambiguous"):
+        store.get_proposal("ab")
+    with pytest.raises(StoreError, match="no proposal"):
+        store.get_proposal("zzz")
+    with pytest.raises(StoreError, match="no finding"):
+        store.get_finding("nope")
+
+
+def test_cache_roundtrip_and_persistence(tmp_path):
+    db = tmp_path / "s.db"
+    s = Store.open(db)
+    s.cache_put("k", {"texts": ["hi"]})
+    s.cache_put("k", {"texts": ["again"]})
+    s.close()
+    s2 = Store.open(db)
+    assert s2.cache_get("k") == {"texts": ["again"]} and s2.cache_get("other") is None
+    s2.close()
