@@ -1,0 +1,35 @@
+"""Shared test setup: no network, no real model, a git identity, and paths to the shared real-world data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _hermetic_environment():
+    """Tests never reach a real model: provider keys are removed and litellm reads its local cost map."""
+    saved = dict(os.environ)
+    for name in list(os.environ):
+        if name.endswith("_API_KEY") or name in ("SUTURE_API_BASE", "SUTURE_MODEL", "OPENAI_BASE_URL"):
+            os.environ.pop(name)
+    os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+    os.environ.setdefault("GIT_AUTHOR_NAME", "Test Author")
+    os.environ.setdefault("GIT_AUTHOR_EMAIL", "author@example.com")
+    os.environ.setdefault("GIT_COMMITTER_NAME", "Test Author")
+    os.environ.setdefault("GIT_COMMITTER_EMAIL", "author@example.com")
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip("../shared is not beside the checkout")
+    return SHARED
