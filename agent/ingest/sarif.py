@@ -1,0 +1,379 @@
+"""Read SARIF 2.1.0 logs from any producer into Finding records (pure functions, no store).
+
+`load_sarif` reads and sanity-checks a file, `schema_problems` lists schema violations as warnings (real
+tools write slightly invalid logs; the valid parts are still used), and `parse_sarif` turns each run into
+fingerprinted Findings plus SkippedResults that say, per result, why it could not become a Finding.
+Path handling lives in sarif_paths.py; rule, message, CWE/CVE, severity and confidence in sarif_rules.py.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from jsonschema import Draft4Validator
+from pydantic import ValidationError
+
+from agent.errors import SutureError
+from agent.ingest import sarif_rules as rules
+from agent.ingest.fingerprint import FingerprintBasis, finding_fingerprint, fingerprint_context
+from agent.ingest.sarif_paths import PathRejected, PathResolver
+from agent.models import Finding, FlowStep, Location, SkippedResult, utcnow
+
+SCHEMA_PATH = Path(__file__).parent / "schema" / "sarif-schema-2.1.0.json"
+SUPPORTED_VERSION = "2.1.0"
+_TOOL_ALIASES = {"semgrep oss": "semgrep", "semgrep pro": "semgrep", "semgrep pro engine": "semgrep"}
+_NOT_A_PROBLEM_KINDS = {"pass": "the check passed", "notApplicable": "the check does not apply"}
+_JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+
+obj, arr = rules.obj, rules.arr
+
+
+class SarifError(SutureError):
+    """A file that cannot be read as a SARIF 2.1.0 log."""
+
+
+@dataclass
+class RunParse:
+    """One SARIF run: which tool produced it, the findings, the results skipped and why, and warnings."""
+
+    run_index: int
+    tool: str
+    tool_version: str | None
+    scope: str  # tool, plus the automationDetails category when present: what a later full scan replaces
+    result_count: int
+    findings: list[Finding] = field(default_factory=list)
+    skipped: list[SkippedResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SarifParse:
+    source_name: str
+    runs: list[RunParse]
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [finding for run in self.runs for finding in run.findings]
+
+    @property
+    def skipped(self) -> list[SkippedResult]:
+        return [skipped for run in self.runs for skipped in run.skipped]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [f"run {run.run_index} ({run.tool}): {w}" for run in self.runs for w in run.warnings]
+
+
+@dataclass
+class _Draft:
+    """A result on its way to a Finding, before its occurrence number (and so its id) is known."""
+
+    result_index: int
+    fields: dict
+    basis: FingerprintBasis
+    context: str
+
+
+def _check_log(log: object, name: str) -> dict:
+    if not isinstance(log, dict):
+        kind = _JSON_TYPES.get(type(log), "null" if log is None else type(log).__name__)
+        raise SarifError(f"{name} is not a SARIF log: the top-level JSON value is {kind}, not an object")
+    if "version" not in log and "runs" not in log:
+        raise SarifError(f"{name} is not a SARIF log: it has neither 'version' nor 'runs'")
+    version = log.get("version")
+    if version != SUPPORTED_VERSION:
+        raise SarifError(f"{name}: SARIF version {version!r} is not supported (suture reads {SUPPORTED_VERSION})")
+    if not isinstance(log.get("runs"), list):
+        raise SarifError(f"{name} is not a SARIF log: 'runs' is missing or not an array")
+    return log
+
+
+def load_sarif(path: Path) -> dict:
+    """Read a SARIF 2.1.0 log; raise SarifError (a SutureError) with a one-line reason otherwise."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise SarifError(f"cannot read SARIF file {path}: {error.strerror or error}") from error
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise SarifError(f"{path} is not UTF-8 text (bad byte at offset {error.start})") from error
+    try:
+        log = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SarifError(
+            f"invalid JSON in {path} at line {error.lineno}, column {error.colno}: {error.msg}"
+        ) from error
+    return _check_log(log, str(path))
+
+
+@functools.lru_cache(maxsize=1)
+def _validator() -> Draft4Validator:
+    return Draft4Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+
+
+def schema_problems(log: dict, limit: int = 20) -> list[str]:
+    """Violations of the OASIS SARIF 2.1.0 schema, one line each ("at <json path>: <problem>"), at most
+    `limit` plus a count of the rest. These are warnings: parse_sarif still reads what it can."""
+    problems: list[str] = []
+    total = 0
+    for error in _validator().iter_errors(log):
+        total += 1
+        if len(problems) < limit:
+            where = "/".join(str(part) for part in error.absolute_path) or "(top level)"
+            message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
+            problems.append(f"at {where}: {message}")
+    if total > limit:
+        problems.append(f"... and {total - limit} more schema problems")
+    return problems
+
+
+def normalize_tool_name(name: object) -> str:
+    """Lower-case driver name with single dashes for spaces ("Semgrep OSS" -> "semgrep")."""
+    text = " ".join(name.split()).lower() if isinstance(name, str) else ""
+    if not text:
+        return "unknown-tool"
+    return _TOOL_ALIASES.get(text, text).replace(" ", "-")
+
+
+def _scope(tool: str, run: dict) -> str:
+    """`tool` or `tool:category`. SARIF's automationDetails.id is "<category>/<instance>": the category is
+    what stays the same across scans, so it is kept; an id without "/" is taken whole (safer: it never
+    makes one configuration's scan supersede another's)."""
+    identifier = obj(run.get("automationDetails")).get("id")
+    if not isinstance(identifier, str) or not identifier.strip():
+        return tool
+    category = identifier.rsplit("/", 1)[0] if "/" in identifier else identifier
+    category = category.strip().strip("/")
+    return f"{tool}:{category}" if category else tool
+
+
+def _skip_reason(result: dict) -> str | None:
+    suppressions = [obj(s) for s in arr(result.get("suppressions"))]
+    for suppression in suppressions:
+        if suppression.get("status") in (None, "accepted"):
+            kind = suppression.get("kind") if isinstance(suppression.get("kind"), str) else "unspecified"
+            justification = suppression.get("justification")
+            note = f" ({justification.strip()})" if isinstance(justification, str) and justification.strip() else ""
+            return f"suppressed in source: {kind}{note}"
+    if result.get("baselineState") == "absent":
+        return "baselineState is 'absent': the result was in the baseline and is gone from this run"
+    kind = result.get("kind")
+    if kind in _NOT_A_PROBLEM_KINDS:
+        return f"result kind '{kind}': {_NOT_A_PROBLEM_KINDS[kind]}, not a problem"
+    return None
+
+
+def _positive_int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
+
+
+@dataclass
+class _Place:
+    location: Location
+    disk_text: str | None  # the flagged lines read from the project, when available
+    snippet: str | None  # the scanner's region.snippet.text
+    whole_file: bool  # no line known: the result is about the file as a whole
+
+
+def _location(physical: dict, resolver: PathResolver, notes: dict[str, int]) -> _Place:
+    """Resolve a physicalLocation; raises PathRejected when it names no file of the project."""
+    path = resolver.relative_path(physical.get("artifactLocation"))
+    region = obj(physical.get("region"))
+    start = _positive_int(region.get("startLine"))
+    if start is None and isinstance(region.get("charOffset"), int) and region["charOffset"] >= 0:
+        start = resolver.line_of_offset(path, region["charOffset"])
+    end = _positive_int(region.get("endLine")) or start
+    snippet = obj(region.get("snippet")).get("text")
+    snippet = snippet if isinstance(snippet, str) and snippet.strip() else None
+    disk_text = resolver.read_lines(path, start, end or start) if start is not None else None
+    if start is not None and disk_text is None and resolver.project_root is not None:
+        notes["lines past the end of their file"] = notes.get("lines past the end of their file", 0) + 1
+    location = Location(
+        path=path,
+        start_line=start or 1,
+        end_line=end,
+        start_column=_positive_int(region.get("startColumn")),
+        end_column=_positive_int(region.get("endColumn")),
+        snippet=disk_text if disk_text is not None else snippet,
+    )
+    return _Place(location, disk_text, snippet, whole_file=start is None)
+
+
+def _flow(result: dict, run: dict, resolver: PathResolver, notes: dict[str, int]) -> list[FlowStep]:
+    """Steps of the first code flow's first thread flow (alternative paths are not merged)."""
+    shared = arr(run.get("threadFlowLocations"))
+    code_flows = [obj(c) for c in arr(result.get("codeFlows")) if arr(obj(c).get("threadFlows"))]
+    if not code_flows:
+        return []
+    steps: list[FlowStep] = []
+    for flow_location in map(obj, arr(obj(arr(code_flows[0].get("threadFlows"))[0]).get("locations"))):
+        position = flow_location.get("index")
+        if "location" not in flow_location and isinstance(position, int) and 0 <= position < len(shared):
+            flow_location = obj(shared[position])
+        location = obj(flow_location.get("location"))
+        physical = obj(location.get("physicalLocation"))
+        try:
+            step_location = _location(physical, resolver, notes).location if physical else None
+        except PathRejected:
+            step_location = None
+        if step_location is None:
+            notes["flow steps dropped (no project file)"] = notes.get("flow steps dropped (no project file)", 0) + 1
+            continue
+        steps.append(FlowStep(location=step_location, message=rules.text_of(location.get("message")) or None))
+    return steps
+
+
+def _partial_fingerprints(result: dict) -> dict[str, str]:
+    raw = obj(result.get("partialFingerprints"))
+    return {key: value for key, value in raw.items() if isinstance(key, str) and isinstance(value, str)}
+
+
+def _parse_result(
+    result: dict, run: dict, run_index: int, result_index: int, tool: str, resolver: PathResolver,
+    notes: dict[str, int],
+) -> _Draft | SkippedResult:
+    tool_object = obj(run.get("tool"))
+    rule_id, rule, component = rules.resolve_rule(result, tool_object)
+
+    def skip(reason: str) -> SkippedResult:
+        return SkippedResult(run_index=run_index, result_index=result_index, rule_id=rule_id, reason=reason)
+
+    reason = _skip_reason(result)
+    if reason:
+        return skip(reason)
+    physical = next(
+        (obj(loc).get("physicalLocation") for loc in arr(result.get("locations"))
+         if obj(obj(loc).get("physicalLocation")).get("artifactLocation") is not None),
+        None,
+    )
+    if not physical:
+        return skip("no physical location (the result names no file)")
+    try:
+        place = _location(obj(physical), resolver, notes)
+    except PathRejected as rejected:
+        return skip(str(rejected))
+    partials = _partial_fingerprints(result)
+    basis, context = fingerprint_context(
+        source_text=place.disk_text,
+        snippet_text=place.snippet,
+        partial_fingerprints=partials,
+        start_line=None if place.whole_file else place.location.start_line,
+    )
+    severity, security_severity = rules.severity_of(result, rule)
+    fields = {
+        "tool": tool,
+        "rule_id": rule_id,
+        "rule_name": rules.rule_name(rule, rule_id),
+        "message": rules.message_text(result, rule, component, obj(tool_object.get("driver"))) or rule_id,
+        "cwe": rules.cwe_ids(result, rule, run),
+        "cve": rules.cve_ids(rule_id, rule, result),
+        "severity": severity,
+        "confidence": rules.confidence_of(result, rule, tool),
+        "security_severity": security_severity,
+        "location": place.location,
+        "flow": _flow(result, run, resolver, notes),
+        "tags": rules.tags_of(rule, result),
+        "help_uri": rules.help_uri(rule),
+        "partial_fingerprints": partials,
+    }
+    return _Draft(result_index=result_index, fields=fields, basis=basis, context=context)
+
+
+def _finish(drafts: list[_Draft], now: datetime) -> list[Finding]:
+    """Number identical (rule, path, text) findings in file order and build the Findings with their ids."""
+    ordered = sorted(
+        drafts,
+        key=lambda d: (d.fields["location"].path, d.fields["location"].start_line,
+                       d.fields["location"].start_column or 0, d.result_index),
+    )
+    seen: dict[tuple[str, str, str], int] = {}
+    ids: dict[int, str] = {}
+    for draft in ordered:
+        key = (draft.fields["rule_id"], draft.fields["location"].path, draft.context)
+        occurrence = seen.get(key, 0)
+        seen[key] = occurrence + 1
+        ids[draft.result_index] = finding_fingerprint(
+            draft.fields["tool"], draft.fields["rule_id"], draft.fields["location"].path, draft.context, occurrence
+        )
+    return [
+        Finding(id=ids[d.result_index], first_seen=now, last_seen=now, status="open", **d.fields)
+        for d in drafts
+    ]
+
+
+def _run_warnings(run: dict, drafts: list[_Draft], resolver: PathResolver, notes: dict[str, int]) -> list[str]:
+    warnings: list[str] = []
+    for invocation in map(obj, arr(run.get("invocations"))):
+        if invocation.get("executionSuccessful") is False:
+            code = invocation.get("exitCode")
+            warnings.append(f"the tool reported an unsuccessful run (exit code {code}): results may be incomplete")
+    for base_id in sorted(b for b in resolver.undefined_base_ids if "SRCROOT" not in b.upper()):
+        warnings.append(f"uriBaseId {base_id} is not defined in originalUriBaseIds; its paths were taken "
+                        "relative to the project root")
+    by_line = sum(1 for d in drafts if d.basis == "line")
+    if by_line:
+        warnings.append(f"{by_line} finding(s) have no source text, snippet or partialFingerprints: their ids "
+                        "use the line number and change when lines move")
+    warnings += [f"{count} {what}" for what, count in sorted(notes.items())]
+    return warnings
+
+
+def _parse_run(run: object, run_index: int, project_root: Path | None, now: datetime) -> RunParse:
+    run = obj(run)
+    driver = obj(obj(run.get("tool")).get("driver"))
+    tool = normalize_tool_name(driver.get("name"))
+    version = driver.get("version") or driver.get("semanticVersion")
+    results = run.get("results")
+    parsed = RunParse(
+        run_index=run_index,
+        tool=tool,
+        tool_version=version if isinstance(version, str) else None,
+        scope=_scope(tool, run),
+        result_count=len(results) if isinstance(results, list) else 0,
+    )
+    if not isinstance(results, list):
+        parsed.warnings.append("the run has no 'results' array (the tool may not have run)")
+        return parsed
+    resolver = PathResolver.for_run(run, project_root)
+    notes: dict[str, int] = {}
+    drafts: list[_Draft] = []
+    for result_index, result in enumerate(results):
+        try:
+            outcome = (
+                _parse_result(result, run, run_index, result_index, tool, resolver, notes)
+                if isinstance(result, dict)
+                else SkippedResult(run_index=run_index, result_index=result_index, reason="result is not an object")
+            )
+        except (ValidationError, TypeError, ValueError, KeyError, IndexError, AttributeError) as error:
+            first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+            outcome = SkippedResult(run_index=run_index, result_index=result_index,
+                                    reason=f"malformed result: {first_line}")
+        if isinstance(outcome, SkippedResult):
+            parsed.skipped.append(outcome)
+        else:
+            drafts.append(outcome)
+    parsed.findings = _finish(drafts, now)
+    parsed.warnings += _run_warnings(run, drafts, resolver, notes)
+    return parsed
+
+
+def parse_sarif(log: dict, project_root: Path | None = None, *, source_name: str = "") -> SarifParse:
+    """Turn every run of a SARIF 2.1.0 log into Findings and SkippedResults (one or the other per result).
+
+    With `project_root`, paths are made relative to it, results on files missing from it are skipped, and
+    flagged lines are read from disk (for snippets and fingerprints). Without it, relative paths are kept
+    as given and absolute paths are related to the scan's working directory or skipped.
+    """
+    log = _check_log(log, source_name or "SARIF log")
+    now = utcnow()
+    root = Path(project_root) if project_root is not None else None
+    return SarifParse(
+        source_name=source_name,
+        runs=[_parse_run(run, index, root, now) for index, run in enumerate(log["runs"])],
+    )

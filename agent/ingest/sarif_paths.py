@@ -1,0 +1,203 @@
+"""Turn SARIF artifact locations into POSIX paths relative to a project root, and read flagged lines.
+
+Handles any producer's way of naming a file: relative URIs, `uriBaseId` resolved through the run's
+`originalUriBaseIds` (chains of them, or ids the log never defines such as `%SRCROOT%`), `artifacts[index]`
+references, `file://` URIs (also `file:///C:/...`), percent-encoding, `./` prefixes, Windows backslashes,
+and absolute paths (made relative to the project root, or to the scanner's recorded working directory).
+Anything that is not a file of this project (https://, package or image references, paths escaping the
+root, files that do not exist) is rejected with a reason a person can act on.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+_DRIVE = re.compile(r"^/?([A-Za-z]):/")
+_MAX_BASE_DEPTH = 10
+
+
+class PathRejected(Exception):
+    """An artifact location that does not name a file of this project; the message says why."""
+
+
+@dataclass
+class _Resolved:
+    path: str  # POSIX; absolute ("/x" or "C:/x") or relative
+    absolute: bool
+    relative_to_base: str | None = None  # the part below the outermost absolute uriBaseId, if any
+
+
+def _obj(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _uri_to_path(uri: str) -> tuple[str, bool]:
+    """Return (POSIX path, is_absolute) for a URI reference; raise PathRejected for non-file schemes."""
+    text = uri.strip().replace("\\", "/")
+    if _DRIVE.match(text):
+        return _DRIVE.sub(lambda m: f"{m.group(1).upper()}:/", text), True
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme == "file":
+        path = unquote(parts.path)
+        if parts.netloc and parts.netloc.lower() != "localhost":
+            return f"//{parts.netloc}{path}", True  # UNC share: never inside a POSIX project
+        if _DRIVE.match(path):
+            return _DRIVE.sub(lambda m: f"{m.group(1).upper()}:/", path), True
+        return path, path.startswith("/")
+    if scheme:
+        raise PathRejected(f"not a file URI (scheme '{scheme}'): {uri}")
+    path = unquote(parts.path)
+    return path, path.startswith("/")
+
+
+def _clean_relative(path: str) -> str:
+    normalized = posixpath.normpath(path.lstrip("/")) if path else ""
+    if normalized in ("", "."):
+        raise PathRejected("artifact location names a directory, not a file")
+    if normalized == ".." or normalized.startswith("../"):
+        raise PathRejected(f"relative path escapes the project root: {path}")
+    return normalized
+
+
+@dataclass
+class PathResolver:
+    """Resolves the artifact locations of one SARIF run against `project_root` (None: keep paths as given)."""
+
+    project_root: Path | None
+    base_ids: dict = field(default_factory=dict)
+    artifacts: list = field(default_factory=list)
+    working_dirs: list[str] = field(default_factory=list)
+    undefined_base_ids: set[str] = field(default_factory=set)
+    _lines: dict[str, list[str] | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._root = self.project_root.resolve() if self.project_root is not None else None
+
+    @classmethod
+    def for_run(cls, run: dict, project_root: Path | None) -> PathResolver:
+        working_dirs: list[str] = []
+        invocations = run.get("invocations")
+        for invocation in invocations if isinstance(invocations, list) else []:
+            uri = _obj(_obj(invocation).get("workingDirectory")).get("uri")
+            if isinstance(uri, str):
+                try:
+                    path, absolute = _uri_to_path(uri)
+                except PathRejected:
+                    continue
+                if absolute:
+                    working_dirs.append(path.rstrip("/"))
+        artifacts = run.get("artifacts")
+        return cls(
+            project_root=project_root,
+            base_ids=_obj(run.get("originalUriBaseIds")),
+            artifacts=artifacts if isinstance(artifacts, list) else [],
+            working_dirs=working_dirs,
+        )
+
+    def _resolve_uri(self, uri: str, base_id: object, depth: int = 0) -> _Resolved:
+        path, absolute = _uri_to_path(uri)
+        if absolute or not isinstance(base_id, str) or not base_id:
+            return _Resolved(path, absolute)
+        entry = _obj(self.base_ids.get(base_id))
+        base_uri = entry.get("uri")
+        if not isinstance(base_uri, str) or depth >= _MAX_BASE_DEPTH:
+            if not isinstance(base_uri, str) and base_id not in self.base_ids:
+                self.undefined_base_ids.add(base_id)
+            return _Resolved(path, False)  # an undefined base is the analysis root: the project root
+        base = self._resolve_uri(base_uri, entry.get("uriBaseId"), depth + 1)
+        joined = posixpath.join(base.path.rstrip("/") + "/" if base.path else "", path)
+        if base.absolute:
+            below = posixpath.join(base.relative_to_base, path) if base.relative_to_base else path
+            return _Resolved(joined, True, below)
+        return _Resolved(joined, False)
+
+    def _artifact_uri(self, location: dict) -> tuple[str, object]:
+        uri, base_id = location.get("uri"), location.get("uriBaseId")
+        index = location.get("index")
+        if not isinstance(uri, str) and isinstance(index, int) and 0 <= index < len(self.artifacts):
+            artifact_location = _obj(_obj(self.artifacts[index]).get("location"))
+            uri, base_id = artifact_location.get("uri"), artifact_location.get("uriBaseId", base_id)
+        if not isinstance(uri, str) or not uri.strip():
+            raise PathRejected("artifact location has no uri")
+        return uri, base_id
+
+    def _inside(self, absolute: str, root: str) -> str | None:
+        root = root.rstrip("/")
+        if absolute == root or not absolute.startswith(root + "/"):
+            return None
+        return absolute[len(root) + 1 :]
+
+    def relative_path(self, artifact_location: object) -> str:
+        """Return the project-relative POSIX path of an artifactLocation, or raise PathRejected."""
+        uri, base_id = self._artifact_uri(_obj(artifact_location))
+        resolved = self._resolve_uri(uri, base_id)
+        if not resolved.absolute:
+            relative = _clean_relative(resolved.path)
+        else:
+            relative = self._relativize(resolved)
+        if self._root is not None:
+            self._check_in_project(relative)
+        return relative
+
+    def _relativize(self, resolved: _Resolved) -> str:
+        if self._root is not None:
+            for root in {self._root.as_posix(), self.project_root.absolute().as_posix()}:  # type: ignore[union-attr]
+                inside = self._inside(resolved.path, root)
+                if inside is not None:
+                    return _clean_relative(inside)
+        if resolved.relative_to_base is not None:
+            # The scan ran elsewhere (CI, a container): the path below its source-root base is what counts.
+            return _clean_relative(resolved.relative_to_base)
+        for working_dir in self.working_dirs:
+            inside = self._inside(resolved.path, working_dir)
+            if inside is not None:
+                return _clean_relative(inside)
+        if self._root is None:
+            raise PathRejected(f"absolute path and no project root to relate it to: {resolved.path}")
+        raise PathRejected(f"absolute path outside the project root: {resolved.path}")
+
+    def _check_in_project(self, relative: str) -> None:
+        assert self._root is not None
+        candidate = self._root / relative
+        try:
+            inside = candidate.resolve().is_relative_to(self._root)
+        except OSError as error:
+            raise PathRejected(f"cannot resolve {relative}: {error.strerror}") from error
+        if not inside:
+            raise PathRejected(f"path resolves outside the project root (symlink?): {relative}")
+        if not candidate.is_file():
+            raise PathRejected(f"file does not exist in the project: {relative}")
+
+    def read_lines(self, relative: str, start_line: int, end_line: int) -> str | None:
+        """The text of lines start..end (1-based, inclusive) of a project file, or None when the project
+        root is unknown, the file is unreadable, or start_line is past the end of the file."""
+        if self._root is None:
+            return None
+        if relative not in self._lines:
+            try:
+                text = (self._root / relative).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                self._lines[relative] = None
+            else:
+                self._lines[relative] = text.splitlines(keepends=True)
+        lines = self._lines[relative]
+        if lines is None or start_line > len(lines):
+            return None
+        return "".join(lines[start_line - 1 : max(start_line, end_line)])
+
+    def line_of_offset(self, relative: str, char_offset: int) -> int | None:
+        """1-based line containing a character offset, for regions given only as charOffset."""
+        if self.read_lines(relative, 1, 1) is None:
+            return None
+        lines = self._lines[relative] or []
+        consumed = 0
+        for number, line in enumerate(lines, start=1):
+            consumed += len(line)
+            if char_offset < consumed:
+                return number
+        return None

@@ -1,0 +1,319 @@
+"""What a SARIF result means: its rule, message, CWE/CVE ids, severity and confidence.
+
+Works on any SARIF 2.1.0 producer. The standard places are read first (`ruleIndex`, `rule` references into
+the driver or an extension, `messageStrings`, `security-severity`, `precision`, CWE taxonomies); a few
+widespread conventions come next (CWE tags such as `external/cwe/cwe-078` or `CWE-79: ...`, severity words in
+tags or in `*severity` / `*confidence` properties, as written by Bandit, gosec, Trivy, Semgrep and others).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from agent.models import Confidence, Severity
+
+LEVEL_SEVERITY: dict[str, Severity] = {"error": "high", "warning": "medium", "note": "low", "none": "info"}
+SEVERITY_WORDS: dict[str, Severity] = {
+    "critical": "critical",
+    "high": "high",
+    "important": "high",
+    "medium": "medium",
+    "moderate": "medium",
+    "low": "low",
+    "info": "info",
+    "informational": "info",
+}
+CONFIDENCE_WORDS: dict[str, Confidence] = {
+    "very-high": "high",
+    "very high": "high",
+    "certain": "high",
+    "high": "high",
+    "medium": "medium",
+    "low": "low",
+}
+# Tools that write the same `precision` on every rule, so it says nothing about a finding.
+CONSTANT_PRECISION_TOOLS = frozenset({"semgrep"})
+_NOT_TOOL_SEVERITY_KEYS = frozenset({"security-severity", "problem.severity", "sub-severity"})
+_CWE = re.compile(r"(?<![a-z0-9])cwe[-_: ]?0*(\d{1,6})(?!\d)", re.IGNORECASE)
+_CVE = re.compile(r"\bCVE-\d{4}-\d{4,}\b", re.IGNORECASE)
+_CONFIDENCE_TAG = re.compile(r"^\s*(very[- ]high|high|medium|low)[ _-]confidence\s*$", re.IGNORECASE)
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{(\d+)\}")
+_EMBEDDED_LINK = re.compile(r"(?<!\\)\[([^\]]+)\]\((\d+)\)")
+
+
+def obj(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def arr(value: object) -> list:
+    return value if isinstance(value, list) else []
+
+
+def text_of(message: object) -> str:
+    message = obj(message)
+    for key in ("text", "markdown"):
+        if isinstance(message.get(key), str) and message[key].strip():
+            return message[key]
+    return ""
+
+
+def _index(value: object, length: int) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < length else None
+
+
+def _find_component(tool: dict, reference: dict) -> dict | None:
+    extensions = arr(tool.get("extensions"))
+    position = _index(reference.get("index"), len(extensions))
+    if position is not None:
+        return obj(extensions[position])
+    for key in ("guid", "name"):
+        wanted = reference.get(key)
+        if isinstance(wanted, str):
+            for component in [obj(tool.get("driver"))] + [obj(e) for e in extensions]:
+                if component.get(key) == wanted:
+                    return component
+    return None
+
+
+def _matches(rule: dict, rule_id: str) -> bool:
+    rule_key = rule.get("id")
+    return isinstance(rule_key, str) and (rule_key == rule_id or rule_id.startswith(rule_key + "/"))
+
+
+def resolve_rule(result: dict, tool: dict) -> tuple[str, dict, dict]:
+    """Return (rule id, reportingDescriptor or {}, the tool component that defines it) for a result.
+
+    Follows `rule.toolComponent` into extensions, `rule.index` / `ruleIndex`, then searches by id (also
+    hierarchical ids like "a/b" for rule "a") in that component, then in every component, then by guid.
+    """
+    driver = obj(tool.get("driver"))
+    reference = obj(result.get("rule"))
+    component = _find_component(tool, obj(reference.get("toolComponent"))) if reference.get(
+        "toolComponent"
+    ) else None
+    component = component or driver
+    rules = arr(component.get("rules"))
+    rule_id = result.get("ruleId") if isinstance(result.get("ruleId"), str) else reference.get("id")
+    rule_id = rule_id if isinstance(rule_id, str) else ""
+    rule: dict = {}
+    for candidate_index in (reference.get("index"), result.get("ruleIndex")):
+        position = _index(candidate_index, len(rules))
+        if position is not None and (not rule_id or _matches(obj(rules[position]), rule_id)):
+            rule = obj(rules[position])
+            break
+    if not rule and rule_id:
+        components = [component, driver] + [obj(e) for e in arr(tool.get("extensions"))]
+        rule, component = next(
+            ((obj(r), c) for c in components for r in arr(c.get("rules")) if _matches(obj(r), rule_id)),
+            ({}, component),
+        )
+    guid = reference.get("guid") or result.get("ruleGuid")
+    if not rule and isinstance(guid, str):
+        rule = next((obj(r) for r in rules if obj(r).get("guid") == guid), {})
+    if not rule_id:
+        rule_id = rule.get("id") if isinstance(rule.get("id"), str) else "unknown-rule"
+    return rule_id, rule, component
+
+
+def _substitute(template: str, arguments: list) -> str:
+    def replace(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token in ("{{", "}}"):
+            return token[0]
+        position = int(match.group(1))
+        return str(arguments[position]) if position < len(arguments) else token
+
+    return _PLACEHOLDER.sub(replace, template)
+
+
+def message_text(result: dict, rule: dict, component: dict, driver: dict) -> str:
+    """The result's message: text, else markdown, else the rule's messageStrings[message.id], with {n}
+    arguments substituted and `[label](n)` location links reduced to their label."""
+    message = obj(result.get("message"))
+    arguments = arr(message.get("arguments"))
+    template = text_of(message)
+    message_id = message.get("id")
+    if not template and isinstance(message_id, str):
+        for strings in (rule.get("messageStrings"), component.get("globalMessageStrings"),
+                        driver.get("globalMessageStrings")):
+            template = text_of(obj(strings).get(message_id))
+            if template:
+                break
+    if template and arguments:
+        template = _substitute(template, arguments)
+    template = _EMBEDDED_LINK.sub(r"\1", template).strip()
+    return template or text_of(rule.get("shortDescription")) or text_of(rule.get("fullDescription"))
+
+
+def tags_of(*property_owners: dict) -> list[str]:
+    tags: list[str] = []
+    for owner in property_owners:
+        for tag in arr(obj(owner.get("properties")).get("tags")):
+            if isinstance(tag, str) and tag not in tags:
+                tags.append(tag)
+    return tags
+
+
+def _cwe_numbers(value: object) -> list[int]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return [value] if value > 0 else []
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped.isdigit():
+            return [int(stripped)] if int(stripped) > 0 else []
+        return [int(m) for m in _CWE.findall(stripped) if int(m) > 0]
+    return [number for item in arr(value) for number in _cwe_numbers(item)]
+
+
+def _taxon_ids(references: list, run: dict) -> list[str]:
+    """Ids of the taxa that `references` (reportingDescriptorReferences) point at in a CWE taxonomy."""
+    taxonomies = [obj(t) for t in arr(run.get("taxonomies"))]
+    found: list[str] = []
+    for reference in map(obj, references):
+        component_ref = obj(reference.get("toolComponent"))
+        position = _index(component_ref.get("index"), len(taxonomies))
+        taxonomy = taxonomies[position] if position is not None else next(
+            (t for t in taxonomies if component_ref.get("guid") and t.get("guid") == component_ref.get("guid")),
+            {},
+        )
+        name = component_ref.get("name") or taxonomy.get("name")
+        if not isinstance(name, str) or name.strip().upper() != "CWE":
+            continue
+        taxa = arr(taxonomy.get("taxa"))
+        taxon_id = reference.get("id")
+        taxon_position = _index(reference.get("index"), len(taxa))
+        if not isinstance(taxon_id, str) and taxon_position is not None:
+            taxon_id = obj(taxa[taxon_position]).get("id")
+        if isinstance(taxon_id, str):
+            found.append(taxon_id)
+    return found
+
+
+def cwe_ids(result: dict, rule: dict, run: dict) -> list[int]:
+    """CWE numbers from tags, `cwe` properties and CWE-taxonomy relationships / taxa, in first-seen order."""
+    candidates: list[int] = []
+    candidates += _cwe_numbers(tags_of(result, rule))
+    for owner in (result, rule):
+        properties = obj(owner.get("properties"))
+        for key in ("cwe", "cwes", "cwe_id", "cwe_ids", "CWE"):
+            candidates += _cwe_numbers(properties.get(key))
+    relationship_targets = [obj(r).get("target") for r in arr(rule.get("relationships"))]
+    for taxon_id in _taxon_ids(relationship_targets + arr(result.get("taxa")), run):
+        candidates += _cwe_numbers(taxon_id)
+    return list(dict.fromkeys(candidates))
+
+
+def cve_ids(rule_id: str, rule: dict, result: dict) -> list[str]:
+    """CVE ids named by the rule id, rule name, deprecated ids, tags or `cve` properties (never free text)."""
+    fields: list[Any] = [rule_id, rule.get("id"), rule.get("name"), *arr(rule.get("deprecatedIds"))]
+    fields += tags_of(result, rule)
+    for owner in (result, rule):
+        properties = obj(owner.get("properties"))
+        for key in ("cve", "cves", "CVE"):
+            value = properties.get(key)
+            fields += arr(value) if isinstance(value, list) else [value]
+    found = [m.upper() for value in fields if isinstance(value, str) for m in _CVE.findall(value)]
+    return list(dict.fromkeys(found))
+
+
+def band_score(score: float) -> Severity:
+    """CVSS-style bands: >=9 critical, >=7 high, >=4 medium, >0 low, 0 info."""
+    if score >= 9.0:
+        return "critical"
+    if score >= 7.0:
+        return "high"
+    if score >= 4.0:
+        return "medium"
+    return "low" if score > 0 else "info"
+
+
+def _security_severity(value: object) -> tuple[Severity, float | None] | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str) and value.strip().lower() in SEVERITY_WORDS:
+        return SEVERITY_WORDS[value.strip().lower()], None
+    try:
+        score = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(score) or score < 0:
+        return None
+    return band_score(score), score
+
+
+def _tool_severity(properties: dict) -> Severity | None:
+    for key, value in properties.items():
+        lowered = key.lower()
+        if lowered.endswith("severity") and lowered not in _NOT_TOOL_SEVERITY_KEYS and isinstance(value, str):
+            word = value.strip().lower()
+            if word in SEVERITY_WORDS:
+                return SEVERITY_WORDS[word]
+    return None
+
+
+def effective_level(result: dict, rule: dict) -> str:
+    """SARIF level: the result's, else the rule's default; "none" for non-"fail" kinds, else "warning"."""
+    level = result.get("level")
+    if isinstance(level, str) and level in LEVEL_SEVERITY:
+        return level
+    kind = result.get("kind")
+    if isinstance(kind, str) and kind != "fail":
+        return "none"
+    default = obj(rule.get("defaultConfiguration")).get("level")
+    return default if isinstance(default, str) and default in LEVEL_SEVERITY else "warning"
+
+
+def severity_of(result: dict, rule: dict) -> tuple[Severity, float | None]:
+    """(severity, numeric security-severity or None). Order: security-severity (result, then rule);
+    a tool's own severity word in a `*severity` property (result, then rule); a severity word used as a tag
+    (e.g. gosec's "MEDIUM"); finally the SARIF level (error high, warning medium, note low, none info)."""
+    result_props, rule_props = obj(result.get("properties")), obj(rule.get("properties"))
+    for properties in (result_props, rule_props):
+        parsed = _security_severity(properties.get("security-severity"))
+        if parsed is not None:
+            return parsed
+    for properties in (result_props, rule_props):
+        word = _tool_severity(properties)
+        if word is not None:
+            return word, None
+    for tag in tags_of(result, rule):
+        if tag.strip().lower() in SEVERITY_WORDS:
+            return SEVERITY_WORDS[tag.strip().lower()], None
+    return LEVEL_SEVERITY[effective_level(result, rule)], None
+
+
+def _confidence_word(value: object) -> Confidence | None:
+    return CONFIDENCE_WORDS.get(value.strip().lower()) if isinstance(value, str) else None
+
+
+def confidence_of(result: dict, rule: dict, tool_name: str) -> Confidence:
+    """Order: a `*confidence` property (result, then rule; Bandit's issue_confidence), a "<LEVEL> CONFIDENCE"
+    tag (Semgrep), the rule's `precision` (CodeQL convention: very-high/high high, medium, low), else medium."""
+    for properties in (obj(result.get("properties")), obj(rule.get("properties"))):
+        for key, value in properties.items():
+            if key.lower().endswith("confidence") and _confidence_word(value):
+                return _confidence_word(value)  # type: ignore[return-value]
+    for tag in tags_of(result, rule):
+        match = _CONFIDENCE_TAG.match(tag)
+        if match:
+            return CONFIDENCE_WORDS[match.group(1).lower().replace("_", "-")]
+    if tool_name not in CONSTANT_PRECISION_TOOLS:
+        for properties in (obj(result.get("properties")), obj(rule.get("properties"))):
+            word = _confidence_word(properties.get("precision"))
+            if word:
+                return word
+    return "medium"
+
+
+def rule_name(rule: dict, rule_id: str) -> str | None:
+    name = rule.get("name")
+    if isinstance(name, str) and name.strip() and name != rule_id:
+        return name
+    return text_of(rule.get("shortDescription")) or None
+
+
+def help_uri(rule: dict) -> str | None:
+    uri = rule.get("helpUri")
+    return uri if isinstance(uri, str) and uri.strip() else None
