@@ -373,6 +373,8 @@ def parse_sarif(log: dict, project_root: Path | None = None, *, source_name: str
     log = _check_log(log, source_name or "SARIF log")
     now = utcnow()
     root = Path(project_root) if project_root is not None else None
+    if root is not None and not root.is_dir():
+        raise SarifError(f"project root {root} is not a directory")
     return SarifParse(
         source_name=source_name,
         runs=[_parse_run(run, index, root, now) for index, run in enumerate(log["runs"])],

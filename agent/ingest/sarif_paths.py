@@ -74,6 +74,7 @@ class PathResolver:
     working_dirs: list[str] = field(default_factory=list)
     undefined_base_ids: set[str] = field(default_factory=set)
     _lines: dict[str, list[str] | None] = field(default_factory=dict)
+    _checked: dict[str, str | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._root = self.project_root.resolve() if self.project_root is not None else None
@@ -162,6 +163,18 @@ class PathResolver:
         raise PathRejected(f"absolute path outside the project root: {resolved.path}")
 
     def _check_in_project(self, relative: str) -> None:
+        if relative not in self._checked:
+            try:
+                self._check_file(relative)
+            except PathRejected as rejected:
+                self._checked[relative] = str(rejected)
+            else:
+                self._checked[relative] = None
+        problem = self._checked[relative]
+        if problem is not None:
+            raise PathRejected(problem)
+
+    def _check_file(self, relative: str) -> None:
         assert self._root is not None
         candidate = self._root / relative
         try:

@@ -293,6 +293,11 @@ def test_unreadable_file_raises_suture_error(tmp_path: Path):
         load_sarif(tmp_path / "absent.sarif")
 
 
+def test_missing_project_root_raises_suture_error(tmp_path: Path):
+    with pytest.raises(SutureError, match="is not a directory"):
+        parse_sarif(one_run_log([result_at("a.py")]), tmp_path / "nope")
+
+
 # ---- real scanners --------------------------------------------------------------------------------------
 
 VULNERABLE = """import subprocess
@@ -353,3 +358,16 @@ def test_real_semgrep_output(tmp_path: Path):
     finding = parsed.findings[0]
     assert (parsed.runs[0].tool, finding.rule_id, finding.location.path) == ("semgrep", "py-eval", "src/a.py")
     assert (finding.cwe, finding.severity, finding.confidence) == ([95], "high", "low")
+
+
+def test_each_run_keeps_its_own_tool_scope_and_indices(tmp_path: Path):
+    (tmp_path / "a.py").write_text("x = 1\n")
+    log = one_run_log([result_at("a.py")])
+    log["runs"].append({"tool": {"driver": {"name": "Other", "version": "2"}},
+                        "automationDetails": {"id": "frontend"},
+                        "results": [result_at("a.py"), result_at("b.py")]})
+    parsed = parse_sarif(log, tmp_path)
+    assert [(r.tool, r.tool_version, r.scope, r.result_count) for r in parsed.runs] == [
+        ("example-scanner", None, "example-scanner", 1), ("other", "2", "other:frontend", 2)]
+    assert [(s.run_index, s.result_index) for s in parsed.skipped] == [(1, 1)]
+    assert parsed.runs[0].findings[0].id != parsed.runs[1].findings[0].id  # the tool is part of the id
