@@ -1,0 +1,414 @@
+"""Run a project's test command in a sandboxed subprocess and report what happened as a TestRun.
+
+Works for any test command given as an argument list or a shell-like string (never run through a shell).
+pytest gets special care: a JUnit report for per-test outcomes and its exit codes mapped to meaning.
+Other runners are judged by exit code only.
+
+Isolation: the command runs in its own session / process group with credentials scrubbed from its
+environment. At the timeout the whole group gets SIGTERM, then SIGKILL after a grace period; after a normal
+exit, processes of the group that outlived the command are killed the same way. (A process that starts its
+own session escapes the group; that is the limit of this sandbox.)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tomllib
+from collections import deque
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from agent.errors import SutureError
+from agent.models import TestRun
+from agent.validate.junit import JUnitError, parse_junit
+
+DEFAULT_KILL_GRACE_S = 2.0
+DEFAULT_LOG_LIMIT = 64 * 1024
+PYTEST_DEFAULT_ARGS = ("-q", "-p", "no:cacheprovider")
+
+_SENSITIVE_NAME_PARTS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH")
+_SENSITIVE_PREFIXES = ("AWS_", "OPENAI_", "ANTHROPIC_", "AZURE_", "GITHUB_", "GITLAB_", "SUTURE_API", "LITELLM_")
+# Variables that would point git or pytest at something other than the tree under test.
+_CONTEXT_VARS = (
+    "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR",
+    "PYTEST_CURRENT_TEST", "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID",
+)
+_SKIP_DIRS = {"node_modules", "__pycache__", "site-packages", "venv", "env", "build", "dist"}
+_MAX_DIRS_SCANNED = 5000
+_PYTEST_EXIT_REASONS = {
+    3: "pytest hit an internal error (exit 3)",
+    4: "pytest usage error (exit 4)",
+    5: "no tests were collected",
+}
+_SHELL_EXIT_REASONS = {
+    126: "test command could not be executed (exit 126)",
+    127: "test command not found (exit 127)",
+}
+
+
+class TestCommandError(SutureError):
+    """A configured test command that cannot be parsed."""
+
+    __test__ = False
+
+
+def parse_test_command(command: str | Sequence[str]) -> list[str]:
+    """Turn a configured command (list, or shell-like string split with shlex) into an argument list."""
+    if isinstance(command, str):
+        try:
+            argv = shlex.split(command)
+        except ValueError as exc:
+            raise TestCommandError(f"test command {command!r} cannot be parsed: {exc}") from exc
+    else:
+        argv = [str(part) for part in command]
+    if not argv or not argv[0].strip():
+        raise TestCommandError("test command is empty")
+    return argv
+
+
+def detect_test_command(project_dir: Path) -> list[str] | None:
+    """The pytest command for a project that has Python tests or pytest configuration; None otherwise."""
+    project_dir = Path(project_dir)
+    if _has_pytest_config(project_dir) or _has_test_files(project_dir):
+        return [sys.executable, "-m", "pytest", *PYTEST_DEFAULT_ARGS]
+    return None
+
+
+def is_pytest_command(command: Sequence[str]) -> bool:
+    """True for `pytest ...`, `py.test ...`, `python -m pytest ...` and wrappers like `uv run pytest ...`."""
+    for index, arg in enumerate(command):
+        if os.path.basename(arg) in ("pytest", "py.test"):
+            return True
+        if arg == "-m" and index + 1 < len(command) and command[index + 1] == "pytest":
+            return True
+    return False
+
+
+def scrubbed_env(extra: Mapping[str, str] | None = None, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for a test run: `base` (default os.environ) minus credentials, plus `extra`."""
+    source = os.environ if base is None else base
+    env = {name: value for name, value in source.items() if not _is_sensitive(name)}
+    for name in _CONTEXT_VARS:
+        env.pop(name, None)
+    env.update(extra or {})
+    return env
+
+
+def run_tests(
+    command: str | Sequence[str],
+    cwd: Path,
+    timeout: float,
+    junit: bool = True,
+    env_extra: Mapping[str, str] | None = None,
+    *,
+    kill_grace: float = DEFAULT_KILL_GRACE_S,
+    log_limit: int = DEFAULT_LOG_LIMIT,
+) -> TestRun:
+    """Run `command` in `cwd` and report the outcome; never raises for a failing or broken command."""
+    argv = parse_test_command(command)
+    cwd = Path(cwd)
+    if not cwd.is_dir():
+        return TestRun(ran=False, command=argv, reason=f"test directory does not exist: {cwd}")
+    pytest = is_pytest_command(argv)
+    junit_path: Path | None = None
+    run_argv = list(argv)
+    if pytest and junit:
+        fd, name = tempfile.mkstemp(prefix="suture-junit-", suffix=".xml")
+        os.close(fd)
+        junit_path = Path(name)
+        run_argv += [f"--junitxml={junit_path}", "-o", "junit_family=xunit1"]
+    try:
+        return _run(argv, run_argv, cwd, timeout, scrubbed_env(env_extra), pytest, junit_path,
+                    kill_grace, log_limit)
+    finally:
+        if junit_path is not None:
+            junit_path.unlink(missing_ok=True)
+
+
+def compare_runs(baseline: TestRun, patched: TestRun) -> list[str]:
+    """Tests failing after the patch that did not fail before it.
+
+    Entries are test ids, except notes in angle brackets ("<...>") where a test-level comparison is not
+    possible (baseline or patched run did not run or timed out, or a runner without per-test results failed).
+    An empty list means the patch made no test worse.
+    """
+    before = set(baseline.failing_tests)
+    new_ids = [test for test in patched.failing_tests if test not in before]
+    if not patched.ran:
+        return [f"<patched test run did not run: {patched.reason or 'unknown reason'}>"]
+    if patched.timed_out:
+        return [f"<patched test run timed out after {patched.duration_s:.0f}s>", *new_ids]
+    if not baseline.ran:
+        note = f"<baseline test run did not run ({baseline.reason or 'unknown reason'}); cannot tell new failures>"
+        return [] if patched.ok else [note, *patched.failing_tests]
+    if baseline.timed_out:
+        return [] if patched.ok else [
+            "<baseline test run timed out; cannot tell new failures>", *patched.failing_tests]
+    if new_ids:
+        return new_ids
+    if baseline.ok and not patched.ok and not patched.failing_tests:
+        return [f"<test command failed after the patch: exit {patched.exit_code} (baseline exit 0)>"]
+    return []
+
+
+# --- running ---------------------------------------------------------------------------------------------
+
+
+def _run(
+    argv: list[str], run_argv: list[str], cwd: Path, timeout: float, env: dict[str, str], pytest: bool,
+    junit_path: Path | None, kill_grace: float, log_limit: int,
+) -> TestRun:
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            run_argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    except FileNotFoundError:
+        return TestRun(ran=False, command=argv, reason=f"test command not found: {argv[0]}")
+    except PermissionError:
+        return TestRun(ran=False, command=argv, reason=f"test command not executable: {argv[0]}")
+    except OSError as exc:
+        return TestRun(ran=False, command=argv, reason=f"test command could not start: {argv[0]}: {exc.strerror}")
+    output = _OutputCollector(proc, log_limit)
+    timed_out = False
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    finally:
+        duration = time.monotonic() - started
+        leftovers = _terminate_group(proc.pid, kill_grace)
+        proc.wait()
+    notes = []
+    if timed_out:
+        notes.append(f"[suture] timed out after {timeout:g}s; killed the test process group")
+    elif leftovers:
+        notes.append(f"[suture] killed {leftovers} leftover process(es) of the test run")
+    if not output.finish(join_timeout=2.0):
+        notes.append("[suture] output still held open by a process outside the test group; log cut here")
+    log = output.text() + ("\n" + "\n".join(notes) if notes else "")
+    run = {"command": argv, "exit_code": proc.returncode, "duration_s": round(duration, 3), "log": log}
+    if timed_out:
+        return TestRun(ran=True, timed_out=True, **run, **_pytest_counts(junit_path, log, pytest))
+    code = proc.returncode
+    if pytest and code in _PYTEST_EXIT_REASONS:
+        reason = _PYTEST_EXIT_REASONS[code]
+        if code != 5:
+            reason += f": {_telling_line(log)}"
+        return TestRun(ran=False, reason=reason, **run)
+    if not pytest and code in _SHELL_EXIT_REASONS:
+        return TestRun(ran=False, reason=f"{_SHELL_EXIT_REASONS[code]}: {_telling_line(log)}", **run)
+    return TestRun(ran=True, **run, **(_pytest_counts(junit_path, log, pytest) if pytest else {}))
+
+
+def _pytest_counts(junit_path: Path | None, log: str, pytest: bool) -> dict:
+    if not pytest:
+        return {}
+    if junit_path is not None:
+        try:
+            summary = parse_junit(junit_path)
+        except JUnitError:
+            pass
+        else:
+            if summary.total:
+                return {"passed": summary.passed, "failed": summary.failed, "errors": summary.errors,
+                        "skipped": summary.skipped, "failing_tests": summary.failing}
+    return _counts_from_pytest_output(log)
+
+
+_SUMMARY_COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)\b")
+_SUMMARY_LINE = re.compile(r"^=*\s*\d+ \w+.* in [\d.]+s")
+_ERROR_WORD = re.compile(r"(?i)\berror\b|INTERNALERROR")
+_SHORT_SUMMARY = re.compile(r"^(FAILED|ERROR) (.+?)(?: - .*)?$")
+
+
+def _counts_from_pytest_output(log: str) -> dict:
+    """Fallback when no JUnit report exists: pytest's final summary line and short-summary lines."""
+    counts = {"passed": 0, "failed": 0, "errors": 0, "skipped": 0}
+    lines = log.splitlines()
+    for line in reversed(lines):
+        if _SUMMARY_LINE.match(line.strip()):
+            for number, word in _SUMMARY_COUNT.findall(line):
+                key = {"xpassed": "passed", "xfailed": "skipped", "error": "errors"}.get(word, word)
+                counts[key] += int(number)
+            break
+    failing = []
+    for line in lines:
+        match = _SHORT_SUMMARY.match(line)
+        if match and match.group(2) not in failing:
+            failing.append(match.group(2))
+    return {**counts, "failing_tests": failing}
+
+
+def _telling_line(log: str) -> str:
+    """The most telling line of a failed start: the last one mentioning an error, else the last one."""
+    lines = [line.strip() for line in log.splitlines() if line.strip() and not line.startswith("[suture]")]
+    errors = [line for line in lines if _ERROR_WORD.search(line)]
+    return (errors or lines or ["no output"])[-1][:300]
+
+
+# --- process group handling ------------------------------------------------------------------------------
+
+
+def _terminate_group(pgid: int, grace: float) -> int:
+    """SIGTERM the live members of group `pgid`, SIGKILL any left after `grace`; returns how many there were."""
+    members = _group_members(pgid)
+    if not members:
+        return 0
+    _signal_group(pgid, signal.SIGTERM)
+    if not _wait_group_gone(pgid, grace):
+        _signal_group(pgid, signal.SIGKILL)
+        _wait_group_gone(pgid, 5.0)
+    return len(members)
+
+
+def _wait_group_gone(pgid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while _group_members(pgid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes in group `pgid`. Reads /proc on Linux; elsewhere a signal-0 probe."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return []
+        return [pgid]
+    members = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+            members.append(int(entry.name))
+    return members
+
+
+class _OutputCollector:
+    """Reads a process's merged output on a thread, keeping only the first and last parts of it."""
+
+    def __init__(self, proc: subprocess.Popen, limit: int) -> None:
+        self._stream = proc.stdout
+        self._head_limit = limit // 4
+        self._tail_limit = limit - self._head_limit
+        self._head = bytearray()
+        self._tail: deque[bytes] = deque()
+        self._tail_size = 0
+        self._total = 0
+        self._thread = threading.Thread(target=self._read, name="suture-test-output", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self._stream is not None
+        fd = self._stream.fileno()
+        try:
+            while chunk := os.read(fd, 65536):
+                self._total += len(chunk)
+                room = self._head_limit - len(self._head)
+                if room > 0:
+                    self._head += chunk[:room]
+                    chunk = chunk[room:]
+                if chunk:
+                    self._tail.append(chunk)
+                    self._tail_size += len(chunk)
+                    while self._tail_size - len(self._tail[0]) >= self._tail_limit:
+                        self._tail_size -= len(self._tail.popleft())
+        except OSError:
+            pass
+        finally:
+            self._stream.close()
+
+    def finish(self, join_timeout: float) -> bool:
+        self._thread.join(join_timeout)
+        return not self._thread.is_alive()
+
+    def text(self) -> str:
+        tail = b"".join(list(self._tail))
+        if len(tail) > self._tail_limit:
+            tail = tail[-self._tail_limit :]
+        omitted = self._total - len(self._head) - len(tail)
+        if omitted <= 0:
+            return (bytes(self._head) + tail).decode("utf-8", errors="replace")
+        return (
+            bytes(self._head).decode("utf-8", errors="replace")
+            + f"\n[... {omitted} bytes of output omitted ...]\n"
+            + tail.decode("utf-8", errors="replace")
+        )
+
+
+def _is_sensitive(name: str) -> bool:
+    upper = name.upper()
+    return upper.startswith(_SENSITIVE_PREFIXES) or any(part in upper for part in _SENSITIVE_NAME_PARTS)
+
+
+# --- detection -------------------------------------------------------------------------------------------
+
+
+def _has_pytest_config(project_dir: Path) -> bool:
+    if (project_dir / "pytest.ini").is_file() or (project_dir / "conftest.py").is_file():
+        return True
+    pyproject = project_dir / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            tool = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {})
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
+            tool = {}
+        if isinstance(tool, dict) and "pytest" in tool:
+            return True
+    for name, section in (("setup.cfg", "[tool:pytest]"), ("tox.ini", "[pytest]")):
+        path = project_dir / name
+        if path.is_file() and _has_ini_section(path, section):
+            return True
+    return False
+
+
+def _has_ini_section(path: Path, section: str) -> bool:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return any(line.strip() == section for line in text.splitlines())
+
+
+def _has_test_files(project_dir: Path) -> bool:
+    for name in ("tests", "test"):
+        folder = project_dir / name
+        if folder.is_dir() and any(folder.rglob("*.py")):
+            return True
+    for scanned, (_root, dirs, files) in enumerate(os.walk(project_dir), start=1):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
+        if any(_is_test_file(name) for name in files):
+            return True
+        if scanned >= _MAX_DIRS_SCANNED:
+            return False
+    return False
+
+
+def _is_test_file(name: str) -> bool:
+    return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
