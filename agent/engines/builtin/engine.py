@@ -1,0 +1,81 @@
+"""The builtin engine: deterministic fixers and static false-positive checks, no model.
+
+`classify` reports a verdict only when static evidence is strong (see `evidence.py`). `draft` runs the fixers that
+match the finding (rule-id matches first, then CWE matches) on the file and turns the first successful rewrite
+into minimal search/replace edits; when none applies, the Draft carries every fixer's reason for declining.
+The engine is deterministic, so a repair round (feedback) cannot do better than the first attempt and says so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent.engines.base import Draft, Feedback
+from agent.engines.builtin.edits import EditBuildError, edits_between
+from agent.engines.builtin.evidence import collect_evidence, verdict_from_evidence
+from agent.engines.builtin.fixers import fixers_for
+from agent.errors import SutureError
+from agent.models import Context, Finding, Verdict
+
+
+class UnreadableSourceError(SutureError):
+    """The finding's file cannot be read from the project (missing, outside the root, or not UTF-8 text)."""
+
+
+def read_finding_source(project_root: Path, finding: Finding) -> str:
+    """The text of the finding's file, refusing paths that leave the project root."""
+    root = project_root.resolve()
+    path = (root / finding.location.path).resolve()
+    if not path.is_relative_to(root):
+        raise UnreadableSourceError(f"{finding.location.path} points outside the project root")
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise UnreadableSourceError(f"{finding.location.path} does not exist in {root}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UnreadableSourceError(f"cannot read {finding.location.path}: {exc}") from exc
+
+
+class BuiltinEngine:
+    """Engine protocol implementation with no model: `name = "builtin"`."""
+
+    name = "builtin"
+
+    def classify(self, finding: Finding, context: Context, project_root: Path) -> Verdict | None:
+        try:
+            source = read_finding_source(project_root, finding)
+        except UnreadableSourceError:
+            source = ""  # path-based evidence still applies
+        return verdict_from_evidence(collect_evidence(source, finding, finding.location.path))
+
+    def draft(
+        self, finding: Finding, context: Context, project_root: Path, feedback: Feedback | None = None
+    ) -> Draft:
+        if feedback is not None:
+            return Draft(error="the builtin fixers are deterministic and cannot repair their own fix "
+                               f"(attempt {feedback.attempt} failed: {feedback.failure})")
+        fixers = fixers_for(finding)
+        if not fixers:
+            cwe = ", ".join(f"CWE-{c}" for c in finding.cwe) or "no CWE"
+            return Draft(error=f"no builtin fixer handles rule {finding.rule_id} ({cwe})")
+        try:
+            source = read_finding_source(project_root, finding)
+        except UnreadableSourceError as exc:
+            return Draft(error=str(exc), model_params={"fixer": fixers[0].name})
+        declines: list[str] = []
+        for fixer in fixers:
+            result = fixer.fix(source, finding)
+            if result.new_source is None:
+                declines.append(f"{fixer.name}: {result.reason}")
+                continue
+            try:
+                edits = edits_between(finding.location.path, source, result.new_source)
+            except EditBuildError as exc:
+                declines.append(f"{fixer.name}: {exc}")
+                continue
+            return Draft(
+                edits=edits,
+                rationale=f"{fixer.summary}. {result.reason}.\n\nReview guidance: {fixer.review_guidance}",
+                model_params={"fixer": fixer.name},
+            )
+        return Draft(error="; ".join(declines), model_params={"fixer": fixers[0].name})

@@ -1,0 +1,118 @@
+"""Extract tar archives through the "data" filter: `tar.extractall(...)` / `tar.extract(...)` get `filter="data"`.
+
+Handles: `.extractall(...)` and `.extract(...)` calls whose receiver is a `tarfile.TarFile` as far as a static
+check can tell: the expression `tarfile.open(...)` / `tarfile.TarFile(...)` itself, or a name bound (by `=` or
+`with ... as`) only to such calls, or a parameter annotated `TarFile`; failing that, a module that imports
+`tarfile` and not `zipfile` (the only common stdlib look-alike, whose extractall has no `filter`).
+The "data" filter refuses absolute paths, `..` escapes, links pointing outside the target, device files, and
+strips unsafe permission bits.
+
+Requires Python >= 3.12, or a security backport (3.8.17, 3.9.17, 3.10.12, 3.11.4 and later): earlier versions
+reject the `filter` argument with a TypeError.
+
+Declines: a call that already passes `filter=` or `members=` (a members list or callable may already vet entries;
+a person should reconcile the two), `*args`/`**kwargs`, and receivers that may not be tar archives.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from agent.engines.builtin.fixers.base import (
+    CallFixer,
+    Decline,
+    ParsedSource,
+    Rewrite,
+    has_star_args,
+    keyword_arg,
+    positional_args,
+    with_keyword,
+)
+
+TAR_CONSTRUCTORS = frozenset({"tarfile.open", "tarfile.TarFile", "tarfile.TarFile.open", "tarfile.TarFile.gzopen",
+                              "tarfile.TarFile.bz2open", "tarfile.TarFile.xzopen", "tarfile.TarFile.taropen"})
+METHODS = ("extractall", "extract")
+
+
+def _builds_tarfile(parsed: ParsedSource, node: cst.CSTNode | None) -> bool:
+    return isinstance(node, cst.Call) and bool(parsed.qualified_names(node.func) & TAR_CONSTRUCTORS)
+
+
+def _name_is_tarfile(parsed: ParsedSource, name: cst.Name) -> bool:
+    scope = parsed.scope(name)
+    if scope is None or name not in scope.accesses:
+        return False
+    referents = [r for access in scope.accesses[name] for r in access.referents]
+    if not referents:
+        return False
+    for referent in referents:
+        node = getattr(referent, "node", None)
+        parent = parsed.parent(node) if node is not None else None
+        if isinstance(node, cst.Param):
+            annotation = node.annotation
+            if annotation is None or not parsed.code(annotation.annotation).strip().endswith("TarFile"):
+                return False
+        elif isinstance(parent, cst.AsName):
+            with_item = parsed.parent(parent)
+            if not (isinstance(with_item, cst.WithItem) and _builds_tarfile(parsed, with_item.item)):
+                return False
+        elif isinstance(parent, cst.AssignTarget):
+            if not _builds_tarfile(parsed, parsed.parent(parent).value):  # type: ignore[union-attr]
+                return False
+        else:
+            return False
+    return True
+
+
+def receiver_is_tarfile(parsed: ParsedSource, receiver: cst.BaseExpression) -> bool:
+    if _builds_tarfile(parsed, receiver):
+        return True
+    if isinstance(receiver, cst.Name) and _name_is_tarfile(parsed, receiver):
+        return True
+    return parsed.imports_module("tarfile") and not parsed.imports_module("zipfile")
+
+
+class TarExtractFixer(CallFixer):
+    name = "tar_extract"
+    summary = 'Extract tar archives with filter="data" so entries cannot escape the target directory'
+    cwe = (22,)
+    rule_ids = ("B202",)
+    references = (
+        "https://docs.python.org/3/library/tarfile.html#tarfile-extraction-filter",
+        "https://peps.python.org/pep-0706/",
+        "https://cwe.mitre.org/data/definitions/22.html",
+    )
+    review_guidance = (
+        'filter="data" needs Python >= 3.12 or 3.8.17/3.9.17/3.10.12/3.11.4+; older interpreters raise TypeError. '
+        "Archives with absolute paths, '..' entries, links leaving the target or device files now fail with "
+        "tarfile.FilterError, and permission bits such as setuid are dropped."
+    )
+    target_description = "tarfile extractall/extract call"
+
+    def is_target(self, parsed: ParsedSource, call: cst.Call) -> bool:
+        return isinstance(call.func, cst.Attribute) and call.func.attr.value in METHODS
+
+    def plan(self, parsed: ParsedSource, call: cst.Call) -> Rewrite | Decline:
+        assert isinstance(call.func, cst.Attribute)
+        method = call.func.attr.value
+        receiver = call.func.value
+        if has_star_args(call):
+            return Decline("the call passes *args or **kwargs, so a filter may already be set")
+        existing = keyword_arg(call, "filter")
+        if existing is not None:
+            return Decline(f"the call already passes filter={parsed.code(existing.value).strip()}")
+        positional = positional_args(call)
+        members = keyword_arg(call, "members") or (
+            positional[1] if method == "extractall" and len(positional) > 1 else None
+        )
+        if members is not None:
+            return Decline(
+                f"the call passes members={parsed.code(members.value).strip()}, which may already vet the entries; "
+                "a person should decide how it combines with an extraction filter"
+            )
+        if not receiver_is_tarfile(parsed, receiver):
+            return Decline(
+                f"cannot tell that `{parsed.code(receiver).strip()}` is a tarfile.TarFile "
+                "(zipfile's extractall has no filter argument)"
+            )
+        return Rewrite(call, with_keyword(call, "filter", '"data"'), f'added filter="data" to .{method}()')
