@@ -170,7 +170,7 @@ def closest_lines(
         prefix.append(prefix[-1] + hit)
     starts = range(len(file_lines) - size + 1)
     scored = sorted(starts, key=lambda s: (-(prefix[s + size] - prefix[s]), s))
-    if prefix[-1] == 0 and len(file_lines) * size > 200_000:
+    if prefix[-1] == 0 and len(file_lines) * size > 20_000:
         return None  # no line in common and too big to compare every window
     candidates = scored[:window_limit] if prefix[-1] else list(starts)
     target = "\n".join(line.strip() for line in search)
