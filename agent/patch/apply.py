@@ -106,7 +106,10 @@ def _load(root: Path, path: str, config: GuardConfig) -> _TextFile:
     full = guard_rules.check_path(root, path, config)
     if not full.exists():
         return _TextFile(path=path, original=None)
-    data = full.read_bytes()
+    try:
+        data = full.read_bytes()
+    except OSError as exc:
+        raise ApplyError(f"{path} could not be read ({exc.strerror or exc}); nothing was changed") from exc
     guard_rules.check_file_bytes(path, data, config)
     try:
         text = data.decode("utf-8")

@@ -52,6 +52,8 @@ def check_path(root: Path, path: str, config: GuardConfig) -> Path:
         raise GuardError("an edit has an empty file path")
     if "\x00" in path:
         raise GuardError(f"path {path!r} contains a NUL byte")
+    if any(ord(char) < 32 or ord(char) == 127 for char in path):
+        raise GuardError(f"path {path!r} contains control characters")
     if "\\" in path:
         raise GuardError(f"path {path!r} uses backslashes; write paths relative to the repository with '/'")
     if path.startswith("/") or _WINDOWS_DRIVE.match(path):
@@ -67,6 +69,13 @@ def check_path(root: Path, path: str, config: GuardConfig) -> Path:
         folded = part.lower().rstrip(". ")
         if folded in {name.lower() for name in config.forbidden_dirs} or folded == "git~1":
             raise GuardError(f"path {path!r} is inside {part}/, which edits may never touch")
+    try:
+        return _check_on_disk(root, path, parts)
+    except OSError as exc:
+        raise GuardError(f"path {path!r} cannot be checked: {exc.strerror or exc}") from exc
+
+
+def _check_on_disk(root: Path, path: str, parts: list[str]) -> Path:
     root_resolved = root.resolve()
     current = root
     for index, part in enumerate(parts):

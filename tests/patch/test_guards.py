@@ -52,6 +52,8 @@ def create(path: str, text: str = "pwned\n") -> Edit:
         ("src\\app.py", r"uses backslashes"),
         ("src/a\x00.py", r"contains a NUL byte"),
         ("src//app.py", r"is not normalized"),
+        ("src/a\nb.py", r"contains control characters"),
+        ("src/" + "x" * 300 + ".py", r"cannot be checked: File name too long"),
         (".git/config", r"is inside \.git/, which edits may never touch"),
         ("sub/.GIT/hooks/pre-commit", r"is inside \.GIT/"),
         (".suture/suture.db", r"is inside \.suture/"),
