@@ -276,6 +276,7 @@ class _ChatHandler(BaseHTTPRequestHandler):
             self._send_bytes(answer.status, answer.body, answer.headers)
         elif answer.kind == "hang":
             if self.owner._stopping.wait(answer.seconds):
+                self.close_connection = True  # server stopping: hang up without an answer
                 return
             self._send_json(504, {"error": {"message": "scripted hang ended"}})
         elif answer.kind == "disconnect":
