@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -80,14 +81,14 @@ def cost_of(response: Any) -> tuple[float, bool]:
 class CallFailure:
     """What went wrong with one HTTP call, classified for the retry loop."""
 
-    kind: str  # "timeout" | "connection" | "malformed" | "rate_limit" | "server" | "client"
+    kind: str  # "timeout" | "connection" | "malformed" | "rate_limit" | "server" | "client" | "setup"
     status: int | None
     detail: str
     retry_after: float | None = None
 
     @property
     def retryable(self) -> bool:
-        return self.kind != "client"
+        return self.kind not in ("client", "setup")
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -118,12 +119,31 @@ def classify_exception(exc: BaseException) -> CallFailure | None:
         status = int(getattr(exc, "status_code", 0) or 0)
         response = getattr(exc, "response", None)
         detail = _error_detail(exc, response)
+        if not _got_http_answer(chain, response):
+            return CallFailure(
+                "setup", None, detail
+            )  # e.g. missing API key: litellm reports it as "HTTP 500"
         if status == 429:
             return CallFailure("rate_limit", status, detail, _retry_after(response))
         if status >= 500 or status == 408:
             return CallFailure("server", status, detail, _retry_after(response))
         return CallFailure("client", status, detail)
     return None
+
+
+def _got_http_answer(chain: list[BaseException], response: Any) -> bool:
+    """Whether a server really answered. litellm dresses local failures (no API key, unknown provider) as HTTP
+    errors with an invented status; a real answer leaves response headers or an HTTP-level exception behind."""
+    import httpx
+    import openai
+
+    if getattr(response, "headers", None):
+        return True
+    return any(
+        isinstance(e, httpx.HTTPStatusError)
+        or (isinstance(e, openai.APIStatusError) and type(e).__module__.startswith("openai"))
+        for e in chain
+    )
 
 
 def _connection_reason(chain: list[BaseException]) -> str:
@@ -146,6 +166,7 @@ def _error_detail(exc: BaseException, response: Any) -> str:
         message = None
     if not message:
         message = str(getattr(exc, "message", "") or exc).rsplit(" - ", 1)[-1]
+        message = re.sub(r"^(litellm\.)?\w+Error:\s*", "", message.strip())
     one_line = " ".join(str(message).split())
     return one_line[:200]
 

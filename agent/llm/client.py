@@ -193,6 +193,11 @@ def _litellm_kwargs(request: ModelRequest) -> dict[str, Any]:
 
 def _call_with_retries(request: ModelRequest) -> ModelReply:
     litellm = _litellm.load_litellm()
+    if not _litellm.provider_of(request.model, request.api_base)[1]:
+        raise ModelError(
+            f"litellm cannot tell which provider serves model {request.model!r}: write it as "
+            "'<provider>/<model>', e.g. 'openai/gpt-4.1' or 'ollama/qwen2.5-coder'"
+        )
     kwargs = _litellm_kwargs(request)
     attempts = request.max_retries + 1
     attempt = 0
@@ -282,6 +287,8 @@ def _failure_message(request: ModelRequest, failure: _litellm.CallFailure, attem
         return f"model endpoint {where} sent a malformed reply: {failure.detail}{tries}"
     if failure.kind == "rate_limit":
         return f"model {request.model} was rate-limited (HTTP 429) {_times(attempts)} at {where}: {failure.detail}"
+    if failure.kind == "setup":
+        return f"model {request.model} could not be called: {failure.detail}"
     if failure.kind == "server":
         return f"model returned HTTP {failure.status} {_times(attempts)} ({where}): {failure.detail}"
     hint = {

@@ -244,3 +244,18 @@ def test_invalid_settings_are_rejected_before_any_request(openai_server, make_re
     with pytest.raises(ModelError, match="at least 1"):
         client.set_concurrency(0)
     assert openai_server.requests == []
+
+
+def test_missing_api_key_is_a_setup_error_not_an_http_500(openai_server, make_request, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(ModelError) as caught:
+        complete(make_request(api_key=None))
+    assert str(caught.value).startswith("model openai/test-model could not be called: Missing credentials")
+    assert "HTTP" not in str(caught.value)
+    assert openai_server.requests == []  # nothing was sent, and nothing was retried
+
+
+def test_model_without_a_provider_is_explained(openai_server, make_request):
+    with pytest.raises(ModelError, match=r"cannot tell which provider serves model 'mystery-model'"):
+        complete(make_request(model="mystery-model"))
+    assert openai_server.requests == []
