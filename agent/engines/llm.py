@@ -141,8 +141,9 @@ def prose_outside_edits(text: str) -> str:
     drop: set[int] = set()
     index = 0
     while index < len(lines):
-        if _DIFF_START.match(lines[index]):
-            drop.update(range(index, len(lines)))
+        if _DIFF_START.match(lines[index]):  # a unified diff runs to the end; keep only the prose before it
+            first = index - 1 if index > 0 and _FENCE.match(lines[index - 1]) else index
+            drop.update(range(first, len(lines)))
             break
         if not _BLOCK_START.match(lines[index]):
             index += 1

@@ -182,3 +182,8 @@ def test_prose_outside_edits_drops_fenced_blocks_and_their_paths():
         "Intro line.\n\n```python\napp/x.py\n<<<<<<< SEARCH\na\n=======\nb\n>>>>>>> REPLACE\n```\n\nOutro."
     )
     assert prose_outside_edits(reply_text) == "Intro line.\n\nOutro."
+
+
+def test_prose_before_a_unified_diff_is_kept_without_the_fence():
+    reply_text = "Use a bound parameter.\n```diff\n--- a/app/x.py\n+++ b/app/x.py\n@@ -1 +1 @@\n-a\n+b\n```\n"
+    assert prose_outside_edits(reply_text) == "Use a bound parameter."
