@@ -187,7 +187,7 @@ class Dropped:
 
 def _truncate(cand: Candidate, room: int, model: str | None, min_lines: int) -> Kept | None:
     """The longest line prefix of `cand.text` that, with the marker, fits in `room` tokens."""
-    lines = cand.text.splitlines()
+    lines = cand.text.split("\n")
 
     def cost(n: int) -> int:
         marker = TRUNCATION_MARKER.format(n=len(lines) - n)

@@ -17,7 +17,7 @@ from pathlib import Path
 from agent.context.budget import Candidate, count_tokens, default_budget, fill_budget
 from agent.context.languages import Excerpt, language_for, line_window
 from agent.context.redact import PLACEHOLDER_RE, Redactor
-from agent.context.repo_files import RepoFiles, read_text
+from agent.context.repo_files import RepoFiles, read_text, split_lines
 from agent.models import CodeSnippet, Context, Finding
 
 PRIORITY_FOCUS, PRIORITY_CLASS, PRIORITY_FLOW, PRIORITY_IMPORTS, PRIORITY_TEST, PRIORITY_CALLER = range(6)
@@ -56,7 +56,7 @@ class _Files:
         if rel_path not in self._cache:
             full = (self.root / rel_path).resolve()
             ok = full.is_relative_to(self.root) and full.is_file()
-            self._cache[rel_path] = read_text(full).splitlines() if ok else None
+            self._cache[rel_path] = split_lines(read_text(full)) if ok else None
         return self._cache[rel_path]
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from agent.context.repo_files import RepoFiles
+from agent.context.repo_files import RepoFiles, split_lines
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class LineWindowSupport:
         return []
 
     def focus(self, source: str, path: str, start_line: int, end_line: int) -> Focus:
-        total = max(1, len(source.splitlines()))
+        total = max(1, len(split_lines(source)))
         wide = line_window(start_line, end_line, self.radius, total)
         narrow = line_window(start_line, end_line, min(self.radius, 5), total)
         label = f"lines around the finding (line {start_line})"

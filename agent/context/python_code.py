@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from agent.context.languages import Excerpt, Focus, LineWindowSupport, RelatedTests, Scope, line_window
 from agent.context.python_refs import FUNCTION_NODES, Target, find_callers, related_tests
-from agent.context.repo_files import RepoFiles
+from agent.context.repo_files import RepoFiles, split_lines
 
 _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _CONTAINER_NODES = (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While)
@@ -127,7 +127,7 @@ class PythonSupport:
             focus = LineWindowSupport(self.wide_radius).focus(source, path, start_line, end_line)
             focus.notes.append(f"{path} does not parse as Python 3 ({exc.__class__.__name__}); showing lines")
             return focus
-        total = max(1, len(source.splitlines()))
+        total = max(1, len(split_lines(source)))
         start_line, end_line = min(start_line, total), min(max(end_line, start_line), total)
         chain = scope_chain(tree, start_line)
         scopes = [s for s, _ in chain]
@@ -200,20 +200,19 @@ class PythonSupport:
         except (SyntaxError, ValueError):
             return None
         nodes, local = self._focused_nodes(tree, focus)
-        used = {
-            n.id
-            for node in nodes
-            for n in ast.walk(node)
-            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
-        } - local
+        used = _loaded_names(nodes) - local
         shown = {n for node in nodes for n in ast.walk(node)}
+        bindings = [b for b in _module_bindings(tree) if b[1] not in shown]
         lines: set[int] = set()
         names: list[str] = []
-        for name, stmt, stmt_lines in _module_bindings(tree):
-            if name in used and stmt not in shown:
-                lines |= stmt_lines
-                if name not in names:
-                    names.append(name)
+        picked = [b for b in bindings if b[0] in used]
+        # one step further: what the picked assignments use (`log = logging.getLogger()` needs `import logging`)
+        extra = _loaded_names([stmt for _, stmt, _ in picked if isinstance(stmt, _ASSIGN_NODES)]) - used
+        picked += [b for b in bindings if b[0] in extra and isinstance(b[1], (ast.Import, ast.ImportFrom))]
+        for name, _, stmt_lines in picked:
+            lines |= stmt_lines
+            if name not in names:
+                names.append(name)
         if not lines:
             return None
         listed = ", ".join(names[:8]) + (", …" if len(names) > 8 else "")
@@ -282,6 +281,15 @@ def _module_bindings(tree: ast.Module):  # -> Iterator[tuple[str, ast.stmt, froz
             for handler in getattr(stmt, "handlers", []):
                 children.extend(handler.body)
             stack.extend(reversed(children))
+
+
+def _loaded_names(nodes: list[ast.AST]) -> set[str]:
+    return {
+        n.id
+        for node in nodes
+        for n in ast.walk(node)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+    }
 
 
 def _unique(variants: list[Excerpt]) -> list[Excerpt]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from agent.context.languages import Excerpt, RelatedTests, Scope, line_window
-from agent.context.repo_files import RepoFiles, is_test_path
+from agent.context.repo_files import RepoFiles, is_test_path, split_lines
 
 FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef)
 CALLER_MAX_LINES = 40
@@ -174,7 +174,7 @@ def find_callers(repo: RepoFiles, target: Target, limit: int) -> list[Excerpt]:
             seen.add(key)
             where = f"`{qualname}`" if qualname else "module-level code"
             label = f"caller: {where} calls `{target.scope.name}` ({path}:{call.lineno})"
-            total = len(text.splitlines())  # type: ignore[union-attr]
+            total = len(split_lines(text))  # type: ignore[union-attr]
             found.append(_body_excerpt(label, path, func, call.lineno, total, CALLER_MAX_LINES))
             if len(found) >= limit:
                 return found
@@ -225,7 +225,7 @@ def related_tests(repo: RepoFiles, path: str, function: Scope | None, limit: int
             continue
         file_score = 2 * imports + mentions
         file_scores.append((file_score, test_path))
-        lines = text.splitlines()
+        lines = split_lines(text)
         for test in _test_functions(tree):
             refs = [dotted(c.func, bindings) or "" for c in ast.walk(test) if isinstance(c, ast.Call)]
             body = "\n".join(lines[test.lineno - 1 : test.end_lineno])

@@ -213,9 +213,9 @@ class Redactor:
         used: dict[str, str] = {}
         pos = count = 0
         for start, end, kind in spans:
-            if start < pos or start == end:
-                continue  # overlaps a longer or earlier secret
             secret = text[start:end]
+            if start < pos or start == end or "«SECRET_" in secret:
+                continue  # overlaps a longer or earlier secret, or is already redacted
             placeholder = self.placeholder_for(secret, kind)
             used[placeholder] = secret
             out.append(text[pos:start])

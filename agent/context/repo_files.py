@@ -9,6 +9,7 @@ replacement characters, and files over `max_bytes` are skipped.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
@@ -42,6 +43,16 @@ def _skipped_dir(path: Path) -> bool:
     """Tool and cache folders, and any virtualenv (recognised by its pyvenv.cfg, whatever its name)."""
     name = path.name
     return name in SKIP_DIRS or name.endswith(".egg-info") or (path / "pyvenv.cfg").is_file()
+
+
+_NEWLINE_RE = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as Python's tokenizer counts them (\\n, \\r\\n, \\r), unlike str.splitlines (which also
+    splits on form feeds and Unicode separators and would shift line numbers)."""
+    lines = _NEWLINE_RE.split(text)
+    return lines[:-1] if lines and lines[-1] == "" else lines
 
 
 def read_text(path: Path) -> str:
