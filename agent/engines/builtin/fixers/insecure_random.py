@@ -92,6 +92,8 @@ def _secure_code(parsed: ParsedSource, call: cst.Call, function: str) -> str | N
 
 
 class InsecureRandomFixer(CallFixer):
+    """random-module calls that make secret material -> secrets equivalents (module docstring)."""
+
     name = "insecure_random"
     summary = "Generate tokens, passwords and keys with the secrets module instead of random"
     cwe = (330, 338)

@@ -64,6 +64,8 @@ def _argv(parsed: ParsedSource, command: cst.BaseExpression) -> cst.BaseExpressi
 
 
 class ShellCommandFixer(CallFixer):
+    """subprocess/os.system commands built from strings -> argument lists without a shell (module docstring)."""
+
     name = "shell_command"
     summary = "Run commands as an argument list instead of through a shell"
     cwe = (78, 77)

@@ -210,6 +210,10 @@ def command_pieces(parsed: ParsedSource, node: cst.BaseExpression) -> list[Piece
     raise UnsupportedCommand(f"the command `{parsed.code(node).strip()}` is not a string built from visible parts")
 
 
+def _expansion(ch: str) -> str:
+    return "backtick command substitution" if ch == "`" else "shell expansion `$`"
+
+
 def split_words(pieces: list[Piece]) -> list[list[Piece]]:
     """Split pieces into argv words like a POSIX shell would, refusing every shell feature beyond splitting."""
     words: list[list[Piece]] = []
@@ -242,7 +246,7 @@ def split_words(pieces: list[Piece]) -> list[list[Piece]]:
                 if ch == '"':
                     quote = None
                 elif ch in "$`":
-                    raise UnsupportedCommand(f"the command uses shell expansion `{ch}` inside double quotes")
+                    raise UnsupportedCommand(f"the command uses {_expansion(ch)} inside double quotes")
                 elif ch == "\\" and nxt in ('"', "\\", "$", "`", "\n"):
                     next(chars)
                     if nxt != "\n":
@@ -265,7 +269,7 @@ def split_words(pieces: list[Piece]) -> list[list[Piece]]:
             elif ch in _OPERATORS:
                 raise UnsupportedCommand(f"the command uses the shell operator `{ch}`")
             elif ch in "$`":
-                raise UnsupportedCommand(f"the command uses shell expansion `{ch}`")
+                raise UnsupportedCommand(f"the command uses {_expansion(ch)}")
             elif ch in _GLOBS:
                 raise UnsupportedCommand(f"the command uses the glob character `{ch}`, which the shell expands")
             elif ch in "{}":

@@ -73,6 +73,8 @@ def receiver_is_tarfile(parsed: ParsedSource, receiver: cst.BaseExpression) -> b
 
 
 class TarExtractFixer(CallFixer):
+    """TarFile.extractall/extract without filter/members -> filter="data" (module docstring)."""
+
     name = "tar_extract"
     summary = 'Extract tar archives with filter="data" so entries cannot escape the target directory'
     cwe = (22,)

@@ -41,6 +41,8 @@ def _imports_http_library(parsed: ParsedSource) -> bool:
 
 
 class TlsVerifyFixer(CallFixer):
+    """requests/httpx verify=False and `.verify = False` -> certificate verification on (module docstring)."""
+
     name = "tls_verify"
     summary = "Remove verify=False so requests/httpx check TLS certificates again"
     cwe = (295,)

@@ -74,6 +74,8 @@ def _classify(named: NamedContext) -> tuple[set[str], set[str]]:
 
 
 class WeakHashFixer(CallFixer):
+    """MD5/SHA-1 calls -> usedforsecurity=False or SHA-256 by intent; passwords declined (module docstring)."""
+
     name = "weak_hash"
     summary = "Mark non-security MD5/SHA-1 uses as such, or move security uses to SHA-256"
     cwe = (327, 328)

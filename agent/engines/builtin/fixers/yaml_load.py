@@ -39,6 +39,8 @@ SAFE_LOADERS = frozenset(f"yaml.{n}" for n in ("SafeLoader", "CSafeLoader", "Bas
 
 
 class YamlLoadFixer(CallFixer):
+    """yaml.load & co. with no or an unsafe PyYAML loader -> yaml.safe_load(_all) (module docstring)."""
+
     name = "yaml_load"
     summary = "Parse YAML with yaml.safe_load instead of a loader that can build arbitrary Python objects"
     cwe = (502,)
