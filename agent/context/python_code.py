@@ -9,7 +9,9 @@ window of lines, with a note saying why.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from functools import lru_cache
+from typing import NamedTuple
 
 from agent.context.languages import Excerpt, Focus, LineWindowSupport, RelatedTests, Scope, line_window
 from agent.context.python_refs import FUNCTION_NODES, Target, find_callers, related_tests
@@ -202,17 +204,21 @@ class PythonSupport:
         nodes, local = self._focused_nodes(tree, focus)
         used = _loaded_names(nodes) - local
         shown = {n for node in nodes for n in ast.walk(node)}
-        bindings = [b for b in _module_bindings(tree) if b[1] not in shown]
+        bindings = [b for b in _module_bindings(tree) if b.stmt not in shown]
+        picked = [b for b in bindings if b.name in used]
+        # one step further: what the picked assignments use (`log = logging.getLogger()` needs `import logging`)
+        extra = _loaded_names([b.stmt for b in picked if isinstance(b.stmt, _ASSIGN_NODES)]) - used
+        picked += [
+            b for b in bindings if b.name in extra and isinstance(b.stmt, (ast.Import, ast.ImportFrom))
+        ]
+        exact = {b.name for b in picked if b.exact}
+        picked = [b for b in picked if b.exact or b.name not in exact]  # `import a` makes `import a.b` noise
         lines: set[int] = set()
         names: list[str] = []
-        picked = [b for b in bindings if b[0] in used]
-        # one step further: what the picked assignments use (`log = logging.getLogger()` needs `import logging`)
-        extra = _loaded_names([stmt for _, stmt, _ in picked if isinstance(stmt, _ASSIGN_NODES)]) - used
-        picked += [b for b in bindings if b[0] in extra and isinstance(b[1], (ast.Import, ast.ImportFrom))]
-        for name, _, stmt_lines in picked:
-            lines |= stmt_lines
-            if name not in names:
-                names.append(name)
+        for binding in picked:
+            lines |= binding.lines
+            if binding.name not in names:
+                names.append(binding.name)
         if not lines:
             return None
         listed = ", ".join(names[:8]) + (", …" if len(names) > 8 else "")
@@ -255,25 +261,41 @@ class PythonSupport:
         return related_tests(repo, path, focus.function, limit)
 
 
-def _module_bindings(tree: ast.Module):  # -> Iterator[tuple[str, ast.stmt, frozenset[int]]]
-    """(name, statement, lines to show) for every module-level binding, including those under if/try."""
+class Binding(NamedTuple):
+    name: str
+    stmt: ast.stmt
+    lines: frozenset[int]  # what to show for it
+    exact: bool = True  # False for `import a.b`, which binds `a` only as a side effect
+
+
+def _import_lines(stmt: ast.Import | ast.ImportFrom, alias: ast.alias) -> frozenset[int]:
+    """A short import whole; from a long parenthesised one, its first and last line and the alias's line."""
+    whole = _lines(stmt)
+    if len(whole) <= 3:
+        return whole
+    return frozenset({stmt.lineno, max(whole), *range(alias.lineno, (alias.end_lineno or alias.lineno) + 1)})
+
+
+def _module_bindings(tree: ast.Module) -> Iterator[Binding]:
+    """Every module-level binding, including those under if/try/with, with the lines that show it."""
     stack: list[ast.stmt] = list(reversed(tree.body))
     while stack:
         stmt = stack.pop()
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             for alias in stmt.names:
+                dotted = isinstance(stmt, ast.Import) and not alias.asname and "." in alias.name
                 bound = alias.asname or (
                     alias.name.split(".")[0] if isinstance(stmt, ast.Import) else alias.name
                 )
-                yield bound, stmt, _lines(stmt)
+                yield Binding(bound, stmt, _import_lines(stmt, alias), exact=not dotted)
         elif isinstance(stmt, _ASSIGN_NODES):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             for target in targets:
                 for n in ast.walk(target):
                     if isinstance(n, ast.Name):
-                        yield n.id, stmt, _lines(stmt, cap=10)
+                        yield Binding(n.id, stmt, _lines(stmt, cap=10))
         elif isinstance(stmt, _SCOPE_NODES):
-            yield stmt.name, stmt, _header(stmt)
+            yield Binding(stmt.name, stmt, _header(stmt))
         elif isinstance(stmt, _CONTAINER_NODES):
             children: list[ast.stmt] = []
             for attr in ("body", "orelse", "finalbody"):

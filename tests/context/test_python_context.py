@@ -292,3 +292,26 @@ def test_test_path_conventions():
         is_test_path("tests/unit/helpers.py") and is_test_path("pkg/test_x.py") and is_test_path("x_test.py")
     )
     assert not is_test_path("tests/conftest.py") and not is_test_path("app/testing.py")
+
+
+def test_imports_used_trims_long_import_lists_and_dotted_duplicates():
+    source = textwrap.dedent(
+        """\
+        import pkg
+        import pkg.sub.deep
+        from typing import (
+            Any,
+            Callable,
+            Iterable,
+            Mapping,
+        )
+
+
+        def target(x: Mapping) -> Any:
+            return pkg.run(x)
+        """
+    )
+    line = line_of(source, "return pkg.run")
+    excerpt = PY.imports_used(source, "t.py", PY.focus(source, "t.py", line, line))
+    shown = [source.splitlines()[n - 1].strip() for n in sorted(excerpt.lines)]
+    assert shown == ["import pkg", "from typing import (", "Any,", "Mapping,", ")"]
