@@ -187,6 +187,8 @@ def _run(
     finally:
         duration = time.monotonic() - started
         leftovers = _terminate_group(proc.pid, kill_grace)
+        if proc.poll() is None:  # the leader survived the group signals (e.g. it left the group)
+            proc.kill()
         proc.wait()
     notes = []
     if timed_out:
