@@ -1,3 +1,325 @@
-"""Placeholder; replaced by the real CLI."""
+"""The `suture` command: parse, call a use case in agent.app, render. No logic lives here."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agent import render
+from agent.errors import SutureError
+
+cli = typer.Typer(
+    help="suture: rank scanner findings, draft and prove fixes, and queue them for human review.\n\n"
+         "Typical flow: `suture scan` → `suture triage` → `suture fix` → `suture review` → `suture export`, "
+         "or `suture run` for scan + triage + fix in one go. State lives in .suture/ inside the repository.",
+    no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+review_cli = typer.Typer(help="Look at proposals and approve or reject them (a named reviewer is recorded).",
+                         no_args_is_help=True)
+cli.add_typer(review_cli, name="review")
+
+
+class Fmt(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class ListFmt(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class ExportTo(str, Enum):
+    branch = "branch"
+    patch = "patch"
+
+
+RepoOpt = Annotated[Path, typer.Option("--repo", "-C", help="The repository (or a project folder inside one).")]
+DbOpt = Annotated[Path | None, typer.Option("--db", help="Store file; default .suture/suture.db in the repo.")]
+FormatOpt = Annotated[ListFmt, typer.Option("--format", "-f", help="table for people, json for machines.")]
+
+
+class _LazyUseCases:
+    """agent.app pulls in git, SQLAlchemy and the pipeline; load it on first use so `--help` stays instant."""
+
+    def __getattr__(self, name: str):
+        import agent.app
+
+        return getattr(agent.app, name)
+
+
+usecases = _LazyUseCases()
+
+
+def _open(repo: Path, db: Path | None, **overrides) -> usecases.Session:
+    session = usecases.open_session(repo, db, overrides)
+    for w in session.warnings:
+        render.err.print(f"[yellow]warning:[/] {w}")
+    return session
+
+
+def _ingest_lines(reports: list[usecases.IngestReport], fmt: ListFmt) -> None:
+    if fmt == ListFmt.json:
+        render.emit_json([{**r.__dict__, "skipped": [s.model_dump() for s in r.skipped]} for r in reports])
+        return
+    for r in reports:
+        if r.duplicate:
+            render.out.print(f"{r.source}: {r.tool}: already ingested; nothing changed")
+            continue
+        render.out.print(f"{r.source}: {r.tool}: {r.new} new, {r.updated} seen again, {r.reopened} re-opened, "
+                         f"{r.fixed} marked fixed, {len(r.skipped)} skipped")
+        for s in r.skipped[:20]:
+            render.out.print(f"  skipped result {s.result_index} ({s.rule_id or 'no rule'}): {s.reason}")
+        if len(r.skipped) > 20:
+            render.out.print(f"  … and {len(r.skipped) - 20} more skipped (use --format json for all)")
+        for w in r.warnings[:5]:
+            render.err.print(f"  [yellow]warning:[/] {w}")
+
+
+@cli.command()
+def scan(
+    repo: Annotated[Path, typer.Argument(help="Repository or project folder to scan.")] = Path("."),
+    tool: Annotated[list[str] | None, typer.Option("--tool", "-t", help="Scanner to run (repeat); "
+                                                      "default: bandit and semgrep when installed.")] = None,
+    db: DbOpt = None, fmt: FormatOpt = ListFmt.table,
+) -> None:
+    """Run bandit (and semgrep with suture's own rules, when installed) and ingest the results."""
+    session = _open(repo, db)
+    with render.err.status("scanning…"):
+        reports, notes = usecases.scan_project(session, tool)
+    for n in notes:
+        render.err.print(n)
+    _ingest_lines(reports, fmt)
+
+
+@cli.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="SARIF 2.1.0 files from any scanner.")],
+    repo: RepoOpt = Path("."), db: DbOpt = None, fmt: FormatOpt = ListFmt.table,
+    partial: Annotated[bool, typer.Option("--partial", help="The scan covered only part of the code: do not "
+                                          "mark findings it lacks as fixed.")] = False,
+) -> None:
+    """Ingest SARIF files. Re-ingesting the same file changes nothing; a newer full scan marks absent findings fixed."""
+    session = _open(repo, db)
+    reports = []
+    for f in files:
+        if not f.is_file():
+            raise SutureError(f"{f}: no such file")
+        reports += usecases.ingest_file(session, f, full=not partial)
+    _ingest_lines(reports, fmt)
+
+
+@cli.command()
+def triage(
+    repo: RepoOpt = Path("."), db: DbOpt = None,
+    top: Annotated[int | None, typer.Option("--top", "-n", min=1, help="Show only the first N.")] = None,
+    fmt: Annotated[Fmt, typer.Option("--format", "-f")] = Fmt.table,
+) -> None:
+    """Rank open findings (severity × confidence × CWE class; test code demoted), each with its reason."""
+    session = _open(repo, db)
+    ranked = usecases.ranked_open_findings(session)
+    shown = ranked[:top] if top else ranked
+    if fmt == Fmt.json:
+        render.emit_json([render.finding_row(f, r) for f, r in shown])
+    elif fmt == Fmt.csv:
+        sys.stdout.write(render.triage_csv(shown))
+    elif not ranked:
+        render.out.print("No open findings. Run `suture scan` or `suture ingest FILE.sarif` first.")
+    else:
+        render.out.print(render.triage_table(shown, len(ranked)))
+
+
+def _run_fix(session: usecases.Session, top: int | None, finding: str | None, redo: bool, fmt: ListFmt):
+    findings, duplicates = usecases.select_findings(session, top, finding)
+    if duplicates and fmt != ListFmt.json:
+        render.err.print(f"{len(duplicates)} finding(s) skipped: another scanner reports the same spot "
+                         "(one fix covers both): " + ", ".join(f"{d.short_id} {d.rule_id}" for d in duplicates))
+    if not findings:
+        render.err.print("No open findings to fix. Run `suture scan` first.")
+        return []
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=render.err, transient=True, disable=fmt == ListFmt.json) as progress:
+        task = progress.add_task("fixing", total=len(findings))
+
+        def step(f, status: str) -> None:
+            progress.update(task, description=f"{f.short_id} {f.rule_id} {f.location.path}: {status}")
+            if status != "working":
+                progress.advance(task)
+
+        proposals = usecases.fix(session, findings, step, redo=redo)
+    return proposals
+
+
+def _queue_summary(session: usecases.Session, proposals, fmt: ListFmt) -> None:
+    rows = [(p, _finding_or_none(session, p.finding_id)) for p in proposals]
+    if fmt == ListFmt.json:
+        render.emit_json([render.proposal_row(p, f) for p, f in rows])
+        return
+    render.out.print(render.proposals_table(rows, "Review queue for this run"))
+    counts: dict[str, int] = {}
+    for p, _ in rows:
+        key = "dismissal" if p.kind == "dismissal" else p.state
+        counts[key] = counts.get(key, 0) + 1
+    render.out.print(", ".join(f"{v} {k}" for k, v in sorted(counts.items())) +
+                     ". Next: `suture review show ID`, then `suture review approve ID`.")
+
+
+def _finding_or_none(session, fid):
+    try:
+        return session.store.get_finding(fid)
+    except SutureError:
+        return None
+
+
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="litellm model string, e.g. "
+                                                 "openai/gpt-4.1 or ollama/qwen2.5-coder; default: builtin engine.")]
+ApiBaseOpt = Annotated[str | None, typer.Option("--api-base", envvar="SUTURE_API_BASE",
+                                                   help="OpenAI-compatible endpoint URL for --model.")]
+TopOpt = Annotated[int | None, typer.Option("--top", "-n", min=1, help="Fix the N top-ranked findings "
+                                               "(default 10).")]
+
+
+@cli.command()
+def fix(
+    repo: RepoOpt = Path("."), db: DbOpt = None, top: TopOpt = None,
+    finding: Annotated[str | None, typer.Option("--finding", help="Fix this finding id (or prefix).")] = None,
+    model: ModelOpt = None, api_base: ApiBaseOpt = None,
+    redo: Annotated[bool, typer.Option("--redo", help="Draft again even if a proposal exists.")] = False,
+    fmt: FormatOpt = ListFmt.table,
+) -> None:
+    """Draft, validate (tests + re-scan in a worktree) and queue a proposal for each selected finding."""
+    if top and finding:
+        raise SutureError("give either --top or --finding, not both")
+    session = _open(repo, db, model=model, api_base=api_base)
+    _queue_summary(session, _run_fix(session, top, finding, redo, fmt), fmt)
+
+
+@cli.command()
+def run(
+    repo: Annotated[Path, typer.Argument(help="Repository or project folder.")] = Path("."),
+    db: DbOpt = None, top: TopOpt = None, model: ModelOpt = None, api_base: ApiBaseOpt = None,
+    fmt: FormatOpt = ListFmt.table,
+) -> None:
+    """The main job: scan, triage, fix the top N findings, and show the review queue."""
+    session = _open(repo, db, model=model, api_base=api_base)
+    with render.err.status("scanning…"):
+        reports, notes = usecases.scan_project(session)
+    for n in notes:
+        render.err.print(n)
+    if fmt != ListFmt.json:
+        _ingest_lines(reports, fmt)
+    _queue_summary(session, _run_fix(session, top, None, False, fmt), fmt)
+
+
+@review_cli.command("list")
+def review_list(
+    repo: RepoOpt = Path("."), db: DbOpt = None, fmt: FormatOpt = ListFmt.table,
+    state: Annotated[list[str] | None, typer.Option("--state", help="Only these states (repeat).")] = None,
+) -> None:
+    """List proposals, newest last."""
+    session = _open(repo, db)
+    proposals = session.store.list_proposals(states=state)
+    rows = [(p, _finding_or_none(session, p.finding_id)) for p in proposals]
+    if fmt == ListFmt.json:
+        render.emit_json([render.proposal_row(p, f) for p, f in rows])
+    elif not rows:
+        render.out.print("No proposals yet. Run `suture fix` or `suture run`.")
+    else:
+        render.out.print(render.proposals_table(rows, f"Proposals ({len(rows)})"))
+
+
+@review_cli.command("show")
+def review_show(proposal_id: Annotated[str, typer.Argument(help="Proposal id or prefix.")],
+                repo: RepoOpt = Path("."), db: DbOpt = None, fmt: FormatOpt = ListFmt.table) -> None:
+    """The finding, rationale, coloured diff, validation summary and history of one proposal."""
+    session = _open(repo, db)
+    p = session.store.get_proposal(proposal_id)
+    f = session.store.get_finding(p.finding_id)
+    history = session.store.transitions(p.id)
+    if fmt == ListFmt.json:
+        render.emit_json({"proposal": p.model_dump(mode="json"), "finding": f.model_dump(mode="json"),
+                          "history": [t.model_dump(mode="json") for t in history]})
+    else:
+        render.show_proposal(p, f, history)
+
+
+ReviewerOpt = Annotated[str | None, typer.Option("--reviewer", help="Who decides; default: git user.name "
+                                                    "<user.email>.")]
+
+
+@review_cli.command("approve")
+def review_approve(
+    proposal_id: str, repo: RepoOpt = Path("."), db: DbOpt = None, reviewer: ReviewerOpt = None,
+    comment: Annotated[str | None, typer.Option("--comment", "-c")] = None,
+    override: Annotated[bool, typer.Option("--override", help="Approve a patch whose validation failed "
+                                           "(recorded in the log).")] = False,
+) -> None:
+    """Approve a validated patch (it can then be exported) or a dismissal (the finding becomes dismissed)."""
+    session = _open(repo, db)
+    who = usecases.reviewer_identity(session.ws.project.git_root, reviewer)
+    p = session.store.get_proposal(proposal_id)
+    p = session.store.transition(p.id, "approved", who, comment, override=override)
+    render.out.print(f"approved {p.short_id} as {who}" + ("; export it with `suture export "
+                                                           f"{p.short_id}`" if p.kind == "patch" else
+                                                           "; finding dismissed"))
+
+
+@review_cli.command("reject")
+def review_reject(
+    proposal_id: str,
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why (kept in the log).")],
+    repo: RepoOpt = Path("."), db: DbOpt = None, reviewer: ReviewerOpt = None,
+) -> None:
+    """Reject a proposal, with the reason."""
+    session = _open(repo, db)
+    who = usecases.reviewer_identity(session.ws.project.git_root, reviewer)
+    p = session.store.get_proposal(proposal_id)
+    p = session.store.transition(p.id, "rejected", who, reason)
+    render.out.print(f"rejected {p.short_id} as {who}")
+
+
+@cli.command()
+def export(
+    proposal_id: Annotated[str | None, typer.Argument(help="Proposal id or prefix.")] = None,
+    approved: Annotated[bool, typer.Option("--approved", help="Export every approved proposal.")] = False,
+    to: Annotated[ExportTo, typer.Option("--to", help="branch: suture/<id> with one commit; patch: a "
+                                         ".patch file.")] = ExportTo.branch,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for patch files (default "
+                                                ".suture/exports).")] = None,
+    repo: RepoOpt = Path("."), db: DbOpt = None, fmt: FormatOpt = ListFmt.table,
+) -> None:
+    """Export approved patches as a branch (your checkout is not touched) or a patch file."""
+    from agent.export.service import export as export_proposals
+
+    if bool(proposal_id) == approved:
+        raise SutureError("give a proposal id or --approved (one of them)")
+    session = _open(repo, db)
+    results = export_proposals(session, proposal_id, to.value, out)
+    if fmt == ListFmt.json:
+        render.emit_json([{"proposal_id": r.proposal_id, "branch": r.branch, "commit": r.commit,
+                           "patch": str(r.patch_path) if r.patch_path else None} for r in results])
+        return
+    if not results:
+        render.out.print("No approved proposals to export.")
+    for r in results:
+        where = f"branch {r.branch}" if r.branch else f"patch {r.patch_path}"
+        render.out.print(f"exported {r.proposal_id[:8]} → {where} (commit {r.commit[:10]})")
+
+
 def main() -> None:
-    print("suture")
+    try:
+        cli()
+    except SutureError as exc:
+        render.err.print(f"[red]error:[/] {render.escape(str(exc))}")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        render.err.print("interrupted")
+        sys.exit(130)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -36,6 +36,8 @@ class Settings(BaseModel):
     test_command: list[str] | str | None = Field(None, description="none = auto-detect pytest")
     test_timeout: float = Field(300.0, gt=0)
     rescan: bool = True
+    fail_on_new_severity: Literal["critical", "high", "medium", "low", "info"] = Field(
+        "medium", description="a re-scan finding this severe or worse, new in the patch, fails validation")
     allow_test_edits: bool = False
     max_files: int = Field(10, ge=1)
     max_changed_lines: int = Field(200, ge=1)

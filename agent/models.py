@@ -6,7 +6,7 @@ They validate themselves: a record that breaks its own rules cannot be built.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -22,7 +22,7 @@ Lane = Literal["now", "batch", "defer"]
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Record(BaseModel):
@@ -40,7 +40,7 @@ class Location(Record):
     snippet: str | None = None
 
     @model_validator(mode="after")
-    def _end_not_before_start(self) -> "Location":
+    def _end_not_before_start(self) -> Location:
         if self.end_line is not None and self.end_line < self.start_line:
             self.end_line = self.start_line
         return self
@@ -200,7 +200,7 @@ class Usage(Record):
     calls: int = 0
     cached_calls: int = 0
 
-    def add(self, other: "Usage") -> "Usage":
+    def add(self, other: Usage) -> Usage:
         return Usage(
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
@@ -235,7 +235,7 @@ class Proposal(Record):
     created_at: datetime = Field(default_factory=utcnow)
 
     @model_validator(mode="after")
-    def _kind_rules(self) -> "Proposal":
+    def _kind_rules(self) -> Proposal:
         if self.kind == "dismissal" and (self.edits or self.diff):
             raise ValueError("a dismissal proposal carries no edits")
         return self

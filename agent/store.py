@@ -116,7 +116,7 @@ class Store:
         _meta.create_all(self.engine)
 
     @classmethod
-    def open(cls, db_path: Path) -> "Store":
+    def open(cls, db_path: Path) -> Store:
         db_path.parent.mkdir(parents=True, exist_ok=True)
         return cls(f"sqlite:///{db_path}")
 
@@ -386,7 +386,7 @@ def _proposal_row(proposal: Proposal) -> dict:
     }
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI connection
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA busy_timeout=10000")

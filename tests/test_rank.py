@@ -38,3 +38,12 @@ def test_path_kind():
     assert path_kind("vendor/lib/x.py") == "vendored"
     assert path_kind("examples/demo.py") == "example"
     assert path_kind("src/testing_utils_prod.py") is None
+
+
+def test_bandit_import_findings_demoted():
+    imp = f("imp", sev="low")
+    imp = imp.model_copy(update={"tool": "bandit", "rule_id": "B404"})
+    use = f("use", sev="low").model_copy(update={"tool": "bandit", "rule_id": "B602"})
+    ranked = dict((x.id, r) for x, r in rank_findings([imp, use]))
+    assert ranked["imp"].score == ranked["use"].score - 20
+    assert any(fac.name == "import_only" for fac in ranked["imp"].factors)

@@ -28,11 +28,13 @@ CWE_POINTS: dict[int, tuple[float, str]] = {
 }
 DEFAULT_CWE_POINTS = 5.0
 
+# Bandit's B401-B415 "blacklist import" checks report `import subprocess` and the like: context, not a flaw.
+_BANDIT_IMPORT_RULE = re.compile(r"^B4(0[1-9]|1[0-9])$")
 _TEST_PATH = re.compile(
-    r"(^|/)(tests?|testing|spec|__tests__)(/|$)|(^|/)test_[^/]*\.py$|_test\.py$|(^|/)conftest\.py$", re.I
+    r"(^|/)(tests?|testing|spec|__tests__)(/|$)|(^|/)test_[^/]*\.py$|_test\.py$|(^|/)conftest\.py$", re.IGNORECASE
 )
-_EXAMPLE_PATH = re.compile(r"(^|/)(examples?|samples?|demo|docs?)(/|$)", re.I)
-_VENDOR_PATH = re.compile(r"(^|/)(vendor|vendored|third_party|node_modules|site-packages|dist|build)(/|$)", re.I)
+_EXAMPLE_PATH = re.compile(r"(^|/)(examples?|samples?|demo|docs?)(/|$)", re.IGNORECASE)
+_VENDOR_PATH = re.compile(r"(^|/)(vendor|vendored|third_party|node_modules|site-packages|dist|build)(/|$)", re.IGNORECASE)
 
 
 def path_kind(path: str) -> str | None:
@@ -70,6 +72,10 @@ def score_finding(finding: Finding) -> Rank:
 
     if finding.flow:
         factors.append(Factor(name="data_flow", points=5, reason=f"scanner traced a {len(finding.flow)}-step flow"))
+
+    if finding.tool == "bandit" and _BANDIT_IMPORT_RULE.match(finding.rule_id):
+        factors.append(Factor(name="import_only", points=-20,
+                              reason="flags an import, not a use of the module"))
 
     kind = path_kind(finding.location.path)
     if kind is not None:

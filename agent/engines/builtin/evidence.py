@@ -35,7 +35,7 @@ from agent.models import Finding, Verdict
 Supports = Literal["false_positive", "true_positive"]
 
 INJECTION_CWES = frozenset({77, 78, 89, 94, 95})
-INJECTION_RULE_IDS = frozenset({"B102", "B307", "B601", "B602", "B603", "B604", "B605", "B606", "B607", "B608",
+INJECTION_RULE_IDS = frozenset({"B102", "B307", "B601", "B602", "B603", "B604", "B605", "B606", "B608",
                                 "B609", "B610", "B611"})
 TEST_DIRS = frozenset({"tests", "test", "testing"})
 EXAMPLE_DIRS = frozenset({"examples", "example", "samples", "demo", "demos"})
@@ -183,7 +183,14 @@ def _has_no_fields(node: cst.BaseExpression) -> bool:
     return False
 
 
+# Rules whose risk is not the argument's content, so a constant argument is no evidence against them:
+# bandit B607 flags a program started by a partial path (PATH hijacking), whatever its arguments are.
+NOT_ABOUT_INPUT_RULE_IDS = frozenset({"B607"})
+
+
 def is_injection_class(finding: Finding) -> bool:
+    if finding.rule_id.upper() in NOT_ABOUT_INPUT_RULE_IDS:
+        return False
     return bool(set(finding.cwe) & INJECTION_CWES) or finding.rule_id.upper() in INJECTION_RULE_IDS
 
 

@@ -1,0 +1,183 @@
+"""Use cases behind the CLI (and later the web UI): each takes plain values, returns records, renders nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.config import Settings, load_settings
+from agent.errors import SutureError
+from agent.ingest import scanners
+from agent.ingest.sarif import load_sarif, parse_sarif, schema_problems
+from agent.models import Finding, Proposal, Rank, SkippedResult, utcnow
+from agent.remediate import Workspace, fix_findings
+from agent.store import Store
+from agent.triage.rank import rank_findings
+from agent.validate.worktree import ensure_excluded, find_project, is_dirty
+
+
+@dataclass
+class Session:
+    ws: Workspace
+    store: Store
+    settings: Settings
+    warnings: list[str] = field(default_factory=list)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def open_session(repo: Path, db: Path | None = None, overrides: dict[str, Any] | None = None) -> Session:
+    """Find the project at `repo` (a git repo or a folder inside one) and open its store and settings."""
+    repo = repo.expanduser().resolve()
+    if not repo.exists():
+        raise SutureError(f"{repo}: no such directory")
+    if not repo.is_dir():
+        raise SutureError(f"{repo}: not a directory")
+    project = find_project(repo)
+    project_dir = project.git_root / project.subdir if project.subdir else project.git_root
+    state_dir = project_dir / ".suture"
+    warnings: list[str] = []
+    if db is None:
+        state_dir.mkdir(exist_ok=True)
+        ensure_excluded(project.git_root, ".suture/")
+        db = state_dir / "suture.db"
+    else:
+        state_dir.mkdir(exist_ok=True)
+        ensure_excluded(project.git_root, ".suture/")
+    if is_dirty(project):
+        warnings.append("working tree has uncommitted changes; suture works from HEAD "
+                        f"({project.head[:10]}) and ignores them")
+    settings = load_settings(project_dir, overrides)
+    return Session(Workspace(project, state_dir), Store.open(db), settings, warnings)
+
+
+@dataclass
+class IngestReport:
+    source: str
+    tool: str
+    new: int = 0
+    updated: int = 0
+    reopened: int = 0
+    fixed: int = 0
+    skipped: list[SkippedResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    duplicate: bool = False
+
+
+def ingest_file(session: Session, path: Path, full: bool = True) -> list[IngestReport]:
+    """Ingest one SARIF file into the store; one report per run in the file."""
+    log = load_sarif(path)
+    problems = schema_problems(log, limit=5)
+    parsed = parse_sarif(log, session.ws.project_dir, source_name=str(path))
+    content = path.read_bytes()
+    reports = []
+    for index, run in enumerate(parsed.runs):
+        counts = session.store.record_scan(
+            tool=run.tool, scope=run.scope, source=f"{path}#run{index}",
+            content=content + f"#run{index}".encode(), findings=run.findings, full=full,
+            summary={"skipped": len(run.skipped)},
+        )
+        reports.append(IngestReport(
+            source=str(path), tool=run.tool, new=counts["new"], updated=counts["updated"],
+            reopened=counts["reopened"], fixed=counts["fixed"], skipped=run.skipped,
+            warnings=[f"schema: {p}" for p in problems] + list(run.warnings), duplicate=bool(counts["duplicate_scan"]),
+        ))
+    return reports
+
+
+def scan_project(session: Session, tools: list[str] | None = None) -> tuple[list[IngestReport], list[str]]:
+    """Run the available scanners on HEAD's files in the project and ingest their SARIF."""
+    wanted = tools or session.settings.scanners
+    available = scanners.available_scanners()
+    notes: list[str] = []
+    reports: list[IngestReport] = []
+    stamp = utcnow().strftime("%Y%m%dT%H%M%S")
+    out_dir = session.ws.state_dir / "scans"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for tool in wanted:
+        if tool not in available:
+            raise SutureError(f"unknown scanner {tool!r}; known: {', '.join(sorted(available))}")
+        if available[tool] is None:
+            notes.append(f"{tool} is not installed; skipped" + (" (pip install 'suture[semgrep]')"
+                                                                  if tool == "semgrep" else ""))
+            continue
+        out = out_dir / f"{tool}-{stamp}.sarif"
+        run = scanners.run_scanner(tool, session.ws.project_dir, out, timeout=session.settings.scan_timeout)
+        if run.error:
+            raise SutureError(f"{tool} failed: {run.error}")
+        reports += ingest_file(session, out, full=True)
+        notes.append(f"{tool} {available[tool]}: scanned in {run.duration_s:.1f} s → {out.relative_to(session.ws.project_dir)}")
+    return reports, notes
+
+
+def ranked_open_findings(session: Session) -> list[tuple[Finding, Rank]]:
+    return rank_findings(session.store.list_findings("open"))
+
+
+def same_spot(a: Finding, b: Finding) -> bool:
+    """Two reports of one problem: same file, overlapping lines, and a shared CWE or rule — or two different
+    tools flagging the very same line (their CWE choices often differ: bandit B506 says CWE-20 for yaml.load)."""
+    if a.location.path != b.location.path:
+        return False
+    overlap = a.location.start_line <= b.location.last_line and b.location.start_line <= a.location.last_line
+    same_line_other_tool = a.tool != b.tool and a.location.start_line == b.location.start_line
+    return overlap and (bool(set(a.cwe) & set(b.cwe)) or a.rule_id == b.rule_id or same_line_other_tool)
+
+
+def select_findings(session: Session, top: int | None, finding_id: str | None) -> tuple[list[Finding], list[Finding]]:
+    """The findings to fix, best first, and those left out because a selected one reports the same spot."""
+    if finding_id:
+        finding = session.store.get_finding(finding_id)
+        if finding.status != "open":
+            raise SutureError(f"finding {finding.short_id} is {finding.status}; only open findings are fixed")
+        return [finding], []
+    n = top or session.settings.top
+    chosen: list[Finding] = []
+    duplicates: list[Finding] = []
+    for finding, _ in ranked_open_findings(session):
+        if len(chosen) >= n:
+            break
+        if any(same_spot(finding, c) for c in chosen):
+            duplicates.append(finding)
+        else:
+            chosen.append(finding)
+    return chosen, duplicates
+
+
+def make_engine(session: Session):
+    """The builtin engine when no model is set, else the LLM engine (litellm imported only then)."""
+    s = session.settings
+    if not s.model:
+        from agent.engines.builtin.engine import BuiltinEngine
+
+        return BuiltinEngine()
+    from agent.engines.llm import LLMEngine
+    from agent.store import StoreResponseCache
+
+    api_base = s.api_base or os.environ.get("SUTURE_API_BASE")
+    return LLMEngine(model=s.model, api_base=api_base, temperature=s.temperature, max_tokens=s.max_tokens,
+                     timeout=s.request_timeout, cache=StoreResponseCache(session.store))
+
+
+def fix(session: Session, findings: list[Finding], progress=None, redo: bool = False) -> list[Proposal]:
+    engine = make_engine(session)
+    return fix_findings(session.ws, session.store, findings, engine, session.settings, progress, redo)
+
+
+def reviewer_identity(git_root: Path, explicit: str | None) -> str:
+    """The named person behind a review: --reviewer, else git's user.name <user.email>."""
+    if explicit and explicit.strip():
+        return explicit.strip()
+
+    def cfg(key: str) -> str:
+        proc = subprocess.run(["git", "config", key], check=False, cwd=git_root, capture_output=True, text=True)
+        return proc.stdout.strip()
+
+    name, email = cfg("user.name"), cfg("user.email")
+    if not name:
+        raise SutureError("no reviewer name: pass --reviewer 'Name <email>' or set git config user.name")
+    return f"{name} <{email}>" if email else name

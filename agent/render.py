@@ -1,0 +1,150 @@
+"""Terminal and machine renderings of records: rich tables for people, JSON and CSV for machines."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.syntax import Syntax
+from rich.table import Table
+
+from agent.models import Finding, Proposal, Rank, Transition
+
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False)
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def finding_row(finding: Finding, rank: Rank | None = None) -> dict[str, Any]:
+    row = {
+        "id": finding.id, "short_id": finding.short_id, "tool": finding.tool, "rule_id": finding.rule_id,
+        "severity": finding.severity, "confidence": finding.confidence, "cwe": finding.cwe,
+        "path": finding.location.path, "line": finding.location.start_line, "message": finding.message,
+        "status": finding.status,
+    }
+    if rank is not None:
+        row.update(score=rank.score, reason=rank.reason,
+                   factors=[f.model_dump() for f in rank.factors])
+    return row
+
+
+def triage_table(ranked: list[tuple[Finding, Rank]], total: int) -> Table:
+    table = Table(title=f"Open findings, ranked ({len(ranked)} of {total})", title_justify="left")
+    for col, kw in (("#", {"justify": "right"}), ("score", {"justify": "right"}), ("id", {}), ("severity", {}),
+                    ("rule", {}), ("CWE", {}), ("location", {}), ("why", {"overflow": "fold"})):
+        table.add_column(col, **kw)
+    for i, (f, r) in enumerate(ranked, 1):
+        table.add_row(str(i), f"{r.score:.0f}", f.short_id, _sev(f.severity), f"{f.tool}:{f.rule_id}",
+                      ",".join(str(c) for c in f.cwe) or "-", escape(f"{f.location.path}:{f.location.start_line}"),
+                      escape(r.reason))
+    return table
+
+
+def triage_csv(ranked: list[tuple[Finding, Rank]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["rank", "score", "id", "tool", "rule_id", "severity", "confidence", "cwe", "path", "line",
+                     "reason"])
+    for i, (f, r) in enumerate(ranked, 1):
+        writer.writerow([i, r.score, f.id, f.tool, f.rule_id, f.severity, f.confidence,
+                         ";".join(f"CWE-{c}" for c in f.cwe), f.location.path, f.location.start_line, r.reason])
+    return buf.getvalue()
+
+
+def _sev(sev: str) -> str:
+    color = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}[sev]
+    return f"[{color}]{sev}[/]"
+
+
+STATE_STYLE = {"validated": "green", "failed": "red", "drafted": "yellow", "approved": "bold green",
+               "rejected": "dim", "exported": "blue"}
+
+
+def proposal_summary(p: Proposal) -> str:
+    """One line: what this proposal is and why it is in its state."""
+    if p.kind == "dismissal":
+        v = p.verdict
+        return f"false positive ({v.confidence:.0%}): {p.rationale}" if v else p.rationale
+    if p.error:
+        return f"no patch: {p.error}"
+    v = p.validation
+    if v is None:
+        return "not validated yet"
+    if not v.applied:
+        return f"did not apply: {v.apply_error}"
+    if v.passed:
+        tests = f"{v.patched.passed} tests pass" if v.patched else "tests n/a"
+        gone = {True: "finding gone on re-scan", None: v.rescan_note or "not re-scanned", False: ""}[v.finding_gone]
+        return f"fixed and validated: {tests}, {gone}"
+    return "; ".join(v.reasons) or "validation failed"
+
+
+def proposal_row(p: Proposal, finding: Finding | None = None) -> dict[str, Any]:
+    row = {"id": p.id, "short_id": p.short_id, "finding_id": p.finding_id, "kind": p.kind, "engine": p.engine,
+           "state": p.state, "summary": proposal_summary(p), "created_at": p.created_at.isoformat(),
+           "usage": p.usage.model_dump()}
+    if finding is not None:
+        row.update(rule_id=finding.rule_id, path=finding.location.path, line=finding.location.start_line,
+                   severity=finding.severity)
+    return row
+
+
+def proposals_table(rows: list[tuple[Proposal, Finding | None]], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for col in ("id", "state", "kind", "engine", "finding", "outcome"):
+        table.add_column(col, overflow="fold" if col == "outcome" else "ellipsis")
+    for p, f in rows:
+        where = escape(f"{f.rule_id} {f.location.path}:{f.location.start_line}") if f else p.finding_id[:10]
+        style = STATE_STYLE.get(p.state, "")
+        table.add_row(p.short_id, f"[{style}]{p.state}[/]", p.kind, escape(p.engine), where,
+                      escape(proposal_summary(p)))
+    return table
+
+
+def show_proposal(p: Proposal, f: Finding, history: list[Transition]) -> None:
+    out.rule(f"proposal {p.short_id} · {p.kind} · [{STATE_STYLE.get(p.state, '')}]{p.state}[/]")
+    out.print(f"[bold]Finding[/] {f.short_id}: {escape(f.tool)} {escape(f.rule_id)} "
+              f"({', '.join(f'CWE-{c}' for c in f.cwe) or 'no CWE'}), {_sev(f.severity)}")
+    out.print(f"  at {escape(f.location.path)}:{f.location.start_line}: {escape(f.message.strip())}")
+    out.print(f"[bold]Engine[/] {escape(p.engine)}" + (f"  prompt {p.prompt_hash[:12]}" if p.prompt_hash else ""))
+    if p.verdict:
+        out.print(f"[bold]Verdict[/] {p.verdict.verdict} ({p.verdict.confidence:.0%}): {escape(p.verdict.rationale)}")
+    if p.rationale:
+        out.print(f"[bold]Rationale[/] {escape(p.rationale.strip())}")
+    if p.error:
+        out.print(f"[bold red]No patch[/] {escape(p.error)}")
+    if p.diff:
+        out.print(Syntax(p.diff, "diff", theme="ansi_dark", background_color="default"))
+    v = p.validation
+    if v is not None:
+        out.print("[bold]Validation[/] " + ("[green]passed[/]" if v.passed else "[red]failed[/]"))
+        for name, run in (("baseline", v.baseline), ("patched", v.patched)):
+            if run is not None:
+                out.print(f"  tests {name}: " + (f"{run.passed} passed, {run.failed} failed, {run.errors} errors"
+                                                 if run.ran else f"not run ({escape(run.reason or '')})"))
+        if v.newly_failing:
+            out.print(f"  newly failing: {escape(', '.join(v.newly_failing))}")
+        gone = {True: "gone", False: "[red]still reported[/]", None: "not re-scanned"}[v.finding_gone]
+        out.print(f"  re-scan: finding {gone}; new findings: {len(v.new_findings)}"
+                  + (f" ({escape(v.rescan_note)})" if v.rescan_note else ""))
+        for reason in v.reasons:
+            out.print(f"  - {escape(reason)}")
+        for flag in v.flags:
+            out.print(f"  [yellow]! {escape(flag)}[/]")
+        if v.log_path:
+            out.print(f"  log: {escape(v.log_path)}")
+    if p.usage.calls:
+        out.print(f"[bold]Model usage[/] {p.usage.prompt_tokens} prompt + {p.usage.completion_tokens} completion "
+                  f"tokens, ${p.usage.cost_usd:.4f}" + ("" if p.usage.cost_known else " (cost unknown)"))
+    out.print("[bold]History[/]")
+    for t in history:
+        out.print(f"  {t.at:%Y-%m-%d %H:%M:%S} {t.from_state or '-'} → {t.to_state} by {escape(t.actor)}"
+                  + (f": {escape(t.comment)}" if t.comment else ""))

@@ -1,0 +1,212 @@
+"""Prove a patch: apply it in a clean worktree, run the tests before and after, re-scan the touched files.
+
+Works on any project whose tests run from a command (pytest auto-detected) and whose finding came from a
+scanner suture can re-run locally (bandit, or semgrep with a rule from suture's own pack). For other tools the
+re-scan is recorded as not possible rather than guessed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agent.config import Settings
+from agent.errors import SutureError
+from agent.ingest import scanners
+from agent.ingest.sarif import load_sarif, parse_sarif
+from agent.models import SEVERITY_ORDER, Edit, Finding, TestRun, Validation
+from agent.patch.apply import apply_edits
+from agent.patch.guards import GuardConfig
+from agent.validate.runner import compare_runs, detect_test_command, run_tests
+
+RESCANNABLE = {"bandit", "semgrep"}
+
+
+@dataclass
+class ValidationEnv:
+    """What validation needs across proposals of one run: settings, where logs go, caches per commit."""
+
+    settings: Settings
+    logs_dir: Path
+    commit: str
+    baseline_cache: dict[str, TestRun] = field(default_factory=dict)
+    rescan_cache: dict[tuple, list[Finding]] = field(default_factory=dict)
+
+    def guard_config(self) -> GuardConfig:
+        return GuardConfig(
+            max_files=self.settings.max_files,
+            max_changed_lines=self.settings.max_changed_lines,
+            allow_test_edits=self.settings.allow_test_edits,
+        )
+
+    def test_command(self, project_dir: Path) -> list[str] | None:
+        configured = self.settings.test_command
+        if configured:
+            return shlex.split(configured) if isinstance(configured, str) else list(configured)
+        return detect_test_command(project_dir)
+
+
+def run_baseline(env: ValidationEnv, project_dir: Path) -> TestRun:
+    """Tests on the unpatched commit, once per commit."""
+    if env.commit not in env.baseline_cache:
+        env.baseline_cache[env.commit] = _run_project_tests(env, project_dir)
+    return env.baseline_cache[env.commit]
+
+
+def _run_project_tests(env: ValidationEnv, project_dir: Path) -> TestRun:
+    command = env.test_command(project_dir)
+    if not command:
+        return TestRun(ran=False, reason="no test command: none configured and no pytest tests detected")
+    extra = None
+    if (project_dir / "src").is_dir():  # src layout: test the worktree's code, not an installed checkout
+        extra = {"PYTHONPATH": os.pathsep.join([str(project_dir / "src"), str(project_dir)])}
+    return run_tests(command, project_dir, timeout=env.settings.test_timeout, env_extra=extra)
+
+
+def rescan_files(env: ValidationEnv, tool: str, project_dir: Path, files: list[str], tag: str) -> list[Finding]:
+    """Findings `tool` reports on `files` in `project_dir` (a worktree), cached for the unpatched state."""
+    key = (tool, tuple(sorted(files)), tag)
+    if tag == "baseline" and key in env.rescan_cache:
+        return env.rescan_cache[key]
+    digest = hashlib.sha1("|".join(key[1]).encode()).hexdigest()[:10]
+    out = env.logs_dir / "rescans" / f"{tool}-{tag}-{digest}.sarif"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    run = scanners.run_scanner(tool, project_dir, out, files=files, timeout=env.settings.scan_timeout)
+    if run.error:
+        raise SutureError(f"re-scan with {tool} failed: {run.error}")
+    parsed = parse_sarif(load_sarif(out), project_dir)
+    found = [f for r in parsed.runs for f in r.findings]
+    if tag == "baseline":
+        env.rescan_cache[key] = found
+    return found
+
+
+def pack_has_rule(rule_id: str) -> bool:
+    """Whether a semgrep rule id (possibly prefixed with the config path) is one of suture's own rules."""
+    ids: set[str] = set()
+    for yml in scanners.DEFAULT_SEMGREP_RULES.glob("*.y*ml"):
+        ids.update(re.findall(r"^\s*-\s*id:\s*([\w.-]+)\s*$", yml.read_text(encoding="utf-8"), re.MULTILINE))
+    return rule_id.rsplit(".", 1)[-1] in ids
+
+
+def _same_rule(a: str, b: str) -> bool:
+    """Rule ids match exactly, or by their last dotted part (semgrep prefixes ids with the config path)."""
+    return a == b or a.rsplit(".", 1)[-1] == b.rsplit(".", 1)[-1]
+
+
+def _rescan(env: ValidationEnv, finding: Finding, project_dir: Path, files: list[str],
+            before: list[Finding] | None) -> tuple[bool | None, list[str], str | None, list[str]]:
+    """(finding_gone, new findings, note, reasons) comparing a re-scan of the patched files with the unpatched."""
+    if not env.settings.rescan:
+        return None, [], "re-scan disabled by settings", []
+    if finding.tool not in RESCANNABLE:
+        return None, [], f"{finding.tool} cannot be re-run here; finding not re-checked", []
+    if finding.tool == "semgrep" and not pack_has_rule(finding.rule_id):
+        return None, [], f"semgrep rule {finding.rule_id} is not in suture's local pack; not re-checked", []
+    if before is None:
+        return None, [], "baseline re-scan unavailable", []
+    after = rescan_files(env, finding.tool, project_dir, files, tag="patched")
+    same_before = [f for f in before if _same_rule(f.rule_id, finding.rule_id)
+                   and f.location.path == finding.location.path]
+    same_after = [f for f in after if _same_rule(f.rule_id, finding.rule_id)
+                  and f.location.path == finding.location.path]
+    after_ids = {f.id for f in after}
+    gone = finding.id not in after_ids and len(same_after) < max(1, len(same_before))
+    before_ids = {f.id for f in before}
+    introduced = [
+        f for f in after
+        if f.id not in before_ids and not (not gone and _same_rule(f.rule_id, finding.rule_id))
+    ]
+    threshold = SEVERITY_ORDER[env.settings.fail_on_new_severity]
+    new = [f"{f.rule_id} ({f.severity}) at {f.location.path}:{f.location.start_line}" for f in introduced]
+    blocking = [n for f, n in zip(introduced, new) if SEVERITY_ORDER[f.severity] >= threshold]
+    reasons = []
+    if not gone:
+        reasons.append(f"{finding.tool} still reports {finding.rule_id} in {finding.location.path}")
+    if blocking:
+        reasons.append(f"patch introduces {len(blocking)} new finding(s) at or above "
+                       f"{env.settings.fail_on_new_severity}: " + ", ".join(blocking[:3]))
+    return gone, new, None, reasons
+
+
+def validate_patch(
+    env: ValidationEnv, project_dir: Path, finding: Finding, edits: list[Edit], label: str
+) -> tuple[Validation, str]:
+    """Validate `edits` in `project_dir`, a clean worktree checkout that this call may modify.
+
+    Returns the validation record and the canonical unified diff ("" when the edits did not apply).
+    """
+    baseline = run_baseline(env, project_dir)
+    files = sorted({e.path for e in edits})
+    before: list[Finding] | None = None
+    rescan_error: str | None = None
+    if env.settings.rescan and finding.tool in RESCANNABLE:
+        existing = [f for f in files if (project_dir / f).is_file()]
+        try:
+            before = rescan_files(env, finding.tool, project_dir, existing or files, tag="baseline")
+        except SutureError as exc:
+            rescan_error = str(exc)
+
+    try:
+        result = apply_edits(project_dir, edits, env.guard_config())
+    except SutureError as exc:
+        validation = Validation(applied=False, apply_error=str(exc), baseline=baseline,
+                                reasons=[f"patch does not apply: {exc}"])
+        _write_log(env, label, validation)
+        return validation, ""
+
+    patched = _run_project_tests(env, project_dir)
+    reasons: list[str] = []
+    newly_failing: list[str] = []
+    if not patched.ran:
+        reasons.append(f"tests not run: {patched.reason}")
+    elif patched.timed_out:
+        reasons.append(f"tests timed out after {env.settings.test_timeout:g} s")
+    else:
+        newly_failing = compare_runs(baseline, patched) if baseline.ran else []
+        if newly_failing:
+            reasons.append(f"{len(newly_failing)} test(s) newly failing: " + ", ".join(newly_failing[:5]))
+        elif not patched.ok and not baseline.ran:
+            reasons.append("tests fail on the patched code and there is no baseline to compare with")
+        elif not patched.ok and baseline.ok:
+            reasons.append(f"test command failed on the patched code (exit {patched.exit_code})")
+
+    try:
+        gone, new, note, scan_reasons = _rescan(env, finding, project_dir, files, before)
+    except SutureError as exc:
+        gone, new, note, scan_reasons = None, [], str(exc), []
+    if rescan_error:
+        note = rescan_error
+    reasons += scan_reasons
+    if note and env.settings.rescan and finding.tool in RESCANNABLE:
+        reasons.append(note)
+
+    passed = patched.ran and not patched.timed_out and not reasons and gone is not False
+    validation = Validation(
+        applied=True, baseline=baseline, patched=patched, newly_failing=newly_failing, finding_gone=gone,
+        new_findings=new, rescan_tool=finding.tool if finding.tool in RESCANNABLE else None, rescan_note=note,
+        passed=passed, reasons=reasons, flags=result.flags,
+    )
+    validation.log_path = str(_write_log(env, label, validation))
+    return validation, result.diff
+
+
+def _write_log(env: ValidationEnv, label: str, validation: Validation) -> Path:
+    env.logs_dir.mkdir(parents=True, exist_ok=True)
+    path = env.logs_dir / f"{label}.log"
+    parts = [f"# validation {label}", f"applied: {validation.applied}"]
+    if validation.apply_error:
+        parts.append(f"apply error: {validation.apply_error}")
+    for name, run in (("baseline", validation.baseline), ("patched", validation.patched)):
+        if run is not None:
+            parts.append(f"\n## {name} tests: {' '.join(run.command)}\nran={run.ran} exit={run.exit_code} "
+                         f"passed={run.passed} failed={run.failed} errors={run.errors} reason={run.reason}\n{run.log}")
+    parts.append(f"\n## re-scan: gone={validation.finding_gone} new={validation.new_findings} "
+                 f"note={validation.rescan_note}")
+    parts.append("\n## verdict: " + ("passed" if validation.passed else "failed: " + "; ".join(validation.reasons)))
+    path.write_text("\n".join(parts) + "\n", encoding="utf-8")
+    return path
