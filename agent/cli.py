@@ -314,6 +314,21 @@ def export(
         render.out.print(f"exported {r.proposal_id[:8]} → {where} (commit {r.commit[:10]})")
 
 
+# Each area of suture may add its own commands in a module `agent/cli_<area>.py` exposing
+# `register(app: typer.Typer) -> None`; list it here. Keeps this file small and areas independent.
+_COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def _register_commands() -> None:
+    import importlib
+
+    for name in _COMMAND_MODULES:
+        importlib.import_module(name).register(cli)
+
+
+_register_commands()
+
+
 def main() -> None:
     try:
         cli()

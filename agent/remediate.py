@@ -17,6 +17,7 @@ from agent.context.gather import build_context
 from agent.context.redact import Redactor, contains_placeholder, unredact
 from agent.engines.base import Draft, Engine, Feedback
 from agent.errors import SutureError
+from agent.llm.errors import ModelUnavailableError
 from agent.models import Finding, Proposal, Verdict
 from agent.store import Store
 from agent.validate.pipeline import ValidationEnv, validate_patch
@@ -83,6 +84,8 @@ def fix_one(
     view = redacted_finding(finding, redactor)
     try:
         verdict = engine.classify(view, context, source_dir)
+    except ModelUnavailableError:
+        raise  # the model cannot be used at all: stop the run, every later finding would fail the same way
     except SutureError as exc:
         return _failed(store, env, finding, engine, f"classification failed: {exc}", None, Draft())
     last = getattr(engine, "last_classify", None)
@@ -95,6 +98,8 @@ def fix_one(
     for attempt in range(1, settings.max_attempts + 1):
         try:
             draft = engine.draft(view, context, source_dir, feedback)
+        except ModelUnavailableError:
+            raise
         except SutureError as exc:
             return _failed(store, env, finding, engine, f"drafting failed: {exc}", verdict, Draft(), attempt, usage)
         usage = draft.usage if usage is None else usage.add(draft.usage)

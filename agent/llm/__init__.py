@@ -8,7 +8,7 @@ Importing this package is cheap: litellm loads only when a request is actually s
 
 from agent.llm.cache import MemoryCache, ResponseCache, cache_key
 from agent.llm.client import JSON_OBJECT, ModelReply, ModelRequest, complete, concurrency, set_concurrency
-from agent.llm.errors import ModelError, ModelTruncatedError, PromptError
+from agent.llm.errors import ModelError, ModelTruncatedError, ModelUnavailableError, PromptError
 from agent.llm.prompts import prompt_hash, prompts_dir, render
 from agent.llm.verdict import parse_verdict
 
@@ -19,6 +19,7 @@ __all__ = [
     "ModelReply",
     "ModelRequest",
     "ModelTruncatedError",
+    "ModelUnavailableError",
     "PromptError",
     "ResponseCache",
     "cache_key",

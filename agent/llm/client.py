@@ -18,7 +18,7 @@ from typing import Any
 
 from agent.llm import _litellm
 from agent.llm.cache import ResponseCache, cache_key
-from agent.llm.errors import ModelError, ModelTruncatedError
+from agent.llm.errors import ModelError, ModelTruncatedError, ModelUnavailableError
 from agent.models import Usage
 
 JSON_OBJECT = {"type": "json_object"}
@@ -216,7 +216,9 @@ def _call_with_retries(request: ModelRequest) -> ModelReply:
                 attempt -= 1
                 continue
             if not failure.retryable or attempt >= attempts:
-                raise ModelError(_failure_message(request, failure, attempt)) from exc
+                unusable = failure.kind in ("connection", "setup") or failure.status in (401, 403, 404)
+                error_class = ModelUnavailableError if unusable else ModelError
+                raise error_class(_failure_message(request, failure, attempt)) from exc
             time.sleep(_backoff(request, attempt - 1, failure.retry_after))
             continue
         sent = {

@@ -17,6 +17,11 @@ class ModelError(SutureError):
         self.usage = usage or Usage()
 
 
+class ModelUnavailableError(ModelError):
+    """The model cannot be reached or used at all (endpoint down, no credentials, unknown model): retrying the
+    next finding would fail the same way, so a run stops here with a one-line reason."""
+
+
 class ModelTruncatedError(ModelError):
     """The reply stopped at max_tokens even after one retry with a doubled limit."""
 
