@@ -115,26 +115,6 @@ def ingest(
     _ingest_lines(reports, fmt)
 
 
-@cli.command()
-def triage(
-    repo: RepoOpt = Path("."), db: DbOpt = None,
-    top: Annotated[int | None, typer.Option("--top", "-n", min=1, help="Show only the first N.")] = None,
-    fmt: Annotated[Fmt, typer.Option("--format", "-f")] = Fmt.table,
-) -> None:
-    """Rank open findings (severity × confidence × CWE class; test code demoted), each with its reason."""
-    session = _open(repo, db)
-    ranked = usecases.ranked_open_findings(session)
-    shown = ranked[:top] if top else ranked
-    if fmt == Fmt.json:
-        render.emit_json([render.finding_row(f, r) for f, r in shown])
-    elif fmt == Fmt.csv:
-        sys.stdout.write(render.triage_csv(shown))
-    elif not ranked:
-        render.out.print("No open findings. Run `suture scan` or `suture ingest FILE.sarif` first.")
-    else:
-        render.out.print(render.triage_table(shown, len(ranked)))
-
-
 def _run_fix(session: usecases.Session, top: int | None, finding: str | None, redo: bool, fmt: ListFmt):
     findings, duplicates = usecases.select_findings(session, top, finding)
     if duplicates and fmt != ListFmt.json:
@@ -183,6 +163,14 @@ ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="litellm mod
                                                  "openai/gpt-4.1 or ollama/qwen2.5-coder; default: builtin engine.")]
 ApiBaseOpt = Annotated[str | None, typer.Option("--api-base", envvar="SUTURE_API_BASE",
                                                    help="OpenAI-compatible endpoint URL for --model.")]
+KOpt = Annotated[int | None, typer.Option("-k", min=1, max=10, help="Candidate drafts per finding (model "
+                                             "engine); the best validated one is kept.")]
+BudgetOpt = Annotated[float | None, typer.Option("--budget-usd", min=0, help="Stop cleanly before the next "
+                                                    "model call would cross this spend.")]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Ask the model again even if the store has a "
+                                          "cached answer.")]
+WorkersOpt = Annotated[int | None, typer.Option("--workers", min=1, help="Proposals validated in parallel "
+                                                   "(default: CPU count).")]
 TopOpt = Annotated[int | None, typer.Option("--top", "-n", min=1, help="Fix the N top-ranked findings "
                                                "(default 10).")]
 
@@ -193,12 +181,14 @@ def fix(
     finding: Annotated[str | None, typer.Option("--finding", help="Fix this finding id (or prefix).")] = None,
     model: ModelOpt = None, api_base: ApiBaseOpt = None,
     redo: Annotated[bool, typer.Option("--redo", help="Draft again even if a proposal exists.")] = False,
+    k: KOpt = None, budget_usd: BudgetOpt = None, no_cache: NoCacheOpt = False, workers: WorkersOpt = None,
     fmt: FormatOpt = ListFmt.table,
 ) -> None:
     """Draft, validate (tests + re-scan in a worktree) and queue a proposal for each selected finding."""
     if top and finding:
         raise SutureError("give either --top or --finding, not both")
-    session = _open(repo, db, model=model, api_base=api_base)
+    session = _open(repo, db, model=model, api_base=api_base, k=k, budget_usd=budget_usd,
+                    cache=False if no_cache else None, workers=workers)
     _queue_summary(session, _run_fix(session, top, finding, redo, fmt), fmt)
 
 
@@ -206,10 +196,12 @@ def fix(
 def run(
     repo: Annotated[Path, typer.Argument(help="Repository or project folder.")] = Path("."),
     db: DbOpt = None, top: TopOpt = None, model: ModelOpt = None, api_base: ApiBaseOpt = None,
+    k: KOpt = None, budget_usd: BudgetOpt = None, no_cache: NoCacheOpt = False, workers: WorkersOpt = None,
     fmt: FormatOpt = ListFmt.table,
 ) -> None:
     """The main job: scan, triage, fix the top N findings, and show the review queue."""
-    session = _open(repo, db, model=model, api_base=api_base)
+    session = _open(repo, db, model=model, api_base=api_base, k=k, budget_usd=budget_usd,
+                    cache=False if no_cache else None, workers=workers)
     with render.err.status("scanning…"):
         reports, notes = usecases.scan_project(session)
     for n in notes:
@@ -316,7 +308,7 @@ def export(
 
 # Each area of suture may add its own commands in a module `agent/cli_<area>.py` exposing
 # `register(app: typer.Typer) -> None`; list it here. Keeps this file small and areas independent.
-_COMMAND_MODULES: tuple[str, ...] = ()
+_COMMAND_MODULES: tuple[str, ...] = ("agent.cli_triage",)
 
 
 def _register_commands() -> None:

@@ -32,9 +32,14 @@ class Settings(BaseModel):
     request_timeout: float = Field(60.0, gt=0)
     max_attempts: int = Field(3, ge=1, le=10, description="drafts per finding, counting repair rounds")
     token_budget: int | None = Field(None, ge=256, description="prompt token budget; none = per-model default")
+    k: int = Field(1, ge=1, le=10, description="candidate drafts per finding; the best validated one is kept")
+    budget_usd: float | None = Field(None, ge=0, description="stop before the next model call would cross this")
+    cache: bool = Field(True, description="reuse cached model answers (same model, prompt and parameters)")
+    llm_concurrency: int = Field(4, ge=1, description="model calls in flight at once")
     # validation
     test_command: list[str] | str | None = Field(None, description="none = auto-detect pytest")
     test_timeout: float = Field(300.0, gt=0)
+    workers: int | None = Field(None, ge=1, description="proposals validated in parallel; none = CPU count")
     rescan: bool = True
     fail_on_new_severity: Literal["critical", "high", "medium", "low", "info"] = Field(
         "medium", description="a re-scan finding this severe or worse, new in the patch, fails validation")
@@ -44,6 +49,8 @@ class Settings(BaseModel):
     # scanning
     scanners: list[str] = Field(default_factory=lambda: ["bandit", "semgrep"])
     scan_timeout: float = Field(900.0, gt=0)
+    # business context for triage (assets, owners, capacity, SLAs): validated by agent/triage
+    triage: dict[str, Any] = Field(default_factory=dict)
 
 
 ENV_PREFIX = "SUTURE_"

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from agent.errors import SutureError
-from agent.models import Finding, Proposal, ProposalState, Transition, utcnow
+from agent.models import Finding, Proposal, ProposalState, Transition, Verdict, utcnow
 
 
 class StoreError(SutureError):
@@ -81,6 +81,14 @@ finding_events_t = sa.Table(
     sa.Column("actor", sa.String(300), nullable=False),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("comment", sa.Text),
+)
+verdicts_t = sa.Table(
+    "verdicts", _meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("finding_id", sa.String(64), nullable=False, index=True),
+    sa.Column("engine", sa.String(200), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
 )
 llm_cache_t = sa.Table(
     "llm_cache", _meta,
@@ -334,6 +342,57 @@ class Store:
                 sa.select(transitions_t).where(transitions_t.c.proposal_id == proposal_id).order_by(transitions_t.c.id)
             ).mappings().all()
         return [Transition(**{k: v for k, v in r.items() if k != "id"}) for r in rows]
+
+    # ---------------------------------------------------------------- verdicts
+    def save_verdict(self, finding_id: str, verdict: Verdict, engine: str) -> None:
+        """Keep a verdict (e.g. from `suture classify`). A verdict never changes a finding's status by itself."""
+        with self.engine.begin() as conn:
+            conn.execute(verdicts_t.insert().values(
+                finding_id=finding_id, engine=engine, at=utcnow(), data=json.loads(verdict.model_dump_json())
+            ))
+
+    def latest_verdicts(self) -> dict[str, Verdict]:
+        """The newest verdict per finding."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(verdicts_t.c.finding_id, verdicts_t.c.data).order_by(verdicts_t.c.id))
+            return {fid: Verdict.model_validate(data) for fid, data in rows}
+
+    # ---------------------------------------------------------- risk acceptance
+    def accept_risk(self, finding_id: str, until: datetime, reason: str, actor: str) -> Finding:
+        """A named person tolerates an open finding until a date; the reason is kept in the finding's events."""
+        if not actor or not actor.strip():
+            raise StoreError("accepting a risk needs a named person")
+        if not reason or not reason.strip():
+            raise StoreError("accepting a risk needs a reason")
+        if until <= utcnow():
+            raise StoreError(f"the acceptance must end in the future, not {until:%Y-%m-%d}")
+        finding = self.get_finding(finding_id)
+        if finding.status not in ("open", "risk_accepted"):
+            raise StoreError(f"finding {finding.short_id} is {finding.status}; only open findings can be accepted")
+        with self.engine.begin() as conn:
+            scope = conn.execute(sa.select(findings_t.c.scope).where(findings_t.c.id == finding.id)).scalar_one()
+            new = finding.model_copy(update={"status": "risk_accepted", "risk_accepted_until": until})
+            conn.execute(findings_t.update().where(findings_t.c.id == finding.id).values(**_finding_row(new, scope)))
+            self._log_finding(conn, finding.id, finding.status, "risk_accepted", actor, utcnow(),
+                              f"until {until.isoformat()}: {reason.strip()}")
+        return new
+
+    def expire_acceptances(self, now: datetime | None = None) -> list[str]:
+        """Re-open findings whose risk acceptance has run out. Returns their ids."""
+        now = now or utcnow()
+        reopened = []
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                sa.select(findings_t.c.data, findings_t.c.scope).where(findings_t.c.status == "risk_accepted")
+            ).all()
+            for data, scope in rows:
+                f = Finding.model_validate(data)
+                if f.risk_accepted_until is not None and f.risk_accepted_until <= now:
+                    new = f.model_copy(update={"status": "open", "risk_accepted_until": None})
+                    conn.execute(findings_t.update().where(findings_t.c.id == f.id).values(**_finding_row(new, scope)))
+                    self._log_finding(conn, f.id, "risk_accepted", "open", "suture", now, "risk acceptance expired")
+                    reopened.append(f.id)
+        return reopened
 
     # --------------------------------------------------------------- llm cache
     def cache_get(self, key: str) -> dict | None:

@@ -129,3 +129,28 @@ def test_cache_roundtrip_and_persistence(tmp_path):
     s2 = Store.open(db)
     assert s2.cache_get("k") == {"texts": ["again"]} and s2.cache_get("other") is None
     s2.close()
+
+
+def test_verdicts_are_kept_and_do_not_close_findings(store):
+    store.record_scan(tool="bandit", scope="bandit", source="1", content=b"1", findings=[make_finding("a")], full=True)
+    store.save_verdict("a", Verdict(verdict="uncertain", confidence=0.5, rationale="x"), "builtin")
+    store.save_verdict("a", Verdict(verdict="false_positive", confidence=0.9, rationale="y"), "llm:m")
+    assert store.latest_verdicts()["a"].verdict == "false_positive"
+    assert store.get_finding("a").status == "open"
+
+
+def test_risk_acceptance_and_expiry(store):
+    store.record_scan(tool="bandit", scope="bandit", source="1", content=b"1", findings=[make_finding("a")], full=True)
+    with pytest.raises(StoreError, match="reason"):
+        store.accept_risk("a", utcnow() + timedelta(days=3), " ", "ann")
+    with pytest.raises(StoreError, match="future"):
+        store.accept_risk("a", utcnow() - timedelta(days=1), "r", "ann")
+    until = utcnow() + timedelta(days=3)
+    store.accept_risk("a", until, "compensating WAF rule", "ann")
+    f = store.get_finding("a")
+    assert f.status == "risk_accepted" and f.risk_accepted_until == until
+    assert store.expire_acceptances(utcnow()) == []
+    assert store.expire_acceptances(until + timedelta(seconds=1)) == ["a"]
+    assert store.get_finding("a").status == "open"
+    events = store.finding_events("a")
+    assert "compensating WAF rule" in events[0]["comment"] and events[-1]["comment"] == "risk acceptance expired"

@@ -185,11 +185,15 @@ def validate_patch(
     if note and env.settings.rescan and finding.tool in RESCANNABLE:
         reasons.append(note)
 
+    flags = list(result.flags)
+    if baseline.ran and not baseline.ok:
+        flags.append(f"the unpatched code already fails {baseline.failed + baseline.errors} test(s); "
+                     "only tests that newly fail count against the patch")
     passed = patched.ran and not patched.timed_out and not reasons and gone is not False
     validation = Validation(
         applied=True, baseline=baseline, patched=patched, newly_failing=newly_failing, finding_gone=gone,
         new_findings=new, rescan_tool=finding.tool if finding.tool in RESCANNABLE else None, rescan_note=note,
-        passed=passed, reasons=reasons, flags=result.flags,
+        passed=passed, reasons=reasons, flags=flags,
     )
     validation.log_path = str(_write_log(env, label, validation))
     return validation, result.diff

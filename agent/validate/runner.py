@@ -209,7 +209,13 @@ def _run(
         return TestRun(ran=False, reason=reason, **run)
     if not pytest and code in _SHELL_EXIT_REASONS:
         return TestRun(ran=False, reason=f"{_SHELL_EXIT_REASONS[code]}: {_telling_line(log)}", **run)
-    return TestRun(ran=True, **run, **(_pytest_counts(junit_path, log, pytest) if pytest else {}))
+    counts = _pytest_counts(junit_path, log, pytest) if pytest else {}
+    if pytest and code != 0 and not any(counts.get(k) for k in ("passed", "failed", "errors", "skipped")):
+        # pytest died before running a single test (not installed, a crashing plugin, a bad interpreter):
+        # we learned nothing about the code, which is "not run", never a pass or a comparable failure.
+        return TestRun(ran=False, reason=f"pytest exited {code} before running any test: {_telling_line(log)}",
+                       **run)
+    return TestRun(ran=True, **run, **counts)
 
 
 def _pytest_counts(junit_path: Path | None, log: str, pytest: bool) -> dict:

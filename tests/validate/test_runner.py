@@ -333,3 +333,13 @@ def test_compare_runs() -> None:
     assert timed_out == ["<patched test run timed out after 30s>"]
     exit_only = compare_runs(_run(), _run(exit_code=2))
     assert exit_only == ["<test command failed after the patch: exit 2 (baseline exit 0)>"]
+
+
+def test_pytest_that_dies_before_any_test_is_not_run(tmp_path):
+    """A pytest that exits non-zero having run nothing (e.g. not installed) is 'not run', never a result."""
+    (tmp_path / "test_a.py").write_text("def test_a():\n    assert True\n")
+    # `python -m pytest` finds this module first (cwd leads sys.path): a stand-in for a missing/broken pytest
+    (tmp_path / "pytest.py").write_text("import sys\nprint('No module named pytest', file=sys.stderr)\nsys.exit(1)\n")
+    run = run_tests([sys.executable, "-m", "pytest", "-q"], tmp_path, timeout=30)
+    assert run.ran is False
+    assert "before running any test" in run.reason and "No module named pytest" in run.reason
