@@ -83,7 +83,7 @@ def proposal_summary(p: Proposal) -> str:
     if v.passed:
         tests = f"{v.patched.passed} tests pass" if v.patched else "tests n/a"
         gone = {True: "finding gone on re-scan", None: v.rescan_note or "not re-scanned", False: ""}[v.finding_gone]
-        return f"fixed and validated: {tests}, {gone}"
+        return f"{tests}, {gone}"
     return "; ".join(v.reasons) or "validation failed"
 
 
@@ -99,13 +99,17 @@ def proposal_row(p: Proposal, finding: Finding | None = None) -> dict[str, Any]:
 
 def proposals_table(rows: list[tuple[Proposal, Finding | None]], title: str) -> Table:
     table = Table(title=title, title_justify="left")
-    for col in ("id", "state", "kind", "engine", "finding", "outcome"):
-        table.add_column(col, overflow="fold" if col == "outcome" else "ellipsis")
+    table.add_column("id", no_wrap=True)
+    table.add_column("state", no_wrap=True)
+    table.add_column("finding", ratio=2)
+    table.add_column("by", ratio=1)
+    table.add_column("outcome", ratio=3)
     for p, f in rows:
         where = escape(f"{f.rule_id} {f.location.path}:{f.location.start_line}") if f else p.finding_id[:10]
         style = STATE_STYLE.get(p.state, "")
-        table.add_row(p.short_id, f"[{style}]{p.state}[/]", p.kind, escape(p.engine), where,
-                      escape(proposal_summary(p)))
+        state = "dismissal?" if p.kind == "dismissal" and p.state == "drafted" else p.state
+        engine = p.engine.removeprefix("builtin:").removeprefix("llm:")
+        table.add_row(p.short_id, f"[{style}]{state}[/]", where, escape(engine), escape(proposal_summary(p)))
     return table
 
 
