@@ -126,7 +126,7 @@ def show_proposal(p: Proposal, f: Finding, history: list[Transition]) -> None:
     if p.error:
         out.print(f"[bold red]No patch[/] {escape(p.error)}")
     if p.diff:
-        out.print(Syntax(p.diff, "diff", theme="ansi_dark", background_color="default"))
+        out.print(Syntax(p.diff, "diff", theme="ansi_dark", background_color="default", word_wrap=True))
     v = p.validation
     if v is not None:
         out.print("[bold]Validation[/] " + ("[green]passed[/]" if v.passed else "[red]failed[/]"))
@@ -139,6 +139,8 @@ def show_proposal(p: Proposal, f: Finding, history: list[Transition]) -> None:
         gone = {True: "gone", False: "[red]still reported[/]", None: "not re-scanned"}[v.finding_gone]
         out.print(f"  re-scan: finding {gone}; new findings: {len(v.new_findings)}"
                   + (f" ({escape(v.rescan_note)})" if v.rescan_note else ""))
+        for new in v.new_findings:
+            out.print(f"    new: {escape(new)}")
         for reason in v.reasons:
             out.print(f"  - {escape(reason)}")
         for flag in v.flags:
