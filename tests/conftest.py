@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -33,3 +35,21 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is not beside the checkout")
     return SHARED
+
+
+EXAMPLE = REPO_ROOT / "examples" / "billing"
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def example_repo(tmp_path: Path) -> Path:
+    """A fresh git repository holding a copy of examples/billing, one commit on `main`."""
+    target = tmp_path / "billing"
+    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(".suture", "__pycache__", ".pytest_cache"))
+    git(target, "init", "-q", "-b", "main")
+    git(target, "add", "-A")
+    git(target, "commit", "-q", "-m", "initial")
+    return target

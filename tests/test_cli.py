@@ -4,26 +4,20 @@ each bad input gives one line on stderr and exit code 2, never a traceback, and 
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
-from tests.test_e2e import EXAMPLE, find, git, suture
+from tests.conftest import REPO_ROOT, git
+from tests.test_e2e import find, suture
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    target = tmp_path / "billing"
-    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(".suture", "__pycache__", ".pytest_cache"))
-    git(target, "init", "-q", "-b", "main")
-    git(target, "add", "-A")
-    git(target, "commit", "-q", "-m", "initial")
-    return target
+def repo(example_repo: Path) -> Path:
+    return example_repo
 
 
 def one_line_error(proc) -> str:

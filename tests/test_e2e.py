@@ -9,27 +9,21 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import git
 from tests.fakes.openai_server import ScriptedOpenAIServer, reply, respond_with
 
 pytestmark = pytest.mark.slow
-EXAMPLE = REPO_ROOT / "examples" / "billing"
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
 def suture(cwd: Path, *args: str, env: dict | None = None, expect: int | None = 0) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
-    proc = subprocess.run([sys.executable, "-m", "agent", *args], cwd=cwd, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "agent", *args], cwd=cwd, capture_output=True, text=True, check=False,
                           env=full_env, timeout=600)
     if expect is not None:
         assert proc.returncode == expect, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
@@ -37,13 +31,8 @@ def suture(cwd: Path, *args: str, env: dict | None = None, expect: int | None = 
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    target = tmp_path / "billing"
-    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(".suture", "__pycache__", ".pytest_cache"))
-    git(target, "init", "-q", "-b", "main")
-    git(target, "add", "-A")
-    git(target, "commit", "-q", "-m", "initial")
-    return target
+def repo(example_repo: Path) -> Path:
+    return example_repo
 
 
 def tree_state(repo: Path) -> tuple[str, str, str]:
@@ -62,10 +51,10 @@ def check_branch(repo: Path, branch: str, tmp_path: Path, rule: str, path: str) 
     wt = tmp_path / "verify"
     git(repo, "worktree", "add", "-q", "--detach", str(wt), branch)
     try:
-        tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=wt,
+        tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=wt, check=False,
                                capture_output=True, text=True, timeout=300)
         assert tests.returncode == 0, tests.stdout[-2000:]
-        scan = subprocess.run([sys.executable, "-m", "bandit", "-q", "-f", "json", path], cwd=wt,
+        scan = subprocess.run([sys.executable, "-m", "bandit", "-q", "-f", "json", path], cwd=wt, check=False,
                               capture_output=True, text=True, timeout=300)
         results = json.loads(scan.stdout)["results"]
         return (wt / path).read_text(), [r["test_id"] for r in results], rule
