@@ -8,16 +8,19 @@ false positive. Nothing here approves anything: every proposal waits for a perso
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+from agent.candidates import best, merge_identical, outcome_notes
 from agent.config import Settings
 from agent.context.gather import build_context
 from agent.context.redact import Redactor, contains_placeholder, unredact
 from agent.engines.base import Draft, Engine, Feedback
 from agent.errors import SutureError
 from agent.llm.errors import ModelUnavailableError
-from agent.models import Finding, Proposal, Verdict
+from agent.models import Context, Finding, Proposal, Validation, Verdict
 from agent.store import Store
 from agent.validate.pipeline import ValidationEnv, validate_patch
 
@@ -39,14 +42,34 @@ def static_hints(finding: Finding, source_dir: Path) -> list[str]:
             for e in collect_evidence(source, finding, finding.location.path)]
 
 
+@dataclass
+class Prepared:
+    """What an engine sees for one finding: the redacted finding, its budgeted context, and the redactor."""
+
+    view: Finding
+    context: Context
+    redactor: Redactor
+
+
+def prepare(finding: Finding, source_dir: Path, settings: Settings) -> Prepared:
+    """Context (with static hints) and the redacted finding, exactly as `fix_one` and `suture context` use them."""
+    context, redactor = build_context(finding, source_dir, model=settings.model, token_budget=settings.token_budget,
+                                      hints=static_hints(finding, source_dir))
+    return Prepared(redacted_finding(finding, redactor), context, redactor)
+
+
 def fix_one(
     env: ValidationEnv, source_dir: Path, store: Store, finding: Finding, engine: Engine, settings: Settings,
     reset: Callable[[], None],
 ) -> Proposal:
-    """One finding through the loop; `source_dir` is a clean checkout that `reset` restores between attempts."""
-    context, redactor = build_context(finding, source_dir, model=settings.model, token_budget=settings.token_budget,
-                                      hints=static_hints(finding, source_dir))
-    view = redacted_finding(finding, redactor)
+    """One finding through the loop; `source_dir` is a clean checkout that `reset` restores between attempts.
+
+    With `settings.k > 1` (model engines) the first round asks for k candidates, validates each distinct one and
+    keeps the best; repair rounds ask for one. A `ModelUnavailableError` (endpoint down, budget reached) stops
+    before anything is stored for this finding.
+    """
+    prepared = prepare(finding, source_dir, settings)
+    view, context = prepared.view, prepared.context
     try:
         verdict = engine.classify(view, context, source_dir)
     except ModelUnavailableError:
@@ -58,35 +81,105 @@ def fix_one(
     if verdict is not None and verdict.verdict == "false_positive":
         return _dismissal(store, env, finding, engine, verdict, usage)
 
+    retryable = engine.name.startswith("llm:")
     feedback: Feedback | None = None
     last_error = "no attempt made"
+    notes: list[str] = []
     for attempt in range(1, settings.max_attempts + 1):
+        k = settings.k if attempt == 1 and retryable else 1
         try:
-            draft = engine.draft(view, context, source_dir, feedback)
+            drafts = _draw(engine, view, context, source_dir, feedback, k)
         except ModelUnavailableError:
             raise
         except SutureError as exc:
             return _failed(store, env, finding, engine, f"drafting failed: {exc}", verdict, Draft(), attempt, usage)
-        usage = draft.usage if usage is None else usage.add(draft.usage)
-        retryable = engine.name.startswith("llm:")
-        draft = restore_secrets(draft, redactor)
-        if not draft.edits:
+        for d in drafts:
+            usage = d.usage if usage is None else usage.add(d.usage)
+        drafts = [restore_secrets(d, prepared.redactor) for d in drafts]
+        candidates = merge_identical(drafts)
+        if not candidates:
+            draft = drafts[0]
             last_error = draft.error or "engine returned no edits"
             if retryable and attempt < settings.max_attempts:
                 feedback = Feedback(attempt=attempt, previous_reply=draft.raw_reply, failure=last_error)
                 continue
-            return _failed(store, env, finding, engine, last_error, verdict, draft, attempt, usage)
-        reset()
-        label = proposal_id(finding.id, engine.name, draft.raw_reply or repr(draft.edits))
-        validation, diff = validate_patch(env, source_dir, finding, draft.edits, label)
+            return _failed(store, env, finding, engine, last_error, verdict, draft, attempt, usage,
+                           notes + _spend_notes(engine))
+        for candidate in candidates:
+            reset()
+            label = proposal_id(finding.id, engine.name, candidate.draft.raw_reply or repr(candidate.draft.edits))
+            candidate.validation, candidate.diff = validate_patch(env, source_dir, finding, candidate.draft.edits,
+                                                                  label)
+        chosen = best(candidates)
+        if k > 1:
+            notes = outcome_notes(k, drafts, candidates, chosen)
+        validation = chosen.validation
+        assert validation is not None
         if validation.passed or not retryable or attempt == settings.max_attempts:
-            return _patch(store, env, finding, engine, draft, verdict, validation, diff, attempt, usage)
-        feedback = Feedback(
-            attempt=attempt, previous_reply=draft.raw_reply,
-            failure="; ".join(validation.reasons) or (validation.apply_error or "validation failed"),
-        )
+            return _patch(store, env, finding, engine, chosen.draft, verdict, validation, chosen.diff, attempt,
+                          usage, notes + _spend_notes(engine))
+        feedback = Feedback(attempt=attempt, previous_reply=chosen.draft.raw_reply,
+                            failure=describe_failure(finding, validation))
         reset()
     return _failed(store, env, finding, engine, last_error, verdict, Draft(), settings.max_attempts, usage)
+
+
+def _draw(engine: Engine, view: Finding, context: Context, source_dir: Path, feedback: Feedback | None,
+          k: int) -> list[Draft]:
+    many = getattr(engine, "draft_candidates", None)
+    if k > 1 and many is not None:
+        return many(view, context, source_dir, feedback, k=k)
+    return [engine.draft(view, context, source_dir, feedback)]
+
+
+def _spend_notes(engine: Engine) -> list[str]:
+    spend = getattr(engine, "spend", None)
+    return list(spend.notes) if spend is not None else []
+
+
+LOG_EXCERPT_CHARS = 3000
+LOG_EXCERPT_LINES = 60
+
+
+def describe_failure(finding: Finding, validation: Validation) -> str:
+    """What went wrong with a validated patch, written for the model's repair round."""
+    if not validation.applied:
+        return ("Your edits were not applied (nothing was changed):\n"
+                + (validation.apply_error or "; ".join(validation.reasons)))
+    parts = ["Your edits applied, but the patch was rejected:"]
+    parts += [f"- {reason}" for reason in validation.reasons]
+    if validation.finding_gone is False:
+        parts.append(f"The weakness is still reported by {finding.tool} (rule {finding.rule_id}) in "
+                     f"{finding.location.path}: change the flagged code itself so the unsafe pattern is gone.")
+    tests = [t for t in validation.newly_failing if not t.startswith("<")]
+    if tests:
+        parts.append("Tests that passed before your change and fail after it: " + ", ".join(tests[:10])
+                     + (f" and {len(tests) - 10} more" if len(tests) > 10 else "")
+                     + ". Keep the behaviour these tests expect.")
+    patched = validation.patched
+    if patched is not None and patched.log and (tests or not patched.ok):
+        excerpt = failure_excerpt(patched.log)
+        if excerpt:
+            parts.append("Test output after your change (excerpt):\n" + excerpt)
+    if len(parts) == 1:
+        parts.append("- validation failed")
+    return "\n".join(parts)
+
+
+def failure_excerpt(log: str, max_chars: int = LOG_EXCERPT_CHARS, max_lines: int = LOG_EXCERPT_LINES) -> str:
+    """The informative part of a test log: from pytest's FAILURES/ERRORS section (or a traceback) if there is
+    one, else the end; cut to `max_lines` lines and `max_chars` characters with a marker saying how much."""
+    lines = log.replace("\r\n", "\n").strip("\n").split("\n")
+    start = next((i for i, line in enumerate(lines) if re.match(r"^=+ (FAILURES|ERRORS) =+$", line)), None)
+    if start is None:
+        start = next((i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")),
+                     max(0, len(lines) - max_lines))
+    shown = lines[start:start + max_lines]
+    text = "\n".join(shown)
+    if len(text) > max_chars:
+        text = text[:max_chars].rsplit("\n", 1)[0]
+    cut = len(lines) - start - text.count("\n") - 1
+    return text + (f"\n… [{cut} more line(s) cut]" if cut > 0 else "")
 
 
 def redacted_finding(finding: Finding, redactor: Redactor) -> Finding:
@@ -117,8 +210,9 @@ def restore_secrets(draft: Draft, redactor: Redactor) -> Draft:
 
 
 def _base(finding: Finding, engine: Engine, env: ValidationEnv, draft: Draft, verdict: Verdict | None,
-          attempts: int, usage) -> dict:
+          attempts: int, usage, notes: list[str] | None = None) -> dict:
     return {
+        "notes": list(notes or []),
         "finding_id": finding.id, "engine": _engine_label(engine, draft), "verdict": verdict,
         "prompt_hash": draft.prompt_hash, "model": getattr(engine, "model", None),
         "model_params": draft.model_params, "usage": usage or draft.usage, "attempts": attempts,
@@ -131,11 +225,11 @@ def _engine_label(engine: Engine, draft: Draft) -> str:
     return f"{engine.name}:{fixer}" if fixer and engine.name == "builtin" else engine.name
 
 
-def _patch(store, env, finding, engine, draft, verdict, validation, diff, attempts, usage) -> Proposal:
+def _patch(store, env, finding, engine, draft, verdict, validation, diff, attempts, usage, notes=None) -> Proposal:
     pid = proposal_id(finding.id, engine.name, diff or draft.raw_reply or "")
     proposal = Proposal(
         id=pid, kind="patch", rationale=draft.rationale, edits=draft.edits, diff=diff,
-        **_base(finding, engine, env, draft, verdict, attempts, usage),
+        **_base(finding, engine, env, draft, verdict, attempts, usage, notes),
     )
     stored = store.add_proposal(proposal)
     if stored.state != "drafted":
@@ -146,10 +240,10 @@ def _patch(store, env, finding, engine, draft, verdict, validation, diff, attemp
     return store.transition(pid, target, "suture", "; ".join(validation.reasons) or "all checks passed")
 
 
-def _failed(store, env, finding, engine, error, verdict, draft, attempts=1, usage=None) -> Proposal:
+def _failed(store, env, finding, engine, error, verdict, draft, attempts=1, usage=None, notes=None) -> Proposal:
     pid = proposal_id(finding.id, engine.name, "error:" + error)
     proposal = Proposal(id=pid, kind="patch", rationale=draft.rationale, error=error,
-                        **_base(finding, engine, env, draft, verdict, attempts, usage))
+                        **_base(finding, engine, env, draft, verdict, attempts, usage, notes))
     stored = store.add_proposal(proposal)
     if stored.state != "drafted":
         return stored
@@ -157,6 +251,7 @@ def _failed(store, env, finding, engine, error, verdict, draft, attempts=1, usag
 
 
 def _dismissal(store, env, finding, engine, verdict: Verdict, usage) -> Proposal:
+    """A false-positive verdict as a dismissal proposal awaiting a person; the finding stays open."""
     pid = proposal_id(finding.id, engine.name, "dismiss:" + verdict.rationale)
     proposal = Proposal(id=pid, kind="dismissal", rationale=verdict.rationale,
                         **_base(finding, engine, env, Draft(), verdict, 1, usage))

@@ -4,7 +4,9 @@
 when the previous attempt failed) and parses the reply into search/replace edits. The reply is untrusted: edits
 are passed on for the patch layer to guard, never applied or trusted for a path here. Endpoint failures raise
 `ModelError` (the run cannot go on without the model); a reply that yields no edits is a `Draft` with `error`
-set and the raw reply kept, so the pipeline can decide on a repair round.
+set and the raw reply kept, so the pipeline can decide on a repair round. `draft_candidates` asks for k answers
+at once (n=k; providers that ignore n are sampled again with temperature > 0). A shared `SpendGuard` checks
+every call that leaves the machine against the run's budget before it is sent.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from typing import Any
 
 from agent.context.redact import Redactor
 from agent.engines.base import Draft, Feedback
+from agent.llm.budget import SpendGuard
 from agent.llm.cache import ResponseCache
 from agent.llm.client import JSON_OBJECT, ModelReply, ModelRequest, complete
-from agent.llm.errors import ModelTruncatedError
+from agent.llm.errors import ModelError, ModelTruncatedError
 from agent.llm.prompts import render
 from agent.llm.verdict import parse_verdict
 from agent.models import Context, Finding, Usage, Verdict
@@ -28,6 +31,19 @@ _BLOCK_START = re.compile(r"^\s{0,3}<{5,9} ?(SEARCH|ORIGINAL)\b", re.IGNORECASE)
 _BLOCK_END = re.compile(r"^\s{0,3}>{5,9} ?(REPLACE|UPDATED)\b", re.IGNORECASE)
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 _DIFF_START = re.compile(r"^(diff --git |--- \S)")
+SAMPLING_TEMPERATURE = 0.7  # used for k > 1 candidates when the configured temperature is 0 (all alike)
+
+
+def prompt_messages(
+    task: str, finding: Finding, context: Context, feedback: Feedback | None = None,
+    prompts_root: Path | None = None,
+) -> tuple[list[dict[str, str]], str]:
+    """The exact chat messages (and prompt hash) the engine sends for `task` ("classify", "draft", "repair")."""
+    if task == "repair":
+        if feedback is None:
+            raise ValueError("the repair prompt needs feedback")
+        return render("repair", prompts_root, finding=finding, context=context, feedback=_redacted(feedback))
+    return render(task, prompts_root, finding=finding, context=context)
 
 
 class LLMEngine:
@@ -47,10 +63,12 @@ class LLMEngine:
         backoff_base: float = 1.0,
         retry_after_max: float = 60.0,
         prompts_root: Path | None = None,
+        spend: SpendGuard | None = None,
     ) -> None:
         self.model = model
         self.name = f"llm:{model}"
         self.cache = cache
+        self.spend = spend or SpendGuard()
         self.prompts_root = prompts_root
         self._request_options: dict[str, Any] = {
             "api_base": api_base,
@@ -68,50 +86,73 @@ class LLMEngine:
     # Engine protocol --------------------------------------------------------------------------------------
     def classify(self, finding: Finding, context: Context, project_root: Path) -> Verdict | None:
         """The model's verdict; raises ModelError when the endpoint fails or the reply holds no valid verdict."""
-        messages, prompt_hash = render("classify", self.prompts_root, finding=finding, context=context)
+        verdict, usage, prompt_hash = self.classify_with_usage(finding, context)
+        self.last_classify = (prompt_hash, usage)
+        return verdict
+
+    def classify_with_usage(self, finding: Finding, context: Context) -> tuple[Verdict, Usage, str]:
+        """(verdict, usage, prompt hash) for one finding; safe to call from several threads at once."""
+        messages, prompt_hash = prompt_messages("classify", finding, context, prompts_root=self.prompts_root)
         reply = self._complete(messages, response_format=JSON_OBJECT)
-        self.last_classify = (prompt_hash, reply.usage)
-        return parse_verdict(reply.text, source=self.name)
+        return parse_verdict(reply.text, source=self.name), reply.usage, prompt_hash
 
     def draft(
         self, finding: Finding, context: Context, project_root: Path, feedback: Feedback | None = None
     ) -> Draft:
         """Edits from the model for this finding; `feedback` switches to the repair prompt."""
-        if feedback is None:
-            messages, prompt_hash = render("draft", self.prompts_root, finding=finding, context=context)
-        else:
-            messages, prompt_hash = render(
-                "repair", self.prompts_root, finding=finding, context=context, feedback=_redacted(feedback)
-            )
-        try:
-            reply = self._complete(messages)
-        except ModelTruncatedError as exc:
-            return Draft(
-                usage=exc.usage,
-                prompt_hash=prompt_hash,
-                model_params=self._params(None),
-                raw_reply=exc.partial_text,
-                error=str(exc),
-            )
+        return self.draft_candidates(finding, context, project_root, feedback, k=1)[0]
+
+    def draft_candidates(
+        self, finding: Finding, context: Context, project_root: Path, feedback: Feedback | None = None, k: int = 1
+    ) -> list[Draft]:
+        """Up to `k` drafts: one request with n=k, then single samples (temperature > 0) for any choices a
+        provider did not return. The first draft carries the usage of the shared call."""
+        task = "draft" if feedback is None else "repair"
+        messages, prompt_hash = prompt_messages(task, finding, context, feedback, self.prompts_root)
         known_paths = sorted({snippet.path for snippet in context.snippets} | {finding.location.path})
-        common = {
-            "usage": reply.usage,
-            "prompt_hash": prompt_hash,
-            "model_params": self._params(reply),
-            "raw_reply": reply.text,
-        }
-        try:
-            edits = parse_model_edits(reply.text, known_paths=known_paths)
-        except EditParseError as exc:
-            return Draft(rationale=prose_outside_edits(reply.text), error=str(exc), **common)
-        return Draft(edits=edits, rationale=prose_outside_edits(reply.text), **common)
+        temperature = self._request_options["temperature"]
+        if k > 1 and temperature == 0:
+            temperature = SAMPLING_TEMPERATURE
+        drafts: list[Draft] = []
+        sample = 0
+        while len(drafts) < k:
+            n = k - len(drafts) if sample == 0 else 1
+            try:
+                reply = self._complete(messages, n=n, temperature=temperature, sample=sample)
+            except ModelTruncatedError as exc:
+                drafts.append(Draft(usage=exc.usage, prompt_hash=prompt_hash, model_params=self._params(None),
+                                    raw_reply=exc.partial_text, error=str(exc)))
+            else:
+                for index, text in enumerate(reply.texts or [""]):
+                    usage = reply.usage if index == 0 else Usage()
+                    drafts.append(_parsed_draft(text, known_paths, usage, prompt_hash, self._params(reply)))
+            sample += 1
+            if sample >= k:  # never more requests than candidates asked for
+                break
+        return drafts[:k]
 
     # helpers ----------------------------------------------------------------------------------------------
-    def _complete(self, messages: list[dict[str, str]], response_format: dict | None = None) -> ModelReply:
+    def _complete(
+        self, messages: list[dict[str, str]], response_format: dict | None = None, n: int = 1,
+        temperature: float | None = None, sample: int = 0,
+    ) -> ModelReply:
+        options = dict(self._request_options)
+        if temperature is not None:
+            options["temperature"] = temperature
         request = ModelRequest(
-            model=self.model, messages=messages, response_format=response_format, **self._request_options
+            model=self.model, messages=messages, response_format=response_format, n=n, sample=sample, **options
         )
-        reply = complete(request, cache=self.cache)
+
+        def check_budget(outgoing: ModelRequest) -> None:
+            self.spend.check(outgoing.model, outgoing.messages, outgoing.max_tokens, outgoing.n)
+
+        try:
+            reply = complete(request, cache=self.cache, before_call=check_budget)
+        except ModelError as exc:
+            self.spend.record(exc.usage)  # a failed call may still have billed tokens (e.g. a cut-off reply)
+            self.usage = self.usage.add(exc.usage)
+            raise
+        self.spend.record(reply.usage)
         self.usage = self.usage.add(reply.usage)
         return reply
 
@@ -121,9 +162,19 @@ class LLMEngine:
         }
         params["model"] = self.model
         if reply is not None:
-            params.update({k: v for k, v in reply.params.items() if k in ("max_tokens", "response_format")})
+            params.update({k: v for k, v in reply.params.items()
+                           if k in ("max_tokens", "response_format", "temperature", "n")})
             params["cached"] = reply.cached
         return params
+
+
+def _parsed_draft(text: str, known_paths: list[str], usage: Usage, prompt_hash: str, params: dict) -> Draft:
+    common = {"usage": usage, "prompt_hash": prompt_hash, "model_params": params, "raw_reply": text}
+    try:
+        edits = parse_model_edits(text, known_paths=known_paths)
+    except EditParseError as exc:
+        return Draft(rationale=prose_outside_edits(text), error=str(exc), **common)
+    return Draft(edits=edits, rationale=prose_outside_edits(text), **common)
 
 
 def _redacted(feedback: Feedback) -> Feedback:

@@ -196,3 +196,15 @@ def _retry_after(response: Any) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def estimate_cost(model: str, prompt_tokens: int, completion_tokens: int) -> tuple[float, bool]:
+    """(USD, known?) for a call of this size from litellm's local cost map, before it is made."""
+    litellm = load_litellm()
+    try:
+        prompt_cost, completion_cost = litellm.cost_per_token(
+            model=model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
+        )
+    except Exception:  # noqa: BLE001 - ModelNotMappedError and friends: no price for this model
+        return 0.0, False
+    return float(prompt_cost) + float(completion_cost), True

@@ -13,6 +13,7 @@ import os
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -48,16 +49,20 @@ class ModelRequest:
     backoff_base: float = 1.0
     backoff_max: float = 30.0
     retry_after_max: float = 60.0
+    sample: int = 0  # which of several independent samples this is (k > 1); keys the cache, never sent
 
     def cache_params(self) -> dict[str, Any]:
         """Everything besides model and messages that shapes the answer (never the API key)."""
-        return {
+        params = {
             "api_base": self.api_base,
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
             "n": self.n,
             "response_format": self.response_format,
         }
+        if self.sample:
+            params["sample"] = self.sample
+        return params
 
 
 @dataclass
@@ -112,15 +117,24 @@ def _call_slots() -> tuple[threading.BoundedSemaphore, int]:
 
 
 # the call ----------------------------------------------------------------------------------------------------
-def complete(request: ModelRequest, cache: ResponseCache | None = None) -> ModelReply:
-    """Ask the model; serve from `cache` when an identical request was answered before (costing nothing)."""
+BeforeCall = Callable[[ModelRequest], object]
+
+
+def complete(
+    request: ModelRequest, cache: ResponseCache | None = None, before_call: BeforeCall | None = None
+) -> ModelReply:
+    """Ask the model; serve from `cache` when an identical request was answered before (costing nothing).
+
+    `before_call(request)` runs before every request that really goes out (not on cache hits), e.g. a budget
+    check that raises to stop the call.
+    """
     _check(request)
     key = cache_key(request.model, request.messages, request.cache_params()) if cache is not None else None
     if cache is not None and key is not None:
         hit = _from_cache(cache.get(key))
         if hit is not None:
             return hit
-    reply = _complete_uncached(request)
+    reply = _complete_uncached(request, before_call)
     if cache is not None and key is not None:
         cache.put(key, {"texts": reply.texts, "finish_reasons": reply.finish_reasons, "params": reply.params})
     return reply
@@ -150,15 +164,24 @@ def _from_cache(value: dict | None) -> ModelReply | None:
     )
 
 
-def _complete_uncached(request: ModelRequest) -> ModelReply:
+def _complete_uncached(request: ModelRequest, before_call: BeforeCall | None = None) -> ModelReply:
+    if before_call is not None:
+        before_call(request)
     reply = _call_with_retries(request)
     if "length" not in reply.finish_reasons:
         return reply
     bigger = replace(request, max_tokens=request.max_tokens * 2)
+    if before_call is not None:
+        try:
+            before_call(bigger)
+        except ModelError as exc:  # e.g. the budget: keep its type, account for the call already made
+            exc.usage = reply.usage.add(exc.usage)
+            raise
     try:
         second = _call_with_retries(bigger)
-    except ModelError as exc:
-        raise ModelError(str(exc), usage=reply.usage.add(exc.usage)) from exc
+    except ModelError as exc:  # keep the error's type (an unreachable endpoint must still stop the run)
+        exc.usage = reply.usage.add(exc.usage)
+        raise
     second.usage = reply.usage.add(second.usage)
     if "length" in second.finish_reasons:
         raise ModelTruncatedError(

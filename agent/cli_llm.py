@@ -1,0 +1,155 @@
+"""`suture context` (what a model would be sent) and `suture classify` (verdicts only, for whole backlogs)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from agent import render
+from agent.cli import (
+    ApiBaseOpt,
+    BudgetOpt,
+    DbOpt,
+    FormatOpt,
+    ListFmt,
+    ModelOpt,
+    NoCacheOpt,
+    RepoOpt,
+    _open,
+    usecases,
+)
+from agent.errors import SutureError
+
+
+class PromptTask(str, Enum):
+    classify = "classify"
+    draft = "draft"
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(context)
+    app.command()(classify)
+
+
+def context(
+    finding_id: Annotated[str, typer.Argument(help="Finding id or unique prefix (see `suture triage`).")],
+    repo: RepoOpt = Path("."), db: DbOpt = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Count tokens, size the budget and price "
+                                              "the call for this litellm model (nothing is sent).")] = None,
+    task: Annotated[PromptTask, typer.Option("--task", "-t", help="Which prompt: classify (verdict) or draft "
+                                             "(fix).")] = PromptTask.draft,
+    fmt: FormatOpt = ListFmt.table,
+) -> None:
+    """Print exactly what would be sent to a model for one finding: the rendered, redacted prompt messages,
+    their token count against the budget, and what was cut to fit. Nothing leaves the machine."""
+    from agent.preview import preview_in_head
+
+    session = _open(repo, db, model=model)
+    preview = preview_in_head(session.ws, session.store, finding_id, session.settings, task.value)
+    if fmt == ListFmt.json:
+        render.emit_json(preview.as_json())
+        return
+    c = preview.context
+    for message in preview.messages:
+        render.out.rule(f"{message['role']} message", style="dim")
+        render.out.print(message["content"], markup=False, highlight=False, soft_wrap=True)
+    render.out.rule("summary", style="dim")
+    cost = ("unknown" if preview.estimated_cost_usd is None and preview.model
+            else "n/a (no --model)" if preview.estimated_cost_usd is None
+            else f"at most ${preview.estimated_cost_usd:.5f} (prompt + max_tokens={preview.max_tokens})")
+    share = f" ({c.tokens_used / c.token_budget:.0%})" if c.token_budget else ""
+    lines = [
+        f"finding {preview.finding_id[:10]}, task {preview.task}, model {preview.model or '(none: default budget)'}",
+        (f"prompt: {preview.prompt_tokens} tokens{'' if preview.tokens_exact else ' (estimated)'} in "
+        f"{len(preview.messages)} messages; code context {c.tokens_used}/{c.token_budget} budget tokens{share}"),
+        f"secrets redacted: {c.redactions}; prompt hash {preview.prompt_hash[:12]}; cost {cost}",
+    ]
+    lines += [f"dropped (over budget): {d}" for d in c.dropped] or ["dropped: nothing"]
+    for line in lines + preview.notes:
+        render.out.print(line, markup=False, soft_wrap=True)
+
+
+def classify(
+    repo: RepoOpt = Path("."), db: DbOpt = None,
+    top: Annotated[int | None, typer.Option("--top", "-n", min=1, help="Classify the N top-ranked open "
+                                            "findings (default: the `top` setting, 10).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Classify every open finding.")] = False,
+    model: ModelOpt = None, api_base: ApiBaseOpt = None, budget_usd: BudgetOpt = None,
+    no_cache: NoCacheOpt = False, fmt: FormatOpt = ListFmt.table,
+) -> None:
+    """Verdicts only (true positive / false positive / uncertain), for whole backlogs: a cheap triage pass.
+
+    Without --model the builtin engine answers from static evidence (constant input, dead code, test code) and
+    has no opinion otherwise. Verdicts are stored; a false positive becomes a dismissal proposal for a person
+    to approve (`suture review`) — a finding is never closed by a verdict alone."""
+    from agent.classify import classify_findings
+
+    if top and all_:
+        raise SutureError("give either --top or --all, not both")
+    session = _open(repo, db, model=model, api_base=api_base, budget_usd=budget_usd,
+                    cache=False if no_cache else None)
+    ranked = [f for f, _ in usecases.ranked_open_findings(session)]
+    findings = ranked if all_ else ranked[: top or session.settings.top]
+    if not findings:
+        render.err.print("No open findings to classify. Run `suture scan` first.")
+        if fmt == ListFmt.json:
+            render.emit_json([])
+        return
+    engine = usecases.make_engine(session)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=render.err, transient=True, disable=fmt == ListFmt.json) as progress:
+        bar = progress.add_task("classifying", total=len(findings))
+
+        def step(finding, status: str) -> None:
+            progress.update(bar, description=f"{finding.short_id} {finding.rule_id}: {status}")
+            progress.advance(bar)
+
+        results = classify_findings(session.ws, session.store, findings, engine, session.settings, step)
+    spend = getattr(engine, "spend", None)
+    for note in (spend.notes if spend else []):
+        render.err.print(f"[yellow]note:[/] {render.escape(note)}")
+    rows = [_row(r) for r in results]
+    if fmt == ListFmt.json:
+        render.emit_json(rows)
+        return
+    render.out.print(_table(rows, engine.name))
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["verdict"] or ("error" if row["error"] else "no opinion")] = counts.get(
+            row["verdict"] or ("error" if row["error"] else "no opinion"), 0) + 1
+    dismissals = sum(1 for row in rows if row["dismissal_id"])
+    render.out.print(", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+                     + (f". {dismissals} dismissal proposal(s) await review: `suture review list`."
+                        if dismissals else "."))
+
+
+def _row(result) -> dict:
+    f, v = result.finding, result.verdict
+    return {
+        "id": f.id, "tool": f.tool, "rule_id": f.rule_id, "path": f.location.path, "line": f.location.start_line,
+        "verdict": v.verdict if v else None, "confidence": v.confidence if v else None,
+        "rationale": v.rationale if v else None, "source": v.source if v else None,
+        "dismissal_id": result.dismissal.id if result.dismissal else None, "error": result.error,
+        "usage": result.usage.model_dump() if result.usage else None,
+    }
+
+
+def _table(rows: list[dict], engine: str) -> Table:
+    table = Table(title=f"Verdicts ({engine})", show_lines=False)
+    for name in ("finding", "rule", "location", "verdict", "conf."):
+        table.add_column(name, no_wrap=True)
+    table.add_column("rationale / error", overflow="fold", ratio=1)
+    table.add_column("dismissal", no_wrap=True)
+    for r in rows:
+        why = r["rationale"] or r["error"] or "no static evidence either way"
+        table.add_row(r["id"][:10], r["rule_id"], f"{r['path']}:{r['line']}", r["verdict"] or "—",
+                      f"{r['confidence']:.2f}" if r["confidence"] is not None else "",
+                      render.escape(why[:160] + ("…" if len(why) > 160 else "")),
+                      (r["dismissal_id"] or "")[:8])
+    return table
