@@ -149,18 +149,23 @@ def select_findings(session: Session, top: int | None, finding_id: str | None) -
 
 
 def make_engine(session: Session):
-    """The builtin engine when no model is set, else the LLM engine (litellm imported only then)."""
+    """The builtin engine when no model is set, else the LLM engine (litellm imported only then), with the run's
+    spend guard (`budget_usd`), the store's response cache unless `cache` is off, and `llm_concurrency`."""
     s = session.settings
     if not s.model:
         from agent.engines.builtin.engine import BuiltinEngine
 
         return BuiltinEngine()
     from agent.engines.llm import LLMEngine
+    from agent.llm import set_concurrency
+    from agent.llm.budget import SpendGuard
     from agent.store import StoreResponseCache
 
+    set_concurrency(s.llm_concurrency)
     api_base = s.api_base or os.environ.get("SUTURE_API_BASE")
     return LLMEngine(model=s.model, api_base=api_base, temperature=s.temperature, max_tokens=s.max_tokens,
-                     timeout=s.request_timeout, cache=StoreResponseCache(session.store))
+                     timeout=s.request_timeout, cache=StoreResponseCache(session.store) if s.cache else None,
+                     spend=SpendGuard(s.budget_usd))
 
 
 def fix(session: Session, findings: list[Finding], progress=None, redo: bool = False) -> list[Proposal]:
