@@ -40,6 +40,7 @@ class Settings(BaseModel):
     test_command: list[str] | str | None = Field(None, description="none = auto-detect pytest")
     test_timeout: float = Field(300.0, gt=0)
     workers: int | None = Field(None, ge=1, description="proposals validated in parallel; none = CPU count")
+    full_suite: bool = Field(True, description="after the tests importing the changed modules pass, run the full suite")
     rescan: bool = True
     fail_on_new_severity: Literal["critical", "high", "medium", "low", "info"] = Field(
         "medium", description="a re-scan finding this severe or worse, new in the patch, fails validation")

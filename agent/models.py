@@ -190,6 +190,10 @@ class Validation(Record):
     flags: list[str] = Field(default_factory=list)  # things a reviewer must notice, e.g. "edits a test file"
     passed: bool = False
     reasons: list[str] = Field(default_factory=list)
+    targeted: TestRun | None = None  # fast first run: only the tests that import the changed modules
+    flaky: list[str] = Field(default_factory=list)  # newly failing tests that passed when re-run once
+    sandbox: list[str] = Field(default_factory=list)  # protections the test runs had, e.g. "network: denied (...)"
+    escapes: list[str] = Field(default_factory=list)  # writes outside the worktree and temp dirs seen during tests
 
 
 class Usage(Record):

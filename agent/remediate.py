@@ -1,11 +1,19 @@
-"""Remediation of a batch of findings: one worktree of HEAD, each finding through `agent.attempt.fix_one`.
+"""Remediation of a batch of findings: each finding through `agent.attempt.fix_one`, several at once.
 
-Nothing here approves anything: every proposal waits for a person.
+Findings are worked on by `Settings.workers` threads (default: the CPU count), each in its own pooled git
+worktree of HEAD, reset between proposals. Stale worktrees of crashed runs are pruned first; every worktree is
+removed on exit, also after an error or Ctrl-C (remaining findings are cancelled, running ones finish their
+current step). Shared between threads: the store (SQLAlchemy; SQLite in WAL mode with a busy timeout), the
+engine (the LLM client limits concurrent calls) and the ValidationEnv (baseline once per commit).
+Results come back in the order of `findings`. Nothing here approves anything: every proposal waits for a person.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +23,7 @@ from agent.engines.base import Engine
 from agent.models import Finding, Proposal
 from agent.store import Store
 from agent.validate.pipeline import ValidationEnv
-from agent.validate.worktree import Project, Worktree, prune_stale
+from agent.validate.worktree import Project, WorktreePool, prune_stale
 
 ProgressFn = Callable[[Finding, str], None]
 
@@ -39,29 +47,69 @@ def _pending(store: Store, finding: Finding, engine: str) -> Proposal | None:
     return None
 
 
+def worker_count(settings: Settings, jobs: int) -> int:
+    """Threads for `jobs` findings: `settings.workers`, else the CPU count; never more than there are jobs."""
+    wanted = settings.workers or os.cpu_count() or 1
+    return max(1, min(wanted, jobs))
+
+
 def fix_findings(
     ws: Workspace, store: Store, findings: list[Finding], engine: Engine, settings: Settings,
     progress: ProgressFn | None = None, redo: bool = False,
 ) -> list[Proposal]:
-    """Draft and validate a proposal for each finding, in a worktree of HEAD. Returns the proposals touched."""
-    results: list[Proposal] = []
-    env = ValidationEnv(settings=settings, logs_dir=ws.state_dir / "logs", commit=ws.project.head)
+    """Draft and validate a proposal for each finding, in parallel worktrees of HEAD. Returns the proposals touched."""
+    env = ValidationEnv(settings=settings, logs_dir=ws.state_dir / "logs", commit=ws.project.head,
+                        user_repo=ws.project.git_root)
+    report_lock = threading.Lock()
+
+    def report(finding: Finding, status: str) -> None:
+        if progress:
+            with report_lock:
+                progress(finding, status)
+
+    results: dict[int, Proposal] = {}
+    todo: list[tuple[int, Finding]] = []
+    for index, finding in enumerate(findings):
+        existing = None if redo else _pending(store, finding, engine.name)
+        if existing is not None:
+            report(finding, f"already proposed ({existing.short_id}, {existing.state})")
+            results[index] = existing
+        else:
+            todo.append((index, finding))
+    if not todo:
+        return [results[i] for i in range(len(findings))]
+
     prune_stale(ws.project)
-    with Worktree(ws.project, ws.project.head) as wt:
-        for finding in findings:
-            existing = None if redo else _pending(store, finding, engine.name)
-            if existing is not None:
-                if progress:
-                    progress(finding, f"already proposed ({existing.short_id}, {existing.state})")
-                results.append(existing)
-                continue
-            if progress:
-                progress(finding, "working")
-            wt.reset()
-            proposal = fix_one(env, wt.project_path, store, finding, engine, settings, lambda: wt.reset())
-            if progress:
-                progress(finding, proposal.state)
-            results.append(proposal)
-    return results
+    workers = worker_count(settings, len(todo))
+    with WorktreePool(ws.project, size=workers) as pool:
+
+        def work(finding: Finding) -> Proposal:
+            report(finding, "working")
+            with pool.acquire(ws.project.head) as wt:
+                proposal = fix_one(env, wt.project_path, store, finding, engine, settings, wt.reset)
+            report(finding, proposal.state)
+            return proposal
+
+        if workers == 1:
+            for index, finding in todo:
+                results[index] = work(finding)
+        else:
+            _run_parallel(work, todo, workers, results)
+    return [results[i] for i in range(len(findings))]
 
 
+def _run_parallel(work: Callable[[Finding], Proposal], todo: list[tuple[int, Finding]], workers: int,
+                  results: dict[int, Proposal]) -> None:
+    """Run `work` on every finding with `workers` threads; the first error cancels what has not started."""
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="suture-fix")
+    futures: dict[Future[Proposal], int] = {}
+    try:
+        futures = {executor.submit(work, finding): index for index, finding in todo}
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        failed = next((f for f in done if f.exception() is not None), None)
+        if failed is not None:
+            raise failed.exception()  # type: ignore[misc]
+        for future, index in futures.items():
+            results[index] = future.result()
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)

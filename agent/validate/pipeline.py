@@ -8,81 +8,38 @@ re-scan is recorded as not possible rather than guessed.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import shlex
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.config import Settings
 from agent.errors import SutureError
 from agent.ingest import scanners
 from agent.ingest.sarif import load_sarif, parse_sarif
-from agent.models import SEVERITY_ORDER, Edit, Finding, TestRun, Validation
+from agent.models import SEVERITY_ORDER, Edit, Finding, Validation
 from agent.patch.apply import apply_edits
-from agent.patch.guards import GuardConfig
-from agent.validate.runner import compare_runs, detect_test_command, run_tests
+from agent.validate.env import ValidationEnv
+from agent.validate.testplan import run_baseline, test_patch
 
 RESCANNABLE = {"bandit", "semgrep"}
-
-
-@dataclass
-class ValidationEnv:
-    """What validation needs across proposals of one run: settings, where logs go, caches per commit."""
-
-    settings: Settings
-    logs_dir: Path
-    commit: str
-    baseline_cache: dict[str, TestRun] = field(default_factory=dict)
-    rescan_cache: dict[tuple, list[Finding]] = field(default_factory=dict)
-
-    def guard_config(self) -> GuardConfig:
-        return GuardConfig(
-            max_files=self.settings.max_files,
-            max_changed_lines=self.settings.max_changed_lines,
-            allow_test_edits=self.settings.allow_test_edits,
-        )
-
-    def test_command(self, project_dir: Path) -> list[str] | None:
-        configured = self.settings.test_command
-        if configured:
-            return shlex.split(configured) if isinstance(configured, str) else list(configured)
-        return detect_test_command(project_dir)
-
-
-def run_baseline(env: ValidationEnv, project_dir: Path) -> TestRun:
-    """Tests on the unpatched commit, once per commit."""
-    if env.commit not in env.baseline_cache:
-        env.baseline_cache[env.commit] = _run_project_tests(env, project_dir)
-    return env.baseline_cache[env.commit]
-
-
-def _run_project_tests(env: ValidationEnv, project_dir: Path) -> TestRun:
-    command = env.test_command(project_dir)
-    if not command:
-        return TestRun(ran=False, reason="no test command: none configured and no pytest tests detected")
-    extra = None
-    if (project_dir / "src").is_dir():  # src layout: test the worktree's code, not an installed checkout
-        extra = {"PYTHONPATH": os.pathsep.join([str(project_dir / "src"), str(project_dir)])}
-    return run_tests(command, project_dir, timeout=env.settings.test_timeout, env_extra=extra)
+__all__ = ["RESCANNABLE", "ValidationEnv", "pack_has_rule", "rescan_files", "run_baseline", "validate_patch"]
 
 
 def rescan_files(env: ValidationEnv, tool: str, project_dir: Path, files: list[str], tag: str) -> list[Finding]:
     """Findings `tool` reports on `files` in `project_dir` (a worktree), cached for the unpatched state."""
     key = (tool, tuple(sorted(files)), tag)
-    if tag == "baseline" and key in env.rescan_cache:
-        return env.rescan_cache[key]
-    digest = hashlib.sha1("|".join(key[1]).encode()).hexdigest()[:10]
+    if tag == "baseline":
+        return env.cached(env.rescan_cache, key, lambda: _scan(env, tool, project_dir, key[1], tag))
+    return _scan(env, tool, project_dir, key[1], tag)
+
+
+def _scan(env: ValidationEnv, tool: str, project_dir: Path, files: tuple[str, ...], tag: str) -> list[Finding]:
+    digest = hashlib.sha1("|".join([*files, str(project_dir)]).encode()).hexdigest()[:10]
     out = env.logs_dir / "rescans" / f"{tool}-{tag}-{digest}.sarif"
     out.parent.mkdir(parents=True, exist_ok=True)
-    run = scanners.run_scanner(tool, project_dir, out, files=files, timeout=env.settings.scan_timeout)
+    run = scanners.run_scanner(tool, project_dir, out, files=list(files), timeout=env.settings.scan_timeout)
     if run.error:
         raise SutureError(f"re-scan with {tool} failed: {run.error}")
     parsed = parse_sarif(load_sarif(out), project_dir)
-    found = [f for r in parsed.runs for f in r.findings]
-    if tag == "baseline":
-        env.rescan_cache[key] = found
-    return found
+    return [f for r in parsed.runs for f in r.findings]
 
 
 def pack_has_rule(rule_id: str) -> bool:
@@ -159,21 +116,10 @@ def validate_patch(
         _write_log(env, label, validation)
         return validation, ""
 
-    patched = _run_project_tests(env, project_dir)
-    reasons: list[str] = []
-    newly_failing: list[str] = []
-    if not patched.ran:
-        reasons.append(f"tests not run: {patched.reason}")
-    elif patched.timed_out:
-        reasons.append(f"tests timed out after {env.settings.test_timeout:g} s")
-    else:
-        newly_failing = compare_runs(baseline, patched) if baseline.ran else []
-        if newly_failing:
-            reasons.append(f"{len(newly_failing)} test(s) newly failing: " + ", ".join(newly_failing[:5]))
-        elif not patched.ok and not baseline.ran:
-            reasons.append("tests fail on the patched code and there is no baseline to compare with")
-        elif not patched.ok and baseline.ok:
-            reasons.append(f"test command failed on the patched code (exit {patched.exit_code})")
+    tests = test_patch(env, project_dir, files, baseline)
+    patched, newly_failing, reasons = tests.patched, tests.newly_failing, list(tests.reasons)
+    if tests.escapes:
+        reasons.append("the test run wrote outside the worktree and temp dirs: " + "; ".join(tests.escapes[:5]))
 
     try:
         gone, new, note, scan_reasons = _rescan(env, finding, project_dir, files, before)
@@ -185,7 +131,13 @@ def validate_patch(
     if note and env.settings.rescan and finding.tool in RESCANNABLE:
         reasons.append(note)
 
-    flags = list(result.flags)
+    flags = list(result.flags) + tests.flags
+    if tests.flaky:
+        flags.append(f"{len(tests.flaky)} flaky test(s) (failed, then passed on a re-run): "
+                     + ", ".join(tests.flaky[:5]))
+    if env.baseline_escapes.get(env.commit):
+        flags.append("the unpatched tests already write outside the worktree: "
+                     + "; ".join(env.baseline_escapes[env.commit][:3]))
     if baseline.ran and not baseline.ok:
         flags.append(f"the unpatched code already fails {baseline.failed + baseline.errors} test(s); "
                      "only tests that newly fail count against the patch")
@@ -193,7 +145,8 @@ def validate_patch(
     validation = Validation(
         applied=True, baseline=baseline, patched=patched, newly_failing=newly_failing, finding_gone=gone,
         new_findings=new, rescan_tool=finding.tool if finding.tool in RESCANNABLE else None, rescan_note=note,
-        passed=passed, reasons=reasons, flags=flags,
+        passed=passed, reasons=reasons, flags=flags, targeted=tests.targeted, flaky=tests.flaky,
+        sandbox=tests.sandbox, escapes=tests.escapes,
     )
     validation.log_path = str(_write_log(env, label, validation))
     return validation, result.diff
@@ -205,7 +158,14 @@ def _write_log(env: ValidationEnv, label: str, validation: Validation) -> Path:
     parts = [f"# validation {label}", f"applied: {validation.applied}"]
     if validation.apply_error:
         parts.append(f"apply error: {validation.apply_error}")
-    for name, run in (("baseline", validation.baseline), ("patched", validation.patched)):
+    if validation.sandbox:
+        parts.append("sandbox: " + "; ".join(validation.sandbox))
+    if validation.escapes:
+        parts.append("writes outside the worktree: " + "; ".join(validation.escapes))
+    if validation.flaky:
+        parts.append("flaky (passed on re-run): " + ", ".join(validation.flaky))
+    runs = (("baseline", validation.baseline), ("targeted", validation.targeted), ("patched", validation.patched))
+    for name, run in runs:
         if run is not None:
             parts.append(f"\n## {name} tests: {' '.join(run.command)}\nran={run.ran} exit={run.exit_code} "
                          f"passed={run.passed} failed={run.failed} errors={run.errors} reason={run.reason}\n{run.log}")

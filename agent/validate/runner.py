@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -111,22 +112,29 @@ def run_tests(
     *,
     kill_grace: float = DEFAULT_KILL_GRACE_S,
     log_limit: int = DEFAULT_LOG_LIMIT,
+    prefix: Sequence[str] = (),
 ) -> TestRun:
-    """Run `command` in `cwd` and report the outcome; never raises for a failing or broken command."""
+    """Run `command` in `cwd` and report the outcome; never raises for a failing or broken command.
+
+    `prefix` wraps the command (e.g. a network-namespace launcher); the recorded command leaves it out.
+    """
     argv = parse_test_command(command)
     cwd = Path(cwd)
     if not cwd.is_dir():
         return TestRun(ran=False, command=argv, reason=f"test directory does not exist: {cwd}")
+    env = scrubbed_env(env_extra)
+    if prefix and "/" not in argv[0] and shutil.which(argv[0], path=env.get("PATH")) is None:
+        return TestRun(ran=False, command=argv, reason=f"test command not found: {argv[0]}")
     pytest = is_pytest_command(argv)
     junit_path: Path | None = None
-    run_argv = list(argv)
+    run_argv = [*prefix, *argv]
     if pytest and junit:
         fd, name = tempfile.mkstemp(prefix="suture-junit-", suffix=".xml")
         os.close(fd)
         junit_path = Path(name)
         run_argv += [f"--junitxml={junit_path}", "-o", "junit_family=xunit1"]
     try:
-        return _run(argv, run_argv, cwd, timeout, scrubbed_env(env_extra), pytest, junit_path,
+        return _run(argv, run_argv, cwd, timeout, env, pytest, junit_path,
                     kill_grace, log_limit)
     finally:
         if junit_path is not None:

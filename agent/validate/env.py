@@ -1,0 +1,65 @@
+"""What validation shares across the proposals of one run: settings, where logs go, and per-commit caches.
+
+Thread-safe: several workers validate in parallel and share one ValidationEnv. A cached value (the baseline
+test run of a commit, the re-scan of unpatched files) is computed once even when two workers ask for it at
+the same moment: the second waits for the first instead of running the same tests again.
+"""
+
+from __future__ import annotations
+
+import shlex
+import threading
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from agent.config import Settings
+from agent.models import Finding, TestRun
+from agent.patch.guards import GuardConfig
+from agent.validate.runner import detect_test_command
+
+T = TypeVar("T")
+
+
+@dataclass
+class ValidationEnv:
+    """Settings, logs folder and caches for validating proposals against one commit."""
+
+    settings: Settings
+    logs_dir: Path
+    commit: str
+    baseline_cache: dict[str, TestRun] = field(default_factory=dict)
+    rescan_cache: dict[tuple, list[Finding]] = field(default_factory=dict)
+    user_repo: Path | None = None  # the user's working tree, watched for writes during test runs
+    baseline_escapes: dict[str, list[str]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _key_locks: dict[Hashable, threading.Lock] = field(default_factory=dict, repr=False)
+
+    def guard_config(self) -> GuardConfig:
+        return GuardConfig(
+            max_files=self.settings.max_files,
+            max_changed_lines=self.settings.max_changed_lines,
+            allow_test_edits=self.settings.allow_test_edits,
+        )
+
+    def test_command(self, project_dir: Path) -> list[str] | None:
+        configured = self.settings.test_command
+        if configured:
+            return shlex.split(configured) if isinstance(configured, str) else list(configured)
+        return detect_test_command(project_dir)
+
+    def cached(self, cache: dict[Any, T], key: Hashable, compute: Callable[[], T]) -> T:
+        """`cache[key]`, computing it once across threads; a failed computation is not cached."""
+        with self._lock:
+            if key in cache:
+                return cache[key]
+            key_lock = self._key_locks.setdefault((id(cache), key), threading.Lock())
+        with key_lock:
+            with self._lock:
+                if key in cache:
+                    return cache[key]
+            value = compute()
+            with self._lock:
+                cache[key] = value
+            return value

@@ -1,0 +1,198 @@
+"""The sandbox around one test run: no network, a throw-away HOME and TMPDIR, and a watch on what must not change.
+
+Works for any test command (an argument list). Protections, each recorded as a line on the Validation:
+
+- network: on Linux with `unshare` usable by this user, the command runs in a new network namespace (as root:
+  `unshare -n`; otherwise a user namespace too, `unshare -rn`, where the tests see themselves as uid 0). Only
+  the loopback interface exists inside and a tiny launcher brings it up, so tests that talk to a server they
+  start on 127.0.0.1 keep working. Where that is not possible (macOS, containers without user namespaces) the
+  run is not network-isolated and the record says so.
+- HOME, TMPDIR (and XDG dirs) point to a fresh temp dir per run, removed afterwards; Python's user
+  site-packages stay importable (PYTHONUSERBASE keeps the real one).
+- writes outside the worktree and temp dirs are detected, not prevented: sizes and mtimes of the user's
+  repository working tree (plus `.git/config` and `.git/hooks`) and of the files at the real HOME's top level
+  (folders there: created or deleted only) are compared before and after the run. When validations run in parallel, a change lands on every run in flight.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import site
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Brings up `lo` inside a fresh network namespace (SIOCGIFFLAGS / SIOCSIFFLAGS with IFF_UP), then execs argv.
+# Needs no `ip` binary. Runs with the interpreter suture runs on, independent of the project's environment.
+LAUNCHER = (
+    "import fcntl,os,socket,struct,sys\n"
+    "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+    "f=struct.unpack('16sH14x',fcntl.ioctl(s.fileno(),0x8913,struct.pack('16sH14x',b'lo',0)))[1]\n"
+    "fcntl.ioctl(s.fileno(),0x8914,struct.pack('16sH14x',b'lo',f|1))\n"
+    "s.close()\n"
+    "if len(sys.argv)>1:\n"
+    " try: os.execvp(sys.argv[1],sys.argv[1:])\n"
+    " except FileNotFoundError: print('command not found: '+sys.argv[1],file=sys.stderr); sys.exit(127)\n"
+    " except PermissionError: print('command not executable: '+sys.argv[1],file=sys.stderr); sys.exit(126)\n"
+)
+_PROBE = (
+    "import socket\n"
+    "names=[n for _,n in socket.if_nameindex()]\n"
+    "l=socket.socket();l.bind(('127.0.0.1',0));l.listen(1)\n"
+    "socket.create_connection(l.getsockname(),timeout=2).close()\n"
+    "print(','.join(names))\n"
+)
+_SNAPSHOT_LIMIT = 50_000  # files; beyond this a repository snapshot is cut short (and the record says so)
+_SKIP_IN_REPO = {".git", ".suture", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox", ".nox",
+                 "node_modules", ".venv", "venv"}
+
+
+@dataclass(frozen=True)
+class NetworkIsolation:
+    """How test processes are kept off the network here: an argv prefix (empty when not possible) and a note."""
+
+    prefix: tuple[str, ...]
+    note: str
+
+    @property
+    def active(self) -> bool:
+        return bool(self.prefix)
+
+
+_detected: NetworkIsolation | None = None
+_detect_lock = threading.Lock()
+
+
+def network_isolation() -> NetworkIsolation:
+    """Detect once per process whether `unshare` gives test runs a loopback-only network namespace."""
+    global _detected
+    with _detect_lock:
+        if _detected is None:
+            _detected = _detect()
+        return _detected
+
+
+def _detect() -> NetworkIsolation:
+    if os.environ.get("SUTURE_SANDBOX_NETWORK", "").lower() in ("0", "off", "false", "no"):
+        return NetworkIsolation((), "network: not isolated (disabled by SUTURE_SANDBOX_NETWORK)")
+    if not sys.platform.startswith("linux"):
+        return NetworkIsolation((), f"network: not isolated (no network namespaces on {sys.platform})")
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return NetworkIsolation((), "network: not isolated (`unshare` not installed; util-linux provides it)")
+    flags = "-n" if os.geteuid() == 0 else "-rn"
+    prefix = (unshare, flags, sys.executable, "-c", LAUNCHER)
+    try:
+        out = subprocess.run([*prefix, sys.executable, "-c", _PROBE], check=False, capture_output=True, text=True,
+                             timeout=20, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return NetworkIsolation((), f"network: not isolated (unshare {flags} failed: {exc})")
+    interfaces = out.stdout.strip().split(",") if out.returncode == 0 else []
+    if interfaces != ["lo"]:
+        detail = (out.stderr.strip().splitlines() or [f"exit {out.returncode}"])[-1][:200]
+        if out.returncode == 0:
+            detail = f"namespace still shows interfaces {interfaces}"
+        return NetworkIsolation((), f"network: not isolated (unshare {flags} unusable here: {detail})")
+    return NetworkIsolation(prefix, f"network: denied (unshare {flags}; loopback only)")
+
+
+# --- snapshots -------------------------------------------------------------------------------------------
+
+Snapshot = dict[str, tuple[int, int]]  # path -> (size, mtime_ns); directories have size -1
+
+
+def snapshot_repo(root: Path) -> tuple[Snapshot, bool]:
+    """Sizes and mtimes of a working tree's files (plus .git/config and .git/hooks); True if cut short."""
+    snap: Snapshot = {}
+    for special in (root / ".git" / "config", root / ".git" / "hooks"):
+        _add(snap, special)
+        if special.is_dir():
+            for child in special.iterdir():
+                _add(snap, child)
+    for dirpath, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in _SKIP_IN_REPO]
+        for name in files:
+            _add(snap, Path(dirpath) / name)
+            if len(snap) >= _SNAPSHOT_LIMIT:
+                return snap, True
+    return snap, False
+
+
+def snapshot_home(home: Path) -> Snapshot:
+    """Sizes and mtimes of the top level of a home directory (files and folders directly in it)."""
+    snap: Snapshot = {}
+    try:
+        children = list(home.iterdir())
+    except OSError:
+        return snap
+    for child in children:
+        _add(snap, child, dir_mtime=False)  # tools (scanners, caches) touch folders like ~/.cache all the time
+    return snap
+
+
+def _add(snap: Snapshot, path: Path, dir_mtime: bool = True) -> None:
+    try:
+        st = path.lstat()
+    except OSError:
+        return
+    is_dir = path.is_dir() and not path.is_symlink()
+    snap[str(path)] = (-1, st.st_mtime_ns if dir_mtime else 0) if is_dir else (st.st_size, st.st_mtime_ns)
+
+
+def diff_snapshots(before: Snapshot, after: Snapshot) -> list[str]:
+    """Human lines for created, deleted and modified paths."""
+    changes = [f"created {p}" for p in sorted(after.keys() - before.keys())]
+    changes += [f"deleted {p}" for p in sorted(before.keys() - after.keys())]
+    changes += [f"modified {p}" for p in sorted(before.keys() & after.keys()) if before[p] != after[p]]
+    return changes
+
+
+# --- one run ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SandboxRun:
+    """What one sandboxed test run needs (argv prefix, environment) and what it found afterwards."""
+
+    prefix: tuple[str, ...]
+    env: dict[str, str]
+    protections: list[str]
+    escapes: list[str] = field(default_factory=list)  # writes outside the worktree and temp dirs
+
+
+@contextmanager
+def sandboxed(user_repo: Path | None, real_home: Path | None = None) -> Iterator[SandboxRun]:
+    """Set up a sandbox for one test run; on exit compare the watched places and fill `escapes`."""
+    net = network_isolation()
+    real_home = Path(real_home or os.path.expanduser("~"))
+    scratch = Path(tempfile.mkdtemp(prefix="suture-sandbox-"))
+    home, tmp = scratch / "home", scratch / "tmp"
+    home.mkdir()
+    tmp.mkdir()
+    env = {"HOME": str(home), "TMPDIR": str(tmp), "TMP": str(tmp), "TEMP": str(tmp),
+           "XDG_CACHE_HOME": str(home / ".cache"), "XDG_CONFIG_HOME": str(home / ".config"),
+           "XDG_DATA_HOME": str(home / ".local" / "share"), "USERPROFILE": str(home)}
+    user_base = site.getuserbase()
+    if user_base and Path(user_base).is_dir():
+        env["PYTHONUSERBASE"] = user_base
+    protections = [net.note, "HOME and TMPDIR: fresh temp dir per run", "credentials: scrubbed from environment"]
+    repo_before, cut = snapshot_repo(user_repo) if user_repo else ({}, False)
+    home_before = snapshot_home(real_home)
+    watched = ["HOME top level"] + (["your repository's working tree"] if user_repo else [])
+    protections.append("writes outside worktree: detected in " + " and ".join(watched)
+                       + (" (repository snapshot cut short: very large tree)" if cut else ""))
+    run = SandboxRun(prefix=net.prefix, env=env, protections=protections)
+    try:
+        yield run
+    finally:
+        escapes = diff_snapshots(home_before, snapshot_home(real_home))
+        if user_repo:
+            escapes += diff_snapshots(repo_before, snapshot_repo(user_repo)[0])
+        run.escapes = escapes
+        shutil.rmtree(scratch, ignore_errors=True)

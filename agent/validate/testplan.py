@@ -1,0 +1,134 @@
+"""The test stage of validating one patch: targeted tests first, the full suite next, flaky tests re-run.
+
+Works for any test command; the targeted run and the per-test re-run need pytest (other runners get one full
+run judged by exit code). Every run goes through the sandbox (agent.validate.sandbox). Outcome rules:
+- a test failing before and after the patch is not the patch's fault (compared per test from JUnit XML);
+- a test that newly fails is re-run once, alone: passing then makes it `flaky` (recorded, not held against
+  the patch), failing again makes it a breakage;
+- when the targeted run already shows a breakage the full suite is skipped and the record says so.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agent.models import TestRun
+from agent.validate.env import ValidationEnv
+from agent.validate.runner import compare_runs, is_pytest_command, run_tests
+from agent.validate.sandbox import sandboxed
+from agent.validate.targeted import select_tests, targeted_command
+
+
+@dataclass
+class TestOutcome:
+    """What the patched test runs showed. `patched` is the last full run (or the targeted run if it stopped)."""
+
+    __test__ = False
+
+    patched: TestRun
+    targeted: TestRun | None = None
+    newly_failing: list[str] = field(default_factory=list)
+    flaky: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    sandbox: list[str] = field(default_factory=list)
+    escapes: list[str] = field(default_factory=list)
+
+
+def run_command(env: ValidationEnv, project_dir: Path, command: list[str],
+                outcome: TestOutcome | None = None) -> TestRun:
+    """One sandboxed run of `command` in `project_dir`; protections and escapes go onto `outcome`."""
+    extra: dict[str, str] = {}
+    if (project_dir / "src").is_dir():  # src layout: test the worktree's code, not an installed checkout
+        extra["PYTHONPATH"] = os.pathsep.join([str(project_dir / "src"), str(project_dir)])
+    with sandboxed(env.user_repo) as box:
+        run = run_tests(command, project_dir, timeout=env.settings.test_timeout, env_extra={**extra, **box.env},
+                        prefix=box.prefix)
+    if outcome is not None:
+        outcome.sandbox = box.protections
+        outcome.escapes += [e for e in box.escapes if e not in outcome.escapes]
+    else:
+        env.baseline_escapes[env.commit] = box.escapes
+    return run
+
+
+def run_baseline(env: ValidationEnv, project_dir: Path) -> TestRun:
+    """The full suite on the unpatched commit, once per commit even when several workers ask at once."""
+    def compute() -> TestRun:
+        command = env.test_command(project_dir)
+        if not command:
+            return TestRun(ran=False, reason="no test command: none configured and no pytest tests detected")
+        return run_command(env, project_dir, command)
+    return env.cached(env.baseline_cache, env.commit, compute)
+
+
+def test_patch(env: ValidationEnv, project_dir: Path, changed: list[str], baseline: TestRun) -> TestOutcome:
+    """Run the tests on the patched tree in `project_dir` and judge them against `baseline`."""
+    command = env.test_command(project_dir)
+    if not command:
+        run = TestRun(ran=False, reason="no test command: none configured and no pytest tests detected")
+        return TestOutcome(patched=run, reasons=[f"tests not run: {run.reason}"])
+    outcome = TestOutcome(patched=TestRun(ran=False))
+    selected = select_tests(project_dir, changed) if is_pytest_command(command) else None
+    narrow = targeted_command(command, project_dir, selected) if selected else None
+    if narrow:
+        targeted = run_command(env, project_dir, narrow, outcome)
+        outcome.targeted = targeted
+        if targeted.ran and not targeted.timed_out:
+            newly, flaky, reasons = _judge(env, project_dir, command, baseline, targeted, outcome)
+            outcome.flaky += flaky
+            if reasons:
+                outcome.patched, outcome.newly_failing, outcome.reasons = targeted, newly, reasons
+                if env.settings.full_suite:
+                    outcome.reasons.append(f"full suite not run: the {len(selected or [])} targeted test "
+                                           "file(s) already fail")
+                return outcome
+            if not env.settings.full_suite:
+                outcome.patched = targeted
+                outcome.flags.append(f"only the tests importing the changed modules ran ({len(selected or [])} "
+                                     "file(s)); full suite disabled (full_suite = false)")
+                return outcome
+        else:
+            outcome.flags.append(f"targeted test run unusable ({targeted.reason or 'timed out'}); ran the full suite")
+    patched = run_command(env, project_dir, command, outcome)
+    outcome.patched = patched
+    newly, flaky, reasons = _judge(env, project_dir, command, baseline, patched, outcome)
+    outcome.newly_failing, outcome.reasons = newly, reasons
+    outcome.flaky += [t for t in flaky if t not in outcome.flaky]
+    return outcome
+
+
+def _judge(env: ValidationEnv, project_dir: Path, command: list[str], baseline: TestRun, run: TestRun,
+           outcome: TestOutcome) -> tuple[list[str], list[str], list[str]]:
+    """(newly failing, flaky, reasons) for one patched run."""
+    if not run.ran:
+        return [], [], [f"tests not run: {run.reason}"]
+    if run.timed_out:
+        return [], [], [f"tests timed out after {env.settings.test_timeout:g} s"]
+    newly = compare_runs(baseline, run) if baseline.ran else []
+    flaky: list[str] = []
+    ids = [t for t in newly if not t.startswith("<")]
+    if ids and is_pytest_command(command):
+        flaky = _flaky(env, project_dir, command, ids, outcome)
+        newly = [t for t in newly if t not in flaky]
+    reasons = []
+    if newly:
+        reasons.append(f"{len(newly)} test(s) newly failing: " + ", ".join(newly[:5]))
+    elif not run.ok and not baseline.ran:
+        reasons.append("tests fail on the patched code and there is no baseline to compare with")
+    elif not run.ok and baseline.ok and not flaky:
+        reasons.append(f"test command failed on the patched code (exit {run.exit_code})")
+    return newly, flaky, reasons
+
+
+def _flaky(env: ValidationEnv, project_dir: Path, command: list[str], ids: list[str],
+           outcome: TestOutcome) -> list[str]:
+    """Of `ids` (newly failing), those that pass when re-run once on their own."""
+    rerun_cmd = targeted_command(command, project_dir, ids) or [*command, *ids]
+    rerun = run_command(env, project_dir, rerun_cmd, outcome)
+    if not rerun.ran or rerun.timed_out or rerun.passed == 0:
+        return []
+    still = set(rerun.failing_tests)
+    return [t for t in ids if t not in still]
