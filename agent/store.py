@@ -25,76 +25,25 @@ from sqlalchemy.engine import Connection, Engine
 
 from agent.errors import SutureError
 from agent.models import Finding, Proposal, ProposalState, Transition, Verdict, utcnow
+from agent.store_schema import (
+    _meta,
+    finding_events_t,
+    findings_t,
+    llm_cache_t,
+    proposals_t,
+    scans_t,
+    transitions_t,
+    verdicts_t,
+)
 
 
 class StoreError(SutureError):
     """A request the store refuses (unknown id, illegal state change)."""
 
 
-_meta = sa.MetaData()
-findings_t = sa.Table(
-    "findings", _meta,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("tool", sa.String(64), nullable=False, index=True),
-    sa.Column("scope", sa.String(200), nullable=False, index=True),
-    sa.Column("rule_id", sa.String(300), nullable=False),
-    sa.Column("path", sa.Text, nullable=False),
-    sa.Column("status", sa.String(20), nullable=False, index=True),
-    sa.Column("data", sa.JSON, nullable=False),
-)
-scans_t = sa.Table(
-    "scans", _meta,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("tool", sa.String(64), nullable=False),
-    sa.Column("scope", sa.String(200), nullable=False),
-    sa.Column("source", sa.Text, nullable=False),
-    sa.Column("content_hash", sa.String(64), nullable=False, index=True),
-    sa.Column("full", sa.Boolean, nullable=False),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("summary", sa.JSON, nullable=False),
-)
-proposals_t = sa.Table(
-    "proposals", _meta,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("finding_id", sa.String(64), nullable=False, index=True),
-    sa.Column("state", sa.String(20), nullable=False, index=True),
-    sa.Column("engine", sa.String(200), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("data", sa.JSON, nullable=False),
-)
-transitions_t = sa.Table(
-    "transitions", _meta,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("proposal_id", sa.String(64), nullable=False, index=True),
-    sa.Column("from_state", sa.String(20)),
-    sa.Column("to_state", sa.String(20), nullable=False),
-    sa.Column("actor", sa.String(300), nullable=False),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("comment", sa.Text),
-)
-finding_events_t = sa.Table(
-    "finding_events", _meta,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("finding_id", sa.String(64), nullable=False, index=True),
-    sa.Column("from_status", sa.String(20)),
-    sa.Column("to_status", sa.String(20), nullable=False),
-    sa.Column("actor", sa.String(300), nullable=False),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("comment", sa.Text),
-)
-verdicts_t = sa.Table(
-    "verdicts", _meta,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("finding_id", sa.String(64), nullable=False, index=True),
-    sa.Column("engine", sa.String(200), nullable=False),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("data", sa.JSON, nullable=False),
-)
-llm_cache_t = sa.Table(
-    "llm_cache", _meta,
-    sa.Column("key", sa.String(64), primary_key=True),
-    sa.Column("value", sa.JSON, nullable=False),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+_UPDATE_FINDING = findings_t.update().where(findings_t.c.id == sa.bindparam("b_id")).values(
+    tool=sa.bindparam("b_tool"), scope=sa.bindparam("b_scope"), rule_id=sa.bindparam("b_rule_id"),
+    path=sa.bindparam("b_path"), status=sa.bindparam("b_status"), data=sa.bindparam("b_data"),
 )
 
 # (from, to) pairs a patch may take; dismissals have their own, shorter path.
@@ -167,7 +116,8 @@ class Store:
         """Merge one scan's findings. Returns counts: new, updated, reopened, fixed, unchanged.
 
         The same scan content twice changes nothing. A full scan marks findings of the same scope that it no
-        longer reports as `fixed` (with the time); a finding that comes back is re-opened.
+        longer reports as `fixed` (with the time); a finding that comes back is re-opened. Reads and writes go
+        in batches, so a scan of 100,000 results is a handful of statements, not 100,000 round trips.
         """
         at = at or utcnow()
         content_hash = hashlib.sha256(content).hexdigest()
@@ -176,52 +126,60 @@ class Store:
             counts["duplicate_scan"] = 1
             counts["unchanged"] = len(findings)
             return counts
+        unique = list({f.id: f for f in reversed(findings)}.values())[::-1]  # first report of an id wins
         with self.engine.begin() as conn:
-            seen: set[str] = set()
-            for finding in findings:
-                seen.add(finding.id)
-                row = conn.execute(
-                    sa.select(findings_t.c.data).where(findings_t.c.id == finding.id)
-                ).first()
-                if row is None:
+            existing = self._finding_data_by_id(conn, [f.id for f in unique])
+            stamp = at.isoformat()
+            inserts: list[dict] = []
+            updates: list[dict] = []
+            events: list[dict] = []
+            for finding in unique:
+                old = existing.get(finding.id)
+                if old is None:
                     new = finding.model_copy(update={"first_seen": at, "last_seen": at, "status": "open"})
-                    conn.execute(findings_t.insert().values(**_finding_row(new, scope)))
+                    inserts.append(_finding_row(new, scope))
                     counts["new"] += 1
                     continue
-                old = Finding.model_validate(row[0])
-                update = {
-                    "last_seen": max(old.last_seen, at), "location": finding.location, "flow": finding.flow,
-                    "message": finding.message,
-                }
-                if old.status == "fixed":
-                    update.update(status="open", fixed_at=None)
-                    self._log_finding(conn, old.id, "fixed", "open", "scanner", at, f"reported again by {tool}")
+                # merge on the stored JSON directly: validating 100,000 records per re-scan costs seconds
+                fresh = finding.model_dump(mode="json", include={"location", "flow", "message"})
+                data = {**old, **fresh, "last_seen": max(old["last_seen"], stamp, key=_instant)}
+                if old["status"] == "fixed":
+                    data.update(status="open", fixed_at=None)
+                    events.append({"finding_id": finding.id, "from_status": "fixed", "to_status": "open",
+                                   "actor": "scanner", "at": at, "comment": f"reported again by {tool}"})
                     counts["reopened"] += 1
                 else:
                     counts["updated"] += 1
-                merged = old.model_copy(update=update)
-                conn.execute(findings_t.update().where(findings_t.c.id == old.id).values(**_finding_row(merged, scope)))
+                updates.append(_data_row(data, scope))
             if full:
-                stale = conn.execute(
-                    sa.select(findings_t.c.data).where(
-                        findings_t.c.scope == scope, findings_t.c.status == "open"
-                    )
-                ).all()
-                for (data,) in stale:
-                    old = Finding.model_validate(data)
-                    if old.id in seen:
-                        continue
-                    fixed = old.model_copy(update={"status": "fixed", "fixed_at": at})
-                    conn.execute(
-                        findings_t.update().where(findings_t.c.id == old.id).values(**_finding_row(fixed, scope))
-                    )
-                    self._log_finding(conn, old.id, "open", "fixed", "scanner", at, f"not reported by a full {tool} scan")
+                seen = {f.id for f in unique}
+                open_ids = conn.execute(sa.select(findings_t.c.id).where(
+                    findings_t.c.scope == scope, findings_t.c.status == "open")).scalars()
+                gone = [fid for fid in open_ids if fid not in seen]
+                for fid, data in self._finding_data_by_id(conn, gone).items():
+                    updates.append(_data_row({**data, "status": "fixed", "fixed_at": stamp}, scope))
+                    events.append({"finding_id": fid, "from_status": "open", "to_status": "fixed",
+                                   "actor": "scanner", "at": at, "comment": f"not reported by a full {tool} scan"})
                     counts["fixed"] += 1
+            if inserts:
+                conn.execute(findings_t.insert(), inserts)
+            if events:
+                conn.execute(finding_events_t.insert(), events)
+            if updates:
+                conn.execute(_UPDATE_FINDING, [{("b_" + k): v for k, v in row.items()} for row in updates])
             conn.execute(scans_t.insert().values(
                 tool=tool, scope=scope, source=source, content_hash=content_hash, full=full, at=at,
                 summary={**(summary or {}), **counts},
             ))
         return counts
+
+    @staticmethod
+    def _finding_data_by_id(conn: Connection, ids: list[str], chunk: int = 500) -> dict[str, dict]:
+        found: dict[str, dict] = {}
+        for i in range(0, len(ids), chunk):
+            rows = conn.execute(sa.select(findings_t.c.data).where(findings_t.c.id.in_(ids[i:i + chunk])))
+            found.update((data["id"], data) for (data,) in rows)
+        return found
 
     def set_finding_status(
         self, finding_id: str, status: str, actor: str, comment: str | None = None, conn: Connection | None = None
@@ -436,6 +394,16 @@ def _finding_row(finding: Finding, scope: str) -> dict:
         "id": finding.id, "tool": finding.tool, "scope": scope, "rule_id": finding.rule_id,
         "path": finding.location.path, "status": finding.status, "data": json.loads(finding.model_dump_json()),
     }
+
+
+def _data_row(data: dict, scope: str) -> dict:
+    """A findings row from a finding's stored JSON (already validated when it was first written)."""
+    return {"id": data["id"], "tool": data["tool"], "scope": scope, "rule_id": data["rule_id"],
+            "path": data["location"]["path"], "status": data["status"], "data": data}
+
+
+def _instant(value: str) -> datetime:
+    return datetime.fromisoformat(value)
 
 
 def _proposal_row(proposal: Proposal) -> dict:
