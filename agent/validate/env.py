@@ -32,6 +32,7 @@ class ValidationEnv:
     baseline_cache: dict[str, TestRun] = field(default_factory=dict)
     rescan_cache: dict[tuple, list[Finding]] = field(default_factory=dict)
     user_repo: Path | None = None  # the user's working tree, watched for writes during test runs
+    watch_home: Path | None = None  # the home folder watched for writes; None = the real one (~)
     baseline_escapes: dict[str, list[str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _key_locks: dict[Hashable, threading.Lock] = field(default_factory=dict, repr=False)

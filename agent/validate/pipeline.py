@@ -97,6 +97,12 @@ def validate_patch(
 
     Returns the validation record and the canonical unified diff ("" when the edits did not apply).
     """
+    try:  # a dry run first: a patch that cannot apply needs no test run at all
+        apply_edits(project_dir, edits, env.guard_config(), write=False)
+    except SutureError as exc:
+        validation = Validation(applied=False, apply_error=str(exc), reasons=[f"patch does not apply: {exc}"])
+        _write_log(env, label, validation)
+        return validation, ""
     baseline = run_baseline(env, project_dir)
     files = sorted({e.path for e in edits})
     before: list[Finding] | None = None

@@ -43,7 +43,7 @@ def run_command(env: ValidationEnv, project_dir: Path, command: list[str],
     extra: dict[str, str] = {}
     if (project_dir / "src").is_dir():  # src layout: test the worktree's code, not an installed checkout
         extra["PYTHONPATH"] = os.pathsep.join([str(project_dir / "src"), str(project_dir)])
-    with sandboxed(env.user_repo) as box:
+    with sandboxed(env.user_repo, env.watch_home) as box:
         run = run_tests(command, project_dir, timeout=env.settings.test_timeout, env_extra={**extra, **box.env},
                         prefix=box.prefix)
     if outcome is not None:
@@ -76,7 +76,7 @@ def test_patch(env: ValidationEnv, project_dir: Path, changed: list[str], baseli
     if narrow:
         targeted = run_command(env, project_dir, narrow, outcome)
         outcome.targeted = targeted
-        if targeted.ran and not targeted.timed_out:
+        if targeted.ran:
             newly, flaky, reasons = _judge(env, project_dir, command, baseline, targeted, outcome)
             outcome.flaky += flaky
             if reasons:
@@ -91,7 +91,7 @@ def test_patch(env: ValidationEnv, project_dir: Path, changed: list[str], baseli
                                      "file(s)); full suite disabled (full_suite = false)")
                 return outcome
         else:
-            outcome.flags.append(f"targeted test run unusable ({targeted.reason or 'timed out'}); ran the full suite")
+            outcome.flags.append(f"targeted test run unusable ({targeted.reason}); ran the full suite")
     patched = run_command(env, project_dir, command, outcome)
     outcome.patched = patched
     newly, flaky, reasons = _judge(env, project_dir, command, baseline, patched, outcome)
