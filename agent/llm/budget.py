@@ -65,7 +65,7 @@ class SpendGuard:
                 return estimate
             if self.spent_usd + estimate.cost_usd > self.budget_usd:
                 raise BudgetExceededError(
-                    f"budget of ${self.budget_usd:.2f} reached: ${self.spent_usd:.4f} spent in {self.calls} "
+                    f"budget of ${self.budget_usd:g} reached: ${self.spent_usd:.4f} spent in {self.calls} "
                     f"call(s), and the next call to {model} could cost up to ${estimate.cost_usd:.4f} "
                     f"({estimate.prompt_tokens} prompt + {estimate.completion_tokens} completion tokens); "
                     "stopped before it. Raise --budget-usd to go on (answers so far are cached)"
