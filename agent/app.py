@@ -15,7 +15,6 @@ from agent.ingest.sarif import load_sarif, parse_sarif, schema_problems
 from agent.models import Finding, Proposal, Rank, SkippedResult, utcnow
 from agent.remediate import Workspace, fix_findings
 from agent.store import Store
-from agent.triage.rank import rank_findings
 from agent.validate.worktree import ensure_excluded, find_project, is_dirty
 
 
@@ -115,7 +114,12 @@ def scan_project(session: Session, tools: list[str] | None = None) -> tuple[list
 
 
 def ranked_open_findings(session: Session) -> list[tuple[Finding, Rank]]:
-    return rank_findings(session.store.list_findings("open"))
+    """Open findings in triage order (grouped: one row per unit of work), each with its rank, owner, lane and due
+    date. Expired risk acceptances re-open first."""
+    from agent.triage.service import triage_store
+
+    result = triage_store(session.store, session.settings.triage, session.ws.project_dir, session.ws.state_dir)
+    return [(row.finding, row.rank) for row in result.rows]
 
 
 def same_spot(a: Finding, b: Finding) -> bool:
@@ -129,22 +133,29 @@ def same_spot(a: Finding, b: Finding) -> bool:
 
 
 def select_findings(session: Session, top: int | None, finding_id: str | None) -> tuple[list[Finding], list[Finding]]:
-    """The findings to fix, best first, and those left out because a selected one reports the same spot."""
+    """The findings to fix, best first, and those left out because one fix covers them.
+
+    Uses triage's grouping: each group counts once against `top`. Its leading finding is fixed; findings of the
+    same spot from another tool and import-level findings that fold into a use are left out (one fix covers them);
+    the same rule and sink repeated in a file are fixed in the same batch, right after the leader."""
     if finding_id:
         finding = session.store.get_finding(finding_id)
         if finding.status != "open":
             raise SutureError(f"finding {finding.short_id} is {finding.status}; only open findings are fixed")
         return [finding], []
+    from agent.triage.service import triage_store
+
     n = top or session.settings.top
+    result = triage_store(session.store, session.settings.triage, session.ws.project_dir, session.ws.state_dir)
     chosen: list[Finding] = []
     duplicates: list[Finding] = []
-    for finding, _ in ranked_open_findings(session):
-        if len(chosen) >= n:
-            break
-        if any(same_spot(finding, c) for c in chosen):
-            duplicates.append(finding)
-        else:
-            chosen.append(finding)
+    for row in result.rows[:n]:
+        chosen.append(row.finding)
+        for member, how in row.group.members:
+            if how.startswith("same rule and sink") and not same_spot(member, row.finding):
+                chosen.append(member)
+            else:
+                duplicates.append(member)
     return chosen, duplicates
 
 

@@ -1,95 +1,243 @@
-"""A first, transparent ranking of findings: severity × scanner confidence × CWE class, test code demoted.
+"""A transparent risk score 0–100 for any scanner's finding: the sum of named factors, each with a reason.
 
-Works for any scanner's findings. Every score is the sum of named factors, each with a reason in words, so a
-person can see why one finding sits above another. The full business-risk layer (asset criticality, ownership,
-exploitability feeds, lanes and SLAs) builds on these factors.
+Factors (defaults justified in the README, "Triage configuration"; every one is multiplied by its weight from
+`[triage.weights]`): normalized severity (CVSS vector > security-severity > tool severity / SARIF level),
+scanner confidence, CWE class, exploitability (CISA KEV, EPSS), reachability (code kind, entry points,
+import-only findings), static evidence and stored verdicts, asset criticality, fix availability and effort, age.
+`score_finding(finding)` works without any context (no config, no files, no feeds); `ScoringContext` adds them.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
 
-from agent.models import Factor, Finding, Rank
+from agent.engines.builtin.fixers import fixers_for
+from agent.models import Factor, Finding, Location, Rank, Verdict, utcnow
+from agent.triage.config import TriageConfig, cvss_base_score
+from agent.triage.cwe import cwe_points
+from agent.triage.feeds import Feeds
+from agent.triage.ownership import OwnerIndex
+from agent.triage.reachability import ReachabilityIndex
 
-SEVERITY_POINTS = {"critical": 50.0, "high": 40.0, "medium": 25.0, "low": 10.0, "info": 2.0}
-CONFIDENCE_FACTOR = {"high": 1.0, "medium": 0.8, "low": 0.5}
+# Midpoint of each CVSS band, for findings that carry only a severity word.
+BAND_SCORE = {"critical": 9.5, "high": 8.0, "medium": 5.5, "low": 2.5, "info": 0.0}
+SEVERITY_POINTS_PER_CVSS = 4.0  # CVSS 10 → 40 points: severity is the largest single factor, never the whole
+CONFIDENCE_SHARE = {"high": 0.0, "medium": 0.15, "low": 0.4}  # share of severity points a less sure scanner loses
+CODE_KIND_POINTS = {"test": -35.0, "example": -25.0, "vendored": -25.0, "generated": -25.0}
+ENTRY_POINTS = {"web handler": 10.0, "serverless handler": 10.0, "CLI command": 5.0, "task handler": 5.0,
+                "script": 3.0}
+TIER_POINTS = {1: 15.0, 2: 8.0, 3: 0.0, 4: -5.0}
+DATA_POINTS = {"restricted": 8.0, "confidential": 5.0, "internal": 0.0, "public": -3.0}
+IMPORT_ONLY_POINTS = -25.0
+CVSS_VECTOR = re.compile(r"CVSS:(?:3\.[01]|4\.0)/[A-Za-z:/]+")
 
-# CWE classes that are routinely exploited in web services (CWE Top 25 injection, deserialization, traversal,
-# SSRF, auth). Points reflect how directly the class leads to compromise.
-CWE_POINTS: dict[int, tuple[float, str]] = {
-    78: (25, "OS command injection"), 77: (25, "command injection"), 89: (25, "SQL injection"),
-    94: (25, "code injection"), 95: (25, "eval injection"), 502: (22, "unsafe deserialization"),
-    22: (20, "path traversal"), 23: (20, "path traversal"), 918: (20, "server-side request forgery"),
-    611: (18, "XML external entities"), 79: (18, "cross-site scripting"), 798: (18, "hard-coded credentials"),
-    259: (18, "hard-coded password"), 287: (18, "broken authentication"), 862: (16, "missing authorization"),
-    295: (15, "TLS certificate not verified"), 330: (12, "weak randomness"), 338: (12, "weak PRNG"),
-    327: (10, "broken cryptography"), 328: (10, "weak hash"), 916: (12, "weak password hashing"),
-    352: (12, "CSRF"), 601: (10, "open redirect"), 400: (6, "resource exhaustion"), 703: (2, "error handling"),
-}
-DEFAULT_CWE_POINTS = 5.0
-
-# Bandit's B401-B415 "blacklist import" checks report `import subprocess` and the like: context, not a flaw.
-_BANDIT_IMPORT_RULE = re.compile(r"^B4(0[1-9]|1[0-9])$")
+_IMPORT_RULE = re.compile(r"^B4(0[1-9]|1[0-5])$")  # bandit's blacklist-import checks
+_IMPORT_LINE = re.compile(r"^\s*(import\s+[\w.]+|from\s+[\w.]+\s+import\b)")
 _TEST_PATH = re.compile(
     r"(^|/)(tests?|testing|spec|__tests__)(/|$)|(^|/)test_[^/]*\.py$|_test\.py$|(^|/)conftest\.py$", re.IGNORECASE
 )
-_EXAMPLE_PATH = re.compile(r"(^|/)(examples?|samples?|demo|docs?)(/|$)", re.IGNORECASE)
-_VENDOR_PATH = re.compile(r"(^|/)(vendor|vendored|third_party|node_modules|site-packages|dist|build)(/|$)", re.IGNORECASE)
+_EXAMPLE_PATH = re.compile(r"(^|/)(examples?|samples?|demos?|docs?)(/|$)", re.IGNORECASE)
+_VENDOR_PATH = re.compile(r"(^|/)(vendor|vendored|_vendor|third_party|node_modules|site-packages|dist|build)(/|$)",
+                          re.IGNORECASE)
+_GENERATED_PATH = re.compile(r"(^|/)migrations/|_pb2(_grpc)?\.py$|\.generated\.|(^|/)generated/", re.IGNORECASE)
 
 
 def path_kind(path: str) -> str | None:
-    """'test', 'example' or 'vendored' when the path says so, else None (production code)."""
+    """'test', 'vendored', 'generated' or 'example' when the path says so, else None (production code)."""
     if _TEST_PATH.search(path):
         return "test"
     if _VENDOR_PATH.search(path):
         return "vendored"
+    if _GENERATED_PATH.search(path):
+        return "generated"
     if _EXAMPLE_PATH.search(path):
         return "example"
     return None
 
 
-def score_finding(finding: Finding) -> Rank:
-    factors: list[Factor] = []
-    sev = SEVERITY_POINTS[finding.severity]
-    sev_reason = f"{finding.severity} severity"
+def is_import_only(finding: Finding) -> bool:
+    """A finding about an import statement (bandit B401–B415, or any tool whose flagged line is an import)."""
+    if finding.tool == "bandit" and _IMPORT_RULE.match(finding.rule_id):
+        return True
+    snippet = (finding.location.snippet or "").splitlines()
+    return bool(snippet) and bool(_IMPORT_LINE.match(snippet[0])) and finding.location.end_line in (
+        None, finding.location.start_line)
+
+
+def cvss_of(finding: Finding, overrides: dict[str, str]) -> tuple[str, float, dict[str, str]] | None | str:
+    """(vector, base score, metrics) from config overrides (CVE or rule id) or the finding's tags/message;
+    the vector text when it is malformed; None when there is none."""
+    vector = next((overrides[c] for c in finding.cve if c in overrides), None) or overrides.get(finding.rule_id)
+    if vector is None:
+        for text in [*finding.tags, finding.message]:
+            match = CVSS_VECTOR.search(text)
+            if match:
+                vector = match.group(0)
+                break
+    if vector is None:
+        return None
+    try:
+        score, metrics = cvss_base_score(vector)
+    except ValueError:
+        return vector
+    return vector, score, metrics
+
+
+@dataclass
+class ScoringContext:
+    """Everything beyond the finding itself that scoring may use; all parts are optional."""
+
+    config: TriageConfig = field(default_factory=TriageConfig)
+    owners: OwnerIndex | None = None
+    code: ReachabilityIndex | None = None
+    feeds: Feeds = field(default_factory=Feeds)
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
+    now: datetime = field(default_factory=utcnow)
+
+
+def _severity(finding: Finding, ctx: ScoringContext, add) -> float:
+    """Adds the severity factor; returns the 0–10 base it used."""
+    cvss = cvss_of(finding, ctx.config.cvss)
+    if isinstance(cvss, tuple):
+        vector, base, _ = cvss
+        add("severity", SEVERITY_POINTS_PER_CVSS * base, f"CVSS {base:g} ({vector})")
+        return base
+    note = f"; CVSS vector {cvss!r} unreadable, ignored" if isinstance(cvss, str) else ""
     if finding.security_severity is not None:
-        sev_reason += f" (security-severity {finding.security_severity:g})"
-    factors.append(Factor(name="severity", points=sev, reason=sev_reason))
+        base = min(10.0, finding.security_severity)
+        add("severity", SEVERITY_POINTS_PER_CVSS * base, f"security-severity {base:g} ({finding.tool}){note}")
+        return base
+    base = BAND_SCORE[finding.severity]
+    add("severity", SEVERITY_POINTS_PER_CVSS * base, f"{finding.severity} severity ({finding.tool}){note}")
+    return base
 
-    conf = CONFIDENCE_FACTOR[finding.confidence]
-    if conf < 1.0:
-        factors.append(Factor(
-            name="confidence", points=round(-sev * (1 - conf), 1),
-            reason=f"{finding.confidence} scanner confidence",
-        ))
 
-    cwe_points, cwe_reason = DEFAULT_CWE_POINTS, "no commonly exploited CWE class"
-    for cwe in finding.cwe:
-        points, label = CWE_POINTS.get(cwe, (DEFAULT_CWE_POINTS, f"CWE-{cwe}"))
-        if points > cwe_points or cwe_reason.startswith("no "):
-            cwe_points, cwe_reason = points, f"CWE-{cwe} {label}"
-    factors.append(Factor(name="cwe_class", points=cwe_points, reason=cwe_reason))
+def _exploitability(finding: Finding, ctx: ScoringContext, add) -> None:
+    kev = next((c for c in finding.cve if c in ctx.feeds.kev), None)
+    if kev:
+        entry = ctx.feeds.kev[kev]
+        ransom = ", used in ransomware campaigns" if entry.get("ransomware") else ""
+        add("exploitability", 25.0 + (5.0 if ransom else 0.0),
+            f"{kev} is in CISA KEV (known exploited, added {entry.get('dateAdded') or '?'}){ransom}")
+    scored = [(ctx.feeds.epss[c][0], ctx.feeds.epss[c][1], c) for c in finding.cve if c in ctx.feeds.epss]
+    if scored:
+        prob, pct, cve = max(scored)
+        add("exploitability", round(20.0 * prob, 1),
+            f"EPSS {prob:.2f} for {cve}: {prob:.0%} chance of exploitation in 30 days ({pct:.0%} percentile)")
 
-    if finding.flow:
-        factors.append(Factor(name="data_flow", points=5, reason=f"scanner traced a {len(finding.flow)}-step flow"))
 
-    if finding.tool == "bandit" and _BANDIT_IMPORT_RULE.match(finding.rule_id):
-        factors.append(Factor(name="import_only", points=-20,
-                              reason="flags an import, not a use of the module"))
-
+def _reachability(finding: Finding, ctx: ScoringContext, add) -> None:
     kind = path_kind(finding.location.path)
     if kind is not None:
-        factors.append(Factor(name="code_kind", points=-30, reason=f"only in {kind} code"))
+        add("reachability", CODE_KIND_POINTS[kind], f"only in {kind} code")
+    if is_import_only(finding):
+        add("reachability", IMPORT_ONLY_POINTS, "flags an import, not a use of the module")
+    if ctx.code is not None and kind is None:
+        entry = ctx.code.entry_point(finding)
+        if entry is not None:
+            where = "in a script" if entry.kind == "script" else f"in {entry.kind} `{entry.name}`"
+            add("reachability", ENTRY_POINTS[entry.kind], f"{where}: {entry.detail}")
 
-    raw = sum(f.points for f in factors)
-    score = max(0.0, min(100.0, round(raw, 1)))
-    top = sorted(factors, key=lambda f: -abs(f.points))[:3]
-    reason = "; ".join(f"{f.reason} ({f.points:+g})" for f in top)
-    return Rank(finding_id=finding.id, score=score, factors=factors, reason=reason)
+
+def _short(text: str, limit: int = 140) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def rank_findings(findings: list[Finding]) -> list[tuple[Finding, Rank]]:
+def _evidence(finding: Finding, ctx: ScoringContext, add) -> None:
+    if ctx.code is None and len(finding.flow) >= 2 and len(
+            {(s.location.path, s.location.start_line) for s in finding.flow}) >= 2:
+        add("evidence", 5.0, f"static evidence it is real: the scanner traced a {len(finding.flow)}-step data flow")
+    # Source evidence costs a parse per file and a walk per finding: only where it can move the ranking, i.e. not
+    # for code already demoted by its path or for findings about an import line.
+    if ctx.code is not None and path_kind(finding.location.path) is None and not is_import_only(finding):
+        evidence = ctx.code.evidence(finding)
+        strong = [e for e in evidence if e.strong and e.supports == "false_positive"]
+        for_tp = [e for e in evidence if e.supports == "true_positive"]
+        if strong and not for_tp:
+            add("evidence", -30.0, f"likely false positive: {_short(strong[0].detail)}")
+        elif for_tp:
+            add("evidence", 5.0, f"static evidence it is real: {_short(for_tp[0].detail)}")
+    verdict = ctx.verdicts.get(finding.id)
+    if verdict is not None and verdict.verdict == "false_positive":
+        add("evidence", round(-40.0 * verdict.confidence, 1),
+            f"{verdict.source} verdict: false positive ({verdict.confidence:.0%})")
+    elif verdict is not None and verdict.verdict == "true_positive":
+        add("evidence", round(10.0 * verdict.confidence, 1),
+            f"{verdict.source} verdict: true positive ({verdict.confidence:.0%})")
+
+
+def _asset(finding: Finding, ctx: ScoringContext, add) -> None:
+    if ctx.owners is None:
+        return
+    asset, _ = ctx.owners.resolve(finding.location.path)
+    if asset is None:
+        return
+    if TIER_POINTS[asset.tier]:
+        add("asset", TIER_POINTS[asset.tier], f"{asset.name}: tier {asset.tier} asset")
+    if asset.internet_facing:
+        add("asset", 10.0, f"{asset.name} is internet-facing")
+    if DATA_POINTS[asset.data]:
+        add("asset", DATA_POINTS[asset.data], f"{asset.name} holds {asset.data} data")
+
+
+@lru_cache(maxsize=8192)
+def _fixer_name(tool: str, rule_id: str, cwe: tuple[int, ...]) -> str | None:
+    """The first builtin fixer for findings of this tool, rule and CWEs (fixers match on those alone)."""
+    probe = Finding(id="probe", tool=tool, rule_id=rule_id, message="", cwe=list(cwe),
+                    location=Location(path="probe.py", start_line=1))
+    fixers = fixers_for(probe)
+    return fixers[0].name if fixers else None
+
+
+def _fix_and_age(finding: Finding, ctx: ScoringContext, add) -> None:
+    fixer = _fixer_name(finding.tool, finding.rule_id, tuple(finding.cwe))
+    if fixer:
+        add("fix", 5.0, f"quick win: builtin fixer `{fixer}` applies")
+    span = finding.location.last_line - finding.location.start_line + 1
+    if span > 15:
+        add("fix", -3.0, f"larger change: the finding spans {span} lines")
+    days = (ctx.now - finding.first_seen).days
+    if days >= 30:
+        add("age", float(min(5, days // 30)), f"open for {days} days")
+
+
+def score_finding(finding: Finding, ctx: ScoringContext | None = None) -> Rank:
+    """The finding's score and its ordered factors (largest contribution first), each with its reason."""
+    ctx = ctx or ScoringContext()
+    factors: list[Factor] = []
+
+    def add(name: str, points: float, reason: str) -> None:
+        weighted = round(points * ctx.config.weights.get(name, 1.0), 1)
+        if weighted:
+            factors.append(Factor(name=name, points=weighted, reason=reason))
+
+    base = _severity(finding, ctx, add)
+    share = CONFIDENCE_SHARE[finding.confidence]
+    if share:
+        add("confidence", -SEVERITY_POINTS_PER_CVSS * base * share, f"{finding.confidence} scanner confidence")
+    points, label = cwe_points(finding.cwe)
+    scale = min(1.0, base / BAND_SCORE["medium"])
+    if points and scale < 1.0:
+        label += f" (×{scale:.2f}: the scanner rates this instance below medium)"
+    add("cwe_class", points * scale, label)
+    for part in (_exploitability, _reachability, _evidence, _asset, _fix_and_age):
+        part(finding, ctx, add)
+    return build_rank(finding.id, factors)
+
+
+def build_rank(finding_id: str, factors: list[Factor]) -> Rank:
+    ordered = sorted(factors, key=lambda f: -abs(f.points))
+    score = max(0.0, min(100.0, round(sum(f.points for f in ordered), 1)))
+    reason = "; ".join(f"{f.reason} ({f.points:+g})" for f in ordered[:3])
+    return Rank(finding_id=finding_id, score=score, factors=ordered, reason=reason)
+
+
+def rank_findings(findings: list[Finding], ctx: ScoringContext | None = None) -> list[tuple[Finding, Rank]]:
     """Findings with their ranks, best first; ties broken by path and line so the order is stable."""
-    ranked = [(f, score_finding(f)) for f in findings]
+    ranked = [(f, score_finding(f, ctx)) for f in findings]
     ranked.sort(key=lambda fr: (-fr[1].score, fr[0].location.path, fr[0].location.start_line, fr[0].id))
     return ranked

@@ -1,0 +1,129 @@
+"""SSVC-style decisions, lanes, SLA due dates and team capacity, for groups of ranked findings.
+
+Decision points (CISA SSVC, deployer tree) derived from the scoring factors:
+
+* exploitation: `active` when a CVE is in CISA KEV; `poc` when EPSS >= 0.1, or the CWE class is commonly
+  exploited (exploit techniques are public) and nothing says the code is test/example/vendored/generated code or a
+  false positive; else `none`;
+* automatable: `yes` when the asset is internet-facing, the code is a web / serverless handler, or a CVSS vector
+  says AV:N with no privileges and no user interaction; else `no`;
+* technical impact: `total` for classes that hand over control (injection, deserialization, auth bypass...) or a
+  CVSS vector with high confidentiality and integrity impact; else `partial`;
+* mission impact: from the asset — tier 1 or restricted data `high`, tier 4 `low`, otherwise `medium`.
+
+The decision table is CISA's (Act / Attend / Track* / Track). Lanes: Act and Attend → now, Track* → batch,
+Track → defer. Due = first seen + SLA days for decision × tier. Capacity: a team's now-lane holds at most its
+fixes per week; overflow moves to batch, scheduled week by week (due date pushed one week per week of backlog),
+and is reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from agent.triage.config import DEFAULT_TIER, TriageConfig
+from agent.triage.cwe import COMMONLY_EXPLOITED, TOTAL_IMPACT
+from agent.triage.feeds import Feeds
+from agent.triage.group import Group
+from agent.triage.rank import cvss_of
+
+LANES = {"act": "now", "attend": "now", "track_star": "batch", "track": "defer"}
+LABELS = {"act": "Act", "attend": "Attend", "track_star": "Track*", "track": "Track"}
+EPSS_POC = 0.1
+
+# (exploitation, automatable, technical impact, mission impact) -> decision, after the CISA SSVC guide.
+_TABLE: dict[tuple[str, str, str, str], str] = {}
+for _m, _row in {
+    ("none", "no", "partial"): ("track", "track", "track"), ("none", "no", "total"): ("track", "track", "track_star"),
+    ("none", "yes", "partial"): ("track", "track", "attend"), ("none", "yes", "total"): ("track", "track", "attend"),
+    ("poc", "no", "partial"): ("track", "track", "track_star"), ("poc", "no", "total"): ("track", "track_star", "attend"),
+    ("poc", "yes", "partial"): ("track", "track", "attend"), ("poc", "yes", "total"): ("track", "track_star", "attend"),
+    ("active", "no", "partial"): ("track", "track", "attend"), ("active", "no", "total"): ("track", "attend", "act"),
+    ("active", "yes", "partial"): ("attend", "attend", "act"), ("active", "yes", "total"): ("attend", "act", "act"),
+}.items():
+    for _mission, _decision in zip(("low", "medium", "high"), _row, strict=True):
+        _TABLE[(*_m, _mission)] = _decision
+
+
+@dataclass
+class Decision:
+    exploitation: str
+    automatable: str
+    technical_impact: str
+    mission_impact: str
+    decision: str
+    lane: str
+    due: datetime | None
+    tier: int
+    why: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.decision]
+
+
+def decide(group: Group, config: TriageConfig, feeds: Feeds, tier: int | None, internet_facing: bool,
+           data: str) -> Decision:
+    reasons = [f.reason for f in group.rank.factors]
+    demoted = any(f.name in ("reachability", "evidence") and f.points < 0 for f in group.rank.factors)
+    findings = group.findings
+    cves = {c for f in findings for c in f.cve}
+    kev = bool(cves & feeds.kev.keys())
+    epss = max((feeds.epss[c][0] for c in cves if c in feeds.epss), default=0.0)
+    cvss = [c for c in (cvss_of(f, config.cvss) for f in findings) if isinstance(c, tuple)]
+    why: list[str] = []
+    if kev:
+        exploitation = "active"
+        why.append("exploitation active (CISA KEV)")
+    elif epss >= EPSS_POC or (group.cwes & COMMONLY_EXPLOITED and not demoted):
+        exploitation = "poc"
+        basis = f"EPSS {epss:.2f}" if epss >= EPSS_POC else "commonly exploited class"
+        why.append(f"exploitation poc ({basis})")
+    else:
+        exploitation = "none"
+    web = any("web handler" in r or "serverless handler" in r for r in reasons)
+    network = any(m.get("AV") == "N" and m.get("PR", m.get("Au")) in ("N",) and m.get("UI", "N") == "N"
+                  for _, _, m in cvss)
+    automatable = "yes" if (internet_facing or web or network) and not demoted else "no"
+    if automatable == "yes":
+        why.append("automatable (" + ("internet-facing" if internet_facing else "web handler" if web
+                                      else "CVSS network vector") + ")")
+    total = bool(group.cwes & TOTAL_IMPACT) or any(m.get("C") == "H" and m.get("I") == "H" for _, _, m in cvss)
+    technical = "total" if total and not demoted else "partial"
+    tier_value = tier or DEFAULT_TIER
+    mission = "high" if tier_value == 1 or data == "restricted" else "low" if tier_value == 4 else "medium"
+    decision = _TABLE[(exploitation, automatable, technical, mission)]
+    why.append(f"technical impact {technical}, mission impact {mission} (tier {tier_value})")
+    days = config.sla_days[decision][tier_value - 1]
+    due = group.primary.first_seen + timedelta(days=days)
+    return Decision(exploitation, automatable, technical, mission, decision, LANES[decision], due, tier_value, why)
+
+
+@dataclass
+class Overflow:
+    team: str
+    capacity: int
+    moved: list[str]  # primary finding ids moved from now to batch
+
+
+def apply_capacity(rows: list[tuple[Group, Decision, str]], config: TriageConfig, now: datetime) -> list[Overflow]:
+    """Cap each team's now-lane at its weekly capacity (rows must be best first). Overflow goes to batch, week by
+    week (capacity findings per week): its due date moves `week` weeks past its SLA due date. Returns what moved."""
+    used: dict[str, int] = {}
+    moved: dict[str, list[str]] = {}
+    for group, decision, team in rows:
+        capacity = config.capacity.get(team)
+        if decision.lane != "now" or capacity is None:
+            continue
+        used[team] = used.get(team, 0) + 1
+        if used[team] <= capacity:
+            continue
+        overflow_index = used[team] - capacity - 1
+        week = 1 + overflow_index // capacity
+        base = max(decision.due, now) if decision.due else now
+        decision.lane = "batch"
+        decision.due = base + timedelta(days=7 * week)
+        decision.why.append(f"over {team}'s capacity ({capacity}/week): moved to batch, week {week}")
+        moved.setdefault(team, []).append(group.primary.id)
+    return [Overflow(team, config.capacity[team] or 0, ids) for team, ids in moved.items()]

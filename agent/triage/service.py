@@ -1,0 +1,86 @@
+"""Triage as one use case: open findings → scored, grouped, owned, decided, laned and capacity-checked rows.
+
+Works on any store and project folder. Expired risk acceptances are re-opened first, so a finding whose
+acceptance ran out is back in the ranking. Nothing here writes anything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from agent.models import Finding, Rank, utcnow
+from agent.store import Store
+from agent.triage.config import TriageConfig, parse_triage_config
+from agent.triage.decide import Decision, Overflow, apply_capacity, decide
+from agent.triage.feeds import load_feeds
+from agent.triage.group import Group, group_findings
+from agent.triage.ownership import OwnerIndex
+from agent.triage.rank import ScoringContext, rank_findings
+from agent.triage.reachability import ReachabilityIndex
+
+
+@dataclass
+class TriageRow:
+    group: Group
+    decision: Decision
+    team: str
+    owner_source: str
+    asset: str | None
+
+    @property
+    def finding(self) -> Finding:
+        return self.group.primary
+
+    @property
+    def rank(self) -> Rank:
+        return self.group.rank.model_copy(update={"owner": self.team, "lane": self.decision.lane,
+                                                   "due": self.decision.due})
+
+
+@dataclass
+class TriageResult:
+    rows: list[TriageRow]
+    overflow: list[Overflow] = field(default_factory=list)
+    reopened: list[str] = field(default_factory=list)
+    config_source: str = "defaults"
+    notes: list[str] = field(default_factory=list)
+
+
+def triage_findings(
+    findings: list[Finding], config: TriageConfig, project_dir: Path | None = None, state_dir: Path | None = None,
+    verdicts: dict | None = None, now: datetime | None = None,
+) -> TriageResult:
+    """Rank, group, route and decide `findings` (no store needed)."""
+    now = now or utcnow()
+    cves = {c for f in findings for c in f.cve}
+    feeds = load_feeds(state_dir, cves) if state_dir is not None and cves else load_feeds(Path("/nonexistent"))
+    owners = OwnerIndex(config, project_dir)
+    ctx = ScoringContext(config=config, owners=owners, code=ReachabilityIndex(project_dir) if project_dir else None, feeds=feeds,
+                         verdicts=verdicts or {}, now=now)
+    groups = group_findings(rank_findings(findings, ctx), config.weights.get("corroboration", 1.0))
+    rows: list[TriageRow] = []
+    for group in groups:
+        asset, owner = owners.resolve(group.primary.location.path)
+        decision = decide(group, config, feeds, asset.tier if asset else None,
+                          bool(asset and asset.internet_facing), asset.data if asset else "internal")
+        rows.append(TriageRow(group, decision, owner.team, owner.source, asset.name if asset else None))
+    overflow = apply_capacity([(r.group, r.decision, r.team) for r in rows], config, now)
+    notes = []
+    if cves and not (feeds.epss or feeds.kev):
+        notes.append(f"{len(cves)} CVE id(s) found but no EPSS/KEV feed imported: run `suture feeds import "
+                     "epss_scores.csv.gz known_exploited_vulnerabilities.json`")
+    return TriageResult(rows, overflow, [], config.source, notes)
+
+
+def triage_store(store: Store, settings_triage: dict[str, Any], project_dir: Path, state_dir: Path,
+                 now: datetime | None = None) -> TriageResult:
+    """Expire acceptances, then triage every open finding of the store with the project's config."""
+    config = parse_triage_config(settings_triage, project_dir)
+    reopened = store.expire_acceptances(now)
+    result = triage_findings(store.list_findings("open"), config, project_dir, state_dir, store.latest_verdicts(),
+                             now)
+    result.reopened = reopened
+    return result
