@@ -69,7 +69,10 @@ def _prefixes(dotted: str) -> list[str]:
 
 
 def select_tests(project_dir: Path, changed: Sequence[str]) -> list[str] | None:
-    """Test files (relative POSIX paths, sorted) that import a changed module; None when no safe target exists."""
+    """Test files (relative POSIX paths, sorted) that import a changed module.
+
+    None when no safe target exists or when every test file is selected (the full suite is the target then).
+    """
     if not changed or any(not p.endswith(".py") or p.rsplit("/", 1)[-1] == "conftest.py" for p in changed):
         return None
     files = _python_files(project_dir)
@@ -83,6 +86,7 @@ def select_tests(project_dir: Path, changed: Sequence[str]) -> list[str] | None:
                 importers.setdefault(name, set()).add(rel)
         except (SyntaxError, ValueError, OSError):
             continue
+    all_tests = {rel for rel in files if is_test_file(rel)}
     selected = {p for p in changed if is_test_file(p)}
     seen_files = set(changed)
     queue = list(changed)
@@ -97,6 +101,8 @@ def select_tests(project_dir: Path, changed: Sequence[str]) -> list[str] | None:
                     selected.add(user)
                 elif user.rsplit("/", 1)[-1] != "conftest.py":
                     queue.append(user)
+    if all_tests and selected >= all_tests:
+        return None  # every test file is affected: the targeted run would be the full suite
     return sorted(selected)
 
 

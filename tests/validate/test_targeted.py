@@ -35,9 +35,10 @@ def test_select_tests_direct_transitive_and_unrelated(tmp_path: Path) -> None:
         "app/__init__.py": "", "app/core.py": "X = 1\n",
         "app/service.py": "from app.core import X\n", "app/other.py": "Y = 2\n",
         "tests/test_core.py": "from app import core\n", "tests/test_service.py": "import app.service\n",
-        "tests/test_other.py": "from app.other import Y\n", "tests/test_broken.py": "def (:\n",
+        "tests/test_other.py": "from app.other import Y\n", "tests/broken_helper.py": "def (:\n",
     })
     assert select_tests(tmp_path, ["app/core.py"]) == ["tests/test_core.py", "tests/test_service.py"]
+    assert select_tests(tmp_path, ["app/core.py", "app/other.py"]) is None  # all test files: no narrower target
     assert select_tests(tmp_path, ["app/other.py"]) == ["tests/test_other.py"]
     assert select_tests(tmp_path, ["app/service.py", "tests/test_other.py"]) == [
         "tests/test_other.py", "tests/test_service.py"]
