@@ -1,0 +1,143 @@
+"""`suture eval`: measure an engine (builtin, a model, or a reference engine) on the eval cases; compare runs."""
+
+from __future__ import annotations
+
+import os
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agent import render
+from agent.errors import SutureError
+
+
+class EngineName(str, Enum):
+    builtin = "builtin"
+    llm = "llm"
+    oracle = "oracle"
+    null = "null"
+    saboteur = "saboteur"
+
+
+class OutFmt(str, Enum):
+    table = "table"
+    json = "json"
+
+
+eval_cli = typer.Typer(
+    help="Measure fix and verdict quality on labelled cases (evals/cases): gates G0 apply, G1 imports, G2 "
+         "functional tests, G3 hidden exploit test, G4 re-scan; fix@k, classification, calibration, cost, "
+         "context recall; markdown/JSON/HTML reports. Subcommands: `compare RUN_A RUN_B`, `rescore RUN`.",
+    invoke_without_command=True,
+)
+
+
+@eval_cli.callback()
+def eval_main(
+    ctx: typer.Context,
+    cases: Annotated[Path | None, typer.Option("--cases", help="Cases folder (default: evals/cases of this "
+                                               "checkout).")] = None,
+    engine: Annotated[EngineName, typer.Option("--engine", "-e", help="builtin (no model), llm (needs --model), "
+                                               "or a reference engine: oracle, null, saboteur.")] = EngineName.builtin,
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="litellm model string for --engine llm;"
+                                                    " repeat to evaluate several models (one run each).")] = None,
+    api_base: Annotated[str | None, typer.Option("--api-base", envvar="SUTURE_API_BASE",
+                                                 help="OpenAI-compatible endpoint URL.")] = None,
+    k: Annotated[int, typer.Option("-k", min=1, max=20, help="Samples per case for fix@k (models only).")] = 1,
+    only: Annotated[list[str] | None, typer.Option("--case", help="Only these case ids (or prefixes).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Run folder (default evals/results/<engine>-"
+                                             "<time>); re-using one replays cached model answers.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", "-j", min=1, help="Cases in parallel "
+                                                "(default: CPU count).")] = None,
+    fmt: Annotated[OutFmt, typer.Option("--format", "-f", help="table for people, json for machines.")]
+    = OutFmt.table,
+) -> None:
+    """Run the eval: every case through the real pipeline, scored on gates G0–G4 and verdict quality."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from agent.evals.cases import load_cases
+    from agent.evals.harness import EvalSpec, slug
+    from agent.models import utcnow
+
+    if engine != EngineName.llm and model:
+        raise SutureError("--model is only used with --engine llm")
+    selected = load_cases(cases, only)
+    models: list[str | None] = list(model) if model else [None]
+    results = []
+    for m in models:
+        spec = EvalSpec(engine=engine.value, model=m, api_base=api_base, k=k, workers=workers or os.cpu_count() or 2)
+        name = slug(f"{engine.value}-{m}" if m else engine.value)
+        run_dir = out / name if out and len(models) > 1 else out
+        run_dir = run_dir or Path("evals/results") / f"{name}-{utcnow().strftime('%Y%m%dT%H%M%S')}"
+        metrics = _run_with_progress(selected, spec, run_dir, fmt)
+        results.append((run_dir, metrics))
+    _print_results(results, fmt)
+
+
+def _run_with_progress(selected, spec, run_dir: Path, fmt: OutFmt):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from agent.evals.harness import DETERMINISTIC, run_eval
+
+    total = len(selected) * (1 if spec.engine in DETERMINISTIC else spec.k)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=render.err, transient=True, disable=fmt == OutFmt.json) as progress:
+        task = progress.add_task(f"eval {spec.engine}", total=total)
+
+        def done(case, outcome) -> None:
+            result = "fixed" if outcome.get("fixed") else "dismissed" if outcome.get("dismissed") else "not fixed"
+            progress.update(task, advance=1, description=f"{case.id}: {result}")
+
+        return run_eval(selected, spec, run_dir, done)
+
+
+def _print_results(results, fmt: OutFmt) -> None:
+    from agent.evals.report import summary_lines
+
+    if fmt == OutFmt.json:
+        render.emit_json([{"run": str(d), "metrics": m} for d, m in results])
+        return
+    for run_dir, metrics in results:
+        render.out.print(f"[bold]{run_dir}[/]")
+        for line in summary_lines({}, metrics["overall"]):
+            render.out.print(render.escape(line.replace("**", "")))
+        render.out.print(f"reports: {run_dir / 'report.md'}, {run_dir / 'report.html'}, {run_dir / 'metrics.json'}")
+
+
+@eval_cli.command("rescore")
+def eval_rescore(run: Annotated[Path, typer.Argument(help="A finished run folder.")],
+                 fmt: Annotated[OutFmt, typer.Option("--format", "-f")] = OutFmt.table) -> None:
+    """Recompute metrics and reports from a run's recorded outcomes (no model call, no case re-run)."""
+    from agent.evals.harness import rescore
+
+    _print_results([(run, rescore(run))], fmt)
+
+
+@eval_cli.command("compare")
+def eval_compare(
+    run_a: Annotated[Path, typer.Argument(help="Baseline run folder.")],
+    run_b: Annotated[Path, typer.Argument(help="Candidate run folder.")],
+    alpha: Annotated[float, typer.Option("--alpha", min=0.0, max=1.0, help="Significance level.")] = 0.05,
+    fmt: Annotated[OutFmt, typer.Option("--format", "-f")] = OutFmt.table,
+) -> None:
+    """Paired comparison over shared cases (exact McNemar): is B better than A, worse, or noise?"""
+    from agent.evals.compare import compare_runs
+
+    c = compare_runs(run_a, run_b, alpha)
+    if fmt == OutFmt.json:
+        render.emit_json(c.as_dict())
+        return
+    render.out.print(f"A = {render.escape(c.a)}\nB = {render.escape(c.b)}")
+    render.out.print(f"{c.cases} shared cases: {c.both} solved by both, {c.neither} by neither, "
+                     f"{len(c.only_a)} only by A, {len(c.only_b)} only by B; exact McNemar p = {c.p_value:.4g}")
+    for label, ids in (("only A", c.only_a), ("only B", c.only_b)):
+        if ids:
+            render.out.print(f"  {label}: {', '.join(ids)}")
+    render.out.print(f"[bold]B is {c.verdict}[/]" + (" than A" if c.verdict != "noise" else
+                                                     " (no significant difference)"))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(eval_cli, name="eval")

@@ -1,0 +1,309 @@
+"""Run one engine over eval cases through the real pipeline, each case in isolation, and score the gates.
+
+Per case (and per sample when k > 1): copy `repo/` to a temporary folder, `git init` + one commit, produce the
+finding (bandit run, or the case's SARIF), store it, and call `agent.attempt.fix_one` with the engine in a
+worktree — the same per-finding loop `suture fix` uses (context, verdict, drafts, validation). The proposal is then
+scored on a fresh patched copy:
+
+    G0 edits apply · G1 code compiles and imports · G2 functional tests pass · G3 hidden exploit test passes ·
+    G4 the finding is gone on re-scan and no new finding (medium or worse) appeared
+
+Each case's baseline (finding produced, functional tests pass on the original, exploit test fails on it for a
+real vulnerability and passes for a false positive) is checked once per process and cached; a case that fails its
+baseline — no tests, an exploit test that proves nothing — scores as a failure, never a pass.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.attempt import fix_one
+from agent.config import Settings
+from agent.engines.base import Engine
+from agent.errors import SutureError
+from agent.evals import gates
+from agent.evals.cases import EvalCase
+from agent.evals.recording import RecordingEngine, changed_lines, context_recall, diff_size
+from agent.ingest.sarif import load_sarif, parse_sarif
+from agent.models import Finding, Proposal, TestRun
+from agent.patch.apply import apply_edits
+from agent.patch.guards import GuardConfig
+from agent.store import Store
+from agent.validate.pipeline import ValidationEnv
+from agent.validate.runner import detect_test_command, run_tests
+from agent.validate.worktree import Worktree, find_project
+
+GATES = ("G0", "G1", "G2", "G3", "G4")
+_GIT_ENV = {"GIT_AUTHOR_NAME": "suture eval", "GIT_AUTHOR_EMAIL": "eval@suture.invalid",
+            "GIT_COMMITTER_NAME": "suture eval", "GIT_COMMITTER_EMAIL": "eval@suture.invalid",
+            "GIT_AUTHOR_DATE": "2024-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2024-01-01T00:00:00Z"}
+
+EngineFactory = Callable[[EvalCase, int], Engine]
+ProgressFn = Callable[[EvalCase, dict], None]
+
+
+@dataclass
+class Baseline:
+    """What a case looks like before any engine touches it."""
+
+    case_id: str
+    digest: str
+    findings: list[Finding] = field(default_factory=list)  # every finding of the producing scan
+    scan_content: bytes = b""
+    target: Finding | None = None
+    bandit: list[Finding] = field(default_factory=list)  # bandit over the whole original repo
+    functional: TestRun | None = None
+    exploit: TestRun | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
+_BASELINES: dict[str, Baseline] = {}
+_BASELINE_LOCKS: dict[str, threading.Lock] = {}
+_LOCK = threading.Lock()
+
+
+def init_repo(case: EvalCase, dest: Path) -> Path:
+    """A fresh git repository with the case's repo/ as one commit."""
+    shutil.copytree(case.repo, dest, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", ".suture"))
+    env = {**_clean_env(), **_GIT_ENV}
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "--no-gpg-sign", "-m", "case"]):
+        subprocess.run(["git", *args], cwd=dest, env=env, check=True, capture_output=True)
+    return dest
+
+
+def _clean_env() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+
+
+def produce_findings(case: EvalCase, repo: Path, work: Path) -> tuple[list[Finding], bytes]:
+    """The findings of the case's producing scan (or SARIF file) on `repo`, and the SARIF bytes."""
+    spec = case.finding
+    if spec.sarif is not None:
+        content = spec.sarif.read_bytes()
+        parsed = parse_sarif(load_sarif(spec.sarif), repo)
+    else:
+        if spec.scanner != "bandit":
+            raise SutureError(f"{case.id}: only bandit (or a SARIF file) can produce eval findings")
+        out = work / "scan.sarif"
+        found = gates.bandit_findings(repo, out)
+        return found, out.read_bytes()
+    return [f for r in parsed.runs for f in r.findings], content
+
+
+def pick_target(case: EvalCase, findings: list[Finding]) -> Finding | None:
+    spec = case.finding
+    hits = [f for f in findings if (spec.rule is None or f.rule_id == spec.rule)
+            and (spec.path is None or f.location.path == spec.path)
+            and (spec.line is None or f.location.start_line == spec.line)]
+    return hits[0] if len(hits) == 1 else None
+
+
+def baseline(case: EvalCase, timeout: float = 120.0) -> Baseline:
+    """The case's baseline, computed once per process and case version."""
+    digest = case.digest()
+    with _LOCK:
+        lock = _BASELINE_LOCKS.setdefault(digest, threading.Lock())
+    with lock:
+        if digest not in _BASELINES:
+            _BASELINES[digest] = _compute_baseline(case, digest, timeout)
+        return _BASELINES[digest]
+
+
+def _compute_baseline(case: EvalCase, digest: str, timeout: float) -> Baseline:
+    base = Baseline(case.id, digest)
+    with tempfile.TemporaryDirectory(prefix="suture-eval-base-") as tmp:
+        work = Path(tmp)
+        repo = init_repo(case, work / "repo")
+        try:
+            base.findings, base.scan_content = produce_findings(case, repo, work)
+            base.bandit = (base.findings if case.finding.sarif is None
+                           else gates.bandit_findings(repo, work / "bandit.sarif"))
+        except SutureError as exc:
+            base.problems.append(f"finding not produced: {exc}")
+            return base
+        base.target = pick_target(case, base.findings)
+        if base.target is None:
+            base.problems.append(f"expected exactly one {case.finding.rule} finding in {case.finding.path}")
+        command = detect_test_command(repo)
+        if command is None:
+            base.problems.append("the case has no functional tests")
+        else:
+            base.functional = run_tests(command, repo, timeout=timeout)
+            if not (base.functional.ok and base.functional.passed > 0):
+                base.problems.append("functional tests do not pass on the original code")
+        if not case.exploit_test.is_file():
+            base.problems.append("the case has no hidden exploit test")
+        else:
+            base.exploit = gates.run_exploit(repo, case.exploit_test, timeout)
+            passes = base.exploit.ok and base.exploit.passed > 0
+            if case.is_vulnerable and passes:
+                base.problems.append("the exploit test passes on the vulnerable code: it proves nothing")
+            if not case.is_vulnerable and not passes:
+                base.problems.append("the exploit test fails on code labelled a false positive")
+            if not base.exploit.ran:
+                base.problems.append(f"exploit test not run: {base.exploit.reason}")
+    return base
+
+
+def run_case(case: EvalCase, engine: Engine, settings: Settings, sample: int = 0,
+             artifacts: Path | None = None) -> dict[str, Any]:
+    """One case, one sample: the outcome record (gates, verdict, usage, sizes, context recall)."""
+    started = time.perf_counter()
+    base = baseline(case, settings.test_timeout)
+    outcome: dict[str, Any] = {
+        "case_id": case.id, "sample": sample, "cwe": case.cwe, "label": case.label, "tags": list(case.tags),
+        "engine": engine.name, "model": getattr(engine, "model", None), "case_digest": base.digest,
+        "invalid_case": "; ".join(base.problems) or None, "gates": dict.fromkeys(GATES, False),
+        "gate_details": {}, "fixed": False, "dismissed": False, "predicted": None, "confidence": None,
+        "error": None, "usage": {}, "latency_s": 0.0, "diff_lines": None,
+        "reference_diff_lines": _reference_size(case), "context_recall": None, "proposal_state": None,
+    }
+    if not base.valid or base.target is None:
+        outcome["error"] = f"invalid case: {outcome['invalid_case']}"
+        outcome["duration_s"] = time.perf_counter() - started
+        return outcome
+    recorder = RecordingEngine(engine)
+    with tempfile.TemporaryDirectory(prefix="suture-eval-") as tmp:
+        work = Path(tmp)
+        repo = init_repo(case, work / "repo")
+        store = Store.open(work / "state" / "suture.db")
+        try:
+            store.record_scan(tool=base.target.tool, scope="eval", source=case.id, content=base.scan_content,
+                              findings=base.findings, full=True)
+            proposal = _fix(repo, work, store, base, recorder, settings)
+            _score(case, base, proposal, repo, work, settings, outcome)
+        except SutureError as exc:
+            outcome["error"] = str(exc)
+        finally:
+            store.close()
+        if artifacts is not None:
+            _keep_artifacts(artifacts / case.id / f"s{sample}", outcome, work)
+    outcome["latency_s"] = round(sum(s for _, s in recorder.calls), 4)
+    outcome["context_recall"] = context_recall(changed_lines(case), recorder.contexts)
+    outcome["duration_s"] = round(time.perf_counter() - started, 3)
+    return outcome
+
+
+def _fix(repo: Path, work: Path, store: Store, base: Baseline, engine: Engine, settings: Settings) -> Proposal:
+    """The pipeline's per-finding loop in a worktree of the case repo; the baseline test run is shared."""
+    project = find_project(repo)
+    env = ValidationEnv(settings=settings, logs_dir=work / "state" / "logs", commit=project.head)
+    if base.functional is not None and not settings.test_command:
+        env.baseline_cache[project.head] = base.functional
+    (work / "worktrees").mkdir(exist_ok=True)
+    with Worktree(project, project.head, temp_root=work / "worktrees") as wt:
+        return fix_one(env, wt.project_path, store, base.target, engine, settings, wt.reset)
+
+
+def _reference_size(case: EvalCase) -> int:
+    """Added + removed lines of the reference fix, counted like a proposal's diff."""
+    import difflib
+
+    total = 0
+    for path, fixed in case.reference_files().items():
+        original = case.repo / path
+        old = original.read_text(encoding="utf-8").splitlines(keepends=True) if original.is_file() else []
+        total += diff_size("".join(difflib.unified_diff(old, fixed.splitlines(keepends=True), "a", "b")))
+    return total
+
+
+def _score(case: EvalCase, base: Baseline, proposal: Proposal, repo: Path, work: Path,
+           settings: Settings, outcome: dict[str, Any]) -> None:
+    verdict = proposal.verdict
+    outcome.update(proposal_id=proposal.id, proposal_state=proposal.state, proposal_kind=proposal.kind,
+                   attempts=proposal.attempts, usage=proposal.usage.model_dump(),
+                   predicted=verdict.verdict if verdict else None, confidence=verdict.confidence if verdict else None,
+                   dismissed=proposal.kind == "dismissal", error=proposal.error, diff=proposal.diff)
+    g, detail = outcome["gates"], outcome["gate_details"]
+    validation = proposal.validation
+    if proposal.kind == "dismissal" or validation is None or not validation.applied:
+        detail["G0"] = "dismissed" if proposal.kind == "dismissal" else (
+            (validation.apply_error if validation else None) or proposal.error or "no edits")
+        return
+    g["G0"] = True
+    outcome["diff_lines"] = diff_size(proposal.diff)
+    gate_root = work / "gate"
+    shutil.copytree(repo, gate_root, ignore=shutil.ignore_patterns(".git", ".suture"))
+    apply_edits(gate_root, proposal.edits, GuardConfig(max_files=settings.max_files,
+                                                       max_changed_lines=settings.max_changed_lines,
+                                                       allow_test_edits=settings.allow_test_edits))
+    built = gates.check_builds(gate_root)
+    g["G1"], detail["G1"] = built.passed, built.detail
+    patched = validation.patched
+    g["G2"] = bool(patched and patched.ok and patched.passed > 0 and not validation.newly_failing)
+    detail["G2"] = (f"{patched.passed} passed, {patched.failed + patched.errors} failed" if patched and patched.ran
+                    else "tests not run")
+    exploit = gates.exploit_gate(gates.run_exploit(gate_root, case.exploit_test, settings.test_timeout))
+    g["G3"], detail["G3"] = exploit.passed, exploit.detail
+    g["G4"], detail["G4"] = _rescan_gate(base, proposal, gate_root, work, settings)
+    outcome["fixed"] = all(g.values())
+
+
+def _rescan_gate(base: Baseline, proposal: Proposal, gate_root: Path, work: Path,
+                 settings: Settings) -> tuple[bool, str]:
+    """Bandit on the touched files of the patched copy against bandit on the original: the finding must be gone
+    (when bandit produced it; other tools cannot be re-run here, so the exploit test is the proof) and nothing new
+    at `fail_on_new_severity` or worse may appear."""
+    target = base.target
+    files = sorted({e.path for e in proposal.edits if e.path.endswith(".py") and (gate_root / e.path).is_file()})
+    after = gates.bandit_findings(gate_root, work / "gate-bandit.sarif", files) if files else []
+    new = gates.new_findings(base.bandit, after, settings.fail_on_new_severity)
+    if target.tool == "bandit":
+        same = [f for f in after if f.rule_id == target.rule_id and f.location.path == target.location.path]
+        before = [f for f in base.bandit if f.rule_id == target.rule_id and f.location.path == target.location.path]
+        gone = target.location.path in files and target.id not in {f.id for f in after} and len(same) < len(before)
+        if not gone:
+            return False, f"bandit still reports {target.rule_id} in {target.location.path}"
+        new = [n for n in new if not n.startswith(f"{target.rule_id} ")]
+    if new:
+        return False, "new findings: " + ", ".join(new[:3])
+    if target.tool != "bandit":
+        return True, f"{target.tool} cannot be re-run here (the exploit test is the proof); bandit sees nothing new"
+    return True, "finding gone, nothing new"
+
+
+def _keep_artifacts(folder: Path, outcome: dict[str, Any], work: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    if outcome.get("diff"):
+        (folder / "patch.diff").write_text(outcome["diff"], encoding="utf-8")
+    for log in (work / "state" / "logs").glob("*.log"):
+        shutil.copy2(log, folder / log.name)
+
+
+def run_cases(cases: list[EvalCase], make_engine: EngineFactory, settings: Settings, samples: int = 1,
+              workers: int = 2, artifacts: Path | None = None, on_done: ProgressFn | None = None) -> list[dict]:
+    """Every case × sample, `workers` at a time (each in its own folder and repository). Ordered by case, sample."""
+    jobs = [(c, s) for c in cases for s in range(samples)]
+
+    def one(job: tuple[EvalCase, int]) -> dict:
+        case, sample = job
+        try:
+            result = run_case(case, make_engine(case, sample), settings, sample, artifacts)
+        except SutureError as exc:
+            result = {"case_id": case.id, "sample": sample, "cwe": case.cwe, "label": case.label,
+                      "gates": dict.fromkeys(GATES, False), "fixed": False, "dismissed": False,
+                      "error": str(exc), "engine": "?"}
+        if on_done:
+            on_done(case, result)
+        return result
+
+    if workers <= 1:
+        return [one(j) for j in jobs]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(one, jobs))
+

@@ -1,0 +1,8 @@
+"""Tenant settings in YAML."""
+import yaml
+
+
+def load_settings(text):
+    """Parse a tenant's YAML settings document."""
+    data = yaml.safe_load(text)
+    return data or {}

@@ -1,0 +1,8 @@
+"""Line counts for uploaded text files."""
+import subprocess
+
+
+def count_lines(path):
+    """Number of lines in the file at `path`, as reported by wc."""
+    result = subprocess.run(["wc", "-l", path], capture_output=True, text=True, check=True)
+    return int(result.stdout.split()[0])
