@@ -308,7 +308,7 @@ def export(
 
 # Each area of suture may add its own commands in a module `agent/cli_<area>.py` exposing
 # `register(app: typer.Typer) -> None`; list it here. Keeps this file small and areas independent.
-_COMMAND_MODULES: tuple[str, ...] = ("agent.cli_triage", "agent.cli_llm",)
+_COMMAND_MODULES: tuple[str, ...] = ("agent.cli_triage", "agent.cli_eval", "agent.cli_llm",)
 
 
 def _register_commands() -> None:
