@@ -62,12 +62,6 @@ def triage(
         raise SutureError(f"unknown team {team!r}; teams with findings: {', '.join(known) or 'none'}")
     rows = [r for r in result.rows if (team is None or r.team == team) and (lane is None or r.decision.lane == lane)]
     shown = rows[:top] if top else rows
-    if fmt == TriageFmt.json:
-        render.emit_json(report.result_dict(result, shown))
-        return
-    if fmt == TriageFmt.csv:
-        sys.stdout.write(report.triage_csv(shown))
-        return
     for fid in result.reopened:
         render.err.print(f"risk acceptance expired: finding {fid[:10]} is open again")
     for note in result.notes:
@@ -76,7 +70,11 @@ def triage(
         render.err.print(f"[yellow]capacity:[/] team {o.team} fixes {o.capacity}/week; {len(o.moved)} now-lane "
                          f"finding(s) moved to batch with later due dates: "
                          + ", ".join(m[:10] for m in o.moved))
-    if fmt == TriageFmt.markdown:
+    if fmt == TriageFmt.json:  # a list of rows, one per group (overflow and notes go to stderr)
+        render.emit_json([report.row_dict(i, r) for i, r in enumerate(shown, 1)])
+    elif fmt == TriageFmt.csv:
+        sys.stdout.write(report.triage_csv(shown))
+    elif fmt == TriageFmt.markdown:
         sys.stdout.write(report.triage_markdown(shown, by == By.team) + "\n")
     elif not result.rows:
         render.out.print("No open findings. Run `suture scan` or `suture ingest FILE.sarif` first.")

@@ -9,7 +9,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from agent.triage.service import TriageResult, TriageRow
+from agent.triage.service import TriageRow
 
 
 def row_dict(index: int, row: TriageRow) -> dict[str, Any]:
@@ -26,15 +26,6 @@ def row_dict(index: int, row: TriageRow) -> dict[str, Any]:
         "factors": [fa.model_dump() for fa in row.rank.factors],
         "sources": [{"id": m.id, "tool": m.tool, "rule_id": m.rule_id, "line": m.location.start_line, "joined": how}
                     for m, how in row.group.members],
-    }
-
-
-def result_dict(result: TriageResult, rows: list[TriageRow]) -> dict[str, Any]:
-    return {
-        "config": result.config_source, "reopened": result.reopened, "notes": result.notes,
-        "overflow": [{"team": o.team, "capacity_per_week": o.capacity, "moved_to_batch": o.moved}
-                     for o in result.overflow],
-        "findings": [row_dict(i, r) for i, r in enumerate(rows, 1)],
     }
 
 

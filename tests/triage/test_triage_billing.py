@@ -47,7 +47,7 @@ def real_spots() -> set[tuple[str, int]]:
 
 
 def test_real_findings_on_top_noise_at_bottom_every_row_explained(scanned: Path):
-    rows = json.loads(suture(scanned, "triage", "--format", "json").stdout)["findings"]
+    rows = json.loads(suture(scanned, "triage", "--format", "json").stdout)
     real = real_spots()
 
     def is_real(row: dict) -> bool:
@@ -83,9 +83,10 @@ def test_config_lanes_capacity_and_markdown_by_team(scanned: Path):
         assert "## payments" in proc.stdout and "## platform" in proc.stdout
         assert "capacity: team payments fixes 2/week" in proc.stderr.replace("\n", " ")
         rows = json.loads(suture(scanned, "triage", "-f", "json").stdout)
-        now_rows = [r for r in rows["findings"] if r["lane"] == "now"]
+        now_rows = [r for r in rows if r["lane"] == "now"]
         assert len(now_rows) == 2 and all(r["team"] == "payments" for r in now_rows)
-        assert rows["overflow"][0]["moved_to_batch"]
+        moved = [r for r in rows if any("over payments's capacity" in w for w in r["decision_reasons"])]
+        assert moved and all(r["lane"] == "batch" for r in moved)
         csv_out = suture(scanned, "triage", "-f", "csv", "--team", "platform").stdout.splitlines()
         assert csv_out[0].startswith("rank,score,id") and all(",platform," in line for line in csv_out[1:])
         bad = suture(scanned, "triage", "--team", "nobody", expect=2)
@@ -98,7 +99,7 @@ def test_config_lanes_capacity_and_markdown_by_team(scanned: Path):
 
 
 def test_accept_expiry_and_sarif_suppressions_and_fixes(scanned: Path, tmp_path: Path):
-    rows = json.loads(suture(scanned, "triage", "-f", "json").stdout)["findings"]
+    rows = json.loads(suture(scanned, "triage", "-f", "json").stdout)
     target, patched = rows[1], rows[0]
     bad = suture(scanned, "accept", target["short_id"], "--until", "next tuesday", "--reason", "x",
                  "--reviewer", "Ann", expect=2)
@@ -106,7 +107,7 @@ def test_accept_expiry_and_sarif_suppressions_and_fixes(scanned: Path, tmp_path:
     until = (utcnow() + timedelta(days=30)).date().isoformat()
     suture(scanned, "accept", target["short_id"], "--until", until, "--reason", "compensating WAF rule",
            "--reviewer", "Ann Lee <ann@example.com>")
-    after = json.loads(suture(scanned, "triage", "-f", "json").stdout)["findings"]
+    after = json.loads(suture(scanned, "triage", "-f", "json").stdout)
     assert target["id"] not in {r["id"] for r in after}
 
     store = Store.open(scanned / ".suture" / "suture.db")
