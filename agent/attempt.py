@@ -70,14 +70,17 @@ def fix_one(
     """
     prepared = prepare(finding, source_dir, settings)
     view, context = prepared.view, prepared.context
+    with_usage = getattr(engine, "classify_with_usage", None)  # thread-safe: usage comes back with the verdict
+    usage = None
     try:
-        verdict = engine.classify(view, context, source_dir)
+        if with_usage is not None:
+            verdict, usage, _prompt_hash = with_usage(view, context)
+        else:
+            verdict = engine.classify(view, context, source_dir)
     except ModelUnavailableError:
         raise  # the model cannot be used at all: stop the run, every later finding would fail the same way
     except SutureError as exc:
         return _failed(store, env, finding, engine, f"classification failed: {exc}", None, Draft())
-    last = getattr(engine, "last_classify", None)
-    usage = last[1] if last else None
     if verdict is not None and verdict.verdict == "false_positive":
         return _dismissal(store, env, finding, engine, verdict, usage)
 

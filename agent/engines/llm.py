@@ -12,6 +12,7 @@ every call that leaves the machine against the run's budget before it is sent.
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,7 @@ class LLMEngine:
             "retry_after_max": retry_after_max,
         }
         self.usage = Usage()  # running total over every call this engine made
+        self._usage_lock = threading.Lock()
         self.last_classify: tuple[str, Usage] | None = None  # (prompt hash, usage) of the latest verdict
 
     # Engine protocol --------------------------------------------------------------------------------------
@@ -150,10 +152,12 @@ class LLMEngine:
             reply = complete(request, cache=self.cache, before_call=check_budget)
         except ModelError as exc:
             self.spend.record(exc.usage)  # a failed call may still have billed tokens (e.g. a cut-off reply)
-            self.usage = self.usage.add(exc.usage)
+            with self._usage_lock:
+                self.usage = self.usage.add(exc.usage)
             raise
         self.spend.record(reply.usage)
-        self.usage = self.usage.add(reply.usage)
+        with self._usage_lock:
+            self.usage = self.usage.add(reply.usage)
         return reply
 
     def _params(self, reply: ModelReply | None) -> dict[str, Any]:

@@ -116,7 +116,7 @@ def _has_identity(cwd: Path) -> bool:
 def export_branch(project: Project, proposal: Proposal, finding: Finding, history: list[Transition]) -> ExportResult:
     branch = branch_name(proposal)
     existing = subprocess.run(["git", "rev-parse", "--verify", "-q", f"refs/heads/{branch}"],
-                              cwd=project.git_root, capture_output=True, text=True)
+                              check=False, cwd=project.git_root, capture_output=True, text=True)
     if existing.returncode == 0:
         raise ExportError(f"branch {branch} already exists (at {existing.stdout.strip()[:10]}); delete it to re-export")
     sha = make_commit(project, proposal, finding, history)

@@ -53,6 +53,9 @@ class SpendGuard:
     notes: list[str] = field(default_factory=list)  # things to tell the user once (e.g. unknown prices)
     _unpriced: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # calls in flight (one per thread): their estimated cost counts against the budget until they are recorded,
+    # so parallel workers cannot all pass the check on the same remaining dollars
+    _reserved: dict[int, float] = field(default_factory=dict, repr=False)
 
     def check(self, model: str, messages: list[dict], max_tokens: int, n: int = 1) -> CallEstimate | None:
         """Raise BudgetExceededError if this call could push the spend over the budget; else return the estimate."""
@@ -63,18 +66,22 @@ class SpendGuard:
             if not estimate.cost_known:
                 self._note_unpriced(model)
                 return estimate
-            if self.spent_usd + estimate.cost_usd > self.budget_usd:
+            me = threading.get_ident()
+            in_flight = sum(cost for thread, cost in self._reserved.items() if thread != me)
+            if self.spent_usd + in_flight + estimate.cost_usd > self.budget_usd:
                 raise BudgetExceededError(
                     f"budget of ${self.budget_usd:g} reached: ${self.spent_usd:.4f} spent in {self.calls} "
                     f"call(s), and the next call to {model} could cost up to ${estimate.cost_usd:.4f} "
                     f"({estimate.prompt_tokens} prompt + {estimate.completion_tokens} completion tokens); "
                     "stopped before it. Raise --budget-usd to go on (answers so far are cached)"
                 )
+            self._reserved[me] = estimate.cost_usd
         return estimate
 
     def record(self, usage: Usage) -> None:
         """Count what a finished call (or a failed one that still billed tokens) actually cost."""
         with self._lock:
+            self._reserved.pop(threading.get_ident(), None)
             self.spent_usd += usage.cost_usd
             self.calls += usage.calls
 
