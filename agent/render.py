@@ -130,12 +130,18 @@ def show_proposal(p: Proposal, f: Finding, history: list[Transition]) -> None:
     v = p.validation
     if v is not None:
         out.print("[bold]Validation[/] " + ("[green]passed[/]" if v.passed else "[red]failed[/]"))
-        for name, run in (("baseline", v.baseline), ("patched", v.patched)):
+        for name, run in (("baseline", v.baseline), ("targeted", v.targeted), ("patched", v.patched)):
             if run is not None:
                 out.print(f"  tests {name}: " + (f"{run.passed} passed, {run.failed} failed, {run.errors} errors"
                                                  if run.ran else f"not run ({escape(run.reason or '')})"))
         if v.newly_failing:
             out.print(f"  newly failing: {escape(', '.join(v.newly_failing))}")
+        if v.flaky:
+            out.print(f"  [yellow]flaky (failed once, passed on re-run):[/] {escape(', '.join(v.flaky))}")
+        if v.sandbox:
+            out.print(f"  sandbox: {escape('; '.join(v.sandbox))}")
+        for escaped in v.escapes:
+            out.print(f"  [red]write outside the worktree:[/] {escape(escaped)}")
         gone = {True: "gone", False: "[red]still reported[/]", None: "not re-scanned"}[v.finding_gone]
         out.print(f"  re-scan: finding {gone}; new findings: {len(v.new_findings)}"
                   + (f" ({escape(v.rescan_note)})" if v.rescan_note else ""))
@@ -147,6 +153,8 @@ def show_proposal(p: Proposal, f: Finding, history: list[Transition]) -> None:
             out.print(f"  [yellow]! {escape(flag)}[/]")
         if v.log_path:
             out.print(f"  log: {escape(v.log_path)}")
+    for note in p.notes:
+        out.print(f"[bold]Note[/] {escape(note)}")
     if p.usage.calls:
         out.print(f"[bold]Model usage[/] {p.usage.prompt_tokens} prompt + {p.usage.completion_tokens} completion "
                   f"tokens, ${p.usage.cost_usd:.4f}" + ("" if p.usage.cost_known else " (cost unknown)"))
