@@ -118,8 +118,9 @@ def ingest(
 def _run_fix(session: usecases.Session, top: int | None, finding: str | None, redo: bool, fmt: ListFmt):
     findings, duplicates = usecases.select_findings(session, top, finding)
     if duplicates and fmt != ListFmt.json:
-        render.err.print(f"{len(duplicates)} finding(s) skipped: another scanner reports the same spot "
-                         "(one fix covers both): " + ", ".join(f"{d.short_id} {d.rule_id}" for d in duplicates))
+        render.err.print(f"{len(duplicates)} finding(s) not drafted separately: grouped with a selected one "
+                         "(same spot from another tool, or an import of the module it uses): "
+                         + ", ".join(f"{d.short_id} {d.rule_id}" for d in duplicates))
     if not findings:
         render.err.print("No open findings to fix. Run `suture scan` first.")
         return []
