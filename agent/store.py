@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from agent.errors import SutureError
+from agent.gc_pause import paused_gc
 from agent.models import Finding, Proposal, ProposalState, Transition, Verdict, utcnow
 from agent.store_schema import (
     _meta,
@@ -102,7 +103,7 @@ class Store:
         if status is not None:
             wanted = [status] if isinstance(status, str) else list(status)
             query = query.where(findings_t.c.status.in_(wanted))
-        with self.engine.connect() as conn:
+        with self.engine.connect() as conn, paused_gc():
             return [Finding.model_validate_json(r[0]) for r in conn.execute(query.order_by(findings_t.c.id))]
 
     def scan_already_ingested(self, content_hash: str) -> bool:
@@ -128,7 +129,7 @@ class Store:
             counts["unchanged"] = len(findings)
             return counts
         unique = list({f.id: f for f in reversed(findings)}.values())[::-1]  # first report of an id wins
-        with self.engine.begin() as conn:
+        with self.engine.begin() as conn, paused_gc():
             existing = self._finding_data_by_id(conn, [f.id for f in unique])
             stamp = at.isoformat()
             inserts: list[dict] = []

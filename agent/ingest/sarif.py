@@ -18,6 +18,7 @@ from jsonschema import Draft4Validator
 from pydantic import ValidationError
 
 from agent.errors import SutureError
+from agent.gc_pause import paused_gc
 from agent.ingest import sarif_rules as rules
 from agent.ingest.fingerprint import FingerprintBasis, finding_fingerprint, fingerprint_context
 from agent.ingest.sarif_paths import PathRejected, PathResolver
@@ -104,7 +105,8 @@ def load_sarif(path: Path) -> dict:
     except UnicodeDecodeError as error:
         raise SarifError(f"{path} is not UTF-8 text (bad byte at offset {error.start})") from error
     try:
-        log = json.loads(text)
+        with paused_gc():
+            log = json.loads(text)
     except json.JSONDecodeError as error:
         raise SarifError(
             f"invalid JSON in {path} at line {error.lineno}, column {error.colno}: {error.msg}"
@@ -375,7 +377,8 @@ def parse_sarif(log: dict, project_root: Path | None = None, *, source_name: str
     root = Path(project_root) if project_root is not None else None
     if root is not None and not root.is_dir():
         raise SarifError(f"project root {root} is not a directory")
-    return SarifParse(
-        source_name=source_name,
-        runs=[_parse_run(run, index, root, now) for index, run in enumerate(log["runs"])],
-    )
+    with paused_gc():
+        return SarifParse(
+            source_name=source_name,
+            runs=[_parse_run(run, index, root, now) for index, run in enumerate(log["runs"])],
+        )

@@ -6,12 +6,12 @@ acceptance ran out is back in the ranking. Nothing here writes anything else.
 
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from agent.gc_pause import paused_gc
 from agent.models import Finding, Rank, utcnow
 from agent.store import Store
 from agent.triage.config import TriageConfig, parse_triage_config
@@ -56,13 +56,8 @@ def triage_findings(
 ) -> TriageResult:
     """Rank, group, route and decide `findings` (no store needed)."""
     # Triage allocates many small, long-lived records; the cyclic GC rescanning them dominates at 100k findings.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         return _triage(findings, config, project_dir, state_dir, verdicts, now or utcnow())
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _triage(findings: list[Finding], config: TriageConfig, project_dir: Path | None, state_dir: Path | None,
