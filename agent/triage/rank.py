@@ -45,8 +45,10 @@ _VENDOR_PATH = re.compile(r"(^|/)(vendor|vendored|_vendor|third_party|node_modul
 _GENERATED_PATH = re.compile(r"(^|/)migrations/|_pb2(_grpc)?\.py$|\.generated\.|(^|/)generated/", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1 << 16)
 def path_kind(path: str) -> str | None:
-    """'test', 'vendored', 'generated' or 'example' when the path says so, else None (production code)."""
+    """'test', 'vendored', 'generated' or 'example' when the path says so, else None (production code).
+    Memoized: a large scan reports many findings per file."""
     if _TEST_PATH.search(path):
         return "test"
     if _VENDOR_PATH.search(path):
@@ -184,11 +186,12 @@ def _asset(finding: Finding, ctx: ScoringContext, add) -> None:
         add("asset", DATA_POINTS[asset.data], f"{asset.name} holds {asset.data} data")
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=1 << 17)  # scanners such as Trivy give every CVE its own rule id: 100,000 findings, ~20,000 rules
 def _fixer_name(tool: str, rule_id: str, cwe: tuple[int, ...]) -> str | None:
     """The first builtin fixer for findings of this tool, rule and CWEs (fixers match on those alone)."""
-    probe = Finding(id="probe", tool=tool, rule_id=rule_id, message="", cwe=list(cwe),
-                    location=Location(path="probe.py", start_line=1))
+    # the values come from an already validated Finding, so the probe skips validation
+    probe = Finding.model_construct(id="probe", tool=tool, rule_id=rule_id, message="", cwe=list(cwe),
+                                    location=Location.model_construct(path="probe.py", start_line=1))
     fixers = fixers_for(probe)
     return fixers[0].name if fixers else None
 
@@ -212,8 +215,8 @@ def score_finding(finding: Finding, ctx: ScoringContext | None = None) -> Rank:
 
     def add(name: str, points: float, reason: str) -> None:
         weighted = round(points * ctx.config.weights.get(name, 1.0), 1)
-        if weighted:
-            factors.append(Factor(name=name, points=weighted, reason=reason))
+        if weighted:  # built from our own computed values: no validation needed (float() as validation would)
+            factors.append(Factor.model_construct(name=name, points=float(weighted), reason=reason))
 
     base = _severity(finding, ctx, add)
     share = CONFIDENCE_SHARE[finding.confidence]
@@ -231,9 +234,10 @@ def score_finding(finding: Finding, ctx: ScoringContext | None = None) -> Rank:
 
 def build_rank(finding_id: str, factors: list[Factor]) -> Rank:
     ordered = sorted(factors, key=lambda f: -abs(f.points))
-    score = max(0.0, min(100.0, round(sum(f.points for f in ordered), 1)))
+    score = float(max(0.0, min(100.0, round(sum(f.points for f in ordered), 1))))
     reason = "; ".join(f"{f.reason} ({f.points:+g})" for f in ordered[:3])
-    return Rank(finding_id=finding_id, score=score, factors=ordered, reason=reason)
+    # score is clamped to 0..100 above and every factor is already a Factor: what validation would check
+    return Rank.model_construct(finding_id=finding_id, score=score, factors=ordered, reason=reason)
 
 
 def rank_findings(findings: list[Finding], ctx: ScoringContext | None = None) -> list[tuple[Finding, Rank]]:
