@@ -238,7 +238,7 @@ def _partial_fingerprints(result: dict) -> dict[str, str]:
 
 def _parse_result(
     result: dict, run: dict, run_index: int, result_index: int, tool: str, resolver: PathResolver,
-    notes: dict[str, int],
+    notes: dict[str, int], memo: rules.RuleLabelMemo,
 ) -> _Draft | SkippedResult:
     tool_object = obj(run.get("tool"))
     rule_id, rule, component = rules.resolve_rule(result, tool_object)
@@ -267,21 +267,21 @@ def _parse_result(
         partial_fingerprints=partials,
         start_line=None if place.whole_file else place.location.start_line,
     )
-    severity, security_severity = rules.severity_of(result, rule)
+    labels = memo.labels(result, rule, rule_id, run, tool)
     fields = {
         "tool": tool,
         "rule_id": rule_id,
-        "rule_name": rules.rule_name(rule, rule_id),
+        "rule_name": labels.rule_name,
         "message": rules.message_text(result, rule, component, obj(tool_object.get("driver"))) or rule_id,
-        "cwe": rules.cwe_ids(result, rule, run),
-        "cve": rules.cve_ids(rule_id, rule, result),
-        "severity": severity,
-        "confidence": rules.confidence_of(result, rule, tool),
-        "security_severity": security_severity,
+        "cwe": list(labels.cwe),
+        "cve": list(labels.cve),
+        "severity": labels.severity,
+        "confidence": labels.confidence,
+        "security_severity": labels.security_severity,
         "location": place.location,
         "flow": _flow(result, run, resolver, notes),
-        "tags": rules.tags_of(rule, result),
-        "help_uri": rules.help_uri(rule),
+        "tags": list(labels.tags),
+        "help_uri": labels.help_uri,
         "partial_fingerprints": partials,
     }
     return _Draft(result_index=result_index, fields=fields, basis=basis, context=context)
@@ -303,8 +303,10 @@ def _finish(drafts: list[_Draft], now: datetime) -> list[Finding]:
         ids[draft.result_index] = finding_fingerprint(
             draft.fields["tool"], draft.fields["rule_id"], draft.fields["location"].path, draft.context, occurrence
         )
+    # Every field was built from checked values above (Location and FlowStep records are validated where they
+    # are made, lists and strings are filtered by type), so the Findings skip a second validation.
     return [
-        Finding(id=ids[d.result_index], first_seen=now, last_seen=now, status="open", **d.fields)
+        Finding.model_construct(id=ids[d.result_index], first_seen=now, last_seen=now, status="open", **d.fields)
         for d in drafts
     ]
 
@@ -345,10 +347,11 @@ def _parse_run(run: object, run_index: int, project_root: Path | None, now: date
     resolver = PathResolver.for_run(run, project_root)
     notes: dict[str, int] = {}
     drafts: list[_Draft] = []
+    memo = rules.RuleLabelMemo()
     for result_index, result in enumerate(results):
         try:
             outcome = (
-                _parse_result(result, run, run_index, result_index, tool, resolver, notes)
+                _parse_result(result, run, run_index, result_index, tool, resolver, notes, memo)
                 if isinstance(result, dict)
                 else SkippedResult(run_index=run_index, result_index=result_index, reason="result is not an object")
             )

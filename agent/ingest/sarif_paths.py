@@ -75,6 +75,7 @@ class PathResolver:
     undefined_base_ids: set[str] = field(default_factory=set)
     _lines: dict[str, list[str] | None] = field(default_factory=dict)
     _checked: dict[str, str | None] = field(default_factory=dict)
+    _relative: dict[tuple[str, str | None], str | PathRejected] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._root = self.project_root.resolve() if self.project_root is not None else None
@@ -136,6 +137,21 @@ class PathResolver:
     def relative_path(self, artifact_location: object) -> str:
         """Return the project-relative POSIX path of an artifactLocation, or raise PathRejected."""
         uri, base_id = self._artifact_uri(_obj(artifact_location))
+        if not isinstance(base_id, (str, type(None))):
+            return self._relative_path(uri, base_id)
+        # many results name the same file: resolve each (uri, base) once per run, rejections included
+        known = self._relative.get((uri, base_id))
+        if known is None:
+            try:
+                known = self._relative_path(uri, base_id)
+            except PathRejected as rejected:
+                known = rejected
+            self._relative[(uri, base_id)] = known
+        if isinstance(known, PathRejected):
+            raise PathRejected(str(known))
+        return known
+
+    def _relative_path(self, uri: str, base_id: object) -> str:
         resolved = self._resolve_uri(uri, base_id)
         if not resolved.absolute:
             relative = _clean_relative(resolved.path)
