@@ -303,10 +303,8 @@ def _finish(drafts: list[_Draft], now: datetime) -> list[Finding]:
         ids[draft.result_index] = finding_fingerprint(
             draft.fields["tool"], draft.fields["rule_id"], draft.fields["location"].path, draft.context, occurrence
         )
-    # Every field was built from checked values above (Location and FlowStep records are validated where they
-    # are made, lists and strings are filtered by type), so the Findings skip a second validation.
     return [
-        Finding.model_construct(id=ids[d.result_index], first_seen=now, last_seen=now, status="open", **d.fields)
+        Finding(id=ids[d.result_index], first_seen=now, last_seen=now, status="open", **d.fields)
         for d in drafts
     ]
 

@@ -189,9 +189,8 @@ def _asset(finding: Finding, ctx: ScoringContext, add) -> None:
 @lru_cache(maxsize=1 << 17)  # scanners such as Trivy give every CVE its own rule id: 100,000 findings, ~20,000 rules
 def _fixer_name(tool: str, rule_id: str, cwe: tuple[int, ...]) -> str | None:
     """The first builtin fixer for findings of this tool, rule and CWEs (fixers match on those alone)."""
-    # the values come from an already validated Finding, so the probe skips validation
-    probe = Finding.model_construct(id="probe", tool=tool, rule_id=rule_id, message="", cwe=list(cwe),
-                                    location=Location.model_construct(path="probe.py", start_line=1))
+    probe = Finding(id="probe", tool=tool, rule_id=rule_id, message="", cwe=list(cwe),
+                    location=Location(path="probe.py", start_line=1))
     fixers = fixers_for(probe)
     return fixers[0].name if fixers else None
 
@@ -215,8 +214,8 @@ def score_finding(finding: Finding, ctx: ScoringContext | None = None) -> Rank:
 
     def add(name: str, points: float, reason: str) -> None:
         weighted = round(points * ctx.config.weights.get(name, 1.0), 1)
-        if weighted:  # built from our own computed values: no validation needed (float() as validation would)
-            factors.append(Factor.model_construct(name=name, points=float(weighted), reason=reason))
+        if weighted:
+            factors.append(Factor(name=name, points=weighted, reason=reason))
 
     base = _severity(finding, ctx, add)
     share = CONFIDENCE_SHARE[finding.confidence]
@@ -234,10 +233,9 @@ def score_finding(finding: Finding, ctx: ScoringContext | None = None) -> Rank:
 
 def build_rank(finding_id: str, factors: list[Factor]) -> Rank:
     ordered = sorted(factors, key=lambda f: -abs(f.points))
-    score = float(max(0.0, min(100.0, round(sum(f.points for f in ordered), 1))))
+    score = max(0.0, min(100.0, round(sum(f.points for f in ordered), 1)))
     reason = "; ".join(f"{f.reason} ({f.points:+g})" for f in ordered[:3])
-    # score is clamped to 0..100 above and every factor is already a Factor: what validation would check
-    return Rank.model_construct(finding_id=finding_id, score=score, factors=ordered, reason=reason)
+    return Rank(finding_id=finding_id, score=score, factors=ordered, reason=reason)
 
 
 def rank_findings(findings: list[Finding], ctx: ScoringContext | None = None) -> list[tuple[Finding, Rank]]:
