@@ -74,11 +74,11 @@ def cvss_of(finding: Finding, overrides: dict[str, str]) -> tuple[str, float, di
     the vector text when it is malformed; None when there is none."""
     vector = next((overrides[c] for c in finding.cve if c in overrides), None) or overrides.get(finding.rule_id)
     if vector is None:
-        for text in [*finding.tags, finding.message]:
-            match = CVSS_VECTOR.search(text)
-            if match:
-                vector = match.group(0)
-                break
+        # one search over the tags and message joined by newlines finds the same first vector as a search per
+        # text (a vector contains no newline), without a Python loop per text
+        match = CVSS_VECTOR.search("\n".join([*finding.tags, finding.message]))
+        if match:
+            vector = match.group(0)
     if vector is None:
         return None
     try:
@@ -98,6 +98,9 @@ class ScoringContext:
     feeds: Feeds = field(default_factory=Feeds)
     verdicts: dict[str, Verdict] = field(default_factory=dict)
     now: datetime = field(default_factory=utcnow)
+    # identical factors (same name, points and reason) are one shared, never-modified Factor: 100,000 findings
+    # carry a few thousand distinct ones
+    factor_pool: dict[tuple[str, float, str], Factor] = field(default_factory=dict, repr=False)
 
 
 def _severity(finding: Finding, ctx: ScoringContext, add) -> float:
@@ -211,11 +214,16 @@ def score_finding(finding: Finding, ctx: ScoringContext | None = None) -> Rank:
     """The finding's score and its ordered factors (largest contribution first), each with its reason."""
     ctx = ctx or ScoringContext()
     factors: list[Factor] = []
+    pool = ctx.factor_pool
 
     def add(name: str, points: float, reason: str) -> None:
         weighted = round(points * ctx.config.weights.get(name, 1.0), 1)
         if weighted:
-            factors.append(Factor(name=name, points=weighted, reason=reason))
+            key = (name, weighted, reason)
+            factor = pool.get(key)
+            if factor is None:
+                factor = pool[key] = Factor(name=name, points=weighted, reason=reason)
+            factors.append(factor)
 
     base = _severity(finding, ctx, add)
     share = CONFIDENCE_SHARE[finding.confidence]
