@@ -154,3 +154,16 @@ def test_risk_acceptance_and_expiry(store):
     assert store.get_finding("a").status == "open"
     events = store.finding_events("a")
     assert "compensating WAF rule" in events[0]["comment"] and events[-1]["comment"] == "risk acceptance expired"
+
+
+def test_records_round_trip_whole_including_text_the_fast_serializer_refuses(store):
+    # every field survives the JSON column; a lone surrogate (possible in SARIF text) falls back to json.dumps
+    odd = Finding(id="s" * 64, tool="semgrep", rule_id="r", message="caf\u00e9 \ud800", cwe=[89], cve=["CVE-2024-1"],
+                  security_severity=7.5, tags=["t"], partial_fingerprints={"k": "v"},
+                  location=Location(path="p.py", start_line=2, end_line=4, snippet="x\ud800"))
+    plain = make_finding("p" * 64)
+    store.record_scan(tool="semgrep", scope="semgrep", source="s", content=b"u", findings=[odd, plain], full=True)
+    for finding in (odd, plain):
+        stored = store.get_finding(finding.id)
+        assert stored.model_dump(exclude={"first_seen", "last_seen"}) == finding.model_dump(
+            exclude={"first_seen", "last_seen"})
