@@ -377,9 +377,20 @@ class RuleLabelMemo:
     def __init__(self) -> None:
         self._ids: dict[tuple[int, str], tuple[dict, tuple]] = {}
         self._grades: dict[tuple[int, str | None, str | None], tuple[dict, tuple]] = {}
+        self._whole: dict[tuple[int, str, str | None, str | None], tuple[dict, Labels]] = {}
 
     def labels(self, result: dict, rule: dict, rule_id: str, run: dict, tool: str) -> Labels:
         properties = obj(result.get("properties"))
+        if not properties and not arr(result.get("taxa")):  # the commonest case: everything comes from the rule
+            level, kind = result.get("level"), result.get("kind")
+            key = (id(rule), rule_id, level if isinstance(level, str) else None, kind if isinstance(kind, str) else None)
+            whole = self._get(self._whole, key, rule)
+            if whole is None:
+                whole = self._put(self._whole, key, rule, self._labels(result, rule, rule_id, run, tool, properties))
+            return whole  # type: ignore[return-value]
+        return self._labels(result, rule, rule_id, run, tool, properties)
+
+    def _labels(self, result: dict, rule: dict, rule_id: str, run: dict, tool: str, properties: dict) -> Labels:
         ids = None
         if not arr(result.get("taxa")) and not _LABEL_KEYS.intersection(properties):
             ids = self._get(self._ids, (id(rule), rule_id), rule)
@@ -397,13 +408,13 @@ class RuleLabelMemo:
         return Labels(rule_name(rule, rule_id), help_uri(rule), *ids, *grades)
 
     @staticmethod
-    def _get(cache: dict, key: tuple, rule: dict) -> tuple | None:
+    def _get(cache: dict, key: tuple, rule: dict) -> Any:
         entry = cache.get(key)
         # the entry keeps its rule alive and is checked by identity, so a reused id() never returns stale labels
         return entry[1] if entry is not None and entry[0] is rule else None
 
     @staticmethod
-    def _put(cache: dict, key: tuple, rule: dict, value: tuple) -> tuple:
+    def _put(cache: dict, key: tuple, rule: dict, value: Any) -> Any:
         cache[key] = (rule, value)
         return value
 
