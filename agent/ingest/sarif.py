@@ -21,6 +21,7 @@ from agent.errors import SutureError
 from agent.gc_pause import paused_gc
 from agent.ingest import sarif_rules as rules
 from agent.ingest.fingerprint import FingerprintBasis, finding_fingerprint, fingerprint_context
+from agent.ingest.sarif_labels import RuleLabelMemo
 from agent.ingest.sarif_paths import PathRejected, PathResolver
 from agent.models import Finding, FlowStep, Location, SkippedResult, utcnow
 
@@ -238,7 +239,7 @@ def _partial_fingerprints(result: dict) -> dict[str, str]:
 
 def _parse_result(
     result: dict, run: dict, run_index: int, result_index: int, tool: str, resolver: PathResolver,
-    notes: dict[str, int], memo: rules.RuleLabelMemo,
+    notes: dict[str, int], memo: RuleLabelMemo,
 ) -> _Draft | SkippedResult:
     tool_object = obj(run.get("tool"))
     rule_id, rule, component = rules.resolve_rule(result, tool_object)
@@ -345,7 +346,7 @@ def _parse_run(run: object, run_index: int, project_root: Path | None, now: date
     resolver = PathResolver.for_run(run, project_root)
     notes: dict[str, int] = {}
     drafts: list[_Draft] = []
-    memo = rules.RuleLabelMemo()
+    memo = RuleLabelMemo()
     for result_index, result in enumerate(results):
         try:
             outcome = (
