@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticSerializationError
 from sqlalchemy.engine import Connection, Engine
 
@@ -106,7 +106,7 @@ class Store:
             wanted = [status] if isinstance(status, str) else list(status)
             query = query.where(findings_t.c.status.in_(wanted))
         with self.engine.connect() as conn, paused_gc():
-            return [Finding.model_validate_json(r[0]) for r in conn.execute(query.order_by(findings_t.c.id))]
+            return [_finding_from_json(r[0]) for r in conn.execute(query.order_by(findings_t.c.id))]
 
     def scan_already_ingested(self, content_hash: str) -> bool:
         with self.engine.connect() as conn:
@@ -418,6 +418,15 @@ def _json_text(value: object) -> str:
         except PydanticSerializationError:
             value = value.model_dump(mode="json")
     return json.dumps(value)
+
+
+def _finding_from_json(raw: str) -> Finding:
+    """Parse a stored finding; pydantic's JSON parser rejects lone surrogates (`\\ud800`) that real scanner
+    messages can carry and json.loads accepts, so those rows take the slower path instead of failing."""
+    try:
+        return Finding.model_validate_json(raw)
+    except ValidationError:
+        return Finding.model_validate(json.loads(raw))
 
 
 def _data_row(data: dict, scope: str) -> dict:

@@ -167,3 +167,11 @@ def test_records_round_trip_whole_including_text_the_fast_serializer_refuses(sto
         stored = store.get_finding(finding.id)
         assert stored.model_dump(exclude={"first_seen", "last_seen"}) == finding.model_dump(
             exclude={"first_seen", "last_seen"})
+
+
+def test_lone_surrogate_in_a_scanner_message_survives_listing(store):
+    """json.load accepts "\\ud800" in SARIF; the store must list such a finding, not fail on it."""
+    odd = make_finding("s").model_copy(update={"message": "bad byte \ud800 in message"})
+    store.record_scan(tool="bandit", scope="bandit", source="1", content=b"1", findings=[odd], full=True)
+    assert store.list_findings()[0].message == "bad byte \ud800 in message"
+    assert store.get_finding("s").message == odd.message
