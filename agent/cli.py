@@ -139,6 +139,23 @@ def _run_fix(session: usecases.Session, top: int | None, finding: str | None, re
     return proposals
 
 
+def _fix_and_summarise(session, top, finding, redo: bool, fmt: ListFmt) -> None:
+    """Fix and show the queue. If the model stops the run (endpoint down, budget reached), what was finished
+    is still shown before the one-line error."""
+    from agent.llm.errors import ModelUnavailableError
+    from agent.models import utcnow
+
+    started = utcnow()
+    try:
+        proposals = _run_fix(session, top, finding, redo, fmt)
+    except ModelUnavailableError:
+        done = [p for p in session.store.list_proposals() if p.created_at >= started]
+        if done and fmt != ListFmt.json:
+            _queue_summary(session, done, fmt)
+        raise
+    _queue_summary(session, proposals, fmt)
+
+
 def _queue_summary(session: usecases.Session, proposals, fmt: ListFmt) -> None:
     rows = [(p, _finding_or_none(session, p.finding_id)) for p in proposals]
     if fmt == ListFmt.json:
@@ -190,7 +207,7 @@ def fix(
         raise SutureError("give either --top or --finding, not both")
     session = _open(repo, db, model=model, api_base=api_base, k=k, budget_usd=budget_usd,
                     cache=False if no_cache else None, workers=workers)
-    _queue_summary(session, _run_fix(session, top, finding, redo, fmt), fmt)
+    _fix_and_summarise(session, top, finding, redo, fmt)
 
 
 @cli.command()
@@ -209,7 +226,7 @@ def run(
         render.err.print(n)
     if fmt != ListFmt.json:
         _ingest_lines(reports, fmt)
-    _queue_summary(session, _run_fix(session, top, None, False, fmt), fmt)
+    _fix_and_summarise(session, top, None, False, fmt)
 
 
 @review_cli.command("list")

@@ -151,3 +151,20 @@ def test_help_teaches(repo: Path):
         proc = suture(REPO_ROOT, *command)
         assert "Usage" in proc.stdout
     assert "--budget-usd" in suture(REPO_ROOT, "fix", "--help").stdout
+
+
+def test_model_stopping_mid_run_still_shows_what_was_finished(repo: Path):
+    """The first finding is answered (a false-positive verdict → dismissal); then the endpoint drops every
+    connection. The run stops with one line and exit 2, and the queue so far is still printed and stored."""
+    from tests.fakes.openai_server import ScriptedOpenAIServer, disconnect, reply
+
+    suture(repo, "scan", "--tool", "bandit")
+    verdict = json.dumps({"verdict": "false_positive", "confidence": 0.8, "rationale": "looks constant"})
+    with ScriptedOpenAIServer() as server:
+        server.enqueue(reply(verdict), *[disconnect()] * 12)
+        proc = suture(repo, "fix", "--top", "2", "--workers", "1", "--model", "openai/test-model",
+                      "--api-base", server.base_url, env={"OPENAI_API_KEY": "sk-test"}, expect=2)
+    assert "Review queue" in proc.stdout and "dismissal" in proc.stdout
+    assert "Traceback" not in proc.stderr and proc.stderr.strip().splitlines()[-1].startswith("error:")
+    listed = json.loads(suture(repo, "review", "list", "--format", "json").stdout)
+    assert [p["kind"] for p in listed] == ["dismissal"]
