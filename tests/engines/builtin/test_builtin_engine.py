@@ -142,8 +142,13 @@ def test_repair_round_is_refused(project: Path) -> None:
 
 
 def test_fixers_are_ordered_rule_id_first() -> None:
-    finding = make_finding(1, "B324", (78,))
-    assert [f.name for f in fixers_for(finding)] == ["weak_hash", "shell_command"]
+    other_tool = make_finding(1, "B324", (78,), tool="semgrep")
+    assert [f.name for f in fixers_for(other_tool)] == ["weak_hash", "shell_command"]
+    # bandit's rule ids are exact: a CWE shared with another bandit rule is no match
+    assert [f.name for f in fixers_for(make_finding(1, "B324", (78,)))] == ["weak_hash"]
+    assert fixers_for(make_finding(1, "B607", (78,))) == []  # partial executable path: a shell rewrite can't fix it
+    assert [f.name for f in fixers_for(make_finding(1, "python.cmd-injection", (78,), tool="codeql"))] == [
+        "shell_command"]
     assert len({f.name for f in FIXERS}) == len(FIXERS)
     assert all(f.summary and f.review_guidance and f.references for f in FIXERS)
     assert all(len(sys.modules[type(f).__module__].__doc__ or "") > 200 for f in FIXERS)  # documented class of code

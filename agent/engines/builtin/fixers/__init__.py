@@ -26,9 +26,17 @@ FIXERS: tuple[Fixer, ...] = (
 )
 
 
+# Tools whose rule ids the fixers list exactly: for them the rule id decides, and a CWE shared with another
+# rule is no match (bandit's B607 "partial executable path" carries CWE-78 like B602, but a shell rewrite
+# cannot fix it). Findings of every other tool are matched by CWE.
+RULE_ID_AUTHORITATIVE_TOOLS = frozenset({"bandit"})
+
+
 def fixers_for(finding: Finding) -> list[Fixer]:
-    """Fixers that may handle `finding`: rule-id matches first, then CWE-only matches."""
+    """Fixers that may handle `finding`: rule-id matches first, then CWE-only matches (other tools only)."""
     by_rule = [f for f in FIXERS if f.matches_rule_id(finding)]
+    if finding.tool.lower() in RULE_ID_AUTHORITATIVE_TOOLS:
+        return by_rule
     by_cwe = [f for f in FIXERS if f not in by_rule and f.matches(finding)]
     return by_rule + by_cwe
 
