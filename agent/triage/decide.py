@@ -26,7 +26,7 @@ from agent.triage.config import DEFAULT_TIER, TriageConfig
 from agent.triage.cwe import COMMONLY_EXPLOITED, TOTAL_IMPACT
 from agent.triage.feeds import Feeds
 from agent.triage.group import Group
-from agent.triage.rank import cvss_of
+from agent.triage.rank import ScoringContext
 
 LANES = {"act": "now", "attend": "now", "track_star": "batch", "track": "defer"}
 LABELS = {"act": "Act", "attend": "Attend", "track_star": "Track*", "track": "Track"}
@@ -64,14 +64,16 @@ class Decision:
 
 
 def decide(group: Group, config: TriageConfig, feeds: Feeds, tier: int | None, internet_facing: bool,
-           data: str) -> Decision:
+           data: str, ctx: ScoringContext | None = None) -> Decision:
+    """The group's SSVC decision. `ctx` (the ranking's context, same config) reuses the CVSS vectors it read."""
+    ctx = ctx or ScoringContext(config=config)
     reasons = [f.reason for f in group.rank.factors]
     demoted = any(f.name in ("reachability", "evidence") and f.points < 0 for f in group.rank.factors)
     findings = group.findings
     cves = {c for f in findings for c in f.cve}
     kev = bool(cves & feeds.kev.keys())
     epss = max((feeds.epss[c][0] for c in cves if c in feeds.epss), default=0.0)
-    cvss = [c for c in (cvss_of(f, config.cvss) for f in findings) if isinstance(c, tuple)]
+    cvss = [c for c in (ctx.cvss(f) for f in findings) if isinstance(c, tuple)]
     why: list[str] = []
     if kev:
         exploitation = "active"

@@ -15,6 +15,7 @@ Linear in the number of findings (dictionary lookups per file, line and sink), s
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from agent.models import Factor, Finding, Rank
@@ -68,14 +69,16 @@ def _same_spot(a: Finding, b: Finding) -> bool:
     return overlap and (bool(set(a.cwe) & set(b.cwe)) or a.location.start_line == b.location.start_line)
 
 
-def group_findings(ranked: list[tuple[Finding, Rank]], corroboration_weight: float = 1.0) -> list[Group]:
-    """Groups, best first. `ranked` must be best first (as `rank_findings` returns it)."""
+def group_findings(ranked: list[tuple[Finding, Rank]], corroboration_weight: float = 1.0,
+                   import_only: Callable[[Finding], bool] = is_import_only) -> list[Group]:
+    """Groups, best first. `ranked` must be best first (as `rank_findings` returns it); `import_only` may be a
+    memoized `is_import_only` (the ranking's `ScoringContext.import_only`)."""
     groups: list[Group] = []
     by_line: dict[tuple[str, int], list[int]] = {}
     by_sink: dict[tuple[str, str, str, str], int] = {}
     imports: list[tuple[Finding, Rank]] = []
     for finding, rank in ranked:
-        if is_import_only(finding):
+        if import_only(finding):
             imports.append((finding, rank))
             continue
         loc = finding.location

@@ -101,11 +101,29 @@ class ScoringContext:
     # identical factors (same name, points and reason) are one shared, never-modified Factor: 100,000 findings
     # carry a few thousand distinct ones
     factor_pool: dict[tuple[str, float, str], Factor] = field(default_factory=dict, repr=False)
+    # per-finding results that grouping and deciding ask for again, keyed by id(finding); each entry holds its
+    # finding, so an id is never reused while its entry exists
+    _memo: dict[int, tuple[Finding, bool, tuple[str, float, dict[str, str]] | None | str]] = field(
+        default_factory=dict, init=False, repr=False)
+
+    def _facts(self, finding: Finding) -> tuple[Finding, bool, tuple[str, float, dict[str, str]] | None | str]:
+        facts = self._memo.get(id(finding))
+        if facts is None:
+            facts = self._memo[id(finding)] = (finding, is_import_only(finding), cvss_of(finding, self.config.cvss))
+        return facts
+
+    def cvss(self, finding: Finding) -> tuple[str, float, dict[str, str]] | None | str:
+        """`cvss_of(finding, config.cvss)`, computed once per finding."""
+        return self._facts(finding)[2]
+
+    def import_only(self, finding: Finding) -> bool:
+        """`is_import_only(finding)`, computed once per finding."""
+        return self._facts(finding)[1]
 
 
 def _severity(finding: Finding, ctx: ScoringContext, add) -> float:
     """Adds the severity factor; returns the 0–10 base it used."""
-    cvss = cvss_of(finding, ctx.config.cvss)
+    cvss = ctx.cvss(finding)
     if isinstance(cvss, tuple):
         vector, base, _ = cvss
         add("severity", SEVERITY_POINTS_PER_CVSS * base, f"CVSS {base:g} ({vector})")
@@ -138,7 +156,7 @@ def _reachability(finding: Finding, ctx: ScoringContext, add) -> None:
     kind = path_kind(finding.location.path)
     if kind is not None:
         add("reachability", CODE_KIND_POINTS[kind], f"only in {kind} code")
-    if is_import_only(finding):
+    if ctx.import_only(finding):
         add("reachability", IMPORT_ONLY_POINTS, "flags an import, not a use of the module")
     if ctx.code is not None and kind is None:
         entry = ctx.code.entry_point(finding)
@@ -158,7 +176,7 @@ def _evidence(finding: Finding, ctx: ScoringContext, add) -> None:
         add("evidence", 5.0, f"static evidence it is real: the scanner traced a {len(finding.flow)}-step data flow")
     # Source evidence costs a parse per file and a walk per finding: only where it can move the ranking, i.e. not
     # for code already demoted by its path or for findings about an import line.
-    if ctx.code is not None and path_kind(finding.location.path) is None and not is_import_only(finding):
+    if ctx.code is not None and path_kind(finding.location.path) is None and not ctx.import_only(finding):
         evidence = ctx.code.evidence(finding)
         strong = [e for e in evidence if e.strong and e.supports == "false_positive"]
         for_tp = [e for e in evidence if e.supports == "true_positive"]

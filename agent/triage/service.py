@@ -67,12 +67,12 @@ def _triage(findings: list[Finding], config: TriageConfig, project_dir: Path | N
     owners = OwnerIndex(config, project_dir)
     ctx = ScoringContext(config=config, owners=owners, code=ReachabilityIndex(project_dir) if project_dir else None, feeds=feeds,
                          verdicts=verdicts or {}, now=now)
-    groups = group_findings(rank_findings(findings, ctx), config.weights.get("corroboration", 1.0))
+    groups = group_findings(rank_findings(findings, ctx), config.weights.get("corroboration", 1.0), ctx.import_only)
     rows: list[TriageRow] = []
     for group in groups:
         asset, owner = owners.resolve(group.primary.location.path)
         decision = decide(group, config, feeds, asset.tier if asset else None,
-                          bool(asset and asset.internet_facing), asset.data if asset else "internal")
+                          bool(asset and asset.internet_facing), asset.data if asset else "internal", ctx)
         rows.append(TriageRow(group, decision, owner.team, owner.source, asset.name if asset else None))
     overflow = apply_capacity([(r.group, r.decision, r.team) for r in rows], config, now)
     notes = []
