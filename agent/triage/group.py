@@ -82,28 +82,32 @@ def group_findings(ranked: list[tuple[Finding, Rank]], corroboration_weight: flo
             imports.append((finding, rank))
             continue
         loc = finding.location
-        lines = range(loc.start_line, min(loc.last_line, loc.start_line + MAX_SPAN_INDEXED) + 1)
+        path, start, tool = loc.path, loc.start_line, finding.tool
+        keys = [(path, line) for line in range(start, min(loc.end_line or start, start + MAX_SPAN_INDEXED) + 1)]
         joined = None
-        for line in lines:
-            for gi in by_line.get((loc.path, line), ()):
-                group = groups[gi]
-                if finding.tool not in group.tool_set and _same_spot(group.primary, finding):
+        for key in keys:
+            for gi in by_line.get(key, ()):
+                if tool not in groups[gi].tool_set and _same_spot(groups[gi].primary, finding):
                     joined = gi
                     break
             if joined is not None:
                 break
-        sink_key = (finding.tool, finding.rule_id, loc.path, sink_of(finding))
-        how = f"also reported by {finding.tool} ({finding.rule_id})"
-        if joined is None and sink_key in by_sink:
-            joined, how = by_sink[sink_key], f"same rule and sink `{sink_key[3]}` at line {loc.start_line}"
-        if joined is None:
+        sink_key = (tool, finding.rule_id, path, sink_of(finding))
+        if joined is not None:
+            groups[joined].add(finding, f"also reported by {tool} ({finding.rule_id})")
+        elif sink_key in by_sink:
+            joined = by_sink[sink_key]
+            groups[joined].add(finding, f"same rule and sink `{sink_key[3]}` at line {start}")
+        else:
             groups.append(Group(finding, rank))
             joined = len(groups) - 1
             by_sink.setdefault(sink_key, joined)
-        else:
-            groups[joined].add(finding, how)
-        for line in lines:
-            by_line.setdefault((loc.path, line), []).append(joined)
+        for key in keys:
+            found = by_line.get(key)
+            if found is None:
+                by_line[key] = [joined]
+            else:
+                found.append(joined)
     usage_by_path: dict[str, list[int]] = {}
     for gi, group in enumerate(groups):
         usage_by_path.setdefault(group.primary.location.path, []).append(gi)

@@ -105,6 +105,10 @@ class ScoringContext:
     # finding, so an id is never reused while its entry exists
     _memo: dict[int, tuple[Finding, bool, tuple[str, float, dict[str, str]] | None | str]] = field(
         default_factory=dict, init=False, repr=False)
+    # (ordered factors, score, reason) per set of pooled factors, keyed by their ids (the value holds them, so the
+    # ids stay theirs): many findings share the same factors
+    _rank_parts: dict[tuple[int, ...], tuple[list[Factor], float, str]] = field(
+        default_factory=dict, init=False, repr=False)
 
     def _facts(self, finding: Finding) -> tuple[Finding, bool, tuple[str, float, dict[str, str]] | None | str]:
         facts = self._memo.get(id(finding))
@@ -254,13 +258,23 @@ def score_finding(finding: Finding, ctx: ScoringContext | None = None) -> Rank:
     add("cwe_class", points * scale, label)
     for part in (_exploitability, _reachability, _evidence, _asset, _fix_and_age):
         part(finding, ctx, add)
-    return build_rank(finding.id, factors)
+    key = tuple(map(id, factors))
+    parts = ctx._rank_parts.get(key)
+    if parts is None:
+        parts = ctx._rank_parts[key] = _rank_parts(factors)
+    ordered, score, reason = parts
+    return Rank(finding_id=finding.id, score=score, factors=ordered, reason=reason)
 
 
-def build_rank(finding_id: str, factors: list[Factor]) -> Rank:
+def _rank_parts(factors: list[Factor]) -> tuple[list[Factor], float, str]:
     ordered = sorted(factors, key=lambda f: -abs(f.points))
     score = max(0.0, min(100.0, round(sum(f.points for f in ordered), 1)))
     reason = "; ".join(f"{f.reason} ({f.points:+g})" for f in ordered[:3])
+    return ordered, score, reason
+
+
+def build_rank(finding_id: str, factors: list[Factor]) -> Rank:
+    ordered, score, reason = _rank_parts(factors)
     return Rank(finding_id=finding_id, score=score, factors=ordered, reason=reason)
 
 
