@@ -67,7 +67,6 @@ def decide(group: Group, config: TriageConfig, feeds: Feeds, tier: int | None, i
            data: str, ctx: ScoringContext | None = None) -> Decision:
     """The group's SSVC decision. `ctx` (the ranking's context, same config) reuses the CVSS vectors it read."""
     ctx = ctx or ScoringContext(config=config)
-    reasons = [f.reason for f in group.rank.factors]
     demoted = any(f.name in ("reachability", "evidence") and f.points < 0 for f in group.rank.factors)
     findings = group.findings
     cves = {c for f in findings for c in f.cve}
@@ -84,9 +83,11 @@ def decide(group: Group, config: TriageConfig, feeds: Feeds, tier: int | None, i
         why.append(f"exploitation poc ({basis})")
     else:
         exploitation = "none"
-    web = any("web handler" in r or "serverless handler" in r for r in reasons)
-    network = any(m.get("AV") == "N" and m.get("PR", m.get("Au")) in ("N",) and m.get("UI", "N") == "N"
-                  for _, _, m in cvss)
+    # web handler and network vector only matter when nothing else has decided automatable
+    web = not demoted and not internet_facing and any(
+        "web handler" in f.reason or "serverless handler" in f.reason for f in group.rank.factors)
+    network = not demoted and not internet_facing and not web and any(
+        m.get("AV") == "N" and m.get("PR", m.get("Au")) in ("N",) and m.get("UI", "N") == "N" for _, _, m in cvss)
     automatable = "yes" if (internet_facing or web or network) and not demoted else "no"
     if automatable == "yes":
         why.append("automatable (" + ("internet-facing" if internet_facing else "web handler" if web

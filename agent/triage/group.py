@@ -25,7 +25,7 @@ _SINK_CALL = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
 MAX_SPAN_INDEXED = 40  # lines of a long finding indexed for same-spot matching
 
 
-@dataclass
+@dataclass(slots=True)
 class Group:
     primary: Finding
     rank: Rank

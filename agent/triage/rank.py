@@ -101,28 +101,36 @@ class ScoringContext:
     # identical factors (same name, points and reason) are one shared, never-modified Factor: 100,000 findings
     # carry a few thousand distinct ones
     factor_pool: dict[tuple[str, float, str], Factor] = field(default_factory=dict, repr=False)
-    # per-finding results that grouping and deciding ask for again, keyed by id(finding); each entry holds its
-    # finding, so an id is never reused while its entry exists
-    _memo: dict[int, tuple[Finding, bool, tuple[str, float, dict[str, str]] | None | str]] = field(
+    # per-finding results that grouping and deciding ask for again, keyed by id(finding); `_seen` holds each
+    # finding, so an id is never reused while its entry exists (plain values: no per-finding container to track)
+    _seen: list[Finding] = field(default_factory=list, init=False, repr=False)
+    _import_only: dict[int, bool] = field(default_factory=dict, init=False, repr=False)
+    _cvss: dict[int, tuple[str, float, dict[str, str]] | None | str] = field(
         default_factory=dict, init=False, repr=False)
     # (ordered factors, score, reason) per set of pooled factors, keyed by their ids (the value holds them, so the
     # ids stay theirs): many findings share the same factors
     _rank_parts: dict[tuple[int, ...], tuple[list[Factor], float, str]] = field(
         default_factory=dict, init=False, repr=False)
 
-    def _facts(self, finding: Finding) -> tuple[Finding, bool, tuple[str, float, dict[str, str]] | None | str]:
-        facts = self._memo.get(id(finding))
-        if facts is None:
-            facts = self._memo[id(finding)] = (finding, is_import_only(finding), cvss_of(finding, self.config.cvss))
-        return facts
+    def _remember(self, finding: Finding) -> None:
+        key = id(finding)
+        self._seen.append(finding)
+        self._import_only[key] = is_import_only(finding)
+        self._cvss[key] = cvss_of(finding, self.config.cvss)
 
     def cvss(self, finding: Finding) -> tuple[str, float, dict[str, str]] | None | str:
         """`cvss_of(finding, config.cvss)`, computed once per finding."""
-        return self._facts(finding)[2]
+        if id(finding) not in self._cvss:
+            self._remember(finding)
+        return self._cvss[id(finding)]
 
     def import_only(self, finding: Finding) -> bool:
         """`is_import_only(finding)`, computed once per finding."""
-        return self._facts(finding)[1]
+        found = self._import_only.get(id(finding))
+        if found is None:
+            self._remember(finding)
+            found = self._import_only[id(finding)]
+        return found
 
 
 def _severity(finding: Finding, ctx: ScoringContext, add) -> float:

@@ -23,7 +23,7 @@ from agent.triage.rank import ScoringContext, rank_findings
 from agent.triage.reachability import ReachabilityIndex
 
 
-@dataclass
+@dataclass(slots=True)
 class TriageRow:
     group: Group
     decision: Decision
