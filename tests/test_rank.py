@@ -125,3 +125,15 @@ def test_import_findings_demoted_by_tool_rule_or_import_line():
     assert ranked["imp"].score < ranked["use"].score
     assert any(fac.points == -25 and fac.name == "reachability" for fac in ranked["imp"].factors)
     assert any(fac.reason.startswith("flags an import") for fac in ranked["other"].factors)
+
+
+def test_a_reused_context_scores_each_finding_by_its_own_vector():
+    # the context memoizes per finding object: a new finding (even one at a freed one's address) is read afresh
+    ctx = ScoringContext()
+    vector = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"
+    reasons = []
+    for i in range(50):
+        finding = f(f"x{i}", sev="low", tags=[vector] if i % 3 == 0 else [])
+        reasons.append(next(x for x in score_finding(finding, ctx).factors if x.name == "severity").reason)
+        del finding
+    assert all(("CVSS 9.8" in r) == (i % 3 == 0) for i, r in enumerate(reasons))
