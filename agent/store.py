@@ -21,15 +21,20 @@ from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ValidationError
-from pydantic_core import PydanticSerializationError
 from sqlalchemy.engine import Connection, Engine
 
 from agent.errors import SutureError
 from agent.gc_pause import paused_gc
 from agent.models import Finding, Proposal, ProposalState, Transition, Verdict, utcnow
 from agent.store_schema import (
+    _data_row,
+    _finding_from_json,
+    _finding_row,
+    _instant,
+    _json_text,
     _meta,
+    _proposal_row,
+    _sqlite_pragmas,
     finding_events_t,
     findings_t,
     llm_cache_t,
@@ -398,57 +403,3 @@ def _refusal(proposal: Proposal, to_state: str) -> str:
     if to_state == "approved" and proposal.state == "drafted":
         return f"proposal {sid} has not been validated yet; run `suture fix` to validate it first"
     return f"proposal {sid} is {proposal.state}; it cannot become {to_state}"
-
-
-def _finding_row(finding: Finding, scope: str) -> dict:
-    # `data` is the record itself: the JSON column serializes it with _json_text
-    return {
-        "id": finding.id, "tool": finding.tool, "scope": scope, "rule_id": finding.rule_id,
-        "path": finding.location.path, "status": finding.status, "data": finding,
-    }
-
-
-def _json_text(value: object) -> str:
-    """The JSON columns' serializer. A record writes its own JSON (pydantic's serializer: several times faster
-    than model_dump + json.dumps at 100,000 findings); anything else, and text pydantic refuses to encode (lone
-    surrogates from odd SARIF), goes through json.dumps as before."""
-    if isinstance(value, BaseModel):
-        try:
-            return value.model_dump_json()
-        except PydanticSerializationError:
-            value = value.model_dump(mode="json")
-    return json.dumps(value)
-
-
-def _finding_from_json(raw: str) -> Finding:
-    """Parse a stored finding; pydantic's JSON parser rejects lone surrogates (`\\ud800`) that real scanner
-    messages can carry and json.loads accepts, so those rows take the slower path instead of failing."""
-    try:
-        return Finding.model_validate_json(raw)
-    except ValidationError:
-        return Finding.model_validate(json.loads(raw))
-
-
-def _data_row(data: dict, scope: str) -> dict:
-    """A findings row from a finding's stored JSON (already validated when it was first written)."""
-    return {"id": data["id"], "tool": data["tool"], "scope": scope, "rule_id": data["rule_id"],
-            "path": data["location"]["path"], "status": data["status"], "data": data}
-
-
-def _instant(value: str) -> datetime:
-    return datetime.fromisoformat(value)
-
-
-def _proposal_row(proposal: Proposal) -> dict:
-    return {
-        "id": proposal.id, "finding_id": proposal.finding_id, "state": proposal.state, "engine": proposal.engine,
-        "created_at": proposal.created_at, "data": json.loads(proposal.model_dump_json()),
-    }
-
-
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()
