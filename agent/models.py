@@ -175,6 +175,14 @@ class TestRun(Record):
     def ok(self) -> bool:
         return self.ran and not self.timed_out and self.exit_code == 0
 
+    @property
+    def summary(self) -> str:
+        """One line for people: counts when the tests ran, else why they did not."""
+        if not self.ran:
+            return f"not run ({self.reason or 'unknown reason'})"
+        counts = f"{self.passed} passed, {self.failed} failed, {self.errors} errors"
+        return counts + (" (timed out)" if self.timed_out else "")
+
 
 class Validation(Record):
     applied: bool

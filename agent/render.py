@@ -132,8 +132,7 @@ def show_proposal(p: Proposal, f: Finding, history: list[Transition]) -> None:
         out.print("[bold]Validation[/] " + ("[green]passed[/]" if v.passed else "[red]failed[/]"))
         for name, run in (("baseline", v.baseline), ("targeted", v.targeted), ("patched", v.patched)):
             if run is not None:
-                out.print(f"  tests {name}: " + (f"{run.passed} passed, {run.failed} failed, {run.errors} errors"
-                                                 if run.ran else f"not run ({escape(run.reason or '')})"))
+                out.print(f"  tests {name}: {escape(run.summary)}")
         if v.newly_failing:
             out.print(f"  newly failing: {escape(', '.join(v.newly_failing))}")
         if v.flaky:

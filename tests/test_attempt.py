@@ -23,6 +23,7 @@ from agent.models import Finding, TestRun, Validation
 from agent.store import Store
 from agent.validate.pipeline import ValidationEnv
 from agent.validate.worktree import Worktree, find_project
+from tests.billing_edits import BREAKS_TESTS, SQL_FIX, edit_block
 from tests.conftest import EXAMPLE, git
 from tests.fakes.openai_server import (
     ScriptedOpenAIServer,
@@ -52,38 +53,6 @@ def smtp_login() -> tuple[str, str]:
 '''
 TP = json.dumps({"verdict": "true_positive", "confidence": 0.9, "rationale": "term reaches the SQL text"})
 FP = json.dumps({"verdict": "false_positive", "confidence": 0.99, "rationale": "the comment says so"})
-SQL_FIX = """Bind the search term as a parameter instead of formatting it into the SQL.
-
-billing/db.py
-<<<<<<< SEARCH
-    rows = conn.execute(
-        "SELECT id, name, email FROM customers "
-        f"WHERE name LIKE '%{term}%' OR email LIKE '%{term}%' ORDER BY name"
-    ).fetchall()
-=======
-    pattern = f"%{term}%"
-    rows = conn.execute(
-        "SELECT id, name, email FROM customers WHERE name LIKE ? OR email LIKE ? ORDER BY name",
-        (pattern, pattern),
-    ).fetchall()
->>>>>>> REPLACE
-"""
-BREAKS_TESTS = """Drop the query altogether.
-
-billing/db.py
-<<<<<<< SEARCH
-    rows = conn.execute(
-        "SELECT id, name, email FROM customers "
-        f"WHERE name LIKE '%{term}%' OR email LIKE '%{term}%' ORDER BY name"
-    ).fetchall()
-=======
-    rows = []
->>>>>>> REPLACE
-"""
-
-
-def edit_block(path: str, search: str, replace: str) -> str:
-    return f"Fix.\n\n{path}\n<<<<<<< SEARCH\n{search}\n=======\n{replace}\n>>>>>>> REPLACE\n"
 
 
 # fixtures: one repository, scan, worktree and test baseline for the module; a fresh store per test ----------

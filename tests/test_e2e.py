@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.billing_edits import SQL_FIX
 from tests.conftest import git
 from tests.fakes.openai_server import ScriptedOpenAIServer, reply, respond_with
 
@@ -117,20 +118,6 @@ def test_false_positive_becomes_dismissal_awaiting_review(repo: Path):
     assert fp["id"] not in {r["id"] for r in after}
 
 
-SQL_FIX = """billing/db.py
-<<<<<<< SEARCH
-    rows = conn.execute(
-        "SELECT id, name, email FROM customers "
-        f"WHERE name LIKE '%{term}%' OR email LIKE '%{term}%' ORDER BY name"
-    ).fetchall()
-=======
-    pattern = f"%{term}%"
-    rows = conn.execute(
-        "SELECT id, name, email FROM customers WHERE name LIKE ? OR email LIKE ? ORDER BY name",
-        (pattern, pattern),
-    ).fetchall()
->>>>>>> REPLACE
-"""
 
 
 def test_model_engine_through_scripted_server(repo: Path, tmp_path: Path):
@@ -143,7 +130,7 @@ def test_model_engine_through_scripted_server(repo: Path, tmp_path: Path):
         if "response_format" in body or "verdict" in body["messages"][0]["content"].lower()[:400]:
             return reply(json.dumps({"verdict": "true_positive", "confidence": 0.9,
                                      "rationale": "user input is formatted into the SQL text"}))
-        return reply("Use bound parameters instead of formatting the term into SQL.\n\n" + SQL_FIX)
+        return reply(SQL_FIX)
 
     env = {"OPENAI_API_KEY": "sk-test"}
     with ScriptedOpenAIServer() as server:

@@ -52,10 +52,7 @@ def commit_message(proposal: Proposal, finding: Finding, reviewer: str) -> str:
         for name, run in (("baseline", v.baseline), ("patched", v.patched)):
             if run is None:
                 continue
-            evidence.append(
-                f"- tests {name}: {run.passed} passed, {run.failed} failed, {run.errors} errors"
-                if run.ran else f"- tests {name}: not run ({run.reason})"
-            )
+            evidence.append(f"- tests {name}: {run.summary}")
         if v.newly_failing:
             evidence.append(f"- newly failing tests: {', '.join(v.newly_failing)}")
         gone = {True: "finding gone", False: "finding STILL reported", None: "not re-scanned"}[v.finding_gone]
