@@ -40,3 +40,28 @@ def verified(url, bundle):
     requests.get(url, timeout=10)
     # ok: python-tls-verify-disabled
     return requests.get(url, timeout=10, verify=bundle)
+
+
+def session_get(url):
+    session = requests.Session()
+    # ruleid: python-tls-verify-disabled
+    return session.get(url, timeout=10, verify=False)
+
+
+def pool():
+    import urllib3
+
+    # ruleid: python-tls-verify-disabled
+    return urllib3.PoolManager(cert_reqs="CERT_NONE")
+
+
+def read_claims(token, key):
+    import jwt
+
+    # a JWT signature bypass (CWE-347), not TLS: another rule's business
+    # ok: python-tls-verify-disabled
+    unchecked = jwt.decode(token, verify=False)
+    # ok: python-tls-verify-disabled
+    checker = Verifier(verify=False)
+    # ok: python-tls-verify-disabled
+    return unchecked, checker.check(token, verify=False)
