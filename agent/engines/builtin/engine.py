@@ -1,8 +1,9 @@
 """The builtin engine: deterministic fixers and static false-positive checks, no model.
 
-`classify` reports a verdict only when static evidence is strong (see `evidence.py`). `draft` runs the fixers that
-match the finding (rule-id matches first, then CWE matches) on the file and turns the first successful rewrite
-into minimal search/replace edits; when none applies, the Draft carries every fixer's reason for declining.
+`classify` reports a verdict only when static evidence is strong (see `evidence.py`). `draft` runs the fixers chosen for
+the finding by the code at its lines (`fixers.fixers_for`: bandit rule ids map directly; other tools' CWEs only
+name candidates, whose detectors must recognise the code) and turns the first successful rewrite into minimal
+search/replace edits; when none applies, the Draft carries every fixer's reason for declining.
 The engine is deterministic, so a repair round (feedback) cannot do better than the first attempt and says so.
 """
 
@@ -13,7 +14,8 @@ from pathlib import Path
 from agent.engines.base import Draft, Feedback
 from agent.engines.builtin.edits import EditBuildError, edits_between
 from agent.engines.builtin.evidence import collect_evidence, verdict_from_evidence
-from agent.engines.builtin.fixers import fixers_for
+from agent.engines.builtin.fixers import Fixer, candidate_fixers, fixers_for
+from agent.engines.builtin.fixers.base import SourceParseError, lines_label, parse_source
 from agent.errors import SutureError
 from agent.models import Context, Finding, Verdict
 
@@ -54,17 +56,30 @@ class BuiltinEngine:
         if feedback is not None:
             return Draft(error="the builtin fixers are deterministic and cannot repair their own fix "
                                f"(attempt {feedback.attempt} failed: {feedback.failure})")
-        fixers = fixers_for(finding)
-        if not fixers:
-            cwe = ", ".join(f"CWE-{c}" for c in finding.cwe) or "no CWE"
+        candidates = candidate_fixers(finding)
+        if not candidates and finding.cwe:
+            cwe = ", ".join(f"CWE-{c}" for c in finding.cwe)
             return Draft(error=f"no builtin fixer handles rule {finding.rule_id} ({cwe})")
         try:
             source = read_finding_source(project_root, finding)
         except UnreadableSourceError as exc:
-            return Draft(error=str(exc), model_params={"fixer": fixers[0].name})
+            return Draft(error=str(exc), model_params=_fixer_param(candidates))
+        try:
+            parsed = parse_source(source)
+        except SourceParseError as exc:
+            return Draft(error=str(exc), model_params=_fixer_param(candidates))
+        first, last = finding.location.start_line, finding.location.last_line
+        fixers = fixers_for(finding, parsed)
+        if not fixers:
+            looked_for = "; ".join(f"{f.name}: {f.not_found(first, last)}" for f in candidates)
+            if not looked_for:
+                return Draft(error=f"no builtin fixer handles rule {finding.rule_id} (no CWE) and no fixer "
+                                   f"recognises the code on {lines_label(first, last)}")
+            return Draft(error=f"no builtin fixer recognises the code at the finding ({looked_for})",
+                         model_params=_fixer_param(candidates))
         declines: list[str] = []
         for fixer in fixers:
-            result = fixer.fix(source, finding)
+            result = fixer.fix_parsed(parsed, first, last)
             if result.new_source is None:
                 declines.append(f"{fixer.name}: {result.reason}")
                 continue
@@ -79,3 +94,7 @@ class BuiltinEngine:
                 model_params={"fixer": fixer.name},
             )
         return Draft(error="; ".join(declines), model_params={"fixer": fixers[0].name})
+
+
+def _fixer_param(fixers: list[Fixer]) -> dict:
+    return {"fixer": fixers[0].name} if fixers else {}

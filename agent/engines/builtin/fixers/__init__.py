@@ -1,20 +1,32 @@
-"""The builtin deterministic fixers and their registry.
+"""The builtin deterministic fixers and their registry: which fixer handles a finding, decided by the code.
 
-`FIXERS` lists one instance of each fixer; `fixers_for(finding)` returns those whose pre-filter accepts the finding,
-fixers that know the finding's rule id first, then those that only share a CWE. Each fixer still checks the code at
-the finding's lines and may decline.
+`FIXERS` lists one instance of each fixer. Choosing one takes two steps:
+
+* `candidate_fixers(finding)` — a cheap pre-filter on the finding alone: fixers that know its rule id first, then
+  (for tools other than bandit) those that share one of its CWEs;
+* `fixers_for(finding, source)` — the candidates whose detector (`Fixer.detects`, a look at the code on the
+  finding's lines) recognises the code there. bandit's rule ids map to fixers exactly, so for bandit the candidates
+  stand (a detector miss then shows as the fixer's own decline reason). For other tools a CWE is only a hint: a
+  CWE-502 finding on a `pickle.loads` line does not go to the YAML fixer. A finding with no CWE and no known rule
+  id goes to every fixer whose detector recognises the code.
+
+`rewriting_fixer(finding, source)` answers "would a builtin fixer actually produce a rewrite here?" — the name of
+the first selected fixer whose fix succeeds, or None (a detector match that the fixer then declines, such as a
+password hashed with MD5, is None). Triage uses it for its "quick win" bonus.
 """
 
 from __future__ import annotations
 
-from agent.engines.builtin.fixers.base import Fixer, FixResult
+from functools import lru_cache
+
+from agent.engines.builtin.fixers.base import Fixer, FixResult, ParsedSource, SourceParseError, parse_source
 from agent.engines.builtin.fixers.insecure_random import InsecureRandomFixer
 from agent.engines.builtin.fixers.shell_command import ShellCommandFixer
 from agent.engines.builtin.fixers.tar_extract import TarExtractFixer
 from agent.engines.builtin.fixers.tls_verify import TlsVerifyFixer
 from agent.engines.builtin.fixers.weak_hash import WeakHashFixer
 from agent.engines.builtin.fixers.yaml_load import YamlLoadFixer
-from agent.models import Finding
+from agent.models import Finding, Location
 
 FIXERS: tuple[Fixer, ...] = (
     ShellCommandFixer(),
@@ -28,12 +40,13 @@ FIXERS: tuple[Fixer, ...] = (
 
 # Tools whose rule ids the fixers list exactly: for them the rule id decides, and a CWE shared with another
 # rule is no match (bandit's B607 "partial executable path" carries CWE-78 like B602, but a shell rewrite
-# cannot fix it). Findings of every other tool are matched by CWE.
+# cannot fix it). Findings of every other tool are matched by CWE and then by the code at the location.
 RULE_ID_AUTHORITATIVE_TOOLS = frozenset({"bandit"})
 
 
-def fixers_for(finding: Finding) -> list[Fixer]:
-    """Fixers that may handle `finding`: rule-id matches first, then CWE-only matches (other tools only)."""
+def candidate_fixers(finding: Finding) -> list[Fixer]:
+    """Fixers that may handle `finding`, judged from the finding alone: rule-id matches first, then CWE-only
+    matches (tools other than bandit). Cheap; `fixers_for` with the source is the real choice."""
     by_rule = [f for f in FIXERS if f.matches_rule_id(finding)]
     if finding.tool.lower() in RULE_ID_AUTHORITATIVE_TOOLS:
         return by_rule
@@ -41,8 +54,53 @@ def fixers_for(finding: Finding) -> list[Fixer]:
     return by_rule + by_cwe
 
 
+def fixers_for(finding: Finding, source: str | ParsedSource | None = None) -> list[Fixer]:
+    """The fixers to try on `finding`, in order (module docstring). Without `source`: the candidates only.
+
+    `source` is the text of the finding's file (or its parse). Text that does not parse leaves the candidates
+    (each fixer then declines with the parse error).
+    """
+    candidates = candidate_fixers(finding)
+    if source is None or finding.tool.lower() in RULE_ID_AUTHORITATIVE_TOOLS:
+        return candidates
+    try:
+        parsed = source if isinstance(source, ParsedSource) else parse_source(source)
+    except SourceParseError:
+        return candidates
+    first, last = finding.location.start_line, finding.location.last_line
+    if not candidates and not finding.cwe:
+        candidates = list(FIXERS)  # nothing about the finding says which flaw it is: the code decides alone
+    return [f for f in candidates if f.detects(parsed, first, last)]
+
+
+@lru_cache(maxsize=4096)
+def _rewriting_fixer(tool: str, rule_id: str, cwe: tuple[int, ...], first: int, last: int, source: str) -> str | None:
+    try:
+        parsed = parse_source(source)
+    except SourceParseError:
+        return None
+    probe = Finding(id="probe", tool=tool, rule_id=rule_id, message="", cwe=list(cwe),
+                    location=Location(path="probe.py", start_line=first, end_line=last))
+    for fixer in fixers_for(probe, parsed):
+        if fixer.fix_parsed(parsed, first, last).fixed:
+            return fixer.name
+    return None
+
+
+def rewriting_fixer(finding: Finding, source: str) -> str | None:
+    """Name of the builtin fixer that would rewrite `finding` in `source` (its file's text), or None.
+
+    The same choice and the same fixer run as the builtin engine's draft (`fixers_for`, then `fix`), so a name
+    here means a draft would carry a patch. Memoised per (tool, rule, CWEs, lines, text): triage may ask for
+    many findings of one file.
+    """
+    location = finding.location
+    return _rewriting_fixer(finding.tool, finding.rule_id, tuple(finding.cwe), location.start_line,
+                            location.last_line, source)
+
+
 def fixer_named(name: str) -> Fixer | None:
     return next((f for f in FIXERS if f.name == name), None)
 
 
-__all__ = ["FIXERS", "FixResult", "Fixer", "fixer_named", "fixers_for"]
+__all__ = ["FIXERS", "FixResult", "Fixer", "candidate_fixers", "fixer_named", "fixers_for", "rewriting_fixer"]

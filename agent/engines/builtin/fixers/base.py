@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from functools import lru_cache
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -147,6 +148,13 @@ class ParsedSource:
         return False
 
 
+@lru_cache(maxsize=16)
+def parse_source(source: str) -> ParsedSource:
+    """`ParsedSource(source)`, memoised for the few most recent texts (selection, fixing and triage parse one file
+    many times). The result is shared: fixers only read it and build new trees from it."""
+    return ParsedSource(source)
+
+
 def call_names(parsed: ParsedSource, call: cst.Call) -> set[str]:
     """Qualified names of a call's callee (`subprocess.run`, `yaml.load`, ...), empty when unknown."""
     return parsed.qualified_names(call.func)
@@ -230,6 +238,7 @@ class Fixer(ABC):
     rule_ids: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
     review_guidance: str = ""
+    target_description: str = "code"  # e.g. "subprocess call with shell=True", for "no ... on line N"
 
     def matches_rule_id(self, finding: Finding) -> bool:
         rule = finding.rule_id.strip().upper()
@@ -241,15 +250,35 @@ class Fixer(ABC):
 
     def fix(self, source: str, finding: Finding) -> FixResult:
         try:
-            parsed = ParsedSource(source)
+            parsed = parse_source(source)
         except SourceParseError as exc:
             return FixResult(None, str(exc))
         first, last = finding.location.start_line, finding.location.last_line
         return self.fix_parsed(parsed, first, last)
 
+    def applies_to(self, source: str, line: int, last_line: int | None = None) -> bool:
+        """Does the code on `line` (..`last_line`) have the shape this fixer rewrites? False for unparsable text.
+
+        A cheap detector for choosing a fixer: True does not promise a rewrite (the fixer may still decline,
+        e.g. a password hashed with MD5); `fix` says that.
+        """
+        try:
+            parsed = parse_source(source)
+        except SourceParseError:
+            return False
+        return self.detects(parsed, line, line if last_line is None else last_line)
+
+    @abstractmethod
+    def detects(self, parsed: ParsedSource, first_line: int, last_line: int) -> bool:
+        """The detector behind `applies_to`, on an already parsed module."""
+
     @abstractmethod
     def fix_parsed(self, parsed: ParsedSource, first_line: int, last_line: int) -> FixResult:
         """Rewrite the code on lines first_line..last_line, or decline with a reason."""
+
+    def not_found(self, first_line: int, last_line: int) -> str:
+        """The decline reason when `detects` is False: what the fixer looked for and where."""
+        return f"no {self.target_description} on {lines_label(first_line, last_line)}"
 
 
 def lines_label(first_line: int, last_line: int) -> str:
@@ -258,8 +287,6 @@ def lines_label(first_line: int, last_line: int) -> str:
 
 class CallFixer(Fixer):
     """A fixer whose targets are calls: `is_target` picks them, `plan` rewrites one or declines it."""
-
-    target_description: str = "call"  # e.g. "subprocess call with shell=True", for "no ... on line N"
 
     @abstractmethod
     def is_target(self, parsed: ParsedSource, call: cst.Call) -> bool: ...
@@ -272,10 +299,13 @@ class CallFixer(Fixer):
         ids = {id(c) for c in calls}
         return [c for c in calls if not any(id(a) in ids for a in parsed.ancestors(c))]
 
+    def detects(self, parsed: ParsedSource, first_line: int, last_line: int) -> bool:
+        return bool(self.targets(parsed, first_line, last_line))
+
     def fix_parsed(self, parsed: ParsedSource, first_line: int, last_line: int) -> FixResult:
         calls = self.targets(parsed, first_line, last_line)
         if not calls:
-            return FixResult(None, f"no {self.target_description} on {lines_label(first_line, last_line)}")
+            return FixResult(None, self.not_found(first_line, last_line))
         return combine(parsed, [(c, self.plan(parsed, c)) for c in calls])
 
 

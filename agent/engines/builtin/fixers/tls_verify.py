@@ -24,7 +24,6 @@ from agent.engines.builtin.fixers.base import (
     combine,
     is_name,
     keyword_arg,
-    lines_label,
     without_arg,
 )
 
@@ -90,19 +89,26 @@ class TlsVerifyFixer(CallFixer):
             )
         return Rewrite(assign.value, cst.Name("True"), "set .verify = True instead of False")
 
+    def _verify_assignments(self, parsed: ParsedSource, first_line: int, last_line: int) -> list[cst.Assign]:
+        if not _imports_http_library(parsed):
+            return []
+        return [
+            assign for assign in parsed.nodes_on_lines(cst.Assign, first_line, last_line)
+            if len(assign.targets) == 1
+            and isinstance(assign.targets[0].target, cst.Attribute)
+            and assign.targets[0].target.attr.value == "verify"
+        ]
+
+    def detects(self, parsed: ParsedSource, first_line: int, last_line: int) -> bool:
+        return bool(self.targets(parsed, first_line, last_line) or self._verify_assignments(parsed, first_line,
+                                                                                            last_line))
+
     def fix_parsed(self, parsed: ParsedSource, first_line: int, last_line: int) -> FixResult:
         plans: list[tuple[cst.CSTNode, Rewrite | Decline]] = [
             (c, self.plan(parsed, c)) for c in self.targets(parsed, first_line, last_line)
         ]
-        if _imports_http_library(parsed):
-            for assign in parsed.nodes_on_lines(cst.Assign, first_line, last_line):
-                targets = assign.targets
-                if (
-                    len(targets) == 1
-                    and isinstance(targets[0].target, cst.Attribute)
-                    and targets[0].target.attr.value == "verify"
-                ):
-                    plans.append((assign, self._plan_assignment(parsed, assign)))
+        plans += [(a, self._plan_assignment(parsed, a)) for a in self._verify_assignments(parsed, first_line,
+                                                                                         last_line)]
         if not plans:
-            return FixResult(None, f"no {self.target_description} on {lines_label(first_line, last_line)}")
+            return FixResult(None, self.not_found(first_line, last_line))
         return combine(parsed, plans)
