@@ -45,6 +45,8 @@ class Settings(BaseModel):
     fail_on_new_severity: Literal["critical", "high", "medium", "low", "info"] = Field(
         "medium", description="a re-scan finding this severe or worse, new in the patch, fails validation")
     allow_test_edits: bool = False
+    allow_harness_edits: bool = Field(False, description="let patches change test-runner config, conftest, site "
+                                      "hooks, build scripts and CI files (always flagged for the reviewer)")
     max_files: int = Field(10, ge=1)
     max_changed_lines: int = Field(200, ge=1)
     # scanning

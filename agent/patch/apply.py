@@ -93,6 +93,7 @@ def apply_edits(
         new = state.text()
         if new != state.original:
             changed[path] = (state.original or "", new)
+    flags += guard_rules.check_changed_files(changed, config)
     created = [path for path in changed if files[path].original is None]
     diff = unified_diff({path: (files[path].original, new) for path, (_, new) in changed.items()})
     _, added, removed = diff_stats(diff)

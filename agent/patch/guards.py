@@ -4,7 +4,10 @@ Applies to every edit whatever produced it: paths must be plain relative POSIX p
 project root (no `..`, no absolute or `~` paths, no NUL, no backslashes, no symlink anywhere on the way), never
 inside `.git/` or `.suture/` (in any letter case, at any depth), never binary, and a proposal stays within caps
 on files, hunks and changed lines. Test files are refused unless the configuration allows them, because a fix
-that edits the tests can make any test suite pass.
+that edits the tests can make any test suite pass. For the same reason test-harness, build and CI machinery
+(runner configuration, conftest.py, site hooks, setup.py, CI workflows; see agent.patch.harness for the list
+and for the rule on pyproject.toml, setup.cfg and package.json) is refused unless `allow_harness_edits` is set;
+allowed test and harness edits come back as flags for the reviewer.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 
 from agent.errors import SutureError
 from agent.models import Edit
+from agent.patch.harness import harness_rule, is_manifest, manifest_change_rule
 
 
 class GuardError(SutureError):
@@ -29,6 +33,7 @@ class GuardConfig:
     max_hunks: int = 20  # edit blocks (each SEARCH/REPLACE block or diff hunk is one)
     max_changed_lines: int = 200  # added + removed lines in the resulting diff
     allow_test_edits: bool = False
+    allow_harness_edits: bool = False  # test-runner config, conftest, site hooks, build scripts, CI
     allow_new_files: bool = True
     max_file_bytes: int = 2_000_000
     forbidden_dirs: tuple[str, ...] = (".git", ".suture")
@@ -114,7 +119,13 @@ def check_edits(root: Path, edits: list[Edit], config: GuardConfig) -> list[str]
     paths = list(dict.fromkeys(edit.path for edit in edits))
     for path in paths:
         check_path(root, path, config)
-        if is_test_path(path, config):
+        rule = harness_rule(path)
+        if rule:
+            if not config.allow_harness_edits:
+                raise GuardError(f"{path} is {rule}: the test harness, build and CI machinery are not the "
+                                 "patch's to change (allow_harness_edits is off for this run)")
+            flags.append(f"edits {rule} {path} (allowed by allow_harness_edits)")
+        elif is_test_path(path, config):
             if not config.allow_test_edits:
                 raise GuardError(f"{path} is a test file; edits to tests are not allowed for this run")
             flags.append(f"edits test file {path}")
@@ -125,6 +136,24 @@ def check_edits(root: Path, edits: list[Edit], config: GuardConfig) -> list[str]
     for edit in edits:
         if "\x00" in edit.replace:
             raise GuardError(f"the replacement for {edit.path} contains NUL bytes (binary content)")
+    return flags
+
+
+def check_changed_files(changed: dict[str, tuple[str, str]], config: GuardConfig) -> list[str]:
+    """Refuse manifest changes (pyproject.toml, setup.cfg, package.json) that reach past dependency and metadata
+    keys, comparing parsed old and new text (path -> (old, new); old "" for a new file); returns flags."""
+    flags: list[str] = []
+    for path, (old, new) in changed.items():
+        if not is_manifest(path):
+            continue
+        rule = manifest_change_rule(path, old, new)
+        if rule is None:
+            flags.append(f"changes dependencies or metadata in {path}")
+        elif config.allow_harness_edits:
+            flags.append(f"{rule} (allowed by allow_harness_edits)")
+        else:
+            raise GuardError(f"{rule}; build and test-runner settings are not the patch's to change "
+                             "(allow_harness_edits is off for this run)")
     return flags
 
 

@@ -42,6 +42,7 @@ class ValidationEnv:
             max_files=self.settings.max_files,
             max_changed_lines=self.settings.max_changed_lines,
             allow_test_edits=self.settings.allow_test_edits,
+            allow_harness_edits=self.settings.allow_harness_edits,
         )
 
     def test_command(self, project_dir: Path) -> list[str] | None:

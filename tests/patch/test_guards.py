@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -106,7 +107,7 @@ def test_new_files_can_be_forbidden(repo: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("path", ["tests/test_app.py", "src/test_util.py", "src/util_test.py", "conftest.py"])
+@pytest.mark.parametrize("path", ["tests/test_app.py", "src/test_util.py", "src/util_test.py"])
 def test_test_files_refused_unless_allowed_then_flagged(repo: Path, path: str) -> None:
     refused(repo, [create(path) if path != "tests/test_app.py" else _edit_test()], r"is a test file")
     edit = create(path) if path != "tests/test_app.py" else _edit_test()
@@ -123,3 +124,112 @@ def test_ordinary_file_passes_every_guard(repo: Path) -> None:
     result = apply_edits(repo, [Edit(path="src/app.py", search="x = 1\n", replace="x = 2\n")])
     assert result.flags == []
     assert (repo / "src/app.py").read_text() == "x = 2\n"
+
+
+HARNESS_PATHS = [
+    "pytest.ini", "sub/pkg/.pytest.ini", "tox.ini", "noxfile.py", ".coveragerc", "conftest.py", "src/conftest.py",
+    "deep/er/CONFTEST.py", "sitecustomize.py", "src/usercustomize.py", "src/evil.pth", "setup.py", "Makefile",
+    "build/rules.mk", ".github/workflows/ci.yml", ".github/actions/x/action.yml", ".gitlab-ci.yml",
+    ".circleci/config.yml", "azure-pipelines.yml", "Jenkinsfile", ".pre-commit-config.yaml", ".envrc",
+    "jest.config.js",
+]
+
+
+@pytest.mark.parametrize("path", HARNESS_PATHS)
+def test_harness_files_refused_even_with_test_edits_allowed(repo: Path, path: str) -> None:
+    for config in (None, GuardConfig(allow_test_edits=True)):
+        refused(repo, [create(path)], r"not the patch's to change \(allow_harness_edits is off", config)
+
+
+def test_harness_edit_allowed_by_setting_is_flagged(repo: Path) -> None:
+    result = apply_edits(repo, [create(".github/workflows/ci.yml", "on: push\n")],
+                         GuardConfig(allow_harness_edits=True))
+    assert result.flags == [("edits CI configuration (.github/) .github/workflows/ci.yml (allowed by "
+                            "allow_harness_edits)"), "creates new file .github/workflows/ci.yml"]
+    for path in ("src/setup_helpers.py", "src/github.py", "docs/makefile_notes.md", "src/conftest_utils.py"):
+        assert apply_edits(repo, [create(path)], write=False).flags == [f"creates new file {path}"]
+
+
+PYPROJECT = """[project]
+name = "demo"
+version = "1.0"
+dependencies = ["requests==2.19.0"]
+
+[tool.pytest.ini_options]
+testpaths = ["tests"]
+"""
+
+
+def _pyproject(repo: Path, text: str = PYPROJECT) -> None:
+    (repo / "pyproject.toml").write_text(text)
+
+
+@pytest.mark.parametrize(("search", "replace", "where"), [
+    ('testpaths = ["tests"]', 'testpaths = ["tests"]\naddopts = "-p evil_plugin"',
+     "[tool.pytest.ini_options] addopts"),
+    ('[project]', '[build-system]\nrequires = ["evil"]\n\n[project]', "[build-system]"),
+    ('dependencies = ["requests==2.19.0"]',
+     'dependencies = ["requests==2.19.0"]\n[project.entry-points.pytest11]\nevil = "evil_plugin"',
+     "[project.entry-points.pytest11] evil"),
+    ('[tool.pytest.ini_options]', '[tool.coverage.run]\nbranch = true\n\n[tool.pytest.ini_options]',
+     "[tool.coverage.run] branch"),
+])
+def test_pyproject_changes_beyond_dependencies_are_refused(repo: Path, search: str, replace: str,
+                                                           where: str) -> None:
+    _pyproject(repo)
+    edit = Edit(path="pyproject.toml", search=search, replace=replace)
+    refused(repo, [edit], re.escape(where) + r".*not only dependency or metadata keys")
+    result = apply_edits(repo, [edit], GuardConfig(allow_harness_edits=True), write=False)
+    assert any("allowed by allow_harness_edits" in flag for flag in result.flags)
+
+
+def test_pyproject_dependency_bump_is_allowed_and_flagged(repo: Path) -> None:
+    _pyproject(repo)
+    edit = Edit(path="pyproject.toml", search='dependencies = ["requests==2.19.0"]',
+                replace='dependencies = ["requests>=2.32.3"]')
+    result = apply_edits(repo, [edit])
+    assert result.flags == ["changes dependencies or metadata in pyproject.toml"]
+    assert 'requests>=2.32.3' in (repo / "pyproject.toml").read_text()
+
+
+SETUP_CFG = """[metadata]
+name = demo
+
+[options]
+install_requires =
+    jinja2==2.10
+
+[tool:pytest]
+testpaths = tests
+"""
+
+
+@pytest.mark.parametrize(("search", "replace", "ok"), [
+    ("    jinja2==2.10", "    jinja2>=3.1.4", True),
+    ("testpaths = tests", "testpaths = tests\naddopts = -p evil_plugin", False),
+    ("[options]", "[options.entry_points]\npytest11 =\n    evil = evil_plugin\n\n[options]", False),
+    ("    jinja2==2.10", "    jinja2==2.10\n    [pytest]\n    addopts = -p evil", False),  # a header hidden in a value
+    ("name = demo", "name = demo\nx = [unclosed", True),
+])
+def test_setup_cfg_changes_judged_by_section(repo: Path, search: str, replace: str, ok: bool) -> None:
+    (repo / "setup.cfg").write_text(SETUP_CFG)
+    edit = Edit(path="setup.cfg", search=search, replace=replace)
+    if ok:
+        assert apply_edits(repo, [edit], write=False).flags == ["changes dependencies or metadata in setup.cfg"]
+    else:
+        refused(repo, [edit], r"^setup\.cfg: the change reaches")
+
+
+def test_unparsable_manifest_is_refused(repo: Path) -> None:
+    _pyproject(repo)
+    edit = Edit(path="pyproject.toml", search='version = "1.0"', replace='version = "1.0\n[tool.pytest')
+    refused(repo, [edit], r"cannot be parsed .*not valid TOML")
+
+
+def test_package_json_scripts_refused_dependencies_allowed(repo: Path) -> None:
+    (repo / "package.json").write_text('{\n  "name": "d",\n  "dependencies": {"lodash": "4.17.4"}\n}\n')
+    bump = Edit(path="package.json", search='  "dependencies": {"lodash": "4.17.4"}',
+                replace='  "dependencies": {"lodash": "4.17.21"}')
+    assert apply_edits(repo, [bump], write=False).flags == ["changes dependencies or metadata in package.json"]
+    hook = Edit(path="package.json", search='  "name": "d",', replace='  "name": "d", "scripts": {"test": "true"},')
+    refused(repo, [hook], r'reaches "scripts"')
