@@ -20,6 +20,8 @@ SAMPLES: dict[str, tuple[str, str]] = {
                              "        t.extractall(d)\n")),
     "insecure_random": ("B311", "import random\n\n\ndef make_token():\n    return random.getrandbits(128)\n"),
     "weak_hash": ("B324", "import hashlib\n\n\ndef etag(body):\n    return hashlib.md5(body).hexdigest()\n"),
+    "sql_parameterize": ("B608", ("import sqlite3\n\n\ndef find(conn, name):\n    return conn.execute(\n"
+                                  "        f\"SELECT id FROM users WHERE name = '{name}'\"\n    ).fetchall()\n")),
     "tls_verify": ("B501", ("import requests\n\n\ndef fetch(url):\n    return requests.get(url, timeout=5, "
                             "verify=False)\n")),
 }

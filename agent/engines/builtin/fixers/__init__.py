@@ -22,6 +22,7 @@ from functools import lru_cache
 from agent.engines.builtin.fixers.base import Fixer, FixResult, ParsedSource, SourceParseError, parse_source
 from agent.engines.builtin.fixers.insecure_random import InsecureRandomFixer
 from agent.engines.builtin.fixers.shell_command import ShellCommandFixer
+from agent.engines.builtin.fixers.sql_parameterize import SqlParameterizeFixer
 from agent.engines.builtin.fixers.tar_extract import TarExtractFixer
 from agent.engines.builtin.fixers.tls_verify import TlsVerifyFixer
 from agent.engines.builtin.fixers.weak_hash import WeakHashFixer
@@ -29,6 +30,7 @@ from agent.engines.builtin.fixers.yaml_load import YamlLoadFixer
 from agent.models import Finding, Location
 
 FIXERS: tuple[Fixer, ...] = (
+    SqlParameterizeFixer(),
     ShellCommandFixer(),
     YamlLoadFixer(),
     TarExtractFixer(),
