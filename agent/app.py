@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,11 +13,12 @@ from typing import Any
 from agent.config import Settings, load_settings
 from agent.errors import SutureError
 from agent.ingest import scanners
+from agent.ingest.closing import closing_blockers
 from agent.ingest.sarif import load_sarif, parse_sarif, schema_problems
 from agent.models import Finding, Proposal, Rank, SkippedResult, utcnow
 from agent.remediate import Workspace, fix_findings
 from agent.store import Store
-from agent.validate.worktree import ensure_excluded, find_project, is_dirty
+from agent.validate.worktree import Worktree, ensure_excluded, find_project, is_dirty
 
 
 @dataclass
@@ -56,6 +59,9 @@ def open_session(repo: Path, db: Path | None = None, overrides: dict[str, Any] |
 
 @dataclass
 class IngestReport:
+    """One run of one log, ingested. `closed_nothing` says why the run marked nothing fixed (None: it was
+    evidence enough to close what it no longer reports, see agent.ingest.closing)."""
+
     source: str
     tool: str
     new: int = 0
@@ -65,51 +71,81 @@ class IngestReport:
     skipped: list[SkippedResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     duplicate: bool = False
+    closed_nothing: str | None = None
 
 
-def ingest_file(session: Session, path: Path, full: bool = True) -> list[IngestReport]:
-    """Ingest one SARIF file into the store; one report per run in the file."""
+@contextmanager
+def head_tree(session: Session) -> Iterator[Path]:
+    """The project folder as committed at HEAD, in a temporary worktree removed on exit. scan and ingest read
+    this tree, the one `fix` changes: uncommitted edits are never scanned, placed or fingerprinted."""
+    with Worktree(session.ws.project, session.ws.project.head) as worktree:
+        yield worktree.project_path
+
+
+def ingest_file(session: Session, path: Path, full: bool = True, tree: Path | None = None) -> list[IngestReport]:
+    """Ingest one SARIF file into the store; one report per run in the file (one report for a log without runs).
+
+    Paths are placed, and flagged lines read, in `tree` (default: a checkout of HEAD). A run closes findings
+    only when `full` and agent.ingest.closing finds it a whole, successful, fully placed scan; otherwise its
+    report says why it closed nothing."""
+    if tree is None:
+        with head_tree(session) as head:
+            return ingest_file(session, path, full, head)
     log = load_sarif(path)
-    problems = schema_problems(log, limit=5)
-    parsed = parse_sarif(log, session.ws.project_dir, source_name=str(path))
+    problems = [f"schema: {p}" for p in schema_problems(log, limit=5)]
+    parsed = parse_sarif(log, tree, source_name=str(path))
+    if not parsed.runs:
+        why = ("the log has runs: null: the tool failed before it produced a run" if parsed.runs_null
+               else "the log has no runs")
+        return [IngestReport(source=str(path), tool="(no run)", warnings=problems, closed_nothing=why)]
+    blockers = closing_blockers(parsed)
     content = path.read_bytes()
     reports = []
     for index, run in enumerate(parsed.runs):
+        reason = blockers.get(index) or (None if full else "--partial: the scan covered only part of the code")
         counts = session.store.record_scan(
             tool=run.tool, scope=run.scope, source=f"{path}#run{index}",
-            content=content + f"#run{index}".encode(), findings=run.findings, full=full,
-            summary={"skipped": len(run.skipped)},
+            content=content + f"#run{index}".encode(), findings=run.findings, full=reason is None,
+            summary={"skipped": len(run.skipped), "closed_nothing": reason},
         )
+        if reason is None and counts["duplicate_scan"]:
+            reason = "this log was ingested before (a log closes findings only the first time)"
         reports.append(IngestReport(
             source=str(path), tool=run.tool, new=counts["new"], updated=counts["updated"],
             reopened=counts["reopened"], fixed=counts["fixed"], skipped=run.skipped,
-            warnings=[f"schema: {p}" for p in problems] + list(run.warnings), duplicate=bool(counts["duplicate_scan"]),
+            warnings=problems + list(run.warnings), duplicate=bool(counts["duplicate_scan"]),
+            closed_nothing=reason,
         ))
     return reports
 
 
 def scan_project(session: Session, tools: list[str] | None = None) -> tuple[list[IngestReport], list[str]]:
-    """Run the available scanners on HEAD's files in the project and ingest their SARIF."""
+    """Run the available scanners on a checkout of HEAD (never the working tree: `fix` changes HEAD) and ingest
+    their SARIF, placed in that same checkout."""
     wanted = tools or session.settings.scanners
     available = scanners.available_scanners()
+    for tool in wanted:
+        if tool not in available:
+            raise SutureError(f"unknown scanner {tool!r}; known: {', '.join(sorted(available))}")
     notes: list[str] = []
     reports: list[IngestReport] = []
     stamp = utcnow().strftime("%Y%m%dT%H%M%S")
     out_dir = session.ws.state_dir / "scans"
     out_dir.mkdir(parents=True, exist_ok=True)
-    for tool in wanted:
-        if tool not in available:
-            raise SutureError(f"unknown scanner {tool!r}; known: {', '.join(sorted(available))}")
-        if available[tool] is None:
-            notes.append(f"{tool} is not installed; skipped" + (" (pip install 'suture[semgrep]')"
-                                                                  if tool == "semgrep" else ""))
-            continue
-        out = out_dir / f"{tool}-{stamp}.sarif"
-        run = scanners.run_scanner(tool, session.ws.project_dir, out, timeout=session.settings.scan_timeout)
-        if run.error:
-            raise SutureError(f"{tool} failed: {run.error}")
-        reports += ingest_file(session, out, full=True)
-        notes.append(f"{tool} {available[tool]}: scanned in {run.duration_s:.1f} s → {out.relative_to(session.ws.project_dir)}")
+    head = session.ws.project.head[:10]
+    with head_tree(session) as tree:
+        for tool in wanted:
+            if available[tool] is None:
+                notes.append(f"{tool} is not installed; skipped" + (" (pip install 'suture[semgrep]')"
+                                                                      if tool == "semgrep" else ""))
+                continue
+            out = out_dir / f"{tool}-{stamp}.sarif"
+            run = scanners.run_scanner(tool, tree, out, timeout=session.settings.scan_timeout)
+            if run.error:
+                raise SutureError(f"{tool} failed: {run.error}")
+            reports += ingest_file(session, out, full=True, tree=tree)
+            notes.append(f"{tool} {available[tool]}: scanned HEAD ({head}) in {run.duration_s:.1f} s → "
+                         f"{out.relative_to(session.ws.project_dir)}")
     return reports, notes
 
 

@@ -69,11 +69,13 @@ def _ingest_lines(reports: list[usecases.IngestReport], fmt: ListFmt) -> None:
         render.emit_json([{**r.__dict__, "skipped": [s.model_dump() for s in r.skipped]} for r in reports])
         return
     for r in reports:
-        if r.duplicate:
+        if r.duplicate and not (r.new or r.reopened):
             render.out.print(f"{r.source}: {r.tool}: already ingested; nothing changed")
             continue
         render.out.print(f"{r.source}: {r.tool}: {r.new} new, {r.updated} seen again, {r.reopened} re-opened, "
                          f"{r.fixed} marked fixed, {len(r.skipped)} skipped")
+        if r.closed_nothing:
+            render.out.print(f"  closed nothing: {r.closed_nothing}", markup=False)
         for s in r.skipped[:20]:
             render.out.print(f"  skipped result {s.result_index} ({s.rule_id or 'no rule'}): {s.reason}")
         if len(r.skipped) > 20:
@@ -89,7 +91,10 @@ def scan(
                                                       "default: bandit and semgrep when installed.")] = None,
     db: DbOpt = None, fmt: FormatOpt = ListFmt.table,
 ) -> None:
-    """Run bandit (and semgrep with suture's own rules, when installed) and ingest the results."""
+    """Run bandit (and semgrep with suture's own rules, when installed) on HEAD and ingest the results.
+
+    Scans a checkout of the last commit (HEAD), the tree `fix` changes: uncommitted edits are not scanned.
+    A scan closes (marks fixed) what it no longer reports only if it succeeded and every result was placed."""
     session = _open(repo, db)
     with render.err.status("scanning…"):
         reports, notes = usecases.scan_project(session, tool)
@@ -105,7 +110,11 @@ def ingest(
     partial: Annotated[bool, typer.Option("--partial", help="The scan covered only part of the code: do not "
                                           "mark findings it lacks as fixed.")] = False,
 ) -> None:
-    """Ingest SARIF files. Re-ingesting the same file changes nothing; a newer full scan marks absent findings fixed."""
+    """Ingest SARIF files; paths and lines are read from HEAD (the tree `fix` changes).
+
+    A newer full scan marks findings it no longer reports fixed, only if it succeeded and every result could be
+    placed in the repository, and only once per log; failed runs, runs with skipped results and two runs of one
+    tool close nothing and say why. A log that reports a fixed finding re-opens it."""
     session = _open(repo, db)
     reports = []
     for f in files:

@@ -122,27 +122,33 @@ class Store:
         self, *, tool: str, scope: str, source: str, content: bytes, findings: list[Finding], full: bool,
         summary: dict | None = None, at: datetime | None = None,
     ) -> dict[str, int]:
-        """Merge one scan's findings. Returns counts: new, updated, reopened, fixed, unchanged.
+        """Merge one scan's findings. Returns counts: new, updated, reopened, fixed, unchanged, duplicate_scan.
 
-        The same scan content twice changes nothing. A full scan marks findings of the same scope that it no
-        longer reports as `fixed` (with the time); a finding that comes back is re-opened. Reads and writes go
-        in batches, so a scan of 100,000 results is a handful of statements, not 100,000 round trips.
+        `full` says the caller holds the evidence to close: a successful scan of the whole scope whose results
+        were all placed (agent.ingest.closing). Such a scan marks findings of the same scope that it no longer
+        reports as `fixed` (with the time). A reported finding that is `fixed` is re-opened, always.
+
+        Dedupe is keyed on the content, and it guards closing only: content seen before closes nothing again
+        (an old log replayed must not close what newer scans found) and leaves the findings it reports as they
+        are, except that a `fixed` one is re-opened: the log is evidence that it exists, and this is how a
+        finding closed without evidence (a failed or partial log, by older versions) is repaired. So the same
+        content twice changes nothing in a consistent store. Reads and writes go in batches, so a scan of
+        100,000 results is a handful of statements, not 100,000 round trips.
         """
         at = at or utcnow()
         content_hash = hashlib.sha256(content).hexdigest()
         counts = {"new": 0, "updated": 0, "reopened": 0, "fixed": 0, "unchanged": 0, "duplicate_scan": 0}
-        if self.scan_already_ingested(content_hash):
-            counts["duplicate_scan"] = 1
-            counts["unchanged"] = len(findings)
-            return counts
+        duplicate = self.scan_already_ingested(content_hash)
+        counts["duplicate_scan"] = int(duplicate)
         unique = list({f.id: f for f in reversed(findings)}.values())[::-1]  # first report of an id wins
         with paused_gc():  # the rows built for the batch are freed before the collector runs again
-            self._merge_scan(tool, scope, source, content_hash, unique, full, summary, at, counts)
+            self._merge_scan(tool, scope, source, content_hash, unique, full and not duplicate, summary, at, counts,
+                             duplicate)
         return counts
 
     def _merge_scan(
         self, tool: str, scope: str, source: str, content_hash: str, unique: list[Finding], full: bool,
-        summary: dict | None, at: datetime, counts: dict[str, int],
+        summary: dict | None, at: datetime, counts: dict[str, int], duplicate: bool = False,
     ) -> None:
         with self.engine.begin() as conn:
             existing = self._finding_data_by_id(conn, [f.id for f in unique])
@@ -157,13 +163,17 @@ class Store:
                     inserts.append(_finding_row(new, scope))
                     counts["new"] += 1
                     continue
+                if duplicate and old["status"] != "fixed":
+                    counts["unchanged"] += 1
+                    continue
                 # merge on the stored JSON directly: validating 100,000 records per re-scan costs seconds
                 fresh = finding.model_dump(mode="json", include={"location", "flow", "message"})
                 data = {**old, **fresh, "last_seen": max(old["last_seen"], stamp, key=_instant)}
                 if old["status"] == "fixed":
                     data.update(status="open", fixed_at=None)
+                    again = " (a log ingested before)" if duplicate else ""
                     events.append({"finding_id": finding.id, "from_status": "fixed", "to_status": "open",
-                                   "actor": "scanner", "at": at, "comment": f"reported again by {tool}"})
+                                   "actor": "scanner", "at": at, "comment": f"reported again by {tool}{again}"})
                     counts["reopened"] += 1
                 else:
                     counts["updated"] += 1
@@ -184,10 +194,11 @@ class Store:
                 conn.execute(finding_events_t.insert(), events)
             if updates:
                 conn.execute(_UPDATE_FINDING, [{("b_" + k): v for k, v in row.items()} for row in updates])
-            conn.execute(scans_t.insert().values(
-                tool=tool, scope=scope, source=source, content_hash=content_hash, full=full, at=at,
-                summary={**(summary or {}), **counts},
-            ))
+            if not duplicate or inserts or updates:
+                conn.execute(scans_t.insert().values(
+                    tool=tool, scope=scope, source=source, content_hash=content_hash, full=full, at=at,
+                    summary={**(summary or {}), **counts},
+                ))
 
     @staticmethod
     def _finding_data_by_id(conn: Connection, ids: list[str], chunk: int = 500) -> dict[str, dict]:

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from agent.errors import SutureError
 from agent.gc_pause import paused_gc
 from agent.ingest import sarif_rules as rules
+from agent.ingest.closing import PAST_END_NOTE, run_failure
 from agent.ingest.fingerprint import FingerprintBasis, finding_fingerprint, fingerprint_context
 from agent.ingest.sarif_labels import RuleLabelMemo
 from agent.ingest.sarif_paths import PathRejected, PathResolver
@@ -50,12 +51,16 @@ class RunParse:
     findings: list[Finding] = field(default_factory=list)
     skipped: list[SkippedResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    failure: str | None = None  # why the tool's run was not successful (closing.run_failure), or None
+    unplaced: int = 0  # skipped results that could not be placed in the project (not suppressed/pass/absent)
+    past_end: int = 0  # locations whose line is past the end of their file in the project
 
 
 @dataclass
 class SarifParse:
     source_name: str
     runs: list[RunParse]
+    runs_null: bool = False  # `runs: null`: the tool failed before it could produce a run (SARIF §3.13.4)
 
     @property
     def findings(self) -> list[Finding]:
@@ -89,7 +94,7 @@ def _check_log(log: object, name: str) -> dict:
     version = log.get("version")
     if version != SUPPORTED_VERSION:
         raise SarifError(f"{name}: SARIF version {version!r} is not supported (suture reads {SUPPORTED_VERSION})")
-    if not isinstance(log.get("runs"), list):
+    if "runs" not in log or not isinstance(log["runs"], (list, type(None))):
         raise SarifError(f"{name} is not a SARIF log: 'runs' is missing or not an array")
     return log
 
@@ -172,6 +177,14 @@ def _skip_reason(result: dict) -> str | None:
     return None
 
 
+def _not_a_problem(result: object) -> bool:
+    """True when the tool itself says this result is not a problem here (suppressed, pass, absent)."""
+    try:
+        return isinstance(result, dict) and _skip_reason(result) is not None
+    except TypeError:  # an unhashable `kind`: a malformed result, so one that could not be placed
+        return False
+
+
 def _positive_int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
 
@@ -196,7 +209,7 @@ def _location(physical: dict, resolver: PathResolver, notes: dict[str, int]) -> 
     snippet = snippet if isinstance(snippet, str) and snippet.strip() else None
     disk_text = resolver.read_lines(path, start, end or start) if start is not None else None
     if start is not None and disk_text is None and resolver.project_root is not None:
-        notes["lines past the end of their file"] = notes.get("lines past the end of their file", 0) + 1
+        notes[PAST_END_NOTE] = notes.get(PAST_END_NOTE, 0) + 1
     location = Location(
         path=path,
         start_line=start or 1,
@@ -339,6 +352,7 @@ def _parse_run(run: object, run_index: int, project_root: Path | None, now: date
         tool_version=version if isinstance(version, str) else None,
         scope=_scope(tool, run),
         result_count=len(results) if isinstance(results, list) else 0,
+        failure=run_failure(run, run_index + 1, tool),
     )
     if not isinstance(results, list):
         parsed.warnings.append("the run has no 'results' array (the tool may not have run)")
@@ -360,9 +374,11 @@ def _parse_run(run: object, run_index: int, project_root: Path | None, now: date
                                     reason=f"malformed result: {first_line}")
         if isinstance(outcome, SkippedResult):
             parsed.skipped.append(outcome)
+            parsed.unplaced += not _not_a_problem(result)
         else:
             drafts.append(outcome)
     parsed.findings = _finish(drafts, now)
+    parsed.past_end = notes.get(PAST_END_NOTE, 0)
     parsed.warnings += _run_warnings(run, drafts, resolver, notes)
     return parsed
 
@@ -382,5 +398,6 @@ def parse_sarif(log: dict, project_root: Path | None = None, *, source_name: str
     with paused_gc():
         return SarifParse(
             source_name=source_name,
-            runs=[_parse_run(run, index, root, now) for index, run in enumerate(log["runs"])],
+            runs=[_parse_run(run, index, root, now) for index, run in enumerate(log["runs"] or [])],
+            runs_null=log["runs"] is None,
         )
