@@ -22,6 +22,11 @@ SAMPLES: dict[str, tuple[str, str]] = {
     "weak_hash": ("B324", "import hashlib\n\n\ndef etag(body):\n    return hashlib.md5(body).hexdigest()\n"),
     "sql_parameterize": ("B608", ("import sqlite3\n\n\ndef find(conn, name):\n    return conn.execute(\n"
                                   "        f\"SELECT id FROM users WHERE name = '{name}'\"\n    ).fetchall()\n")),
+    "jinja2_autoescape": ("B701", ("import jinja2\n\n\ndef env():\n    return jinja2.Environment(\n"
+                                   "        loader=jinja2.FileSystemLoader('templates'))\n")),
+    "requests_timeout": ("B113", "import requests\n\n\ndef fetch(url):\n    return requests.get(url).json()\n"),
+    "temp_file": ("B306", ("import tempfile\n\n\ndef scratch():\n    path = tempfile.mktemp()\n"
+                           "    return open(path, 'w')\n")),
     "tls_verify": ("B501", ("import requests\n\n\ndef fetch(url):\n    return requests.get(url, timeout=5, "
                             "verify=False)\n")),
 }

@@ -21,9 +21,12 @@ from functools import lru_cache
 
 from agent.engines.builtin.fixers.base import Fixer, FixResult, ParsedSource, SourceParseError, parse_source
 from agent.engines.builtin.fixers.insecure_random import InsecureRandomFixer
+from agent.engines.builtin.fixers.jinja2_autoescape import Jinja2AutoescapeFixer
+from agent.engines.builtin.fixers.requests_timeout import RequestsTimeoutFixer
 from agent.engines.builtin.fixers.shell_command import ShellCommandFixer
 from agent.engines.builtin.fixers.sql_parameterize import SqlParameterizeFixer
 from agent.engines.builtin.fixers.tar_extract import TarExtractFixer
+from agent.engines.builtin.fixers.temp_file import TempFileFixer
 from agent.engines.builtin.fixers.tls_verify import TlsVerifyFixer
 from agent.engines.builtin.fixers.weak_hash import WeakHashFixer
 from agent.engines.builtin.fixers.yaml_load import YamlLoadFixer
@@ -37,6 +40,9 @@ FIXERS: tuple[Fixer, ...] = (
     InsecureRandomFixer(),
     WeakHashFixer(),
     TlsVerifyFixer(),
+    Jinja2AutoescapeFixer(),
+    RequestsTimeoutFixer(),
+    TempFileFixer(),
 )
 
 

@@ -122,7 +122,7 @@ class SqlParameterizeFixer(CallFixer):
     name = "sql_parameterize"
     summary = "Pass values to the SQL driver as query parameters instead of formatting them into the query"
     cwe = (89,)
-    rule_ids = ("B608", "python-sql-injection")
+    rule_ids = ("B608", "python-sql-string-built-query")
     references = (
         "https://peps.python.org/pep-0249/#paramstyle",
         "https://docs.python.org/3/library/sqlite3.html#sqlite3-placeholders",
