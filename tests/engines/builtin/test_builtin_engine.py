@@ -110,10 +110,10 @@ def test_declined_fix_becomes_a_draft_error(project: Path) -> None:
 
 
 def test_unknown_rule_has_no_fixer(project: Path) -> None:
-    finding = make_finding(3, "B105", (259,), path="app/service.py")
+    finding = make_finding(3, "B110", (703,), path="app/service.py")
     assert fixers_for(finding) == []
     draft = ENGINE.draft(finding, context_for(finding), project)
-    assert draft.error == "no builtin fixer handles rule B105 (CWE-259)"
+    assert draft.error == "no builtin fixer handles rule B110 (CWE-703)"
 
 
 def test_cwe_only_match_from_another_tool(project: Path) -> None:

@@ -27,6 +27,7 @@ SAMPLES: dict[str, tuple[str, str]] = {
     "requests_timeout": ("B113", "import requests\n\n\ndef fetch(url):\n    return requests.get(url).json()\n"),
     "temp_file": ("B306", ("import tempfile\n\n\ndef scratch():\n    path = tempfile.mktemp()\n"
                            "    return open(path, 'w')\n")),
+    "hardcoded_secret": ("B105", "import os\n\nDB_PASSWORD = 'Xk2pq9Lr7vB4'\n"),
     "tls_verify": ("B501", ("import requests\n\n\ndef fetch(url):\n    return requests.get(url, timeout=5, "
                             "verify=False)\n")),
 }

@@ -20,6 +20,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from agent.engines.builtin.fixers.base import Fixer, FixResult, ParsedSource, SourceParseError, parse_source
+from agent.engines.builtin.fixers.hardcoded_secret import HardcodedSecretFixer
 from agent.engines.builtin.fixers.insecure_random import InsecureRandomFixer
 from agent.engines.builtin.fixers.jinja2_autoescape import Jinja2AutoescapeFixer
 from agent.engines.builtin.fixers.requests_timeout import RequestsTimeoutFixer
@@ -43,6 +44,7 @@ FIXERS: tuple[Fixer, ...] = (
     Jinja2AutoescapeFixer(),
     RequestsTimeoutFixer(),
     TempFileFixer(),
+    HardcodedSecretFixer(),
 )
 
 
