@@ -119,6 +119,12 @@ def ingest_file(session: Session, path: Path, full: bool = True, tree: Path | No
     return reports
 
 
+def ingest_files(session: Session, paths: list[Path], full: bool = True) -> list[IngestReport]:
+    """Ingest several SARIF files, in order, against one checkout of HEAD."""
+    with head_tree(session) as tree:
+        return [report for path in paths for report in ingest_file(session, path, full, tree)]
+
+
 def scan_project(session: Session, tools: list[str] | None = None) -> tuple[list[IngestReport], list[str]]:
     """Run the available scanners on a checkout of HEAD (never the working tree: `fix` changes HEAD) and ingest
     their SARIF, placed in that same checkout."""

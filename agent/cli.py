@@ -116,12 +116,10 @@ def ingest(
     placed in the repository, and only once per log; failed runs, runs with skipped results and two runs of one
     tool close nothing and say why. A log that reports a fixed finding re-opens it."""
     session = _open(repo, db)
-    reports = []
     for f in files:
         if not f.is_file():
             raise SutureError(f"{f}: no such file")
-        reports += usecases.ingest_file(session, f, full=not partial)
-    _ingest_lines(reports, fmt)
+    _ingest_lines(usecases.ingest_files(session, files, full=not partial), fmt)
 
 
 def _run_fix(session: usecases.Session, top: int | None, finding: str | None, redo: bool, fmt: ListFmt):

@@ -181,3 +181,19 @@ def test_partial_scan_says_it_closed_nothing(session, tmp_path: Path):
     ingest(session, write_log(tmp_path, "good.sarif", run([result(1), result(2)])))
     [report] = ingest(session, write_log(tmp_path, "part.sarif", run([result(1)])), full=False)
     assert report.fixed == 0 and report.closed_nothing.startswith("--partial")
+
+
+def test_cli_bad_then_good_log_leaves_findings_open_and_says_why(repo: Path, tmp_path: Path, shared_dir: Path):
+    from tests.test_e2e import suture
+
+    good = write_log(tmp_path, "good.sarif", run([result(1), result(2, rule="R2")]))
+    failed = shared_dir / "sarif-conformance" / "failed-run-execution-error.sarif"
+    runs_null = shared_dir / "sarif-conformance" / "runs-null.sarif"
+    suture(repo, "ingest", str(good))
+    out = suture(repo, "ingest", str(failed), str(runs_null)).stdout
+    assert "0 marked fixed" in out
+    assert "closed nothing: run 1 of codescanner failed (executionSuccessful false)" in out
+    assert "closed nothing: the log has runs: null" in out
+    assert "already ingested; nothing changed" in suture(repo, "ingest", str(good)).stdout
+    rows = json.loads(suture(repo, "triage", "--format", "json").stdout)  # triage lists open findings only
+    assert sorted(row["rule_id"] for row in rows) == ["R1", "R2"]
