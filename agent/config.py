@@ -45,6 +45,8 @@ class Settings(BaseModel):
     fail_on_new_severity: Literal["critical", "high", "medium", "low", "info"] = Field(
         "medium", description="a re-scan finding this severe or worse, new in the patch, fails validation")
     allow_test_edits: bool = False
+    test_env: list[str] = Field(default_factory=list, description="environment variables (names or globs like "
+                                "DJANGO_*) test runs see beyond the built-in allow-list (PATH, locale, Python)")
     allow_harness_edits: bool = Field(False, description="let patches change test-runner config, conftest, site "
                                       "hooks, build scripts and CI files (always flagged for the reviewer)")
     max_files: int = Field(10, ge=1)
@@ -57,7 +59,7 @@ class Settings(BaseModel):
 
 
 ENV_PREFIX = "SUTURE_"
-_LIST_KEYS = {"scanners"}
+_LIST_KEYS = {"scanners", "test_env"}
 
 
 def _file_settings(project_dir: Path) -> tuple[dict[str, Any], Path | None]:

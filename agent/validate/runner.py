@@ -4,14 +4,17 @@ Works for any test command given as an argument list or a shell-like string (nev
 pytest gets special care: a JUnit report for per-test outcomes and its exit codes mapped to meaning.
 Other runners are judged by exit code only.
 
-Isolation: the command runs in its own session / process group with credentials scrubbed from its
-environment. At the timeout the whole group gets SIGTERM, then SIGKILL after a grace period; after a normal
-exit, processes of the group that outlived the command are killed the same way. (A process that starts its
-own session escapes the group; that is the limit of this sandbox.)
+Isolation here: the command runs in its own session / process group with an environment built from an
+allow-list (`scrubbed_env`). At the timeout the whole group gets SIGTERM, then SIGKILL after a grace period;
+after a normal exit, processes of the group that outlived the command are killed the same way. A process that
+starts its own session escapes the group: only the bubblewrap prefix from agent.validate.sandbox (a PID
+namespace) contains those. pytest writes its JUnit report into an anonymous in-memory file (memfd) passed to
+it as /proc/self/fd/N, so no report file is ever left on disk, even if suture is killed.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import shlex
@@ -35,12 +38,13 @@ DEFAULT_KILL_GRACE_S = 2.0
 DEFAULT_LOG_LIMIT = 64 * 1024
 PYTEST_DEFAULT_ARGS = ("-q", "-p", "no:cacheprovider")
 
-_SENSITIVE_NAME_PARTS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH")
-_SENSITIVE_PREFIXES = ("AWS_", "OPENAI_", "ANTHROPIC_", "AZURE_", "GITHUB_", "GITLAB_", "SUTURE_API", "LITELLM_")
-# Variables that would point git or pytest at something other than the tree under test.
-_CONTEXT_VARS = (
-    "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR",
-    "PYTEST_CURRENT_TEST", "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID",
+# The only variables of suture's own environment a test run sees (plus names the user configures, `test_env`).
+# Everything else, credentials above all, stays out: an allow-list cannot miss a secret named in a new way.
+ENV_ALLOW = (
+    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "LC_*", "TZ", "TERM", "NO_COLOR",
+    "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONHASHSEED", "PYTHONDONTWRITEBYTECODE", "PYTHONIOENCODING",
+    "PYTHONUTF8", "PYTHONWARNINGS", "PYTHONNOUSERSITE", "PYTHONUSERBASE", "PYTHONSAFEPATH", "PYTHONFAULTHANDLER",
+    "PYTHONDEVMODE", "CONDA_PREFIX",
 )
 _SKIP_DIRS = {"node_modules", "__pycache__", "site-packages", "venv", "env", "build", "dist"}
 _MAX_DIRS_SCANNED = 5000
@@ -93,12 +97,14 @@ def is_pytest_command(command: Sequence[str]) -> bool:
     return False
 
 
-def scrubbed_env(extra: Mapping[str, str] | None = None, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment for a test run: `base` (default os.environ) minus credentials, plus `extra`."""
+def scrubbed_env(extra: Mapping[str, str] | None = None, base: Mapping[str, str] | None = None,
+                 allow: Sequence[str] = ()) -> dict[str, str]:
+    """The environment for a test run: the variables of `base` (default os.environ) whose names match
+    ENV_ALLOW or `allow` (exact names or globs like `DJANGO_*`, case-sensitive), plus `extra` (set by suture)."""
     source = os.environ if base is None else base
-    env = {name: value for name, value in source.items() if not _is_sensitive(name)}
-    for name in _CONTEXT_VARS:
-        env.pop(name, None)
+    patterns = (*ENV_ALLOW, *allow)
+    env = {name: value for name, value in source.items()
+           if any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)}
     env.update(extra or {})
     return env
 
@@ -127,18 +133,30 @@ def run_tests(
         return TestRun(ran=False, command=argv, reason=f"test command not found: {argv[0]}")
     pytest = is_pytest_command(argv)
     junit_path: Path | None = None
+    report_fd: int | None = None
     run_argv = [*prefix, *argv]
     if pytest and junit:
-        fd, name = tempfile.mkstemp(prefix="suture-junit-", suffix=".xml")
-        os.close(fd)
-        junit_path = Path(name)
+        report_fd, junit_path = _report_sink()
         run_argv += [f"--junitxml={junit_path}", "-o", "junit_family=xunit1"]
     try:
         return _run(argv, run_argv, cwd, timeout, env, pytest, junit_path,
-                    kill_grace, log_limit)
+                    kill_grace, log_limit, () if report_fd is None else (report_fd,))
     finally:
-        if junit_path is not None:
+        if report_fd is not None:
+            os.close(report_fd)
+        elif junit_path is not None:
             junit_path.unlink(missing_ok=True)
+
+
+def _report_sink() -> tuple[int | None, Path]:
+    """Where pytest writes its JUnit report: (fd, path) of an in-memory file, the same path for the test run
+    (which inherits fd) and for suture reading it afterwards; (None, temp file) where memfd is not available."""
+    if hasattr(os, "memfd_create") and Path("/proc/self/fd").is_dir():
+        fd = os.memfd_create("suture-junit", 0)  # not inheritable until passed with pass_fds
+        return fd, Path(f"/proc/self/fd/{fd}")
+    fd, name = tempfile.mkstemp(prefix="suture-junit-", suffix=".xml")
+    os.close(fd)
+    return None, Path(name)
 
 
 def compare_runs(baseline: TestRun, patched: TestRun) -> list[str]:
@@ -172,13 +190,13 @@ def compare_runs(baseline: TestRun, patched: TestRun) -> list[str]:
 
 def _run(
     argv: list[str], run_argv: list[str], cwd: Path, timeout: float, env: dict[str, str], pytest: bool,
-    junit_path: Path | None, kill_grace: float, log_limit: int,
+    junit_path: Path | None, kill_grace: float, log_limit: int, pass_fds: tuple[int, ...] = (),
 ) -> TestRun:
     started = time.monotonic()
     try:
         proc = subprocess.Popen(
             run_argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            stderr=subprocess.STDOUT, start_new_session=True, pass_fds=pass_fds,
         )
     except FileNotFoundError:
         return TestRun(ran=False, command=argv, reason=f"test command not found: {argv[0]}")
@@ -376,11 +394,6 @@ class _OutputCollector:
             + f"\n[... {omitted} bytes of output omitted ...]\n"
             + tail.decode("utf-8", errors="replace")
         )
-
-
-def _is_sensitive(name: str) -> bool:
-    upper = name.upper()
-    return upper.startswith(_SENSITIVE_PREFIXES) or any(part in upper for part in _SENSITIVE_NAME_PARTS)
 
 
 # --- detection -------------------------------------------------------------------------------------------

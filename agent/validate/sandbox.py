@@ -1,21 +1,28 @@
-"""The sandbox around one test run: no network, a throw-away HOME and TMPDIR, and a watch on what must not change.
+"""The sandbox around one test run: what it prevents where bubblewrap is usable, what it only detects elsewhere.
 
-Works for any test command (an argument list). Protections, each recorded as a line on the Validation:
+Works for any test command (an argument list) run in a work directory (normally a suture git worktree). Each
+protection is recorded as a line on the Validation (`sandbox`); a line starting "not isolated:" names a gap.
 
+With bubblewrap (agent.validate.bwrap; probed once per process) the run is *prevented* from:
+- writing outside the work directory's tree (read-only filesystem; private tmpfs /tmp, HOME; .git read-only);
+- leaving processes behind (PID namespace: all die with the run, and with suture if it is killed);
+- reaching the network (loopback only), and reading suture's environment (allow-list, agent.validate.runner).
+Nothing is left on disk by the run, even if suture is killed: HOME and /tmp are tmpfs inside the sandbox.
+
+Without it (no bwrap, no work directory given, or SUTURE_SANDBOX_BWRAP=off), today's weaker sandbox:
 - network: on Linux with `unshare` usable by this user, the command runs in a new network namespace (as root:
   `unshare -n`; otherwise a user namespace too, `unshare -rn`, where the tests see themselves as uid 0). Only
-  the loopback interface exists inside and a tiny launcher brings it up, so tests that talk to a server they
-  start on 127.0.0.1 keep working. Where that is not possible (macOS, containers without user namespaces) the
-  run is not network-isolated and the record says so.
-- HOME, TMPDIR (and XDG dirs) point to a fresh temp dir per run, removed afterwards; Python's user
-  site-packages stay importable (PYTHONUSERBASE keeps the real one).
-- writes outside the worktree and temp dirs are detected, not prevented: sizes and mtimes of the user's
-  repository working tree (plus `.git/config` and `.git/hooks`) and of the files at the real HOME's top level
-  (folders there: created or deleted only) are compared before and after the run. When validations run in parallel, a change lands on every run in flight.
+  the loopback interface exists inside and a tiny launcher brings it up. Elsewhere the record says "not isolated".
+- HOME, TMPDIR (and XDG dirs) point to a fresh temp dir per run, removed afterwards (left if suture is killed).
+- writes outside the worktree are only detected: sizes and mtimes of the user's repository working tree (plus
+  `.git/config` and `.git/hooks`) and of the files at the real HOME's top level (folders there: created or
+  deleted only) are compared before and after the run. When validations run in parallel, a change lands on every
+  run in flight. Processes that start their own session escape the kill of the process group.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import shutil
 import site
@@ -23,10 +30,12 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from agent.validate.bwrap import HOME_IN_BOX, Bubblewrap, bubblewrap, bwrap_argv, hidden_credentials
 
 # Brings up `lo` inside a fresh network namespace (SIOCGIFFLAGS / SIOCSIFFLAGS with IFF_UP), then execs argv.
 # Needs no `ip` binary. Runs with the interpreter suture runs on, independent of the project's environment.
@@ -78,8 +87,13 @@ def network_isolation() -> NetworkIsolation:
         return _detected
 
 
+def network_wanted() -> bool:
+    """False when the user switched network isolation off (SUTURE_SANDBOX_NETWORK=off)."""
+    return os.environ.get("SUTURE_SANDBOX_NETWORK", "").lower() not in ("0", "off", "false", "no")
+
+
 def _detect() -> NetworkIsolation:
-    if os.environ.get("SUTURE_SANDBOX_NETWORK", "").lower() in ("0", "off", "false", "no"):
+    if not network_wanted():
         return NetworkIsolation((), "network: not isolated (disabled by SUTURE_SANDBOX_NETWORK)")
     if not sys.platform.startswith("linux"):
         return NetworkIsolation((), f"network: not isolated (no network namespaces on {sys.platform})")
@@ -167,25 +181,73 @@ class SandboxRun:
 
 
 @contextmanager
-def sandboxed(user_repo: Path | None, real_home: Path | None = None) -> Iterator[SandboxRun]:
-    """Set up a sandbox for one test run; on exit compare the watched places and fill `escapes`."""
-    net = network_isolation()
+def sandboxed(user_repo: Path | None, real_home: Path | None = None, *, workdir: Path | None = None,
+              pass_env: Sequence[str] = ()) -> Iterator[SandboxRun]:
+    """Set up a sandbox for one test run in `workdir`; on exit fill `escapes` (fallback sandbox only).
+
+    `pass_env`: names or globs (the `test_env` setting) of suture's environment variables the run may see on
+    top of the built-in allow-list. `user_repo` and `real_home` are watched for writes where bwrap is not used.
+    """
     real_home = Path(real_home or os.path.expanduser("~"))
-    scratch = Path(tempfile.mkdtemp(prefix="suture-sandbox-"))
-    home, tmp = scratch / "home", scratch / "tmp"
-    home.mkdir()
-    tmp.mkdir()
+    passed = {name: value for name, value in os.environ.items()
+              if any(fnmatch.fnmatchcase(name, pattern) for pattern in pass_env)}
+    env_note = ("environment: allow-list only (PATH, locale, TERM, TZ, Python variables"
+                + (f"; configured: {', '.join(pass_env)})" if pass_env else ")")
+                + "; everything else, credentials included, withheld")
+    box = bubblewrap(network_wanted())
+    if box.active and workdir is not None:
+        yield _bwrap_run(box, Path(workdir), real_home, passed, env_note)
+        return
+    reason = box.note if workdir is not None else "no work directory given"
+    with _fallback(user_repo, real_home, passed, env_note, reason) as run:
+        yield run
+
+
+def _bwrap_run(box: Bubblewrap, workdir: Path, real_home: Path, passed: dict[str, str], env_note: str) -> SandboxRun:
+    env = {**passed, **_home_env(Path(HOME_IN_BOX), Path("/tmp"))}
+    prefix = bwrap_argv(box, workdir, real_home, os.environ)
+    hidden = [p.name for p in hidden_credentials(real_home)]
+    net = ("network: denied (bubblewrap --unshare-net; loopback only)" if box.network
+           else "network: not isolated (disabled by SUTURE_SANDBOX_NETWORK)")
+    protections = [
+        net,
+        ("writes outside the worktree: prevented (bubblewrap: read-only filesystem, .git read-only; "
+         "only the worktree is writable)"),
+        "HOME and /tmp: private tmpfs, gone when the run ends (nothing left on disk, even if suture is killed)",
+        "processes: contained (bubblewrap PID namespace; every process dies with the run and with suture)",
+        env_note,
+        "reads: the filesystem stays readable"
+        + (f" (hidden: ~/{', ~/'.join(hidden)})" if hidden else ""),
+    ]
+    return SandboxRun(prefix=tuple(prefix), env=env, protections=protections)
+
+
+def _home_env(home: Path, tmp: Path) -> dict[str, str]:
     env = {"HOME": str(home), "TMPDIR": str(tmp), "TMP": str(tmp), "TEMP": str(tmp),
            "XDG_CACHE_HOME": str(home / ".cache"), "XDG_CONFIG_HOME": str(home / ".config"),
            "XDG_DATA_HOME": str(home / ".local" / "share"), "USERPROFILE": str(home)}
     user_base = site.getuserbase()
     if user_base and Path(user_base).is_dir():
-        env["PYTHONUSERBASE"] = user_base
-    protections = [net.note, "HOME and TMPDIR: fresh temp dir per run", "credentials: scrubbed from environment"]
+        env["PYTHONUSERBASE"] = user_base  # the real user site-packages stay importable
+    return env
+
+
+@contextmanager
+def _fallback(user_repo: Path | None, real_home: Path, passed: dict[str, str], env_note: str,
+              reason: str) -> Iterator[SandboxRun]:
+    net = network_isolation()
+    scratch = Path(tempfile.mkdtemp(prefix="suture-sandbox-"))
+    home, tmp = scratch / "home", scratch / "tmp"
+    home.mkdir()
+    tmp.mkdir()
+    env = {**passed, **_home_env(home, tmp)}
+    protections = [net.note, f"not isolated: {reason}; the protections below are weaker",
+                   "HOME and TMPDIR: fresh temp dir per run (left behind if suture is killed)",
+                   "not isolated: processes that start their own session can outlive the run", env_note]
     repo_before, cut = snapshot_repo(user_repo) if user_repo else ({}, False)
     home_before = snapshot_home(real_home)
     watched = ["HOME top level"] + (["your repository's working tree"] if user_repo else [])
-    protections.append("writes outside worktree: detected in " + " and ".join(watched)
+    protections.append("not isolated: writes outside the worktree are only detected, in " + " and ".join(watched)
                        + (" (repository snapshot cut short: very large tree)" if cut else ""))
     run = SandboxRun(prefix=net.prefix, env=env, protections=protections)
     try:

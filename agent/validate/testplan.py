@@ -43,7 +43,7 @@ def run_command(env: ValidationEnv, project_dir: Path, command: list[str],
     extra: dict[str, str] = {}
     if (project_dir / "src").is_dir():  # src layout: test the worktree's code, not an installed checkout
         extra["PYTHONPATH"] = os.pathsep.join([str(project_dir / "src"), str(project_dir)])
-    with sandboxed(env.user_repo, env.watch_home) as box:
+    with sandboxed(env.user_repo, env.watch_home, workdir=project_dir, pass_env=env.settings.test_env) as box:
         run = run_tests(command, project_dir, timeout=env.settings.test_timeout, env_extra={**extra, **box.env},
                         prefix=box.prefix)
     if outcome is not None:

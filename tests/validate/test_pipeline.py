@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from agent.models import Edit
+from agent.validate import bwrap
 from agent.validate.pipeline import run_baseline, validate_patch
 from agent.validate.sandbox import network_isolation
 from agent.validate.worktree import Worktree
@@ -74,12 +75,11 @@ def test_full_suite_disabled_keeps_targeted_result(tmp_path, project) -> None:
 
 
 def test_newly_failing_test_that_passes_on_rerun_is_flaky(tmp_path: Path) -> None:
-    counter = tmp_path / "runs.txt"  # outside the repo and the watched home: not an escape
-    flaky_test = f"""
+    flaky_test = """
 from pathlib import Path
 from app.calc import add
 def test_sometimes():
-    counter = Path({str(counter)!r})
+    counter = Path(__file__).parent.parent / "runs.txt"  # in the worktree: the one place tests may write
     runs = int(counter.read_text()) + 1 if counter.exists() else 1
     counter.write_text(str(runs))
     assert runs != 2  # passes on the baseline, fails on the first patched run, passes when re-run
@@ -119,7 +119,14 @@ def test_hanging_suite_is_killed_at_the_timeout(tmp_path, project) -> None:
     assert any("timed out" in r for r in validation.reasons)
 
 
-def test_children_that_outlive_the_suite_are_killed(tmp_path, project) -> None:
+@pytest.fixture
+def without_bwrap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fallback sandbox (bubblewrap off): its group kill and write detection (bwrap: test_bwrap_sandbox.py)."""
+    monkeypatch.setenv("SUTURE_SANDBOX_BWRAP", "off")
+    monkeypatch.setattr(bwrap, "_probed", {})
+
+
+def test_children_that_outlive_the_suite_are_killed(tmp_path, project, without_bwrap) -> None:
     pidfile = tmp_path / "child.pid"
     replace = (f"import subprocess, sys; p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)']);"
                f" open({str(pidfile)!r}, 'w').write(str(p.pid)); return a + b")
@@ -144,7 +151,7 @@ def test_network_is_loopback_only_inside_the_suite(tmp_path, project) -> None:
     assert validation.patched.passed == 3 and validation.sandbox[0].startswith("network: denied")
 
 
-def test_writes_to_home_and_user_repo_are_detected(tmp_path, project) -> None:
+def test_writes_to_home_and_user_repo_are_detected(tmp_path, project, without_bwrap) -> None:
     env_home = tmp_path / "watched-home"
     replace = (f"import os; open(os.path.expanduser('~/.in_fresh_home'), 'w').write('fine');"
                f" open({str(env_home / '.bashrc')!r}, 'a').write('evil');"
@@ -159,9 +166,8 @@ def test_writes_to_home_and_user_repo_are_detected(tmp_path, project) -> None:
 
 
 def test_baseline_runs_once_per_commit_across_threads(tmp_path: Path) -> None:
-    counter = tmp_path / "baseline-runs"
-    counting = (f"from pathlib import Path\ndef test_count():\n    p = Path({str(counter)!r})\n"
-                "    p.write_text(p.read_text() + 'x' if p.exists() else 'x')\n")
+    counting = ("from pathlib import Path\ndef test_count():\n    p = Path(__file__).parent / 'ran'\n"
+                "    p.write_text(p.read_text() + 'x' if p.exists() else 'x')\n")  # in its worktree
     project = make_repo(tmp_path / "repo", {**BASE, "tests/test_count.py": counting})
     env = make_env(tmp_path, project)
     results = []
@@ -172,4 +178,6 @@ def test_baseline_runs_once_per_commit_across_threads(tmp_path: Path) -> None:
             t.start()
         for t in threads:
             t.join()
-    assert counter.read_text() == "x" and results[0] is results[1] and results[0].passed == 3
+        marks = [(wt.project_path / "tests" / "ran").read_text() for wt in (a, b)
+                 if (wt.project_path / "tests" / "ran").exists()]
+    assert marks == ["x"] and results[0] is results[1] and results[0].passed == 3

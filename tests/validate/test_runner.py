@@ -189,7 +189,7 @@ def test_credentials_are_scrubbed_from_the_test_environment(tmp_path: Path, monk
                "LITELLM_LOG": "DEBUG", "GIT_DIR": "/elsewhere/.git"}
     for name, value in planted.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("KEEP_ME", "kept")
+    monkeypatch.setenv("NOT_ALLOWED", "withheld")  # not a credential by name, but not on the allow-list
     monkeypatch.setenv("PYTHONIOENCODING", "utf-8")
     project = make_project(tmp_path, {"tests/test_env.py": f"""
         import os
@@ -197,22 +197,26 @@ def test_credentials_are_scrubbed_from_the_test_environment(tmp_path: Path, monk
             print(sorted(os.environ))
             leaked = [name for name in {sorted(planted)!r} if name in os.environ]
             assert leaked == []
-            assert os.environ["KEEP_ME"] == "kept"
+            assert "NOT_ALLOWED" not in os.environ
             assert os.environ["PYTHONIOENCODING"] == "utf-8"
             assert os.environ["EXTRA_FOR_TEST"] == "given"
             assert os.environ.get("PATH")
     """})
     run = run_tests([*PYTEST, "-s"], project, timeout=60, env_extra={"EXTRA_FOR_TEST": "given"})
     assert run.ok and run.passed == 1, run.log
-    assert "KEEP_ME" in run.log and "MY_API_KEY" not in run.log
+    assert "PYTHONIOENCODING" in run.log and "MY_API_KEY" not in run.log
 
 
 def test_scrubbed_env_rules() -> None:
     base = {"PATH": "/bin", "HOME": "/home/u", "LANG": "C.UTF-8", "PYTHONPATH": "src", "AUTH_HEADER": "x",
             "Secret_Thing": "x", "AZURE_CLIENT_ID": "x", "GITLAB_HOST": "x", "ANTHROPIC_MODEL": "x",
-            "PASSWD_FILE": "x", "GOOGLE_APPLICATION_CREDENTIALS": "x", "PYTEST_CURRENT_TEST": "t.py::t"}
+            "PASSWD_FILE": "x", "GOOGLE_APPLICATION_CREDENTIALS": "x", "PYTEST_CURRENT_TEST": "t.py::t",
+            "LC_ALL": "C", "GH_PAT": "x", "DATABASE_URL": "postgres://u:pw@db/x", "DJANGO_SETTINGS_MODULE": "s",
+            "PYTEST_ADDOPTS": "-p evil"}
     env = scrubbed_env({"ADDED": "1"}, base=base)
-    assert env == {"PATH": "/bin", "HOME": "/home/u", "LANG": "C.UTF-8", "PYTHONPATH": "src", "ADDED": "1"}
+    assert env == {"PATH": "/bin", "HOME": "/home/u", "LANG": "C.UTF-8", "PYTHONPATH": "src", "LC_ALL": "C",
+                   "ADDED": "1"}
+    assert scrubbed_env(base=base, allow=["DJANGO_*"])["DJANGO_SETTINGS_MODULE"] == "s"  # configured: test_env
 
 
 def test_other_runners_are_judged_by_exit_code(tmp_path: Path) -> None:

@@ -1,4 +1,6 @@
-"""The sandbox around a test run, with real processes: loopback-only network, fresh HOME/TMPDIR, escape watch."""
+"""The sandbox around a test run, with real processes: bubblewrap where usable, else the fallback (loopback-only
+network through unshare, fresh HOME/TMPDIR, escape watch) that says "not isolated". Hostile suites:
+test_bwrap_sandbox.py."""
 
 from __future__ import annotations
 
@@ -9,9 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from agent.validate import sandbox
+from agent.config import load_settings
+from agent.validate import bwrap, sandbox
 from agent.validate.runner import run_tests
 from agent.validate.sandbox import diff_snapshots, network_isolation, sandboxed, snapshot_home, snapshot_repo
+from agent.validate.worktree import Worktree
+from tests.validate.helpers import make_repo
 
 PROBE = r"""
 import json, os, socket, tempfile, sys
@@ -24,6 +29,7 @@ print("PROBE" + json.dumps({"interfaces": names, "home": os.environ["HOME"], "tm
 
 
 def probe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[dict, list[str]]:
+    """The fallback sandbox (no work directory given, so no bubblewrap) seen from inside."""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-should-not-leak")
     (tmp_path / "probe.py").write_text(PROBE)
     with sandboxed(None, tmp_path / "home-watch") as box:
@@ -50,6 +56,88 @@ def test_fresh_home_and_tmpdir_without_credentials(tmp_path: Path, monkeypatch: 
     assert seen["tmp"].startswith(str(Path(seen["home"]).parent))
     assert seen["key"] is None
     assert any(p.startswith("HOME and TMPDIR") for p in protections)
+    assert "not isolated: no work directory given; the protections below are weaker" in protections
+    assert any(p.startswith("not isolated: writes outside the worktree are only detected") for p in protections)
+
+
+def _bwrap_or_skip() -> None:
+    box = bwrap.bubblewrap(network=True)
+    if not box.active:
+        pytest.skip(f"bubblewrap not usable here: {box.note}")
+
+
+def test_bwrap_run_sees_private_home_and_tmp_and_records_what_is_prevented(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    _bwrap_or_skip()
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-should-not-leak")
+    (tmp_path / "probe.py").write_text(PROBE)
+    with sandboxed(None, tmp_path / "home-watch", workdir=tmp_path) as box:
+        run = run_tests([sys.executable, "probe.py"], tmp_path, timeout=30, junit=False, env_extra=box.env,
+                        prefix=box.prefix)
+    seen = json.loads(next(x for x in run.log.splitlines() if x.startswith("PROBE"))[len("PROBE"):])
+    assert seen == {"interfaces": ["lo"], "home": "/tmp/home", "tmp": "/tmp", "key": None}
+    assert box.protections[:5] == [
+        "network: denied (bubblewrap --unshare-net; loopback only)",
+        ("writes outside the worktree: prevented (bubblewrap: read-only filesystem, .git read-only; "
+        "only the worktree is writable)"),
+        "HOME and /tmp: private tmpfs, gone when the run ends (nothing left on disk, even if suture is killed)",
+        "processes: contained (bubblewrap PID namespace; every process dies with the run and with suture)",
+        ("environment: allow-list only (PATH, locale, TERM, TZ, Python variables); everything else, "
+        "credentials included, withheld"),
+    ]
+    assert box.escapes == []
+
+
+GIT_PROBE = r"""
+import subprocess, sys
+from pathlib import Path
+log = subprocess.run(["git", "log", "--format=%s"], capture_output=True, text=True)
+print("LOG", log.returncode, log.stdout.strip())
+hooks = Path(subprocess.run(["git", "rev-parse", "--git-common-dir"], capture_output=True, text=True,
+                            check=True).stdout.strip()).resolve() / "hooks"
+try:
+    (hooks / "pre-push").write_text("#!/bin/sh\ncurl evil\n")
+    print("HOOK written")
+except OSError as exc:
+    print("HOOK refused", type(exc).__name__)
+Path("made-in-worktree.txt").write_text("fine")
+"""
+
+
+def test_git_reads_work_in_the_worktree_but_hooks_cannot_be_planted(tmp_path: Path) -> None:
+    _bwrap_or_skip()
+    project = make_repo(tmp_path / "repo", {"probe.py": GIT_PROBE})
+    with Worktree(project) as wt:
+        with sandboxed(project.git_root, tmp_path, workdir=wt.project_path) as box:
+            run = run_tests([sys.executable, "probe.py"], wt.project_path, timeout=30, env_extra=box.env,
+                            prefix=box.prefix)
+        assert (wt.project_path / "made-in-worktree.txt").read_text() == "fine"
+    assert "LOG 0 initial" in run.log, run.log  # the worktree's .git file resolves inside the sandbox
+    assert "HOOK refused" in run.log, run.log
+    assert not (project.git_root / ".git" / "hooks" / "pre-push").exists()
+
+
+def test_fallback_says_not_isolated_when_bwrap_is_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUTURE_SANDBOX_BWRAP", "off")
+    monkeypatch.setattr(bwrap, "_probed", {})
+    with sandboxed(None, tmp_path, workdir=tmp_path) as box:
+        pass
+    assert ("not isolated: bubblewrap disabled by SUTURE_SANDBOX_BWRAP; the protections below are weaker"
+            in box.protections)
+    assert "not isolated: processes that start their own session can outlive the run" in box.protections
+
+
+def test_configured_variables_pass_through(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings(tmp_path, environ={"SUTURE_TEST_ENV": "DJANGO_*, MY_FLAG"})
+    assert settings.test_env == ["DJANGO_*", "MY_FLAG"]
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "site.settings")
+    monkeypatch.setenv("MY_FLAG", "1")
+    monkeypatch.setenv("MY_FLAGS", "not this one")
+    with sandboxed(None, tmp_path, workdir=tmp_path, pass_env=settings.test_env) as box:
+        pass
+    assert box.env["DJANGO_SETTINGS_MODULE"] == "site.settings" and box.env["MY_FLAG"] == "1"
+    assert "MY_FLAGS" not in box.env
+    assert any("configured: DJANGO_*, MY_FLAG" in p for p in box.protections)
 
 
 def test_fallback_when_network_isolation_is_disabled(monkeypatch: pytest.MonkeyPatch) -> None:
