@@ -32,8 +32,12 @@ class Session:
         self.store.close()
 
 
-def open_session(repo: Path, db: Path | None = None, overrides: dict[str, Any] | None = None) -> Session:
-    """Find the project at `repo` (a git repo or a folder inside one) and open its store and settings."""
+def open_session(repo: Path, db: Path | None = None, overrides: dict[str, Any] | None = None,
+                 create: bool = True) -> Session:
+    """Find the project at `repo` (a git repo or a folder inside one) and open its store and settings.
+
+    With `create=False` (commands that only read or decide on existing records: review, export, audit) a
+    missing store is an error naming where one is, instead of a new empty `.suture/` in the wrong folder."""
     repo = repo.expanduser().resolve()
     if not repo.exists():
         raise SutureError(f"{repo}: no such directory")
@@ -43,6 +47,8 @@ def open_session(repo: Path, db: Path | None = None, overrides: dict[str, Any] |
     project_dir = project.git_root / project.subdir if project.subdir else project.git_root
     state_dir = project_dir / ".suture"
     warnings: list[str] = []
+    if not create:
+        _require_store(project.git_root, project_dir, db)
     if db is None:
         state_dir.mkdir(exist_ok=True)
         ensure_excluded(project.git_root, ".suture/")
@@ -55,6 +61,20 @@ def open_session(repo: Path, db: Path | None = None, overrides: dict[str, Any] |
                         f"({project.head[:10]}) and ignores them")
     settings = load_settings(project_dir, overrides)
     return Session(Workspace(project, state_dir), Store.open(db), settings, warnings)
+
+
+def _require_store(git_root: Path, project_dir: Path, db: Path | None) -> None:
+    if db is not None:
+        if not db.expanduser().is_file():
+            raise SutureError(f"{db}: no such store file")
+        return
+    if (project_dir / ".suture" / "suture.db").is_file():
+        return
+    elsewhere = [d for d in (project_dir, *project_dir.parents) if (d / ".suture" / "suture.db").is_file()
+                 and (d == git_root or git_root in d.parents)]
+    hint = f"; there is one for {elsewhere[0]}: pass --repo {elsewhere[0]}" if elsewhere else \
+        "; run `suture scan` or `suture fix` there first, or pass --repo"
+    raise SutureError(f"no suture store for {project_dir}{hint}")
 
 
 @dataclass
@@ -238,4 +258,4 @@ def reviewer_identity(git_root: Path, explicit: str | None) -> str:
     name, email = cfg("user.name"), cfg("user.email")
     if not name:
         raise SutureError("no reviewer name: pass --reviewer 'Name <email>' or set git config user.name")
-    return f"{name} <{email}>" if email else name
+    return check_reviewer(f"{name} <{email}>" if email else name)

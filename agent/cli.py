@@ -57,11 +57,19 @@ class _LazyUseCases:
 usecases = _LazyUseCases()
 
 
-def _open(repo: Path, db: Path | None, **overrides) -> usecases.Session:
-    session = usecases.open_session(repo, db, overrides)
+def _open(repo: Path, db: Path | None, _create: bool = True, **overrides) -> usecases.Session:
+    session = usecases.open_session(repo, db, overrides, create=_create)
     for w in session.warnings:
         render.err.print(f"[yellow]warning:[/] {w}")
     return session
+
+
+def _where(repo: Path, db: Path | None) -> str:
+    """The --repo/--db options to repeat in a hint, so running it acts on the same store."""
+    import shlex
+
+    args = "" if repo == Path(".") else f" --repo {shlex.quote(str(repo))}"
+    return args + ("" if db is None else f" --db {shlex.quote(str(db))}")
 
 
 def _ingest_lines(reports: list[usecases.IngestReport], fmt: ListFmt) -> None:
@@ -160,10 +168,10 @@ def _fix_and_summarise(session, top, finding, redo: bool, fmt: ListFmt) -> None:
         if done and fmt != ListFmt.json:
             _queue_summary(session, done, fmt)
         raise
-    _queue_summary(session, proposals, fmt)
+    _queue_summary(session, proposals, fmt, where)
 
 
-def _queue_summary(session: usecases.Session, proposals, fmt: ListFmt) -> None:
+def _queue_summary(session: usecases.Session, proposals, fmt: ListFmt, where: str = "") -> None:
     rows = [(p, _finding_or_none(session, p.finding_id)) for p in proposals]
     if fmt == ListFmt.json:
         render.emit_json([render.proposal_row(p, f) for p, f in rows])
@@ -174,7 +182,8 @@ def _queue_summary(session: usecases.Session, proposals, fmt: ListFmt) -> None:
         key = "dismissal" if p.kind == "dismissal" else p.state
         counts[key] = counts.get(key, 0) + 1
     render.out.print(", ".join(f"{v} {k}" for k, v in sorted(counts.items())) +
-                     ". Next: `suture review show ID`, then `suture review approve ID`.")
+                     f". Next: `suture review show ID{where}`, then `suture review approve ID{where}`.",
+                     markup=False, soft_wrap=True)
 
 
 def _finding_or_none(session, fid):
@@ -214,7 +223,7 @@ def fix(
         raise SutureError("give either --top or --finding, not both")
     session = _open(repo, db, model=model, api_base=api_base, k=k, budget_usd=budget_usd,
                     cache=False if no_cache else None, workers=workers)
-    _fix_and_summarise(session, top, finding, redo, fmt)
+    _fix_and_summarise(session, top, finding, redo, fmt, _where(repo, db))
 
 
 @cli.command()
@@ -233,7 +242,7 @@ def run(
         render.err.print(n)
     if fmt != ListFmt.json:
         _ingest_lines(reports, fmt)
-    _fix_and_summarise(session, top, None, False, fmt)
+    _fix_and_summarise(session, top, None, False, fmt, _where(repo, db))
 
 
 @review_cli.command("list")
@@ -242,7 +251,7 @@ def review_list(
     state: Annotated[list[str] | None, typer.Option("--state", help="Only these states (repeat).")] = None,
 ) -> None:
     """List proposals, newest last."""
-    session = _open(repo, db)
+    session = _open(repo, db, _create=False)
     proposals = session.store.list_proposals(states=state)
     rows = [(p, _finding_or_none(session, p.finding_id)) for p in proposals]
     if fmt == ListFmt.json:
@@ -257,7 +266,7 @@ def review_list(
 def review_show(proposal_id: Annotated[str, typer.Argument(help="Proposal id or prefix.")],
                 repo: RepoOpt = Path("."), db: DbOpt = None, fmt: FormatOpt = ListFmt.table) -> None:
     """The finding, rationale, coloured diff, validation summary and history of one proposal."""
-    session = _open(repo, db)
+    session = _open(repo, db, _create=False)
     p = session.store.get_proposal(proposal_id)
     f = session.store.get_finding(p.finding_id)
     history = session.store.transitions(p.id)
@@ -276,17 +285,23 @@ ReviewerOpt = Annotated[str | None, typer.Option("--reviewer", help="Who decides
 def review_approve(
     proposal_id: str, repo: RepoOpt = Path("."), db: DbOpt = None, reviewer: ReviewerOpt = None,
     comment: Annotated[str | None, typer.Option("--comment", "-c")] = None,
-    override: Annotated[bool, typer.Option("--override", help="Approve a patch whose validation failed "
-                                           "(recorded in the log).")] = False,
+    override: Annotated[bool, typer.Option("--override", help="Approve a patch whose validation failed; needs "
+                                           "--reason (shown in the history, the commit, the PR text and SARIF).")
+                        ] = False,
+    reason: Annotated[str | None, typer.Option("--reason", "-r", help="Why (required with --override).")] = None,
 ) -> None:
     """Approve a validated patch (it can then be exported) or a dismissal (the finding becomes dismissed)."""
-    session = _open(repo, db)
+    from agent.review import service
+
+    if override and not (reason or "").strip():
+        raise SutureError("--override needs --reason: say why a patch that failed validation should be approved")
+    session = _open(repo, db, _create=False)
     who = usecases.reviewer_identity(session.ws.project.git_root, reviewer)
-    p = session.store.get_proposal(proposal_id)
-    p = session.store.transition(p.id, "approved", who, comment, override=override)
-    render.out.print(f"approved {p.short_id} as {who}" + ("; export it with `suture export "
-                                                           f"{p.short_id}`" if p.kind == "patch" else
-                                                           "; finding dismissed"))
+    p = service.approve(session.store, proposal_id, who, comment, override=override, reason=reason)
+    next_step = (f"; export it with `suture export {p.short_id}{_where(repo, db)}`" if p.kind == "patch"
+                 else "; finding dismissed")
+    render.out.print(f"approved {p.short_id} as {render.safe(who)}" + (" (OVERRIDE)" if override else "")
+                     + next_step, markup=False, soft_wrap=True)
 
 
 @review_cli.command("reject")
@@ -294,13 +309,16 @@ def review_reject(
     proposal_id: str,
     reason: Annotated[str, typer.Option("--reason", "-r", help="Why (kept in the log).")],
     repo: RepoOpt = Path("."), db: DbOpt = None, reviewer: ReviewerOpt = None,
+    retract: Annotated[bool, typer.Option("--retract", help="Withdraw an approval that was not exported yet.")
+                       ] = False,
 ) -> None:
-    """Reject a proposal, with the reason."""
-    session = _open(repo, db)
+    """Reject a proposal awaiting review, with the reason (or, with --retract, withdraw an approval)."""
+    from agent.review import service
+
+    session = _open(repo, db, _create=False)
     who = usecases.reviewer_identity(session.ws.project.git_root, reviewer)
-    p = session.store.get_proposal(proposal_id)
-    p = session.store.transition(p.id, "rejected", who, reason)
-    render.out.print(f"rejected {p.short_id} as {who}")
+    p = service.reject(session.store, proposal_id, who, reason, retract=retract)
+    render.out.print(f"rejected {p.short_id} as {render.safe(who)}", markup=False)
 
 
 @cli.command()
@@ -318,7 +336,7 @@ def export(
 
     if bool(proposal_id) == approved:
         raise SutureError("give a proposal id or --approved (one of them)")
-    session = _open(repo, db)
+    session = _open(repo, db, _create=False)
     results = export_proposals(session, proposal_id, to.value, out)
     if fmt == ListFmt.json:
         render.emit_json([{"proposal_id": r.proposal_id, "branch": r.branch, "commit": r.commit,
@@ -333,7 +351,7 @@ def export(
 
 # Each area of suture may add its own commands in a module `agent/cli_<area>.py` exposing
 # `register(app: typer.Typer) -> None`; list it here. Keeps this file small and areas independent.
-_COMMAND_MODULES: tuple[str, ...] = ("agent.cli_triage", "agent.cli_eval", "agent.cli_llm",)
+_COMMAND_MODULES: tuple[str, ...] = ("agent.cli_triage", "agent.cli_eval", "agent.cli_llm", "agent.cli_audit",)
 
 
 def _register_commands() -> None:
@@ -350,7 +368,7 @@ def main() -> None:
     try:
         cli()
     except SutureError as exc:
-        render.err.print(f"[red]error:[/] {render.escape(str(exc))}")
+        render.err.print(f"[red]error:[/] {render.escape(str(exc))}", soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         render.err.print("interrupted")

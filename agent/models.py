@@ -239,6 +239,7 @@ class Proposal(Record):
     model: str | None = None
     model_params: dict = Field(default_factory=dict)
     usage: Usage = Field(default_factory=Usage)
+    context_hash: str | None = None  # sha256 of the redacted context the engine saw, when the engine reports it
     validation: Validation | None = None
     error: str | None = None
     attempts: int = 1
@@ -266,3 +267,7 @@ class Transition(Record):
     actor: str
     at: datetime = Field(default_factory=utcnow)
     comment: str | None = None
+    override: bool = False  # approved although validation failed; `comment` holds the reason
+    target: str | None = None  # where an export went
+    seq: int | None = None  # number in the store's hash chain (agent/review/audit.py)
+    hash: str | None = None

@@ -9,14 +9,31 @@ import sys
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as _markup_escape
 from rich.syntax import Syntax
 from rich.table import Table
 
 from agent.models import Finding, Proposal, Rank, Transition
+from agent.review.identity import escape_text
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
+
+
+def escape(text: str) -> str:
+    """Text from records or input, ready for rich markup: controls (ANSI escapes, newlines), invisible and bidi
+    characters written as escapes, markup brackets escaped."""
+    return _markup_escape(escape_text(text))
+
+
+def escape_lines(text: str) -> str:
+    """Like `escape`, for multi-line text: newlines and tabs stay."""
+    return _markup_escape(escape_text(text, lines=True))
+
+
+def safe(text: str) -> str:
+    """Text for plain (markup=False) printing: controls and invisible characters written as escapes."""
+    return escape_text(text)
 
 
 def emit_json(data: Any) -> None:
@@ -122,11 +139,12 @@ def show_proposal(p: Proposal, f: Finding, history: list[Transition]) -> None:
     if p.verdict:
         out.print(f"[bold]Verdict[/] {p.verdict.verdict} ({p.verdict.confidence:.0%}): {escape(p.verdict.rationale)}")
     if p.rationale:
-        out.print(f"[bold]Rationale[/] {escape(p.rationale.strip())}")
+        out.print(f"[bold]Rationale[/] {escape_lines(p.rationale.strip())}")
     if p.error:
         out.print(f"[bold red]No patch[/] {escape(p.error)}")
     if p.diff:
-        out.print(Syntax(p.diff, "diff", theme="ansi_dark", background_color="default", word_wrap=True))
+        out.print(Syntax(escape_text(p.diff, lines=True), "diff", theme="ansi_dark", background_color="default",
+                         word_wrap=True))
     v = p.validation
     if v is not None:
         out.print("[bold]Validation[/] " + ("[green]passed[/]" if v.passed else "[red]failed[/]"))
@@ -157,7 +175,13 @@ def show_proposal(p: Proposal, f: Finding, history: list[Transition]) -> None:
     if p.usage.calls:
         out.print(f"[bold]Model usage[/] {p.usage.prompt_tokens} prompt + {p.usage.completion_tokens} completion "
                   f"tokens, ${p.usage.cost_usd:.4f}" + ("" if p.usage.cost_known else " (cost unknown)"))
+    for t in history:
+        if t.override:
+            out.print(f"[bold red]Override[/] approved by {escape(t.actor)} although validation failed; "
+                      f"reason: {escape(t.comment or '(none recorded)')}")
     out.print("[bold]History[/]")
     for t in history:
-        out.print(f"  {t.at:%Y-%m-%d %H:%M:%S} {t.from_state or '-'} → {t.to_state} by {escape(t.actor)}"
-                  + (f": {escape(t.comment)}" if t.comment else ""))
+        flag = " [red]OVERRIDE[/]" if t.override else ""
+        out.print(f"  {t.at:%Y-%m-%d %H:%M:%S} {t.from_state or '-'} → {t.to_state}{flag} by {escape(t.actor)}"
+                  + (f": {escape(t.comment)}" if t.comment else "")
+                  + (f" → {escape(t.target)}" if t.target and t.target not in (t.comment or "") else ""))

@@ -3,12 +3,8 @@
 SQLite in `.suture/suture.db` by default, written against SQLAlchemy Core so a shared PostgreSQL store is a
 connection URL, not a rewrite. Records are stored whole as JSON next to the columns we query by.
 
-State rules (DESIGN.md):
-- a proposal moves drafted → validated | failed → approved | rejected → exported; only `approved` can be exported;
-  a failed patch can be approved only with an explicit override that is written into the log;
-- a dismissal (false-positive verdict) is never validated by tests: it goes drafted → approved | rejected, and only
-  an approved dismissal marks its finding `dismissed`;
-- every transition is logged with who and when.
+Proposals, their state rules and their hash-chained history live in agent/store_proposals.py (mixed in here).
+Opening a store written by an older suture migrates it first (agent/store_migrate.py).
 """
 
 from __future__ import annotations
@@ -25,7 +21,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from agent.errors import SutureError
 from agent.gc_pause import paused_gc
-from agent.models import Finding, Proposal, ProposalState, Transition, Verdict, utcnow
+from agent.models import Finding, Verdict, utcnow
+from agent.review.identity import check_reviewer
+from agent.store_migrate import migrate
+from agent.store_proposals import ProposalStore, StoreError
 from agent.store_schema import (
     _data_row,
     _finding_from_json,
@@ -33,36 +32,20 @@ from agent.store_schema import (
     _instant,
     _json_text,
     _meta,
-    _proposal_row,
     _sqlite_pragmas,
     finding_events_t,
     findings_t,
     llm_cache_t,
-    proposals_t,
     scans_t,
-    transitions_t,
     verdicts_t,
 )
 
-
-class StoreError(SutureError):
-    """A request the store refuses (unknown id, illegal state change)."""
-
+__all__ = ["Store", "StoreError", "StoreResponseCache"]
 
 _UPDATE_FINDING = findings_t.update().where(findings_t.c.id == sa.bindparam("b_id")).values(
     tool=sa.bindparam("b_tool"), scope=sa.bindparam("b_scope"), rule_id=sa.bindparam("b_rule_id"),
     path=sa.bindparam("b_path"), status=sa.bindparam("b_status"), data=sa.bindparam("b_data"),
 )
-
-# (from, to) pairs a patch may take; dismissals have their own, shorter path.
-_PATCH_MOVES: set[tuple[str | None, str]] = {
-    (None, "drafted"), ("drafted", "validated"), ("drafted", "failed"),
-    ("validated", "approved"), ("validated", "rejected"), ("failed", "rejected"),
-    ("approved", "exported"), ("approved", "rejected"),
-}
-_DISMISSAL_MOVES: set[tuple[str | None, str]] = {
-    (None, "drafted"), ("drafted", "approved"), ("drafted", "rejected"),
-}
 
 
 @contextmanager
@@ -70,7 +53,7 @@ def _nothing() -> Iterator[None]:
     yield
 
 
-class Store:
+class Store(ProposalStore):
     """All reads and writes of suture's records. Use `Store.open(path)` or `Store(url)`."""
 
     def __init__(self, url: str) -> None:
@@ -79,6 +62,7 @@ class Store:
         if url.startswith("sqlite"):
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         _meta.create_all(self.engine)
+        migrate(self.engine)
 
     @classmethod
     def open(cls, db_path: Path) -> Store:
@@ -94,7 +78,7 @@ class Store:
             row = conn.execute(sa.select(findings_t.c.data).where(findings_t.c.id == finding_id)).first()
             if row is None:
                 matches = conn.execute(
-                    sa.select(findings_t.c.data).where(findings_t.c.id.startswith(finding_id))
+                    sa.select(findings_t.c.data).where(findings_t.c.id.startswith(finding_id, autoescape=True))
                 ).all() if len(finding_id) >= 4 else []
                 if len(matches) == 1:
                     row = matches[0]
@@ -239,95 +223,6 @@ class Store:
             finding_id=fid, from_status=old, to_status=new, actor=actor, at=at, comment=comment
         ))
 
-    # --------------------------------------------------------------- proposals
-    def add_proposal(self, proposal: Proposal, actor: str = "suture") -> Proposal:
-        """Store a new proposal in state `drafted`. Returns the stored record (existing one if the id exists)."""
-        if proposal.state != "drafted":
-            raise StoreError("new proposals start as 'drafted'")
-        with self.engine.begin() as conn:
-            row = conn.execute(sa.select(proposals_t.c.data).where(proposals_t.c.id == proposal.id)).first()
-            if row is not None:
-                return Proposal.model_validate(row[0])
-            conn.execute(proposals_t.insert().values(**_proposal_row(proposal)))
-            conn.execute(transitions_t.insert().values(
-                proposal_id=proposal.id, from_state=None, to_state="drafted", actor=actor, at=utcnow(),
-                comment=None,
-            ))
-        return proposal
-
-    def get_proposal(self, proposal_id: str) -> Proposal:
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(proposals_t.c.data).where(proposals_t.c.id.startswith(proposal_id))
-            ).all() if proposal_id else []
-        exact = [r for r in rows if r[0]["id"] == proposal_id]
-        if exact:
-            rows = exact
-        if not rows:
-            raise StoreError(f"no proposal with id {proposal_id!r} (see `suture review list`)")
-        if len(rows) > 1:
-            raise StoreError(f"proposal id {proposal_id!r} is ambiguous ({len(rows)} matches); give more characters")
-        return Proposal.model_validate(rows[0][0])
-
-    def list_proposals(
-        self, states: Iterable[str] | None = None, finding_id: str | None = None
-    ) -> list[Proposal]:
-        query = sa.select(proposals_t.c.data).order_by(proposals_t.c.created_at, proposals_t.c.id)
-        if states is not None:
-            query = query.where(proposals_t.c.state.in_(list(states)))
-        if finding_id is not None:
-            query = query.where(proposals_t.c.finding_id == finding_id)
-        with self.engine.connect() as conn:
-            return [Proposal.model_validate(r[0]) for r in conn.execute(query)]
-
-    def update_proposal(self, proposal: Proposal) -> None:
-        """Save fields of a proposal other than its state (validation, diff...). State changes use `transition`."""
-        with self.engine.begin() as conn:
-            row = conn.execute(sa.select(proposals_t.c.state).where(proposals_t.c.id == proposal.id)).first()
-            if row is None:
-                raise StoreError(f"no proposal with id {proposal.id!r}")
-            if row[0] != proposal.state:
-                raise StoreError("proposal state can only change through Store.transition")
-            if row[0] in ("approved", "exported"):
-                raise StoreError(f"proposal {proposal.short_id} is {row[0]}; its content can no longer change")
-            conn.execute(proposals_t.update().where(proposals_t.c.id == proposal.id).values(**_proposal_row(proposal)))
-
-    def transition(
-        self, proposal_id: str, to_state: ProposalState, actor: str, comment: str | None = None,
-        override: bool = False,
-    ) -> Proposal:
-        """Move a proposal to `to_state` if the rules allow it, logging who and when."""
-        if not actor or not actor.strip():
-            raise StoreError("every state change needs a named actor")
-        with self.engine.begin() as conn:
-            row = conn.execute(sa.select(proposals_t.c.data).where(proposals_t.c.id == proposal_id)).first()
-            if row is None:
-                raise StoreError(f"no proposal with id {proposal_id!r}")
-            proposal = Proposal.model_validate(row[0])
-            move = (proposal.state, to_state)
-            allowed = _DISMISSAL_MOVES if proposal.kind == "dismissal" else _PATCH_MOVES
-            if move == ("failed", "approved") and proposal.kind == "patch" and override:
-                comment = f"OVERRIDE: approved although validation failed. {comment or ''}".strip()
-            elif move not in allowed:
-                raise StoreError(_refusal(proposal, to_state))
-            updated = proposal.model_copy(update={"state": to_state})
-            conn.execute(proposals_t.update().where(proposals_t.c.id == proposal_id).values(**_proposal_row(updated)))
-            conn.execute(transitions_t.insert().values(
-                proposal_id=proposal_id, from_state=proposal.state, to_state=to_state, actor=actor, at=utcnow(),
-                comment=comment,
-            ))
-            if proposal.kind == "dismissal" and to_state == "approved":
-                self.set_finding_status(proposal.finding_id, "dismissed", actor,
-                                        f"dismissal {proposal.short_id} approved: {comment or ''}".strip(), conn)
-        return updated
-
-    def transitions(self, proposal_id: str) -> list[Transition]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(transitions_t).where(transitions_t.c.proposal_id == proposal_id).order_by(transitions_t.c.id)
-            ).mappings().all()
-        return [Transition(**{k: v for k, v in r.items() if k != "id"}) for r in rows]
-
     # ---------------------------------------------------------------- verdicts
     def save_verdict(self, finding_id: str, verdict: Verdict, engine: str) -> None:
         """Keep a verdict (e.g. from `suture classify`). A verdict never changes a finding's status by itself."""
@@ -345,8 +240,10 @@ class Store:
     # ---------------------------------------------------------- risk acceptance
     def accept_risk(self, finding_id: str, until: datetime, reason: str, actor: str) -> Finding:
         """A named person tolerates an open finding until a date; the reason is kept in the finding's events."""
-        if not actor or not actor.strip():
-            raise StoreError("accepting a risk needs a named person")
+        try:
+            actor = check_reviewer(actor)
+        except SutureError as exc:
+            raise StoreError(f"accepting a risk needs a named person: {exc}") from None
         if not reason or not reason.strip():
             raise StoreError("accepting a risk needs a reason")
         if until <= utcnow():
@@ -403,14 +300,3 @@ class StoreResponseCache:
     def put(self, key: str, value: dict) -> None:
         self.store.cache_put(key, value)
 
-
-def _refusal(proposal: Proposal, to_state: str) -> str:
-    sid = proposal.short_id
-    if to_state == "exported":
-        return f"proposal {sid} is {proposal.state}, not approved: only approved proposals can be exported"
-    if to_state == "approved" and proposal.state == "failed":
-        return (f"proposal {sid} failed validation; approve it anyway only with --override "
-                "(recorded in the review log)")
-    if to_state == "approved" and proposal.state == "drafted":
-        return f"proposal {sid} has not been validated yet; run `suture fix` to validate it first"
-    return f"proposal {sid} is {proposal.state}; it cannot become {to_state}"

@@ -51,6 +51,20 @@ transitions_t = sa.Table(
     sa.Column("actor", sa.String(300), nullable=False),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("comment", sa.Text),
+    # the hash chain (agent/review/audit.py): number in the store's chain, links, and what the row is about
+    sa.Column("seq", sa.Integer),
+    sa.Column("prev_hash", sa.String(64)),
+    sa.Column("hash", sa.String(64)),
+    sa.Column("override", sa.Boolean),
+    sa.Column("target", sa.Text),
+    sa.Column("facts", sa.JSON),
+    sa.Index("ux_transitions_seq", "seq", unique=True),
+)
+audit_heads_t = sa.Table(
+    "audit_heads", _meta,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
 )
 finding_events_t = sa.Table(
     "finding_events", _meta,

@@ -168,3 +168,108 @@ def test_model_stopping_mid_run_still_shows_what_was_finished(repo: Path):
     assert "Traceback" not in proc.stderr and proc.stderr.strip().splitlines()[-1].startswith("error:")
     listed = json.loads(suture(repo, "review", "list", "--format", "json").stdout)
     assert [p["kind"] for p in listed] == ["dismissal"]
+
+
+def _approved_patch(repo: Path, where: Path | None = None) -> str:
+    """Scan, fix the B602 finding in billing/exports.py (validated), approve it. Run from `where` with --repo."""
+    cwd, opt = (where, ["--repo", str(repo)]) if where else (repo, [])
+    suture(cwd, "scan", "--tool", "bandit", *opt[1:])
+    rows = json.loads(suture(cwd, "triage", "--format", "json", *opt).stdout)
+    shell = find(rows, "bandit", "B602", "billing/exports.py")
+    fixed = suture(cwd, "fix", "--finding", shell["id"], *opt)
+    pid = json.loads(suture(cwd, "review", "list", "--format", "json", *opt).stdout)[0]["id"]
+    if where:
+        assert f"suture review approve ID --repo {repo}`" in fixed.stdout, fixed.stdout
+    approved = suture(cwd, "review", "approve", pid, "--reviewer", "Rita <r@x>", *opt)
+    if where:
+        assert f"suture export {pid[:8]} --repo {repo}`" in approved.stdout, approved.stdout
+    return pid
+
+
+def test_tampering_behind_sutures_back_refuses_export_and_fails_audit(repo: Path, tmp_path: Path):
+    pid = _approved_patch(repo)
+    db = repo / ".suture" / "suture.db"
+    clean = tmp_path / "clean.db"
+    clean.write_bytes(db.read_bytes())
+    assert suture(repo, "audit", "verify").stdout.startswith("audit: history intact")
+
+    with sqlite3.connect(db) as conn:
+        data = json.loads(conn.execute("select data from proposals where id=?", (pid,)).fetchone()[0])
+        data["diff"] += "+# planted after approval\n"
+        conn.execute("update proposals set data=? where id=?", (json.dumps(data), pid))
+    assert "changed behind suture's back" in one_line_error(suture(repo, "export", pid, expect=2))
+    audit = suture(repo, "audit", "verify", "--format", "json", expect=1)
+    report = json.loads(audit.stdout)
+    assert report["ok"] is False and [p["kind"] for p in report["problems"]] == ["proposal-edited"]
+    assert "diff_hash" in report["problems"][0]["message"]
+
+    db.write_bytes(clean.read_bytes())
+    with sqlite3.connect(db) as conn:
+        conn.execute("update transitions set actor='Mallory <m@x>' where to_state='approved'")
+    assert "changed behind suture's back" in one_line_error(suture(repo, "export", pid, expect=2))
+    assert "edited after it was written" in suture(repo, "audit", "verify", expect=1).stdout
+    assert git(repo, "branch", "--list", "suture/*") == ""
+
+    db.write_bytes(clean.read_bytes())
+    suture(repo, "export", pid)
+    message = git(repo, "log", "-1", "--format=%B", f"suture/{pid[:8]}")
+    assert "Reviewed-by: Rita <r@x>" in message and "Suture-Approval: " in message
+    suture(repo, "audit", "verify")
+
+
+@pytest.mark.parametrize("name", ["\u200b\u200b\u200b", "alice\n2026-01-01 validated → approved by boss",
+                                  "\x1b[2J\x1b[31mroot"])
+def test_bad_reviewer_names_are_refused(repo: Path, name: str):
+    suture(repo, "scan", "--tool", "bandit")
+    proc = suture(repo, "review", "approve", "abcd", "--reviewer", name, expect=2)
+    line = one_line_error(proc)
+    assert "reviewer name" in line and "\x1b" not in proc.stderr
+
+
+def test_override_needs_a_reason_that_reaches_commit_pr_and_sarif(repo: Path):
+    from agent.models import Proposal
+    from agent.store import Store
+
+    pid = _approved_patch(repo, where=repo.parent)
+    db = repo / ".suture" / "suture.db"
+    store = Store.open(db)
+    good = store.get_proposal(pid)
+    failed = store.add_proposal(Proposal(id="f" * 8 + pid[8:], finding_id=good.finding_id, kind="patch",
+                                         engine="builtin:test", diff=good.diff, commit=good.commit))
+    store.transition(failed.id, "failed", "suture", "tests failed")
+    store.close()
+
+    no_reason = one_line_error(suture(repo, "review", "approve", failed.id, "--reviewer", "Olga", "--override",
+                                      expect=2))
+    assert "--reason" in no_reason
+    reason = "CI flake in test_export; fix verified by hand"
+    suture(repo, "review", "approve", failed.id, "--reviewer", "Olga", "--override", "--reason", reason)
+    shown = suture(repo, "review", "show", failed.id).stdout
+    assert "Override" in shown and reason in shown
+
+    suture(repo, "export", failed.id, "--to", "patch")
+    patch = (repo / ".suture" / "exports" / f"suture-{failed.short_id}.patch").read_text()
+    assert f"OVERRIDE: approved by Olga although validation failed; reason: {reason}" in patch
+    assert f"Suture-Override: {reason}" in patch
+    pr = (repo / ".suture" / "exports" / f"{failed.short_id}-pr.md").read_text()
+    assert reason in pr and "OVERRIDE" in pr
+    sarif = json.loads(suture(repo, "sarif").stdout)
+    fixes = [fx for run in sarif["runs"] for r in run["results"] for fx in r.get("fixes", [])]
+    overridden = [fx for fx in fixes if fx["properties"]["suture/override"]]
+    assert len(overridden) == 1 and overridden[0]["properties"]["suture/overrideReason"] == reason
+    assert "APPROVED WITH OVERRIDE by Olga" in overridden[0]["description"]["text"]
+
+
+def test_review_commands_never_leave_a_stray_store(repo: Path, tmp_path: Path):
+    other = tmp_path / "other"
+    other.mkdir()
+    git(other, "init", "-q")
+    (other / "f.txt").write_text("x")
+    git(other, "add", "-A")
+    git(other, "commit", "-q", "-m", "x")
+    line = one_line_error(suture(other, "review", "approve", "abcd1234", "--reviewer", "Rita", expect=2))
+    assert "no suture store" in line and not (other / ".suture").exists()
+    suture(repo, "scan", "--tool", "bandit")
+    line = one_line_error(suture(repo / "billing", "review", "list", expect=2))
+    assert f"pass --repo {repo}" in line and not (repo / "billing" / ".suture").exists()
+    assert "no proposal" in one_line_error(suture(repo, "review", "show", "%", expect=2))

@@ -86,9 +86,20 @@ def test_failed_patch_needs_override(store):
     store.transition("p1", "failed", "suture")
     with pytest.raises(StoreError, match="--override"):
         store.transition("p1", "approved", "bob")
+    with pytest.raises(StoreError, match="--reason"):
+        store.transition("p1", "approved", "bob", "  ", override=True)
     p = store.transition("p1", "approved", "bob", "flaky suite", override=True)
     assert p.state == "approved"
-    assert store.transitions("p1")[-1].comment.startswith("OVERRIDE")
+    last = store.transitions("p1")[-1]
+    assert last.override is True and last.comment == "flaky suite"
+    assert store.audit() == []
+
+
+def test_override_is_only_for_failed_patches(store):
+    store.add_proposal(_patch())
+    store.transition("p1", "validated", "suture")
+    with pytest.raises(StoreError, match="only for"):
+        store.transition("p1", "approved", "bob", "why not", override=True)
 
 
 def test_dismissal_approval_dismisses_finding(store):
@@ -118,6 +129,20 @@ def test_prefix_lookup_and_errors(store):
         store.get_proposal("zzz")
     with pytest.raises(StoreError, match="no finding"):
         store.get_finding("nope")
+
+
+def test_ids_match_by_literal_prefix_not_sql_wildcards(store):
+    """`%` and `_` are plain characters in an id prefix (they were LIKE wildcards: '%e798' opened 0e798b1a)."""
+    store.add_proposal(_patch("0e798b1a"))
+    store.record_scan(tool="bandit", scope="bandit", source="1", content=b"1",
+                      findings=[make_finding("0e798b1a77")], full=True)
+    for prefix in ("%e798", "_e798", "0e7_8", "%", "____"):
+        with pytest.raises(StoreError, match="no proposal"):
+            store.get_proposal(prefix)
+        with pytest.raises(StoreError, match="no finding"):
+            store.get_finding(prefix + "b")
+    assert store.get_proposal("0e79").id == "0e798b1a"
+    assert store.get_finding("0e798").id == "0e798b1a77"
 
 
 def test_cache_roundtrip_and_persistence(tmp_path):

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from agent.errors import SutureError
 from agent.models import Finding, Proposal, Transition
+from agent.review.identity import escape_text
 from agent.validate.worktree import Project, Worktree
 
 
@@ -41,7 +43,14 @@ def _git(cwd: Path, *args: str, input_text: str | None = None) -> str:
     return proc.stdout
 
 
-def commit_message(proposal: Proposal, finding: Finding, reviewer: str) -> str:
+def _approval(history: list[Transition]) -> Transition | None:
+    return next((t for t in reversed(history) if t.to_state == "approved"), None)
+
+
+def commit_message(proposal: Proposal, finding: Finding, reviewer: str, approval: Transition | None = None) -> str:
+    """The export commit's message: finding, engine, rationale, validation evidence, an override and its reason
+    when the patch was approved although validation failed, and trailers naming the reviewer and the approval's
+    link in the review history. Text from records is escaped to single lines where a line could forge a trailer."""
     cwe = ", ".join(f"CWE-{c}" for c in finding.cwe) or "no CWE"
     loc = f"{finding.location.path}:{finding.location.start_line}"
     title = f"fix(security): {finding.rule_name or finding.rule_id} in {finding.location.path}"
@@ -57,6 +66,9 @@ def commit_message(proposal: Proposal, finding: Finding, reviewer: str) -> str:
             evidence.append(f"- newly failing tests: {', '.join(v.newly_failing)}")
         gone = {True: "finding gone", False: "finding STILL reported", None: "not re-scanned"}[v.finding_gone]
         evidence.append(f"- re-scan ({v.rescan_tool or 'n/a'}): {gone}; new findings: {len(v.new_findings)}")
+    if approval is not None and approval.override:
+        evidence.append(f"- OVERRIDE: approved by {escape_text(approval.actor)} although validation failed; "
+                        f"reason: {escape_text(approval.comment or '(none recorded)')}")
     lines = [
         title[:72], "",
         f"Finding: {finding.message.strip().splitlines()[0] if finding.message.strip() else finding.rule_id}",
@@ -64,24 +76,36 @@ def commit_message(proposal: Proposal, finding: Finding, reviewer: str) -> str:
         f"Engine: {proposal.engine}", "",
         "Rationale:", proposal.rationale.strip() or "(none given)", "",
         "Validation evidence:", *evidence, "",
-        f"Reviewed-by: {reviewer}",
+        f"Reviewed-by: {escape_text(reviewer)}",
+        *([f"Suture-Override: {escape_text(approval.comment or '(none recorded)')}"]
+          if approval is not None and approval.override else []),
         f"Suture-Proposal: {proposal.id}",
         f"Suture-Finding: {finding.id}",
+        *([f"Suture-Approval: {approval.hash}"] if approval is not None and approval.hash else []),
     ]
     return "\n".join(lines) + "\n"
 
 
-def pr_text(proposal: Proposal, finding: Finding, reviewer: str) -> str:
-    message = commit_message(proposal, finding, reviewer)
+def pr_text(proposal: Proposal, finding: Finding, reviewer: str, approval: Transition | None = None) -> str:
+    message = commit_message(proposal, finding, reviewer, approval)
     title, _, body = message.partition("\n")
     return f"# {title}\n\n{body.strip()}\n\n```diff\n{proposal.diff.rstrip()}\n```\n"
 
 
 def _reviewer(history: list[Transition]) -> str:
-    for t in reversed(history):
-        if t.to_state == "approved":
-            return t.actor
-    raise ExportError("proposal has no approval in its history")
+    approval = _approval(history)
+    if approval is None:
+        raise ExportError("proposal has no approval in its history")
+    return approval.actor
+
+
+# called with the export's target ("branch suture/…" or the patch path) once the commit exists and before it is
+# published: the caller records the export there (and may refuse it, e.g. when the proposal was rejected meanwhile)
+BeforePublish = Callable[[str], None]
+
+
+def _nothing(_target: str) -> None:
+    return None
 
 
 def make_commit(project: Project, proposal: Proposal, finding: Finding, history: list[Transition]) -> str:
@@ -97,7 +121,7 @@ def make_commit(project: Project, proposal: Proposal, finding: Finding, history:
             _git(wt.path, *args, "-", input_text=proposal.diff)
         except ExportError as exc:
             raise ExportError(f"the approved diff no longer applies to {base[:10]}: {exc}") from None
-        message = commit_message(proposal, finding, reviewer)
+        message = commit_message(proposal, finding, reviewer, _approval(history))
         env_args = ["-c", "user.name=suture", "-c", "user.email=suture@localhost"] if not _has_identity(wt.path) \
             else []
         _git(wt.path, *env_args, "commit", "-q", "--no-verify", "-F", "-", input_text=message)
@@ -110,25 +134,30 @@ def _has_identity(cwd: Path) -> bool:
     return bool(name and email)
 
 
-def export_branch(project: Project, proposal: Proposal, finding: Finding, history: list[Transition]) -> ExportResult:
+def export_branch(project: Project, proposal: Proposal, finding: Finding, history: list[Transition],
+                  before_publish: BeforePublish = _nothing) -> ExportResult:
     branch = branch_name(proposal)
     existing = subprocess.run(["git", "rev-parse", "--verify", "-q", f"refs/heads/{branch}"],
                               check=False, cwd=project.git_root, capture_output=True, text=True)
     if existing.returncode == 0:
         raise ExportError(f"branch {branch} already exists (at {existing.stdout.strip()[:10]}); delete it to re-export")
     sha = make_commit(project, proposal, finding, history)
+    before_publish(f"branch {branch}")
     _git(project.git_root, "branch", branch, sha)
-    return ExportResult(proposal.id, branch, sha, None, pr_text(proposal, finding, _reviewer(history)))
+    return ExportResult(proposal.id, branch, sha, None,
+                        pr_text(proposal, finding, _reviewer(history), _approval(history)))
 
 
 def export_patch(project: Project, proposal: Proposal, finding: Finding, history: list[Transition],
-                 out_dir: Path) -> ExportResult:
+                 out_dir: Path, before_publish: BeforePublish = _nothing) -> ExportResult:
     """Write `suture-<id>.patch` in mbox form (`git am` applies it) into `out_dir`."""
     sha = make_commit(project, proposal, finding, history)
     patch = _git(project.git_root, "format-patch", "-1", "--stdout", sha)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"suture-{proposal.short_id}.patch"
+    before_publish(f"patch {path}")
     with tempfile.NamedTemporaryFile("w", dir=out_dir, delete=False, encoding="utf-8") as tmp:
         tmp.write(patch)
     Path(tmp.name).replace(path)
-    return ExportResult(proposal.id, None, sha, path, pr_text(proposal, finding, _reviewer(history)))
+    return ExportResult(proposal.id, None, sha, path,
+                        pr_text(proposal, finding, _reviewer(history), _approval(history)))

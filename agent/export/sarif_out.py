@@ -5,7 +5,8 @@ approved patches as `fixes`, for any findings in the store (one run per tool).
   with the reason, the named person and the end date (from the finding's events);
 * dismissed findings carry the same kind of suppression with the approved dismissal's rationale and approver;
 * approved or exported patch proposals become `fixes`, one artifactChange per file and one replacement per diff
-  hunk (deleted region = the hunk's old lines, inserted content = its new lines).
+  hunk (deleted region = the hunk's old lines, inserted content = its new lines); a patch approved although its
+  validation failed says so in the fix's description and properties (`suture/override`, with the reason).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
 
 from agent import __version__ as suture_version
-from agent.models import Finding, Proposal
+from agent.models import Finding, Proposal, Transition
+from agent.review.identity import escape_text
 from agent.store import Store
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -52,8 +54,13 @@ def _dismissal(store: Store, finding: Finding, proposals: list[Proposal]) -> dic
             "properties": {"reviewer": who, "proposal": p.id, "engine": p.engine}}
 
 
-def diff_to_fix(proposal: Proposal) -> dict[str, Any] | None:
-    """A SARIF `fix` for a patch proposal's unified diff (None when the diff does not parse)."""
+def _last_approval(store: Store, proposal: Proposal) -> Transition | None:
+    return next((t for t in reversed(store.transitions(proposal.id)) if t.to_state == "approved"), None)
+
+
+def diff_to_fix(proposal: Proposal, approval: Transition | None = None) -> dict[str, Any] | None:
+    """A SARIF `fix` for a patch proposal's unified diff (None when the diff does not parse); `approval` (its
+    history row) adds who approved it and, for an override, the reason."""
     try:
         patch = PatchSet(proposal.diff)
     except UnidiffParseError:
@@ -71,9 +78,18 @@ def diff_to_fix(proposal: Proposal) -> dict[str, Any] | None:
         changes.append({"artifactLocation": {"uri": path}, "replacements": replacements})
     if not changes:
         return None
-    return {"description": {"text": f"suture proposal {proposal.short_id} ({proposal.engine}), {proposal.state}: "
-                                    f"{proposal.rationale.strip()[:500]}"},
-            "artifactChanges": changes}
+    text = f"suture proposal {proposal.short_id} ({proposal.engine}), {proposal.state}: "
+    fix: dict[str, Any] = {"artifactChanges": changes}
+    if approval is not None:
+        props: dict[str, Any] = {"suture/approvedBy": approval.actor, "suture/override": approval.override}
+        if approval.override:
+            reason = approval.comment or "(none recorded)"
+            props["suture/overrideReason"] = reason
+            text += (f"APPROVED WITH OVERRIDE by {escape_text(approval.actor)} although validation failed "
+                     f"(reason: {escape_text(reason)}). ")
+        fix["properties"] = props
+    fix["description"] = {"text": text + proposal.rationale.strip()[:500]}
+    return fix
 
 
 def build_sarif(store: Store, statuses: tuple[str, ...] = ("open", "risk_accepted", "dismissed"),
@@ -111,7 +127,7 @@ def build_sarif(store: Store, statuses: tuple[str, ...] = ("open", "risk_accepte
         elif f.status == "dismissed":
             result["suppressions"] = [_dismissal(store, f, by_finding[f.id])]
         fixes = [fx for p in by_finding[f.id] if p.kind == "patch" and p.state in ("approved", "exported")
-                 for fx in [diff_to_fix(p)] if fx]
+                 for fx in [diff_to_fix(p, _last_approval(store, p))] if fx]
         if fixes:
             result["fixes"] = fixes
         run["results"].append(result)

@@ -1,15 +1,23 @@
-"""Export use case: check approval through the store, write the branch or patch, record the transition."""
+"""Export use case: check approval and the review history, write the branch or patch, record the transition.
+
+Before anything is written: the proposal must be approved (or already exported), the hash-chained history must
+be intact (`suture audit verify` finds nothing), and the diff about to be written must be the one whose
+validation was recorded. The export is recorded (a compare-and-set from `approved`) after the commit is made and
+before the branch or patch file appears, so a proposal rejected meanwhile is never published.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from agent.errors import SutureError
-from agent.export.git_export import ExportResult, export_branch, export_patch
+from agent.export.git_export import ExportError, ExportResult, export_branch, export_patch
+from agent.review.audit import digest
 
 
 def export(session, proposal_id: str | None, to: str, out_dir: Path | None) -> list[ExportResult]:
-    """Export one proposal (by id) or every approved one. Refuses, with exit code 2, anything not approved."""
+    """Export one proposal (by id) or every approved one. Refuses, with exit code 2, anything not approved,
+    anything whose history or diff was changed behind suture's back."""
     store = session.store
     if proposal_id:
         proposals = [store.get_proposal(proposal_id)]
@@ -22,21 +30,41 @@ def export(session, proposal_id: str | None, to: str, out_dir: Path | None) -> l
                               "be exported (`suture review approve ID`)")
         if p.kind != "patch":
             raise SutureError(f"proposal {p.short_id} is a dismissal; there is nothing to export")
+        _check_evidence(store, p)
         finding = store.get_finding(p.finding_id)
         history = store.transitions(p.id)
+        approver = _approver(history)
+
+        def record(target: str, p=p, approver=approver) -> None:
+            if p.state == "approved":
+                store.transition(p.id, "exported", approver, f"exported to {target}", expected="approved",
+                                 target=target)
+
         if to == "patch":
             result = export_patch(session.ws.project, p, finding, history,
-                                  out_dir or session.ws.state_dir / "exports")
+                                  out_dir or session.ws.state_dir / "exports", record)
         else:
-            result = export_branch(session.ws.project, p, finding, history)
+            result = export_branch(session.ws.project, p, finding, history, record)
         pr_path = session.ws.state_dir / "exports" / f"{p.short_id}-pr.md"
         pr_path.parent.mkdir(parents=True, exist_ok=True)
         pr_path.write_text(result.pr_text, encoding="utf-8")
-        if p.state == "approved":
-            where = result.branch or str(result.patch_path)
-            store.transition(p.id, "exported", _approver(history), f"exported to {where}")
         results.append(result)
     return results
+
+
+def _check_evidence(store, p) -> None:
+    problems = store.audit()
+    if problems:
+        more = f" ({len(problems) - 1} more: `suture audit verify`)" if len(problems) > 1 else \
+            " (`suture audit verify`)"
+        raise ExportError(f"refusing to export {p.short_id}: the review history was changed behind suture's "
+                          f"back: {problems[0].message}{more}")
+    recorded = store.validated_diff_hash(p.id)
+    if recorded is None:
+        raise ExportError(f"refusing to export {p.short_id}: its history records no validated diff")
+    if digest(p.diff) != recorded:
+        raise ExportError(f"refusing to export {p.short_id}: its diff is not the one that was validated "
+                          f"(sha256 {digest(p.diff)[:12]}, validated {recorded[:12]})")
 
 
 def _approver(history) -> str:

@@ -1,0 +1,38 @@
+"""`suture audit verify`: walk the hash-chained proposal history and report every change made behind suture's
+back (exit 1 when there is one: a gate for CI; 0 when clean)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from agent import render
+from agent.cli import DbOpt, FormatOpt, ListFmt, RepoOpt, _open
+
+audit_cli = typer.Typer(help="Check the review history for changes made behind suture's back.",
+                        no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(audit_cli, name="audit")
+
+
+@audit_cli.command("verify")
+def verify(repo: RepoOpt = Path("."), db: DbOpt = None, fmt: FormatOpt = ListFmt.table) -> None:
+    """Walk the history chain: edited, deleted or reordered rows, edited diffs, validations or approver names,
+    proposals without history. Exit 1 if anything is wrong, 0 if the chain is intact."""
+    session = _open(repo, db, _create=False)
+    problems = session.store.audit()
+    rows = session.store.transitions_count()
+    if fmt == ListFmt.json:
+        render.emit_json({"ok": not problems, "rows": rows, "problems": [p.as_dict() for p in problems]})
+    elif not problems:
+        render.out.print(f"audit: history intact ({rows} rows, chain and proposals agree)")
+    else:
+        render.out.print(f"audit: {len(problems)} change(s) made behind suture's back:", markup=False)
+        for p in problems:
+            render.out.print(f"  - {render.safe(p.message)}", markup=False)
+    if problems:
+        sys.exit(1)
