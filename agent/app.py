@@ -247,9 +247,12 @@ def fix(session: Session, findings: list[Finding], progress=None, redo: bool = F
 
 
 def reviewer_identity(git_root: Path, explicit: str | None) -> str:
-    """The named person behind a review: --reviewer, else git's user.name <user.email>."""
-    if explicit and explicit.strip():
-        return explicit.strip()
+    """The named person behind a review: --reviewer, else git's user.name <user.email>. Either must be a
+    printable one-line name with something visible in it (agent.review.identity)."""
+    from agent.review.identity import check_reviewer
+
+    if explicit is not None:
+        return check_reviewer(explicit)
 
     def cfg(key: str) -> str:
         proc = subprocess.run(["git", "config", key], check=False, cwd=git_root, capture_output=True, text=True)

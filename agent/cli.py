@@ -154,7 +154,7 @@ def _run_fix(session: usecases.Session, top: int | None, finding: str | None, re
     return proposals
 
 
-def _fix_and_summarise(session, top, finding, redo: bool, fmt: ListFmt) -> None:
+def _fix_and_summarise(session, top, finding, redo: bool, fmt: ListFmt, where: str = "") -> None:
     """Fix and show the queue. If the model stops the run (endpoint down, budget reached), what was finished
     is still shown before the one-line error."""
     from agent.llm.errors import ModelUnavailableError
@@ -166,7 +166,7 @@ def _fix_and_summarise(session, top, finding, redo: bool, fmt: ListFmt) -> None:
     except ModelUnavailableError:
         done = [p for p in session.store.list_proposals() if p.created_at >= started]
         if done and fmt != ListFmt.json:
-            _queue_summary(session, done, fmt)
+            _queue_summary(session, done, fmt, where)
         raise
     _queue_summary(session, proposals, fmt, where)
 
