@@ -98,7 +98,7 @@ def test_duplicate_code_gets_context_to_stay_unique(project: Path) -> None:
     draft = ENGINE.draft(finding, context_for(finding), project)
     (edit,) = draft.edits
     assert "def list_dir_again(path):" in edit.search  # the bare call line occurs twice in the file
-    assert apply_edits(APP, draft.edits).count('["ls", "-l", str(path)]') == 1
+    assert apply_edits(APP, draft.edits).count('["ls", "-l", "--", str(path)]') == 1
 
 
 def test_declined_fix_becomes_a_draft_error(project: Path) -> None:

@@ -22,14 +22,14 @@ def fix_at(source: str, needle: str):
 @pytest.mark.parametrize(
     ("command", "argv"),
     [
-        ('f"ls -l {path}"', '["ls", "-l", str(path)]'),
+        ('f"ls -l {path}"', '["ls", "-l", "--", str(path)]'),
         ('f"tool --name={path} -v"', '["tool", f"--name={path}", "-v"]'),
-        ("f\"grep '{path} x' file.txt\"", '["grep", f"{path} x", "file.txt"]'),
+        ("f\"grep '{path} x' file.txt\"", '["grep", "--", f"{path} x", "file.txt"]'),
         ('"ls " + path + " -a"', '["ls", path, "-a"]'),
-        ('"cp %s %s" % (path, dest)', '["cp", str(path), str(dest)]'),
+        ('"cp %s %s" % (path, dest)', '["cp", "--", str(path), str(dest)]'),
         ('"kill -%d %s" % (sig, path)', '["kill", f"-{int(sig)}", str(path)]'),
-        ('"ls {} {name!r}".format(path, name=dest)', '["ls", str(path), f"{dest!r}"]'),
-        ('f"rm {shlex.quote(path)}"', '["rm", path]'),
+        ('"ls {} {name!r}".format(path, name=dest)', '["ls", "--", str(path), f"{dest!r}"]'),
+        ('f"rm {shlex.quote(path)}"', '["rm", "--", path]'),
         ('"echo \'a b\' \\"c d\\""', '["echo", "a b", "c d"]'),
         ('f"echo {path:>5}"', '["echo", f"{path:>5}"]'),
         ('"echo " f"{path}"', '["echo", str(path)]'),
@@ -66,7 +66,7 @@ def test_only_the_call_changes_and_layout_is_kept() -> None:
 def test_shell_true_as_last_argument_with_trailing_comma() -> None:
     source = 'import subprocess\nsubprocess.call(\n    "ls " + d,\n    shell=True,\n)\n'
     result = FIXER.fix(source, make_finding(2, "B602"))
-    assert result.new_source == 'import subprocess\nsubprocess.call(\n    ["ls", d],\n)\n'
+    assert result.new_source == 'import subprocess\nsubprocess.call(\n    ["ls", "--", d],\n)\n'
 
 
 def test_os_system_becomes_subprocess_run_and_import_is_added_once() -> None:
@@ -82,11 +82,11 @@ def test_os_system_becomes_subprocess_run_and_import_is_added_once() -> None:
         ''')
     first = FIXER.fix(source, make_finding(6, "B605", (78,)))
     assert first.new_source == source.replace("import os\n", "import os\nimport subprocess\n").replace(
-        'os.system(f"rm -r {d}")', 'subprocess.run(["rm", "-r", str(d)]).returncode')
+        'os.system(f"rm -r {d}")', 'subprocess.run(["rm", "-r", "--", str(d)]).returncode')
     second = FIXER.fix(first.new_source, make_finding(8, "B605", (78,)))  # import line shifted the call by one
     assert second.new_source is not None
     assert second.new_source.count("import subprocess") == 1
-    assert 'subprocess.run(["ls", d])\n' in second.new_source  # result unused: no .returncode
+    assert 'subprocess.run(["ls", "--", d])\n' in second.new_source  # result unused: no .returncode
 
 
 def test_from_os_import_system_is_recognised() -> None:
@@ -138,7 +138,7 @@ def test_declines_with_reason(call: str, reason: str) -> None:
 def test_declines_when_no_target_on_the_lines() -> None:
     result = FIXER.fix("import subprocess\nx = 1\n", make_finding(2, "B404", (78,)))
     assert result.new_source is None
-    assert result.reason == "no subprocess call with shell=True or os.system call on line 2"
+    assert result.reason == "no subprocess call with shell=True or os.system/os.popen call on line 2"
 
 
 def test_unparsable_file_is_declined() -> None:

@@ -9,13 +9,24 @@ already strings are wrapped in `str(...)`; `shlex.quote(x)` becomes plain `x`, s
 `shell=True` is dropped; `os.system(cmd)` becomes `subprocess.run([...]).returncode` (just `subprocess.run([...])`
 when the result is unused) and `import subprocess` is added once.
 
+`os.popen(cmd).read()` becomes `subprocess.run([...], stdout=subprocess.PIPE, text=True).stdout` (the same text;
+stderr still goes to the caller's stderr, and a failing command still raises nothing).
+
+`--` (end of options) is inserted before the first argument that starts with an interpolated value, so a value
+such as `-rf` or `--output=/etc/x` cannot turn into an option, only where that is clearly safe: the program is
+a POSIX utility known to honour `--` (ls, cat, rm, cp, mv, grep, head, ...: `END_OF_OPTIONS`), every word
+before that argument is a flag that takes no value of its own (`-l`, `-rf`, `--color=auto`), and no word after
+it starts with `-` (an option after the operands). Otherwise the argument list is left without it.
+
 Declines: a `shell=` that is not the literal True, `executable=` (with a shell it names the shell), `*args`, a
-command that is a list already, an opaque variable, and any command whose static text needs the shell (pipes,
+command that is a list already, an opaque variable, any command whose static text needs the shell (pipes,
 redirection, `;`, `&&`, `$(...)`, backticks, globs, `~`, braces, `NAME=value` prefixes, builtins, unbalanced
-quotes).
+quotes), and `os.popen` in any shape but `os.popen(cmd).read()` (a write mode, a pipe object kept or closed).
 """
 
 from __future__ import annotations
+
+import re
 
 import libcst as cst
 
@@ -33,16 +44,29 @@ from agent.engines.builtin.fixers.base import (
     without_arg,
 )
 from agent.engines.builtin.fixers.shell_split import (
+    Piece,
     UnsupportedCommand,
+    Value,
     argv_code,
     command_pieces,
     split_words,
 )
 
+# POSIX utilities that end option parsing at `--`, each with the short options that take a value of their own
+END_OF_OPTIONS: dict[str, frozenset[str]] = {
+    prog: frozenset(letters) for prog, letters in {
+        "ls": "ITw", "cat": "", "rm": "", "cp": "St", "mv": "St", "mkdir": "m", "rmdir": "", "touch": "drt",
+        "ln": "St", "head": "nc", "tail": "ncs", "wc": "", "du": "BdtX", "stat": "cf", "file": "eFfmP",
+        "grep": "ABCDdefm", "egrep": "ABCDdefm", "fgrep": "ABCDdefm", "sort": "kotST", "uniq": "fsw",
+        "md5sum": "", "sha1sum": "", "sha256sum": "", "sha512sum": "", "basename": "s", "dirname": "",
+        "readlink": "", "realpath": "", "shred": "nsu",
+    }.items()
+}
 SUBPROCESS_FUNCTIONS = frozenset(
     {"subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output", "subprocess.Popen"}
 )
 OS_SYSTEM = "os.system"
+OS_POPEN = "os.popen"
 
 
 def _quote_of(node: cst.BaseExpression) -> str:
@@ -59,8 +83,34 @@ def _argv(parsed: ParsedSource, command: cst.BaseExpression) -> cst.BaseExpressi
             "the command is already a sequence; with shell=True only its first item is run by the shell, so "
             "dropping the shell would change what runs"
         )
-    words = split_words(command_pieces(parsed, command))
+    words = with_end_of_options(split_words(command_pieces(parsed, command)))
     return cst.parse_expression(argv_code(words, _quote_of(command)))
+
+
+def with_end_of_options(words: list[list[Piece]]) -> list[list[Piece]]:
+    """`words` with `--` before the first operand that starts with a value, where clearly safe (module docstring)."""
+    program = words[0]
+    if len(program) != 1 or not isinstance(program[0], str):
+        return words
+    takes_value = END_OF_OPTIONS.get(program[0].rsplit("/", 1)[-1])
+    if takes_value is None:
+        return words
+    for index, word in enumerate(words[1:], start=1):
+        word = [p for p in word if p != ""] or word  # an opening quote leaves an empty text piece
+        first = word[0]
+        if isinstance(first, Value):
+            later_options = any(isinstance(p, str) and p.startswith("-") for w in words[index + 1:] for p in w[:1])
+            return words if later_options else [*words[:index], ["--"], *words[index:]]
+        if len(word) > 1:  # static text then a value: `--name={x}` keeps its value to itself; stop otherwise
+            if first.startswith("--") and "=" in first:
+                continue
+            return words
+        if first == "--" or not (
+            re.fullmatch(r"-[A-Za-z0-9]+", first) and not set(first[1:]) & takes_value
+            or re.fullmatch(r"--[a-z][a-z0-9-]*=\S*", first)
+        ):
+            return words  # an operand, an option taking a value, or `--` already: leave the list as it is
+    return words
 
 
 class ShellCommandFixer(CallFixer):
@@ -69,7 +119,7 @@ class ShellCommandFixer(CallFixer):
     name = "shell_command"
     summary = "Run commands as an argument list instead of through a shell"
     cwe = (78, 77)
-    rule_ids = ("B602", "B605")
+    rule_ids = ("B602", "B605", "python-subprocess-shell-nonliteral", "python-os-system-nonliteral")
     references = (
         "https://docs.python.org/3/library/subprocess.html#security-considerations",
         "https://cwe.mitre.org/data/definitions/78.html",
@@ -79,10 +129,10 @@ class ShellCommandFixer(CallFixer):
         "(such as a string of flags) must be split explicitly. A missing program now raises FileNotFoundError "
         "instead of the shell's exit status 127, and os.system's encoded wait status became a plain exit code."
     )
-    target_description = "subprocess call with shell=True or os.system call"
+    target_description = "subprocess call with shell=True or os.system/os.popen call"
 
     def is_target(self, parsed: ParsedSource, call: cst.Call) -> bool:
-        return bool(call_names(parsed, call) & (SUBPROCESS_FUNCTIONS | {OS_SYSTEM}))
+        return bool(call_names(parsed, call) & (SUBPROCESS_FUNCTIONS | {OS_SYSTEM, OS_POPEN}))
 
     def plan(self, parsed: ParsedSource, call: cst.Call) -> Rewrite | Decline:
         if has_star_args(call):
@@ -90,6 +140,8 @@ class ShellCommandFixer(CallFixer):
         try:
             if OS_SYSTEM in call_names(parsed, call):
                 return self._plan_os_system(parsed, call)
+            if OS_POPEN in call_names(parsed, call):
+                return self._plan_os_popen(parsed, call)
             return self._plan_subprocess(parsed, call)
         except UnsupportedCommand as exc:
             return Decline(str(exc))
@@ -126,5 +178,25 @@ class ShellCommandFixer(CallFixer):
             call,
             replacement,
             f"replaced os.system(`{parsed.code(command).strip()}`) with subprocess.run on an argument list",
+            (NeededImport("subprocess"),),
+        )
+
+    def _plan_os_popen(self, parsed: ParsedSource, call: cst.Call) -> Rewrite | Decline:
+        if len(call.args) != 1 or call.args[0].keyword is not None:
+            return Decline("os.popen is called with a mode or buffering argument; only reading its output is "
+                           "rewritten")
+        attribute = parsed.parent(call)
+        read = parsed.parent(attribute) if isinstance(attribute, cst.Attribute) else None
+        if not (isinstance(attribute, cst.Attribute) and attribute.attr.value == "read"
+                and isinstance(read, cst.Call) and read.func is attribute and not read.args):
+            return Decline("the pipe from os.popen is used other than as `os.popen(cmd).read()`; a person must "
+                           "rewrite how its output is consumed")
+        command = call.args[0].value
+        argv = parsed.module.code_for_node(_argv(parsed, command))
+        replacement = cst.parse_expression(f"subprocess.run({argv}, stdout=subprocess.PIPE, text=True).stdout")
+        return Rewrite(
+            read,
+            replacement.with_changes(lpar=read.lpar, rpar=read.rpar),
+            f"replaced os.popen(`{parsed.code(command).strip()}`).read() with subprocess.run on an argument list",
             (NeededImport("subprocess"),),
         )
