@@ -170,6 +170,9 @@ class TestRun(Record):
     duration_s: float = 0.0
     reason: str | None = None
     log: str = ""
+    junit_report: bool = False  # per-test results come from the run's own JUnit report (else: exit code/output)
+    test_ids: list[str] = Field(default_factory=list)  # every test id in that report, in report order
+    skipped_tests: list[str] = Field(default_factory=list)  # ids the report marks skipped
 
     @property
     def ok(self) -> bool:

@@ -30,6 +30,8 @@ class JUnitSummary:
     errors: int = 0
     skipped: int = 0
     failing: list[str] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)  # every test id in the report, once, in report order
+    skipped_ids: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -37,7 +39,8 @@ class JUnitSummary:
 
 
 def parse_junit(path: Path) -> JUnitSummary:
-    """Count outcomes in a JUnit XML report; `failing` lists failed and errored test ids, in report order."""
+    """Count outcomes in a JUnit XML report; `failing` lists failed and errored test ids, `ids` every test id,
+    both in report order."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -58,8 +61,14 @@ def summarize_junit(root: ET.Element) -> JUnitSummary:
     """Count outcomes under an already parsed JUnit root element."""
     passed = failed = errors = skipped = 0
     failing: list[str] = []
+    ids: dict[str, None] = {}
+    skipped_ids: dict[str, None] = {}
     for case in root.iter("testcase"):
         outcome = _outcome(case)
+        test_id = junit_test_id(case)
+        ids[test_id] = None
+        if outcome == "skipped":
+            skipped_ids[test_id] = None
         if outcome == "failed":
             failed += 1
         elif outcome == "error":
@@ -68,11 +77,10 @@ def summarize_junit(root: ET.Element) -> JUnitSummary:
             skipped += 1
         else:
             passed += 1
-        if outcome in ("failed", "error"):
-            test_id = junit_test_id(case)
-            if test_id not in failing:
-                failing.append(test_id)
-    return JUnitSummary(passed=passed, failed=failed, errors=errors, skipped=skipped, failing=failing)
+        if outcome in ("failed", "error") and test_id not in failing:
+            failing.append(test_id)
+    return JUnitSummary(passed=passed, failed=failed, errors=errors, skipped=skipped, failing=failing,
+                        ids=list(ids), skipped_ids=list(skipped_ids))
 
 
 def junit_test_id(case: ET.Element) -> str:

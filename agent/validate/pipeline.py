@@ -1,5 +1,7 @@
 """Prove a patch: apply it in a clean worktree, run the tests before and after, re-scan the touched files.
 
+Before any test runs, the patched Python files are read for code that rigs the test run (agent.validate.rigging:
+pytest hooks, runner internals, import-time exits); such a patch fails without its code ever being executed.
 Works on any project whose tests run from a command (pytest auto-detected) and whose finding came from a
 scanner suture can re-run locally (bandit, or semgrep with a rule from suture's own pack). For other tools the
 re-scan is recorded as not possible rather than guessed.
@@ -17,6 +19,7 @@ from agent.ingest.sarif import load_sarif, parse_sarif
 from agent.models import SEVERITY_ORDER, Edit, Finding, Validation
 from agent.patch.apply import apply_edits
 from agent.validate.env import ValidationEnv
+from agent.validate.rigging import rigging_reasons
 from agent.validate.testplan import run_baseline, test_patch
 
 RESCANNABLE = {"bandit", "semgrep"}
@@ -98,11 +101,16 @@ def validate_patch(
     Returns the validation record and the canonical unified diff ("" when the edits did not apply).
     """
     try:  # a dry run first: a patch that cannot apply needs no test run at all
-        apply_edits(project_dir, edits, env.guard_config(), write=False)
+        dry = apply_edits(project_dir, edits, env.guard_config(), write=False)
     except SutureError as exc:
         validation = Validation(applied=False, apply_error=str(exc), reasons=[f"patch does not apply: {exc}"])
         _write_log(env, label, validation)
         return validation, ""
+    rigging = rigging_reasons(dry.changed)
+    if rigging:  # judged from its text alone: code that rigs the test run is never run
+        validation = Validation(applied=True, reasons=rigging, flags=list(dry.flags))
+        validation.log_path = str(_write_log(env, label, validation))
+        return validation, dry.diff
     baseline = run_baseline(env, project_dir)
     files = sorted({e.path for e in edits})
     before: list[Finding] | None = None

@@ -241,6 +241,11 @@ def _run(
         # we learned nothing about the code, which is "not run", never a pass or a comparable failure.
         return TestRun(ran=False, reason=f"pytest exited {code} before running any test: {_telling_line(log)}",
                        **run)
+    if junit_path is not None and not counts.get("junit_report"):
+        # Only pytest's own report names every test it ran; printed counts prove nothing (code under test can
+        # print them, or end the process with exit 0 before pytest reports anything).
+        return TestRun(ran=False, reason=f"pytest exited {code} without writing its per-test report (the run "
+                       f"ended before pytest reported): {_telling_line(log)}", **run)
     return TestRun(ran=True, **run, **counts)
 
 
@@ -253,9 +258,9 @@ def _pytest_counts(junit_path: Path | None, log: str, pytest: bool) -> dict:
         except JUnitError:
             pass
         else:
-            if summary.total:
-                return {"passed": summary.passed, "failed": summary.failed, "errors": summary.errors,
-                        "skipped": summary.skipped, "failing_tests": summary.failing}
+            return {"passed": summary.passed, "failed": summary.failed, "errors": summary.errors,
+                    "skipped": summary.skipped, "failing_tests": summary.failing, "junit_report": True,
+                    "test_ids": summary.ids, "skipped_tests": summary.skipped_ids}
     return _counts_from_pytest_output(log)
 
 

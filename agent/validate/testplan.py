@@ -5,7 +5,10 @@ run judged by exit code). Every run goes through the sandbox (agent.validate.san
 - a test failing before and after the patch is not the patch's fault (compared per test from JUnit XML);
 - a test that newly fails is re-run once, alone: passing then makes it `flaky` (recorded, not held against
   the patch), failing again makes it a breakage;
-- when the targeted run already shows a breakage the full suite is skipped and the record says so.
+- when the targeted run already shows a breakage the full suite is skipped and the record says so;
+- a run is evidence only as agent.validate.evidence allows: a baseline that ran no test means the tests could
+  not be run (the patched tests are not run then); a patched pytest run must report every baseline test in its
+  scope, skip none that passed, and pass at least one.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 
 from agent.models import TestRun
 from agent.validate.env import ValidationEnv
+from agent.validate.evidence import baseline_problem, report_problems
 from agent.validate.runner import compare_runs, is_pytest_command, run_tests
 from agent.validate.sandbox import sandboxed
 from agent.validate.targeted import select_tests, targeted_command
@@ -70,6 +74,10 @@ def test_patch(env: ValidationEnv, project_dir: Path, changed: list[str], baseli
     if not command:
         run = TestRun(ran=False, reason="no test command: none configured and no pytest tests detected")
         return TestOutcome(patched=run, reasons=[f"tests not run: {run.reason}"])
+    problem = baseline_problem(baseline)
+    if problem:
+        run = TestRun(ran=False, command=command, reason="the unpatched code gives no baseline to judge by")
+        return TestOutcome(patched=run, reasons=[problem])
     outcome = TestOutcome(patched=TestRun(ran=False))
     selected = select_tests(project_dir, changed) if is_pytest_command(command) else None
     narrow = targeted_command(command, project_dir, selected) if selected else None
@@ -77,13 +85,14 @@ def test_patch(env: ValidationEnv, project_dir: Path, changed: list[str], baseli
         targeted = run_command(env, project_dir, narrow, outcome)
         outcome.targeted = targeted
         if targeted.ran:
-            newly, flaky, reasons = _judge(env, project_dir, command, baseline, targeted, outcome)
+            scope = [t for t in selected or [] if t in narrow]
+            newly, flaky, reasons = _judge(env, project_dir, command, baseline, targeted, outcome, scope, changed)
             outcome.flaky += flaky
             if reasons:
                 outcome.patched, outcome.newly_failing, outcome.reasons = targeted, newly, reasons
                 if env.settings.full_suite:
-                    outcome.reasons.append(f"full suite not run: the {len(selected or [])} targeted test "
-                                           "file(s) already fail")
+                    outcome.reasons.append(f"full suite not run: the run of the {len(scope)} targeted test "
+                                           "file(s) already fails validation")
                 return outcome
             if not env.settings.full_suite:
                 outcome.patched = targeted
@@ -94,15 +103,16 @@ def test_patch(env: ValidationEnv, project_dir: Path, changed: list[str], baseli
             outcome.flags.append(f"targeted test run unusable ({targeted.reason}); ran the full suite")
     patched = run_command(env, project_dir, command, outcome)
     outcome.patched = patched
-    newly, flaky, reasons = _judge(env, project_dir, command, baseline, patched, outcome)
+    newly, flaky, reasons = _judge(env, project_dir, command, baseline, patched, outcome, None, changed)
     outcome.newly_failing, outcome.reasons = newly, reasons
     outcome.flaky += [t for t in flaky if t not in outcome.flaky]
     return outcome
 
 
 def _judge(env: ValidationEnv, project_dir: Path, command: list[str], baseline: TestRun, run: TestRun,
-           outcome: TestOutcome) -> tuple[list[str], list[str], list[str]]:
-    """(newly failing, flaky, reasons) for one patched run."""
+           outcome: TestOutcome, scope: list[str] | None, changed: list[str],
+           ) -> tuple[list[str], list[str], list[str]]:
+    """(newly failing, flaky, reasons) for one patched run; `scope` is the test files a narrowed run got."""
     if not run.ran:
         return [], [], [f"tests not run: {run.reason}"]
     if run.timed_out:
@@ -120,7 +130,9 @@ def _judge(env: ValidationEnv, project_dir: Path, command: list[str], baseline: 
         reasons.append("tests fail on the patched code and there is no baseline to compare with")
     elif not run.ok and baseline.ok and not flaky:
         reasons.append(f"test command failed on the patched code (exit {run.exit_code})")
-    return newly, flaky, reasons
+    gaps, flags = report_problems(baseline, run, scope, changed)
+    outcome.flags += [flag for flag in flags if flag not in outcome.flags]
+    return newly, flaky, reasons + gaps
 
 
 def _flaky(env: ValidationEnv, project_dir: Path, command: list[str], ids: list[str],

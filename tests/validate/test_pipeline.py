@@ -114,7 +114,12 @@ def test_hostile_edits_are_refused_with_a_reason(tmp_path: Path, edit: Edit, rea
 
 def test_hanging_suite_is_killed_at_the_timeout(tmp_path, project) -> None:
     edit = Edit(path="app/calc.py", search="return a + b", replace="import time; time.sleep(120); return a + b")
-    validation, _ = validate(tmp_path, project, [edit], test_timeout=4)
+    env = make_env(tmp_path, project)
+    with Worktree(project) as wt:
+        assert run_baseline(env, wt.project_path).passed == 2  # the baseline gets the ordinary timeout ...
+    env.settings.test_timeout = 4  # ... so only the patched run meets the short one, however slow the machine
+    with Worktree(project) as wt:
+        validation, _ = validate_patch(env, wt.project_path, finding(), [edit], "case")
     assert not validation.passed and validation.patched.timed_out
     assert any("timed out" in r for r in validation.reasons)
 

@@ -347,3 +347,30 @@ def test_pytest_that_dies_before_any_test_is_not_run(tmp_path):
     run = run_tests([sys.executable, "-m", "pytest", "-q"], tmp_path, timeout=30)
     assert run.ran is False
     assert "before running any test" in run.reason and "No module named pytest" in run.reason
+
+
+def test_exit_zero_before_pytest_reports_is_not_a_run(tmp_path: Path) -> None:
+    """Code under test that ends the process with exit 0 at import leaves no report: nothing was learned."""
+    project = make_project(tmp_path, {"app.py": "import os\nos._exit(0)\n",
+                                      "tests/test_app.py": "import app\n\ndef test_app():\n    assert False\n"})
+    run = run_tests(PYTEST, project, timeout=60)
+    assert run.exit_code == 0 and run.ran is False and not run.ok
+    assert run.reason.startswith("pytest exited 0 without writing its per-test report")
+
+
+def test_report_lists_every_test_id_and_skips(tmp_path: Path) -> None:
+    project = make_project(tmp_path, {"tests/test_ok.py": """
+        import pytest
+        def test_one(): pass
+        @pytest.mark.skip(reason="not today")
+        def test_skipped(): pass
+        class TestK:
+            def test_two(self): assert False
+    """})
+    run = run_tests(PYTEST, project, timeout=60)
+    assert run.junit_report
+    assert run.test_ids == ["tests/test_ok.py::test_one", "tests/test_ok.py::test_skipped",
+                            "tests/test_ok.py::TestK::test_two"]
+    assert run.skipped_tests == ["tests/test_ok.py::test_skipped"]
+    printed = run_tests(PYTEST, project, timeout=60, junit=False)
+    assert not printed.junit_report and printed.test_ids == []  # counts read from output are not a report
