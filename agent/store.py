@@ -23,7 +23,7 @@ from agent.errors import SutureError
 from agent.gc_pause import paused_gc
 from agent.models import Finding, Verdict, utcnow
 from agent.review.identity import check_reviewer
-from agent.store_migrate import migrate
+from agent.store_migrate import migrate, writing
 from agent.store_proposals import ProposalStore, StoreError
 from agent.store_schema import (
     _data_row,
@@ -193,9 +193,13 @@ class Store(ProposalStore):
         return found
 
     def set_finding_status(
-        self, finding_id: str, status: str, actor: str, comment: str | None = None, conn: Connection | None = None
+        self, finding_id: str, status: str, actor: str, comment: str | None = None, conn: Connection | None = None,
+        *, expected: str | Iterable[str] | None = None,
     ) -> None:
-        ctx = self.engine.begin() if conn is None else _nothing()
+        """Move a finding to `status`, logged with who and why: one compare-and-set (`UPDATE … WHERE status =
+        :read`) so of concurrent changes exactly one lands. `expected` (a status or several) refuses the change,
+        writing nothing, when the finding is no longer in one of them."""
+        ctx = writing(self.engine) if conn is None else _nothing()
         with ctx as maybe_conn:
             c = conn or maybe_conn
             row = c.execute(
@@ -204,9 +208,23 @@ class Store(ProposalStore):
             if row is None:
                 raise StoreError(f"no finding with id {finding_id!r}")
             old = Finding.model_validate(row[0])
+            allowed = {expected} if isinstance(expected, str) else set(expected or ())
+            if allowed and old.status not in allowed:
+                raise StoreError(f"finding {old.short_id} is now {old.status}, not {' or '.join(sorted(allowed))}; "
+                                 "someone changed it first")
             new = old.model_copy(update={"status": status})
-            c.execute(findings_t.update().where(findings_t.c.id == finding_id).values(**_finding_row(new, row[1])))
+            self._swap_finding(c, old, new, row[1])
             self._log_finding(c, finding_id, old.status, status, actor, utcnow(), comment)
+
+    @staticmethod
+    def _swap_finding(conn: Connection, old: Finding, new: Finding, scope: str | None) -> None:
+        """Write `new` over `old` only if the stored status is still `old.status`; StoreError otherwise."""
+        done = conn.execute(
+            findings_t.update().where(findings_t.c.id == old.id, findings_t.c.status == old.status)
+            .values(**_finding_row(new, scope))
+        ).rowcount
+        if done != 1:
+            raise StoreError(f"finding {old.short_id} changed while it was being updated; try again")
 
     def finding_events(self, finding_id: str) -> list[dict]:
         with self.engine.connect() as conn:
@@ -248,13 +266,16 @@ class Store(ProposalStore):
             raise StoreError("accepting a risk needs a reason")
         if until <= utcnow():
             raise StoreError(f"the acceptance must end in the future, not {until:%Y-%m-%d}")
-        finding = self.get_finding(finding_id)
-        if finding.status not in ("open", "risk_accepted"):
-            raise StoreError(f"finding {finding.short_id} is {finding.status}; only open findings can be accepted")
-        with self.engine.begin() as conn:
-            scope = conn.execute(sa.select(findings_t.c.scope).where(findings_t.c.id == finding.id)).scalar_one()
+        finding_id = self.get_finding(finding_id).id
+        with writing(self.engine) as conn:
+            row = conn.execute(
+                sa.select(findings_t.c.data, findings_t.c.scope).where(findings_t.c.id == finding_id)
+            ).one()
+            finding = Finding.model_validate(row[0])
+            if finding.status not in ("open", "risk_accepted"):
+                raise StoreError(f"finding {finding.short_id} is {finding.status}; only open findings can be accepted")
             new = finding.model_copy(update={"status": "risk_accepted", "risk_accepted_until": until})
-            conn.execute(findings_t.update().where(findings_t.c.id == finding.id).values(**_finding_row(new, scope)))
+            self._swap_finding(conn, finding, new, row[1])
             self._log_finding(conn, finding.id, finding.status, "risk_accepted", actor, utcnow(),
                               f"until {until.isoformat()}: {reason.strip()}")
         return new
@@ -263,7 +284,7 @@ class Store(ProposalStore):
         """Re-open findings whose risk acceptance has run out. Returns their ids."""
         now = now or utcnow()
         reopened = []
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             rows = conn.execute(
                 sa.select(findings_t.c.data, findings_t.c.scope).where(findings_t.c.status == "risk_accepted")
             ).all()
@@ -271,7 +292,7 @@ class Store(ProposalStore):
                 f = Finding.model_validate(data)
                 if f.risk_accepted_until is not None and f.risk_accepted_until <= now:
                     new = f.model_copy(update={"status": "open", "risk_accepted_until": None})
-                    conn.execute(findings_t.update().where(findings_t.c.id == f.id).values(**_finding_row(new, scope)))
+                    self._swap_finding(conn, f, new, scope)
                     self._log_finding(conn, f.id, "risk_accepted", "open", "suture", now, "risk acceptance expired")
                     reopened.append(f.id)
         return reopened
