@@ -170,6 +170,8 @@ def bwrap_argv(box: Bubblewrap, workdir: Path, real_home: Path, environ: Mapping
     for path in _python_paths(environ):
         args += ["--ro-bind", str(path), str(path)]
     args += ["--bind", str(root), str(root)]
+    if (root / ".git").is_file():  # a linked worktree: its pointer must not be redirected to a planted gitdir
+        args += ["--ro-bind", str(root / ".git"), str(root / ".git")]
     if git_dir is not None:
         args += ["--ro-bind", str(git_dir), str(git_dir)]  # after the worktree: .git stays read-only
     for path in hidden_credentials(real_home):

@@ -8,6 +8,8 @@ With bubblewrap (agent.validate.bwrap; probed once per process) the run is *prev
 - leaving processes behind (PID namespace: all die with the run, and with suture if it is killed);
 - reaching the network (loopback only), and reading suture's environment (allow-list, agent.validate.runner).
 Nothing is left on disk by the run, even if suture is killed: HOME and /tmp are tmpfs inside the sandbox.
+Detected (not prevented), as the worktree must stay writable: changes to the files git tracks in it (size, mtime
+and ctime, which a process cannot set back), so tests cannot rewrite the code they are judging.
 
 Without it (no bwrap, no work directory given, or SUTURE_SANDBOX_BWRAP=off), today's weaker sandbox:
 - network: on Linux with `unshare` usable by this user, the command runs in a new network namespace (as root:
@@ -35,7 +37,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.validate.bwrap import HOME_IN_BOX, Bubblewrap, bubblewrap, bwrap_argv, hidden_credentials
+from agent.validate.bwrap import (
+    HOME_IN_BOX,
+    Bubblewrap,
+    bubblewrap,
+    bwrap_argv,
+    hidden_credentials,
+    writable_root,
+)
 
 # Brings up `lo` inside a fresh network namespace (SIOCGIFFLAGS / SIOCSIFFLAGS with IFF_UP), then execs argv.
 # Needs no `ip` binary. Runs with the interpreter suture runs on, independent of the project's environment.
@@ -118,11 +127,30 @@ def _detect() -> NetworkIsolation:
 
 # --- snapshots -------------------------------------------------------------------------------------------
 
-Snapshot = dict[str, tuple[int, int]]  # path -> (size, mtime_ns); directories have size -1
+Snapshot = dict[str, tuple[int, int, int]]  # path -> (size, mtime_ns, ctime_ns); directories have size -1
+
+
+def snapshot_tracked(root: Path, paths: list[str] | None = None) -> Snapshot | None:
+    """Sizes and times of the files git tracks in the worktree `root` (or of `paths`); None if git cannot tell."""
+    if paths is None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+        try:
+            out = subprocess.run(["git", "-C", str(root), "ls-files", "-z"], capture_output=True, timeout=120,
+                                 stdin=subprocess.DEVNULL, env=env, check=False)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        if out.returncode != 0:
+            return None
+        paths = [str(root / os.fsdecode(name)) for name in out.stdout.split(b"\0") if name]
+    snap: Snapshot = {}
+    for path in paths:
+        if not _add(snap, Path(path)):
+            snap[path] = (-2, 0, 0)  # missing: a deleted tracked file shows as modified
+    return snap
 
 
 def snapshot_repo(root: Path) -> tuple[Snapshot, bool]:
-    """Sizes and mtimes of a working tree's files (plus .git/config and .git/hooks); True if cut short."""
+    """Sizes and times of a working tree's files (plus .git/config and .git/hooks); True if cut short."""
     snap: Snapshot = {}
     for special in (root / ".git" / "config", root / ".git" / "hooks"):
         _add(snap, special)
@@ -150,13 +178,16 @@ def snapshot_home(home: Path) -> Snapshot:
     return snap
 
 
-def _add(snap: Snapshot, path: Path, dir_mtime: bool = True) -> None:
+def _add(snap: Snapshot, path: Path, dir_mtime: bool = True) -> bool:
     try:
         st = path.lstat()
     except OSError:
-        return
+        return False
     is_dir = path.is_dir() and not path.is_symlink()
-    snap[str(path)] = (-1, st.st_mtime_ns if dir_mtime else 0) if is_dir else (st.st_size, st.st_mtime_ns)
+    # ctime: a write that restores size and mtime (os.utime) still moves it
+    snap[str(path)] = ((-1, st.st_mtime_ns, st.st_ctime_ns) if is_dir and dir_mtime else (-1, 0, 0) if is_dir
+                       else (st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    return True
 
 
 def diff_snapshots(before: Snapshot, after: Snapshot) -> list[str]:
@@ -177,13 +208,15 @@ class SandboxRun:
     prefix: tuple[str, ...]
     env: dict[str, str]
     protections: list[str]
-    escapes: list[str] = field(default_factory=list)  # writes outside the worktree and temp dirs
+    escapes: list[str] = field(default_factory=list)  # writes found afterwards where the tests must not write
 
 
 @contextmanager
 def sandboxed(user_repo: Path | None, real_home: Path | None = None, *, workdir: Path | None = None,
               pass_env: Sequence[str] = ()) -> Iterator[SandboxRun]:
-    """Set up a sandbox for one test run in `workdir`; on exit fill `escapes` (fallback sandbox only).
+    """Set up a sandbox for one test run in `workdir`; on exit fill `escapes`: with bwrap, changes to files git
+    tracks in the worktree (the tests must not rewrite the code under validation, e.g. before its re-scan);
+    without, writes to `user_repo` and the top of `real_home` too.
 
     `pass_env`: names or globs (the `test_env` setting) of suture's environment variables the run may see on
     top of the built-in allow-list. `user_repo` and `real_home` are watched for writes where bwrap is not used.
@@ -196,7 +229,16 @@ def sandboxed(user_repo: Path | None, real_home: Path | None = None, *, workdir:
                 + "; everything else, credentials included, withheld")
     box = bubblewrap(network_wanted())
     if box.active and workdir is not None:
-        yield _bwrap_run(box, Path(workdir), real_home, passed, env_note)
+        run = _bwrap_run(box, Path(workdir), real_home, passed, env_note)
+        root = writable_root(Path(workdir))[0]
+        tracked = snapshot_tracked(root)
+        try:
+            yield run
+        finally:
+            if tracked is not None:
+                changed = diff_snapshots(tracked, snapshot_tracked(root, list(tracked)) or {})
+                run.escapes = [f"{c} (a tracked file in the worktree: the tests changed the code under validation)"
+                               for c in changed]
         return
     reason = box.note if workdir is not None else "no work directory given"
     with _fallback(user_repo, real_home, passed, env_note, reason) as run:
@@ -216,6 +258,7 @@ def _bwrap_run(box: Bubblewrap, workdir: Path, real_home: Path, passed: dict[str
         "HOME and /tmp: private tmpfs, gone when the run ends (nothing left on disk, even if suture is killed)",
         "processes: contained (bubblewrap PID namespace; every process dies with the run and with suture)",
         env_note,
+        "changes to files git tracks in the worktree: detected (they fail the validation)",
         "reads: the filesystem stays readable"
         + (f" (hidden: ~/{', ~/'.join(hidden)})" if hidden else ""),
     ]

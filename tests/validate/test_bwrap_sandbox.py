@@ -36,10 +36,12 @@ SECRETS = {  # the six that leaked through the old deny-list, then typical ones
 PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
 
 # One daemon per call: setsid + double fork, then exec so its command line carries `marker` (to find it from
-# outside the PID namespace); after `delay` seconds it writes every target, then idles.
+# outside the PID namespace). Once the file `go` exists (the outer test creates it after the run ended, so a
+# write can never land while the run was still allowed to write) it writes every target, then idles.
 DAEMON = '''
-def daemon(marker, targets, delay):
-    code = ("import sys,time\\ntime.sleep(float(sys.argv[2]))\\n"
+def daemon(marker, go, targets):
+    code = ("import os,sys,time\\nend=time.time()+30\\n"
+            "while not os.path.exists(sys.argv[2]) and time.time()<end: time.sleep(0.02)\\n"
             "for t in sys.argv[3:]:\\n"
             "    try: open(t, 'a').write('daemon was here')\\n"
             "    except OSError: pass\\n"
@@ -47,7 +49,7 @@ def daemon(marker, targets, delay):
     if os.fork() == 0:
         os.setsid()
         if os.fork() == 0:
-            os.execv(sys.executable, [sys.executable, "-c", code, marker, str(delay), *targets])
+            os.execv(sys.executable, [sys.executable, "-c", code, marker, go, *targets])
         os._exit(0)
     os.wait()
 '''
@@ -117,8 +119,8 @@ def test_hostile_suite_leaves_no_process_write_network_or_secret(outside: Path, 
         MARKER, TARGETS = {marker!r}, {targets!r}
         {daemon}
         def test_hostile():
-            late = [str(Path(__file__).parent.parent / "app" / "late.py"), *TARGETS]
-            daemon(MARKER, late, 1.0)
+            root = Path(__file__).parent.parent
+            daemon(MARKER, str(root / "go"), [str(root / "app" / "late.py"), *TARGETS])
             blocked = []
             for target in TARGETS:
                 try:
@@ -149,7 +151,8 @@ def test_hostile_suite_leaves_no_process_write_network_or_secret(outside: Path, 
                             wt.project_path,
                             timeout=60, env_extra=box.env, prefix=box.prefix)
         left = _processes_with(marker)
-        time.sleep(2.0)  # a surviving daemon (sleeping 1 s) would have written by now
+        (wt.project_path / "go").write_text("")
+        time.sleep(2.0)  # a surviving daemon (polling for `go` every 20 ms) would have written by now
         late = (wt.project_path / "app" / "late.py").exists()
     assert "HOSTILE" in run.log, run.log
     seen = json.loads(next(x for x in run.log.splitlines() if x.startswith("HOSTILE"))[len("HOSTILE"):])
@@ -187,7 +190,7 @@ def test_killing_suture_mid_run_leaves_no_process_and_no_temp_file(tmp_path: Pat
         {daemon}
         def test_long():
             root = Path(__file__).parent.parent
-            daemon({marker!r}, [str(root / "late.txt")], 1.0)
+            daemon({marker!r}, str(root / "go"), [str(root / "late.txt")])
             (root / "started").write_text("")
             time.sleep(60)
     ''').format(marker=marker, daemon=DAEMON)
@@ -208,7 +211,8 @@ def test_killing_suture_mid_run_leaves_no_process_and_no_temp_file(tmp_path: Pat
         child.wait()
         child.stderr.close()
         left = _wait_until_gone(marker, 5.0)
-        time.sleep(2.0)  # a surviving daemon (sleeping 1 s) would have written by now
+        (wt.project_path / "go").write_text("")
+        time.sleep(2.0)  # a surviving daemon (polling for `go` every 20 ms) would have written by now
         late = (wt.project_path / "late.txt").exists()
     assert left == [] and _processes_with(marker) == []
     assert not late

@@ -170,3 +170,27 @@ def test_snapshots_see_created_modified_deleted(tmp_path: Path) -> None:
         f"modified {repo / '.git' / 'config'}", f"modified {repo / '.git' / 'hooks'}", f"modified {repo / 'a.py'}",
         f"created {home / '.ssh'}",
     ]
+
+
+REWRITER = r"""
+import os
+from pathlib import Path
+target = Path("app.py")
+st = target.stat()
+target.write_text(target.read_text().replace("eval(x)", "int(x)"))  # same size: looks "fixed" to a re-scan
+os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))  # and the old mtime back
+Path("scratch.txt").write_text("untracked output is fine")
+"""
+
+
+def test_tests_that_rewrite_tracked_files_of_the_worktree_are_caught(tmp_path: Path) -> None:
+    _bwrap_or_skip()
+    project = make_repo(tmp_path / "repo", {"app.py": "def run(x):\n    return eval(x)\n", "rewrite.py": REWRITER})
+    with Worktree(project) as wt:
+        with sandboxed(project.git_root, tmp_path, workdir=wt.project_path) as box:
+            run_tests([sys.executable, "rewrite.py"], wt.project_path, timeout=30, env_extra=box.env,
+                      prefix=box.prefix)
+        assert "int(x)" in (wt.project_path / "app.py").read_text()  # it did rewrite it
+        worktree = wt.path
+    assert box.escapes == [(f"modified {worktree / 'app.py'} (a tracked file in the worktree: the tests changed "
+                           "the code under validation)")]
