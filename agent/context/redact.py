@@ -30,7 +30,7 @@ _SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "private_key",
         re.compile(
             r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
-            r"(?:.*?-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s\\]*)",
+            r"(?:(?:(?!-----BEGIN).)*?-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s\\]*)",
             re.DOTALL,
         ),
     ),
@@ -52,18 +52,24 @@ _SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("slack_webhook", re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]{20,}")),
     ("stripe_key", re.compile(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}\b")),
     ("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}(?![0-9A-Za-z_\-])")),
-    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")),
+    ("jwt", re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")),
     ("bearer_token", re.compile(r"\b[Bb]earer\s+(?P<s>[A-Za-z0-9\-._~+/]{20,}=*)")),
     (
         "url_password",
-        re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@'\"<>]*:(?P<s>[^\s@/'\"<>]+)@[^\s'\"<>]"),
+        re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]{0,31}+://[^\s:/@'\"<>]*:(?P<s>[^\s@/'\"<>]+)@[^\s'\"<>]"),
     ),
 )
 
 # name <op> "value" in Python/JS/Go/Java/Ruby/YAML/JSON/INI/.env, or a default in getenv("NAME", "value").
-_NAME = r"(?P<name>[A-Za-z_$][\w.\-$]*)[\"'`]?\]?"
+# Linear time on any input (no quantifier a match can re-scan from every start position of a long word): the
+# unanchored patterns bound each repetition (a name ≤ 128 characters, ≤ 64 spaces around the operator), names
+# are possessive (`*+`: giving characters back can never help, none of what follows is a name character), start
+# only after a character that cannot be inside a word (not mid-word), and the
+# private-key body stops at the next BEGIN; _UNQUOTED_ASSIGN is anchored at line starts, so it is tried once a line.
+_NAME = r"(?<![A-Za-z0-9_$])(?P<name>[A-Za-z_$][\w.\-$]{0,127}+)[\"'`]?\]?"
+_LINE_NAME = r"(?P<name>[A-Za-z_$][\w.\-$]*+)[\"'`]?\]?"
 _QUOTED_ASSIGN = re.compile(
-    _NAME + r"\s*(?::\s*[A-Za-z_][\w\[\], .|]*?\s*)?(?:==|!=|:=|=>|=|:)\s*"
+    _NAME + r"\s{0,64}(?::[ \t]{0,64}[A-Za-z_][\w\[\], .|]{0,127}?[ \t]{0,64})?(?:==|!=|:=|=>|=|:)\s{0,64}"
     r"(?:[rbuRBU]{1,2})?(?P<q>\"|'|`)(?P<v>(?:\\.|(?!(?P=q))[^\\\n])*)(?P=q)"
 )
 _ENV_DEFAULT = re.compile(
@@ -72,7 +78,7 @@ _ENV_DEFAULT = re.compile(
 )
 _UNQUOTED_ASSIGN = re.compile(
     r"^(?P<indent>[ \t]*(?:export[ \t]+|-[ \t]+)?)"
-    + _NAME
+    + _LINE_NAME
     + r"[ \t]*(?:=|:)[ \t]*(?P<v>[^\s'\"`#;,(){}\[\]]+)[ \t]*"
     r"(?:[#;].*)?$",
     re.MULTILINE,
