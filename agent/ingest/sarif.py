@@ -22,6 +22,7 @@ from agent.gc_pause import paused_gc
 from agent.ingest import sarif_rules as rules
 from agent.ingest.closing import PAST_END_NOTE, run_failure
 from agent.ingest.fingerprint import FingerprintBasis, finding_fingerprint, fingerprint_context
+from agent.ingest.json_limits import check_nesting, may_hold_surrogates, scrub_surrogates
 from agent.ingest.sarif_labels import RuleLabelMemo
 from agent.ingest.sarif_paths import PathRejected, PathResolver
 from agent.models import Finding, FlowStep, Location, SkippedResult, utcnow
@@ -106,18 +107,28 @@ def load_sarif(path: Path) -> dict:
         raw = path.read_bytes()
     except OSError as error:
         raise SarifError(f"cannot read SARIF file {path}: {error.strerror or error}") from error
+    return decode_sarif(raw, str(path))
+
+
+def decode_sarif(raw: bytes, name: str) -> dict:
+    """Decode the bytes of a SARIF 2.1.0 log named `name` (for messages). Hostile input gives a SarifError,
+    never a traceback: nesting deeper than json_limits.MAX_NESTING is refused before parsing, and lone
+    surrogate escapes ("\\ud800") come back as U+FFFD in every string."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise SarifError(f"{path} is not UTF-8 text (bad byte at offset {error.start})") from error
+        raise SarifError(f"{name} is not UTF-8 text (bad byte at offset {error.start})") from error
+    check_nesting(raw, name)
     try:
         with paused_gc():
             log = json.loads(text)
     except json.JSONDecodeError as error:
         raise SarifError(
-            f"invalid JSON in {path} at line {error.lineno}, column {error.colno}: {error.msg}"
+            f"invalid JSON in {name} at line {error.lineno}, column {error.colno}: {error.msg}"
         ) from error
-    return _check_log(log, str(path))
+    if may_hold_surrogates(raw):
+        scrub_surrogates(log)
+    return _check_log(log, name)
 
 
 @functools.lru_cache(maxsize=1)
