@@ -7,6 +7,7 @@ import sys
 from datetime import UTC, datetime, time
 from enum import Enum
 from pathlib import Path
+from time import monotonic
 from typing import Annotated
 
 import typer
@@ -38,6 +39,32 @@ def register(app: typer.Typer) -> None:
     app.add_typer(feeds_cli, name="feeds")
 
 
+class DelayedProgress:
+    """A progress bar on the terminal's stderr that appears only once the work has run `delay` seconds; nothing on
+    a non-terminal. Call it with (done, total); `close()` when the work ends."""
+
+    def __init__(self, label: str, delay: float = 1.0) -> None:
+        self.label, self.delay, self.start = label, delay, monotonic()
+        self.bar = None
+        self.task = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            if not render.err.is_terminal or monotonic() - self.start < self.delay:
+                return
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), console=render.err, transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=total)
+        self.bar.update(self.task, completed=done, total=total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
 def triage(
     repo: RepoOpt = Path("."), db: DbOpt = None,
     top: Annotated[int | None, typer.Option("--top", "-n", min=1, help="Show only the first N.")] = None,
@@ -55,7 +82,13 @@ def triage(
     if lane is not None and lane not in ("now", "batch", "defer"):
         raise SutureError(f"--lane must be now, batch or defer, not {lane!r}")
     session = _open(repo, db)
-    result = triage_store(session.store, session.settings.triage, session.ws.project_dir, session.ws.state_dir)
+    progress = DelayedProgress("ranking: reading source files") if fmt != TriageFmt.json else None
+    try:
+        result = triage_store(session.store, session.settings.triage, session.ws.project_dir, session.ws.state_dir,
+                              progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
     if team is not None and team not in {r.team for r in result.rows} and not (
             session.settings.triage.get("teams") and team in session.settings.triage["teams"]):
         known = sorted({r.team for r in result.rows})
@@ -158,11 +191,12 @@ def sarif(
     ranks = {r.finding.id: {k: v for k, v in row_dict(i, r).items()
                             if k in ("rank", "score", "team", "decision", "lane", "due", "reason")}
              for i, r in enumerate(result.rows, 1)}
-    log = build_sarif(session.store, ranks=ranks)
+    log = build_sarif(session.store, ranks=ranks, repo_prefix=session.ws.project.subdir)
     text = json.dumps(log, indent=2)
     if out is None:
         sys.stdout.write(text + "\n")
     else:
         out.write_text(text + "\n", encoding="utf-8")
         count = sum(len(r["results"]) for r in log["runs"])
-        render.err.print(f"wrote {out}: {count} results in {len(log['runs'])} run(s)")
+        render.err.print(render.safe(f"wrote {out}: {count} results in {len(log['runs'])} run(s)"), markup=False,
+                         soft_wrap=True)

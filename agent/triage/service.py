@@ -6,6 +6,7 @@ acceptance ran out is back in the ranking. Nothing here writes anything else.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,8 +20,10 @@ from agent.triage.decide import Decision, Overflow, apply_capacity, decide
 from agent.triage.feeds import load_feeds
 from agent.triage.group import Group, group_findings
 from agent.triage.ownership import OwnerIndex
-from agent.triage.rank import ScoringContext, rank_findings
+from agent.triage.rank import ScoringContext, path_kind, rank_findings
 from agent.triage.reachability import ReachabilityIndex
+
+Progress = Callable[[int, int], None]  # (files done, files in all)
 
 
 @dataclass(slots=True)
@@ -52,21 +55,27 @@ class TriageResult:
 
 def triage_findings(
     findings: list[Finding], config: TriageConfig, project_dir: Path | None = None, state_dir: Path | None = None,
-    verdicts: dict | None = None, now: datetime | None = None,
+    verdicts: dict | None = None, now: datetime | None = None, progress: Progress | None = None,
+    code: ReachabilityIndex | None = None,
 ) -> TriageResult:
-    """Rank, group, route and decide `findings` (no store needed)."""
+    """Rank, group, route and decide `findings` (no store needed). `progress(done, total)` hears how reading the
+    source files goes; `code` (default: a fresh index of `project_dir`) holds the per-file facts."""
     # Triage allocates many small, long-lived records; the cyclic GC rescanning them dominates at 100k findings.
     with paused_gc():
-        return _triage(findings, config, project_dir, state_dir, verdicts, now or utcnow())
+        return _triage(findings, config, project_dir, state_dir, verdicts, now or utcnow(), progress, code)
 
 
 def _triage(findings: list[Finding], config: TriageConfig, project_dir: Path | None, state_dir: Path | None,
-            verdicts: dict | None, now: datetime) -> TriageResult:
+            verdicts: dict | None, now: datetime, progress: Progress | None,
+            code: ReachabilityIndex | None) -> TriageResult:
     cves = {c for f in findings for c in f.cve}
     feeds = load_feeds(state_dir, cves) if state_dir is not None and cves else load_feeds(Path("/nonexistent"))
     owners = OwnerIndex(config, project_dir)
-    ctx = ScoringContext(config=config, owners=owners, code=ReachabilityIndex(project_dir) if project_dir else None, feeds=feeds,
-                         verdicts=verdicts or {}, now=now)
+    if code is None and project_dir is not None:
+        code = ReachabilityIndex(project_dir)
+    if code is not None:  # each source file read and parsed once, whatever order its findings come in
+        code.prepare(findings, lambda f: path_kind(f.location.path) is None, progress)
+    ctx = ScoringContext(config=config, owners=owners, code=code, feeds=feeds, verdicts=verdicts or {}, now=now)
     groups = group_findings(rank_findings(findings, ctx), config.weights.get("corroboration", 1.0), ctx.import_only)
     rows: list[TriageRow] = []
     for group in groups:
@@ -83,11 +92,11 @@ def _triage(findings: list[Finding], config: TriageConfig, project_dir: Path | N
 
 
 def triage_store(store: Store, settings_triage: dict[str, Any], project_dir: Path, state_dir: Path,
-                 now: datetime | None = None) -> TriageResult:
+                 now: datetime | None = None, progress: Progress | None = None) -> TriageResult:
     """Expire acceptances, then triage every open finding of the store with the project's config."""
     config = parse_triage_config(settings_triage, project_dir)
     reopened = store.expire_acceptances(now)
     result = triage_findings(store.list_findings("open"), config, project_dir, state_dir, store.latest_verdicts(),
-                             now)
+                             now, progress)
     result.reopened = reopened
     return result

@@ -21,15 +21,12 @@
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Literal
 
-import libcst as cst
-
-from agent.engines.builtin.fixers.base import ParsedSource, SourceParseError
+from agent.code.file_facts import FileFacts, facts_from_source
 from agent.models import Finding, Verdict
 
 Supports = Literal["false_positive", "true_positive"]
@@ -43,7 +40,6 @@ VENDOR_DIRS = frozenset({"vendor", "vendored", "_vendor", "third_party", "thirdp
                          "node_modules"})
 GENERATED_DIRS = frozenset({"migrations"})
 _GENERATED_HEADER = re.compile(r"#.*(\bgenerated\b|do not edit|@generated)", re.IGNORECASE)
-_TYPE_CHECKING = {"TYPE_CHECKING", "typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING"}
 
 
 @dataclass(frozen=True)
@@ -74,115 +70,6 @@ def path_evidence(path: str, source: str = "") -> list[Evidence]:
     return found
 
 
-def _fold(parsed: ParsedSource, node: cst.BaseExpression) -> bool | None:
-    """The truth value of a condition when constant folding decides it, else None."""
-    if isinstance(node, cst.Name) and node.value in {"True", "False", "None"}:
-        return node.value == "True"
-    if isinstance(node, (cst.Integer, cst.Float)):
-        return bool(ast.literal_eval(node.value))
-    if isinstance(node, cst.SimpleString):
-        return bool(node.evaluated_value)
-    if parsed.qualified_names(node) & _TYPE_CHECKING:
-        return False  # true only for type checkers, never at run time
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
-        inner = _fold(parsed, node.expression)
-        return None if inner is None else not inner
-    if isinstance(node, cst.BooleanOperation):
-        left, right = _fold(parsed, node.left), _fold(parsed, node.right)
-        if isinstance(node.operator, cst.And):
-            return False if False in (left, right) else (True if left and right else None)
-        return True if True in (left, right) else (False if left is False and right is False else None)
-    return None
-
-
-def dead_code_evidence(parsed: ParsedSource, line: int) -> list[Evidence]:
-    for node in parsed.nodes_on_lines(cst.SimpleStatementLine, line, line) + parsed.nodes_on_lines(
-            cst.BaseCompoundStatement, line, line):
-        for ancestor in parsed.ancestors(node):
-            if isinstance(ancestor, (cst.If, cst.While)):
-                truth = _fold(parsed, ancestor.test)
-                in_body = parsed.overlaps(ancestor.body, line, line)
-                if truth is False and in_body:
-                    test = parsed.code(ancestor.test).strip()
-                    return [Evidence("dead_code", f"line {line} only runs when `{test}` is true, which it never "
-                                     "is at run time", "false_positive", strong=True)]
-                if truth is True and isinstance(ancestor, cst.If) and not in_body and ancestor.orelse is not None:
-                    return [Evidence("dead_code", f"line {line} is in the else branch of "
-                                     f"`if {parsed.code(ancestor.test).strip()}:`, which never runs",
-                                     "false_positive", strong=True)]
-    return []
-
-
-def _single_constant_binding(parsed: ParsedSource, name: cst.Name, seen: set[str]) -> cst.BaseExpression | None:
-    scope = parsed.scope(name)
-    if scope is None or name not in scope.accesses or name.value in seen:
-        return None
-    referents = {r for access in scope.accesses[name] for r in access.referents}
-    if len(referents) != 1:
-        return None
-    referent = next(iter(referents))
-    if len(referent.scope.assignments[name.value]) != 1:
-        return None
-    target = getattr(referent, "node", None)
-    assign_target = parsed.parent(target) if target is not None else None
-    statement = parsed.parent(assign_target) if assign_target is not None else None
-    if isinstance(assign_target, cst.AssignTarget) and isinstance(statement, cst.Assign) and (
-            len(statement.targets) == 1):
-        return statement.value
-    return None
-
-
-def is_constant(parsed: ParsedSource, node: cst.BaseExpression, seen: frozenset[str] = frozenset()) -> bool:
-    """True when the expression's value is fixed in the source (see the module docstring for what counts)."""
-    if isinstance(node, (cst.SimpleString, cst.Integer, cst.Float)):
-        return True
-    if isinstance(node, cst.Name):
-        if node.value in {"True", "False", "None"}:
-            return True
-        bound = _single_constant_binding(parsed, node, set(seen))
-        return bound is not None and is_constant(parsed, bound, seen | {node.value})
-    if isinstance(node, cst.ConcatenatedString):
-        return is_constant(parsed, node.left, seen) and is_constant(parsed, node.right, seen)
-    if isinstance(node, cst.FormattedString):
-        return all(isinstance(p, cst.FormattedStringText) or is_constant(parsed, p.expression, seen)
-                   for p in node.parts)
-    if isinstance(node, cst.BinaryOperation):
-        return is_constant(parsed, node.left, seen) and is_constant(parsed, node.right, seen)
-    if isinstance(node, (cst.Tuple, cst.List)):
-        return all(is_constant(parsed, e.value, seen) for e in node.elements)
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "format":
-        return is_constant(parsed, node.func.value, seen) and all(
-            is_constant(parsed, a.value, seen) for a in node.args)
-    return False
-
-
-def _sink_input(parsed: ParsedSource, first: int, last: int) -> tuple[str, cst.BaseExpression] | None:
-    """(description, expression) of what flows into the sink on the finding's lines."""
-    calls = [c for c in parsed.nodes_on_lines(cst.Call, first, last) if first <= parsed.span(c).start.line <= last]
-    ids = {id(c) for c in calls}
-    outer = [c for c in calls if not any(id(a) in ids for a in parsed.ancestors(c))]
-    for call in outer:
-        if call.args and not call.args[0].star:
-            return f"`{parsed.code(call.func).strip()}`", call.args[0].value
-    for statement in parsed.nodes_on_lines(cst.SimpleStatementLine, first, first):
-        for small in statement.body:
-            value = getattr(small, "value", None)
-            if isinstance(value, cst.BaseExpression):
-                return "the statement", value  # e.g. a query string built on an assignment line
-    return None
-
-
-def _has_no_fields(node: cst.BaseExpression) -> bool:
-    if isinstance(node, cst.FormattedString):
-        return all(isinstance(p, cst.FormattedStringText) for p in node.parts)
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo):
-        right = node.right
-        return isinstance(right, (cst.Tuple, cst.Dict)) and not getattr(right, "elements", None)
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "format":
-        return not node.args
-    return False
-
-
 # Rules whose risk is not the argument's content, so a constant argument is no evidence against them:
 # bandit B607 flags a program started by a partial path (PATH hijacking), whatever its arguments are.
 NOT_ABOUT_INPUT_RULE_IDS = frozenset({"B607"})
@@ -194,48 +81,46 @@ def is_injection_class(finding: Finding) -> bool:
     return bool(set(finding.cwe) & INJECTION_CWES) or finding.rule_id.upper() in INJECTION_RULE_IDS
 
 
-def source_evidence(parsed: ParsedSource, finding: Finding) -> list[Evidence]:
+def source_evidence(facts: FileFacts, finding: Finding) -> list[Evidence]:
+    """Evidence from the code at the finding's lines, read from the file's facts (parsed once per file)."""
     first, last = finding.location.start_line, finding.location.last_line
-    found = dead_code_evidence(parsed, first)
-    sink = _sink_input(parsed, first, last)
+    found: list[Evidence] = []
+    dead = facts.dead_code(first)
+    if dead is not None:
+        found.append(Evidence("dead_code", dead, "false_positive", strong=True))
+    sink = facts.sink(first, last)
     if sink is not None:
-        where, value = sink
-        code = parsed.code(value).strip()
-        if _has_no_fields(value):
+        if sink.no_fields:
             found.append(Evidence("format_without_fields",
-                                  f"the formatting in `{code}` interpolates nothing", "false_positive"))
-        if is_constant(parsed, value):
-            found.append(Evidence("constant_input", f"the input to {where} on line {first} is the constant "
-                                  f"`{code}`", "false_positive", strong=is_injection_class(finding)))
-        elif isinstance(value, (cst.FormattedString, cst.BinaryOperation, cst.Call)) and (
-                _literal_parts(value)):
-            found.append(Evidence("interpolated_input", f"the input to {where} on line {first}, `{code}`, "
-                                  "interpolates values that are not constants", "true_positive"))
+                                  f"the formatting in `{sink.code}` interpolates nothing", "false_positive"))
+        if sink.constant:
+            found.append(Evidence("constant_input", f"the input to {sink.where} on line {first} is the constant "
+                                  f"`{sink.code}`", "false_positive", strong=is_injection_class(finding)))
+        elif sink.interpolated:
+            found.append(Evidence("interpolated_input", f"the input to {sink.where} on line {first}, "
+                                  f"`{sink.code}`, interpolates values that are not constants", "true_positive"))
     if len({(s.location.path, s.location.start_line) for s in finding.flow}) >= 2:
         found.append(Evidence("data_flow", f"the scanner traced a data flow of {len(finding.flow)} steps into "
                               "the sink", "true_positive"))
     return found
 
 
-def _literal_parts(node: cst.BaseExpression) -> bool:
-    """True when the expression builds a string from literals plus something else (formatting, concatenation)."""
-    return any(isinstance(n, (cst.SimpleString, cst.FormattedStringText)) for n in _walk(node))
-
-
-def _walk(node: cst.CSTNode):
-    yield node
-    for child in node.children:
-        yield from _walk(child)
+def file_evidence(facts: FileFacts, finding: Finding) -> list[Evidence]:
+    """All static evidence about `finding` from its file's facts: source evidence (when the file parsed) first,
+    then path evidence."""
+    found = path_evidence(finding.location.path, facts.header)
+    if not facts.parsed:
+        return found
+    return source_evidence(facts, finding) + found
 
 
 def collect_evidence(source: str, finding: Finding, path: str) -> list[Evidence]:
     """All static evidence about `finding` in `source` (the text of `path`)."""
-    found = path_evidence(path, source)
-    try:
-        parsed = ParsedSource(source)
-    except SourceParseError:
+    facts = facts_from_source(source)
+    found = path_evidence(path, facts.header)
+    if not facts.parsed:
         return found
-    return source_evidence(parsed, finding) + found
+    return source_evidence(facts, finding) + found
 
 
 def verdict_from_evidence(evidence: list[Evidence]) -> Verdict | None:

@@ -1,0 +1,209 @@
+"""Per-run facts about a project's Python files: each file is read once and parsed once (stdlib `ast`).
+
+Handles any project folder and any relative path a finding names. A file that is missing, unreadable, not UTF-8,
+outside the folder, or not Python (`.py` / `.pyw`) has no source facts; one that does not parse keeps its header
+(for the "generated code" check) and nothing else. The facts of a file:
+
+* its first lines (`header`), its entry points (`agent.code.entry_points`) by line span, and its script entry;
+* answers to line queries the static evidence needs (`agent.code.sinks`): the dead-code detail at a line, the
+  sink's input on a line range. Answers are memoized; `FactsIndex.prepare(queries)` answers every query of a file
+  with one parse and then lets the tree go, so memory stays bounded by the facts, not the syntax trees.
+
+Facts are plain data (`to_json` / `from_json`) keyed by the file's content digest (sha256 of its bytes), so a
+`FactsCache` (e.g. the store) can hand back the facts of an unchanged file without parsing it again. libcst is
+not used here: it is for rewriting code (the fixers), not for reading facts.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from agent.code.entry_points import EntryPoint, entry_points
+from agent.code.sinks import ModuleFacts, SinkFacts
+
+PYTHON_SUFFIXES = (".py", ".pyw")
+FACTS_VERSION = 1  # bump when what a fact means changes: cached facts of another version are ignored
+
+
+class FactsCache(Protocol):
+    """Stored facts by (path, content digest)."""
+
+    def get_file_facts(self, path: str, digest: str, version: int) -> dict[str, Any] | None: ...
+
+    def put_file_facts(self, path: str, digest: str, version: int, facts: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class FileFacts:
+    """What one file tells the stages. `module` is the parsed tree while a caller holds it (never cached)."""
+
+    digest: str | None = None  # None: no readable source
+    header: str = ""
+    parsed: bool = False
+    spans: list[tuple[int, int, EntryPoint]] = field(default_factory=list)
+    script: EntryPoint | None = None
+    dead: dict[int, str | None] = field(default_factory=dict)
+    sinks: dict[tuple[int, int], SinkFacts | None] = field(default_factory=dict)
+    module: ModuleFacts | None = field(default=None, repr=False, compare=False)
+    reparse: Callable[[], ModuleFacts | None] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def source_known(self) -> bool:
+        return self.digest is not None
+
+    def entry_point_at(self, line: int) -> EntryPoint | None:
+        inner = [(s, e, ep) for s, e, ep in self.spans if s <= line <= e]
+        if inner:
+            return max(inner, key=lambda t: t[0])[2]
+        return self.script
+
+    def _module(self) -> ModuleFacts | None:
+        if self.module is None and self.reparse is not None:
+            self.module = self.reparse()
+        return self.module
+
+    def dead_code(self, line: int) -> str | None:
+        """The dead-code detail at `line`, or None (also when the file did not parse)."""
+        if line not in self.dead:
+            module = self._module() if self.parsed else None
+            self.dead[line] = module.dead_code(line) if module is not None else None
+        return self.dead[line]
+
+    def sink(self, first: int, last: int) -> SinkFacts | None:
+        key = (first, last)
+        if key not in self.sinks:
+            module = self._module() if self.parsed else None
+            self.sinks[key] = module.sink(first, last) if module is not None else None
+        return self.sinks[key]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"header": self.header, "parsed": self.parsed,
+                "spans": [[s, e, ep.kind, ep.name, ep.detail] for s, e, ep in self.spans],
+                "script": [self.script.kind, self.script.name, self.script.detail] if self.script else None,
+                "dead": [[line, detail] for line, detail in self.dead.items()],
+                "sinks": [[f, la, None if s is None else [s.where, s.code, s.constant, s.no_fields, s.interpolated]]
+                          for (f, la), s in self.sinks.items()]}
+
+    @classmethod
+    def from_json(cls, digest: str, data: dict[str, Any]) -> FileFacts:
+        return cls(digest=digest, header=data["header"], parsed=data["parsed"],
+                   spans=[(s, e, EntryPoint(k, n, d)) for s, e, k, n, d in data["spans"]],
+                   script=EntryPoint(*data["script"]) if data["script"] else None,
+                   dead={line: detail for line, detail in data["dead"]},
+                   sinks={(f, la): None if s is None else SinkFacts(*s) for f, la, s in data["sinks"]})
+
+
+def decode_source(data: bytes) -> str:
+    """UTF-8 text with universal newlines (as `Path.read_text` gives it)."""
+    return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def facts_from_source(source: str, digest: str | None = None) -> FileFacts:
+    """Parse `source` once and keep the tree on the facts (for one-off callers such as the builtin engine)."""
+    facts = FileFacts(digest=digest or hashlib.sha256(source.encode("utf-8")).hexdigest(),
+                      header="\n".join(source.splitlines()[:5]))
+    module = parse_module(source)
+    if module is not None:
+        facts.parsed, facts.module = True, module
+        facts.spans, facts.script = entry_points(module.tree)
+    return facts
+
+
+def parse_module(source: str) -> ModuleFacts | None:
+    try:
+        return ModuleFacts(source, ast.parse(source))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+class FactsIndex:
+    """The facts of a project folder's files for one run. `reads` and `parses` count the work done (a file is
+    read at most once and parsed at most once per index, unless a query arrives that `prepare` did not see after
+    its tree was let go); `cached` counts files whose facts came from the cache unchanged."""
+
+    def __init__(self, root: Path | None, cache: FactsCache | None = None) -> None:
+        self.root = root.resolve() if root is not None else None
+        self.cache = cache
+        self._facts: dict[str, FileFacts] = {}
+        self._dirty: set[str] = set()
+        self.reads = 0
+        self.parses = 0
+        self.cached = 0
+
+    def facts(self, path: str) -> FileFacts:
+        found = self._facts.get(path)
+        if found is None:
+            found = self._facts[path] = self._load(path)
+        return found
+
+    def prepare(self, queries: Iterable[tuple[str, int, int]],
+                progress: Callable[[int, int], None] | None = None) -> None:
+        """Answer every (path, first line, last line) query, one file at a time: one parse per file at most, and
+        no tree kept once its file's queries are answered. `progress(done, total)` is called per file."""
+        by_path: dict[str, list[tuple[int, int]]] = {}
+        for path, first, last in queries:
+            by_path.setdefault(path, []).append((first, last))
+        for done, (path, spans) in enumerate(by_path.items(), 1):
+            facts = self.facts(path)
+            for first, last in spans:
+                facts.dead_code(first)
+                facts.sink(first, last)
+            facts.module = None
+            if progress is not None:
+                progress(done, len(by_path))
+        self.save()
+
+    def save(self) -> None:
+        """Store the facts of files parsed in this run (the cache keeps the answers to their queries too)."""
+        if self.cache is None:
+            return
+        for path in sorted(self._dirty):
+            facts = self._facts[path]
+            if facts.digest is not None:
+                self.cache.put_file_facts(path, facts.digest, FACTS_VERSION, facts.to_json())
+        self._dirty.clear()
+
+    def _read(self, path: str) -> bytes | None:
+        if self.root is None or not path.endswith(PYTHON_SUFFIXES):
+            return None
+        file = (self.root / path).resolve()
+        if not file.is_relative_to(self.root):
+            return None
+        try:
+            data = file.read_bytes()
+        except OSError:
+            return None
+        self.reads += 1
+        return data
+
+    def _load(self, path: str) -> FileFacts:
+        data = self._read(path)
+        if data is None:
+            return FileFacts()
+        try:
+            source = decode_source(data)
+        except UnicodeDecodeError:
+            return FileFacts()
+        digest = hashlib.sha256(data).hexdigest()
+        stored = self.cache.get_file_facts(path, digest, FACTS_VERSION) if self.cache is not None else None
+        if stored is not None:
+            self.cached += 1
+            facts = FileFacts.from_json(digest, stored)
+            facts.reparse = lambda: self._parse(path, source)
+            return facts
+        facts = FileFacts(digest=digest, header="\n".join(source.splitlines()[:5]))
+        module = self._parse(path, source)
+        if module is not None:
+            facts.parsed, facts.module = True, module
+            facts.spans, facts.script = entry_points(module.tree)
+        return facts
+
+    def _parse(self, path: str, source: str) -> ModuleFacts | None:
+        self.parses += 1
+        self._dirty.add(path)
+        return parse_module(source)

@@ -1,0 +1,262 @@
+"""Static facts at a line range of one parsed Python module (stdlib `ast`): dead branches and the sink's input.
+
+Handles any module `ast.parse` accepts; every answer is derived from the tree and the source text only.
+
+* `dead_code(line)` — the detail of the first enclosing `if` / `while` (nearest first) whose condition constant
+  folding decides so that the line never runs: `if False:` / `if 0:` / `if TYPE_CHECKING:` / `while False:`
+  bodies and the `else:` of `if True:`. Statements that share their header's line (`if x: y`) are judged by
+  the compound statement they sit in.
+* `sink(first, last)` — what flows into the sink on the lines: the first argument of the first outermost call
+  that starts on them (a call whose first argument is `*a` / `**k` is skipped), else the value of the statement
+  at `first`; with whether it is a constant, formats without fields, or interpolates non-constant values.
+  `agent.engines.builtin.evidence` defines what those words mean; this module computes them.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+from dataclasses import dataclass
+
+from agent.code.scopes import ScopeMap
+
+_TYPE_CHECKING = {"TYPE_CHECKING", "typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING"}
+_COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor, ast.While,
+             ast.With, ast.AsyncWith, ast.Try, ast.TryStar, ast.Match)
+_BLOCKS = ("body", "orelse", "finalbody")
+
+
+@dataclass(frozen=True, slots=True)
+class SinkFacts:
+    """The input flowing into the sink on a finding's lines. `where`: "`func`" or "the statement"."""
+
+    where: str
+    code: str
+    constant: bool
+    no_fields: bool
+    interpolated: bool
+
+
+class ModuleFacts:
+    """One parsed module with the indexes the line queries need (built once, queried per finding)."""
+
+    def __init__(self, source: str, tree: ast.Module) -> None:
+        self.source = source
+        self.tree = tree
+        self.lines = source.splitlines(keepends=True)
+        self._offsets = [0]
+        for text in self.lines:
+            self._offsets.append(self._offsets[-1] + len(text))
+        self.parent: dict[int, ast.AST] = {}
+        self.statements: list[ast.stmt] = []  # every statement, in source (pre-)order
+        self.suite: set[int] = set()  # ids of statements that share their block header's line
+        self.calls: list[ast.Call] = []
+        self._index(tree)
+        self._scopes: ScopeMap | None = None
+
+    # --- indexes ----------------------------------------------------------------------------------------------
+
+    def _index(self, tree: ast.Module) -> None:
+        stack: list[ast.AST] = [tree]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.stmt):
+                self.statements.append(node)
+            elif isinstance(node, ast.Call):
+                self.calls.append(node)
+            for name in _BLOCKS:
+                block = getattr(node, name, None)
+                if isinstance(block, list) and block and isinstance(block[0], ast.stmt) and self._prefix(block[0]):
+                    self.suite.update(id(s) for s in block)
+            children = list(ast.iter_child_nodes(node))
+            for child in children:
+                self.parent[id(child)] = node
+            stack.extend(reversed(children))
+
+    def _prefix(self, node: ast.stmt) -> bool:
+        """True when code precedes the statement on its first line (it follows a `:` or `;`)."""
+        line = self.lines[node.lineno - 1] if node.lineno <= len(self.lines) else ""
+        return bool(line.encode("utf-8")[: node.col_offset].decode("utf-8", "replace").strip())
+
+    @property
+    def scopes(self) -> ScopeMap:
+        if self._scopes is None:
+            self._scopes = ScopeMap(self.tree)
+        return self._scopes
+
+    def _pos(self, line: int, col_bytes: int) -> int:
+        text = self.lines[line - 1] if line <= len(self.lines) else ""
+        return self._offsets[line - 1] + len(text.encode("utf-8")[:col_bytes].decode("utf-8", "replace"))
+
+    def code(self, node: ast.expr, outer_call: ast.Call | None = None) -> str:
+        """The source of an expression with the parentheses that wrap it (but not a call's own)."""
+        start = self._pos(node.lineno, node.col_offset)
+        end = self._pos(node.end_lineno or node.lineno, node.end_col_offset or 0)
+        stop = -1
+        if outer_call is not None:
+            after = self._pos(outer_call.func.end_lineno or 1, outer_call.func.end_col_offset or 0)
+            stop = self.source.find("(", after)
+        text = self.source
+        while True:
+            before, after_end = start - 1, end
+            while before >= 0 and text[before] in " \t\r\n\\":
+                before -= 1
+            while after_end < len(text) and text[after_end] in " \t\r\n\\":
+                after_end += 1
+            if before < 0 or before == stop or text[before] != "(" or after_end >= len(text) or (
+                    text[after_end] != ")"):
+                return self._dedent(node, text[start:end])
+            start, end = before, after_end + 1
+
+    def _dedent(self, node: ast.AST, text: str) -> str:
+        """Continuation lines without the indentation of the enclosing blocks (outside multi-line strings), as
+        code read relative to its block shows them."""
+        if "\n" not in text:
+            return text
+        statement = next((a for a in self._ancestors(node) if isinstance(a, ast.stmt)), None)
+        line = self.lines[statement.lineno - 1] if statement is not None else ""
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        if not indent:
+            return text
+        inside: set[int] = set()  # rows (1-based, in `text`) that start inside a string token
+        try:
+            for tok in tokenize.generate_tokens(io.StringIO("(" + text + ")").readline):
+                if tok.type == tokenize.STRING:
+                    inside.update(range(tok.start[0] + 1, tok.end[0] + 1))
+        except (tokenize.TokenError, SyntaxError):
+            return text
+        rows = text.split("\n")
+        return "\n".join(row[len(indent):] if number > 1 and number not in inside and row.startswith(indent)
+                         else row for number, row in enumerate(rows, 1))
+
+    def _ancestors(self, node: ast.AST):
+        current = self.parent.get(id(node))
+        while current is not None:
+            yield current
+            current = self.parent.get(id(current))
+
+    @staticmethod
+    def _span(node: ast.AST) -> tuple[int, int]:
+        return node.lineno, node.end_lineno or node.lineno
+
+    def _on_line(self, line: int) -> tuple[list[ast.stmt], list[ast.stmt]]:
+        """(simple statements not in a one-line suite, compound statements) overlapping the line, source order."""
+        simple, compound = [], []
+        for node in self.statements:
+            start, end = self._span(node)
+            if start <= line <= end:
+                if isinstance(node, _COMPOUND):
+                    compound.append(node)
+                elif id(node) not in self.suite:
+                    simple.append(node)
+        return simple, compound
+
+    # --- facts ------------------------------------------------------------------------------------------------
+
+    def fold(self, node: ast.expr) -> bool | None:
+        """The truth value of a condition when constant folding decides it, else None."""
+        if isinstance(node, ast.Constant):
+            value = node.value
+            if value is None or isinstance(value, bool | int | float):
+                return bool(value)
+            if isinstance(value, str | bytes) and not self._concatenated(node):
+                return bool(value)
+            return None
+        if isinstance(node, ast.Name | ast.Attribute) and self.scopes.qualified_names(node) & _TYPE_CHECKING:
+            return False  # true only for type checkers, never at run time
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            inner = self.fold(node.operand)
+            return None if inner is None else not inner
+        if isinstance(node, ast.BoolOp):
+            values = [self.fold(v) for v in node.values]
+            if isinstance(node.op, ast.And):
+                return False if False in values else (True if all(v is True for v in values) else None)
+            return True if True in values else (False if all(v is False for v in values) else None)
+        return None
+
+    def dead_code(self, line: int) -> str | None:
+        simple, compound = self._on_line(line)
+        for node in simple[:1] + compound:
+            for ancestor in self._ancestors(node):
+                if not isinstance(ancestor, ast.If | ast.While):
+                    continue
+                truth = self.fold(ancestor.test)
+                body = ancestor.body
+                in_body = body[0].lineno <= line <= (body[-1].end_lineno or body[-1].lineno)
+                if truth is False and in_body:
+                    return (f"line {line} only runs when `{self.code(ancestor.test).strip()}` is true, which it "
+                            "never is at run time")
+                if truth is True and isinstance(ancestor, ast.If) and not in_body and ancestor.orelse:
+                    return (f"line {line} is in the else branch of `if {self.code(ancestor.test).strip()}:`, "
+                            "which never runs")
+        return None
+
+    def sink(self, first: int, last: int) -> SinkFacts | None:
+        calls = [c for c in self.calls if first <= c.lineno <= last]
+        ids = {id(c) for c in calls}
+        outer = sorted((c for c in calls if not any(id(a) in ids for a in self._ancestors(c))),
+                       key=lambda c: (c.lineno, c.col_offset))
+        for call in outer:
+            args: list[ast.AST] = sorted([*call.args, *call.keywords], key=lambda a: (a.lineno, a.col_offset))
+            if not args or isinstance(args[0], ast.Starred) or (
+                    isinstance(args[0], ast.keyword) and args[0].arg is None):
+                continue
+            value = args[0].value if isinstance(args[0], ast.keyword) else args[0]
+            return self._facts(f"`{self.code(call.func).strip()}`", value, call)
+        simple, _ = self._on_line(first)
+        for statement in simple:
+            value = getattr(statement, "value", None)
+            if isinstance(statement, ast.Expr | ast.Assign | ast.AnnAssign | ast.AugAssign | ast.Return) and (
+                    isinstance(value, ast.expr)):
+                return self._facts("the statement", value, None)
+        return None
+
+    def _facts(self, where: str, value: ast.expr, call: ast.Call | None) -> SinkFacts:
+        constant = self.is_constant(value)
+        concatenated = isinstance(value, ast.JoinedStr) and self._concatenated(value)
+        interpolated = not constant and not concatenated and isinstance(value, ast.JoinedStr | ast.BinOp | ast.Call) \
+            and any(isinstance(n, ast.Constant) and isinstance(n.value, str | bytes) for n in ast.walk(value))
+        return SinkFacts(where, self.code(value, call).strip(), constant,
+                         not concatenated and _has_no_fields(value), interpolated)
+
+    def is_constant(self, node: ast.expr, seen: frozenset[str] = frozenset()) -> bool:
+        if isinstance(node, ast.Constant):
+            return not isinstance(node.value, complex) and node.value is not Ellipsis
+        if isinstance(node, ast.Name):
+            if node.id in seen:
+                return False
+            bound = self.scopes.constant_binding(node)
+            return bound is not None and self.is_constant(bound, seen | {node.id})
+        if isinstance(node, ast.JoinedStr):
+            return all(isinstance(p, ast.Constant) or self.is_constant(p.value, seen) for p in node.values)
+        if isinstance(node, ast.BinOp):
+            return self.is_constant(node.left, seen) and self.is_constant(node.right, seen)
+        if isinstance(node, ast.Tuple | ast.List):
+            return all(self.is_constant(e.value if isinstance(e, ast.Starred) else e, seen) for e in node.elts)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+            values = [a.value if isinstance(a, ast.Starred) else a for a in node.args]
+            return self.is_constant(node.func.value, seen) and all(
+                self.is_constant(v, seen) for v in [*values, *(k.value for k in node.keywords)])
+        return False
+
+    def _concatenated(self, node: ast.expr) -> bool:
+        """True for implicitly concatenated literals (`"a" "b"`, `"a" f"{b}"`): two or more string tokens."""
+        start = self._pos(node.lineno, node.col_offset)
+        end = self._pos(node.end_lineno or node.lineno, node.end_col_offset or 0)
+        try:
+            tokens = tokenize.generate_tokens(io.StringIO(self.source[start:end]).readline)
+            return sum(t.type == tokenize.STRING for t in tokens) > 1
+        except (tokenize.TokenError, SyntaxError):
+            return False
+
+
+def _has_no_fields(node: ast.expr) -> bool:
+    if isinstance(node, ast.JoinedStr):
+        return all(isinstance(p, ast.Constant) for p in node.values)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+        right = node.right
+        return (isinstance(right, ast.Tuple) and not right.elts) or (isinstance(right, ast.Dict) and not right.keys)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+        return not node.args and not node.keywords
+    return False
