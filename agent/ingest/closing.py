@@ -2,8 +2,10 @@
 
 A full scan closes (marks `fixed`) the findings of its scope that it no longer reports. That is a strong claim,
 so a run earns it only when it is a whole, successful scan of this repository's tree:
-- the tool says it ran successfully: no invocation has `executionSuccessful: false`, and `results` is an array
-  (SARIF §3.14.23: absent or null results mean the tool did not run or did not finish);
+- the tool says it ran successfully: no invocation has `executionSuccessful: false`, `results` is an array
+  (SARIF §3.14.23: absent or null results mean the tool did not run or did not finish), and no invocation
+  carries an error-level notification (a tool that could not parse a file or load part of its configuration
+  says so there while still reporting success: bandit does this for a file with a syntax error);
 - every result could be placed in the repository: none was skipped for a missing location, a path outside the
   project, a malformed shape, and none points past the end of its file (a log of another tree). Results the tool
   itself marks as not a problem (suppressed in source, `kind` pass/notApplicable, `baselineState` absent) are
@@ -36,6 +38,12 @@ def run_failure(run: dict, number: int, tool: str) -> str | None:
             return f"run {number} of {tool} failed (executionSuccessful false{exit_note})"
     if not isinstance(run.get("results"), list):
         return f"run {number} of {tool} has no results array (the tool did not run or did not finish)"
+    for invocation in map(obj, arr(run.get("invocations"))):
+        for kind in ("toolExecutionNotifications", "toolConfigurationNotifications"):
+            for note in map(obj, arr(invocation.get(kind))):
+                if note.get("level") == "error":  # e.g. bandit: "syntax error while parsing AST from file"
+                    text = " ".join(str(obj(note.get("message")).get("text") or "no message").split())[:160]
+                    return f"run {number} of {tool} reported an error, so it did not see everything: {text}"
     return None
 
 

@@ -73,23 +73,32 @@ def run_scanner(
     out: Path,
     files: Sequence[str] | None = None,
     timeout: float = 600,
+    honor_inline_suppressions: bool = True,
 ) -> ScanRun:
-    """Run the scanner called `tool` ("bandit" or "semgrep") with its defaults."""
+    """Run the scanner called `tool` ("bandit" or "semgrep") with its defaults.
+
+    `honor_inline_suppressions=False` makes the scanner report code marked `# nosec` / `# nosemgrep` too: a
+    re-scan that judges a patch must not let the patch silence its own finding with a comment."""
     if tool == "bandit":
-        return run_bandit(project_root, out, files=files, timeout=timeout)
+        return run_bandit(project_root, out, files=files, timeout=timeout,
+                          honor_inline_suppressions=honor_inline_suppressions)
     if tool == "semgrep":
-        return run_semgrep(project_root, out, files=files, timeout=timeout)
+        return run_semgrep(project_root, out, files=files, timeout=timeout,
+                           honor_inline_suppressions=honor_inline_suppressions)
     raise SutureError(f"unknown scanner {tool!r}; choose one of: {', '.join(sorted(_DRIVER_NAMES))}")
 
 
 def run_bandit(
-    project_root: Path, out: Path, files: Sequence[str] | None = None, timeout: float = 600
+    project_root: Path, out: Path, files: Sequence[str] | None = None, timeout: float = 600,
+    honor_inline_suppressions: bool = True,
 ) -> ScanRun:
     """Bandit over the project's Python files (or just `files`), SARIF written to `out`."""
     if _bandit_version() is None:
         raise ScannerNotInstalled(f"bandit is not installed; {_INSTALL_HINTS['bandit']}")
     root, out = _prepare(project_root, out)
     command = [sys.executable, "-m", "bandit", "-f", "sarif", "-o", str(out), "-q"]
+    if not honor_inline_suppressions:
+        command.append("--ignore-nosec")
     if files is None:
         targets = _top_level_targets(root)
         # bandit also treats each -x entry as a substring of the path; the */name/* globs keep that harmless
@@ -109,6 +118,7 @@ def run_semgrep(
     files: Sequence[str] | None = None,
     rules: Path | None = None,
     timeout: float = 600,
+    honor_inline_suppressions: bool = True,
 ) -> ScanRun:
     """Semgrep with local rules only (suture's pack unless `rules` is given), SARIF written to `out`."""
     executable = find_semgrep()
@@ -122,6 +132,8 @@ def run_semgrep(
         executable, "scan", "--config", str(rules), "--sarif", "--output", str(out),
         "--metrics=off", "--disable-version-check", "--no-rewrite-rule-ids",
     ]
+    if not honor_inline_suppressions:
+        command.append("--disable-nosem")
     for name in EXCLUDED_DIRS:
         command += ["--exclude", name]
     targets = ["."] if files is None else _existing_files(root, files)

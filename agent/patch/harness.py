@@ -13,7 +13,9 @@ any depth:
   hatch.toml;
 - CI and developer automation: .github/, .gitlab-ci.yml, .gitlab/, .circleci/, azure-pipelines*, Jenkinsfile,
   .travis.yml, appveyor.yml, .buildkite/, .drone.yml, bitbucket-pipelines.yml, .woodpecker(.yml), .cirrus.yml,
-  .pre-commit-config.yaml, .pre-commit-hooks.yaml, .husky/, lefthook.yml, .envrc, .devcontainer/, .vscode/.
+  .pre-commit-config.yaml, .pre-commit-hooks.yaml, .husky/, lefthook.yml, .envrc, .devcontainer/, .vscode/;
+- scanner configuration, because the re-scan is a judge too: .bandit, bandit.yaml, .semgrepignore,
+  .semgrep.yml, .semgrep/ (`[tool.bandit]` in pyproject.toml is machinery by the manifest rule below).
 
 Manifests that mix dependencies with machinery are judged by what the edit changes, not by name: a patch may
 change pyproject.toml, setup.cfg or package.json only inside their dependency and descriptive-metadata keys
@@ -51,6 +53,7 @@ _HARNESS_DIRS = {
     ".husky": "git hook manager (.husky/)",
     ".devcontainer": "dev container commands (.devcontainer/)",
     ".vscode": "editor tasks (.vscode/)",
+    ".semgrep": "scanner configuration (the re-scan judges the patch)",
 }
 _HARNESS_FILES: tuple[tuple[str, str], ...] = (
     ("conftest.py", "pytest hooks (conftest.py)"),
@@ -102,6 +105,10 @@ _HARNESS_FILES: tuple[tuple[str, str], ...] = (
     ("lefthook.yml", "git hook manager"),
     ("lefthook.yaml", "git hook manager"),
     (".envrc", "shell start-up hook (direnv)"),
+    (".bandit", "scanner configuration (the re-scan judges the patch)"),
+    ("bandit.y*ml", "scanner configuration (the re-scan judges the patch)"),
+    (".semgrepignore", "scanner configuration (the re-scan judges the patch)"),
+    (".semgrep.y*ml", "scanner configuration (the re-scan judges the patch)"),
 )
 MANIFESTS = ("pyproject.toml", "setup.cfg", "package.json")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from agent.errors import SutureError
 from agent.ingest import scanners
+from agent.ingest.closing import misplaced_reason
 from agent.ingest.sarif import load_sarif, parse_sarif
 from agent.models import SEVERITY_ORDER, Edit, Finding, Validation
 from agent.patch.apply import apply_edits
@@ -38,10 +39,17 @@ def _scan(env: ValidationEnv, tool: str, project_dir: Path, files: tuple[str, ..
     digest = hashlib.sha1("|".join([*files, str(project_dir)]).encode()).hexdigest()[:10]
     out = env.logs_dir / "rescans" / f"{tool}-{tag}-{digest}.sarif"
     out.parent.mkdir(parents=True, exist_ok=True)
-    run = scanners.run_scanner(tool, project_dir, out, files=list(files), timeout=env.settings.scan_timeout)
+    run = scanners.run_scanner(tool, project_dir, out, files=list(files), timeout=env.settings.scan_timeout,
+                               honor_inline_suppressions=False)  # a patch can't `# nosec` its finding away
     if run.error:
         raise SutureError(f"re-scan with {tool} failed: {run.error}")
     parsed = parse_sarif(load_sarif(out), project_dir)
+    # "gone on re-scan" needs a whole, successful scan: a failed run or results that could not be placed would
+    # make a finding look gone when the scanner never looked (DESIGN.md rule 9, same test as ingest's closing).
+    problems = [r.failure or misplaced_reason(r) for r in parsed.runs]
+    problems = [p for p in problems if p] or (["the log has no runs"] if not parsed.runs else [])
+    if problems:
+        raise SutureError(f"re-scan with {tool} is not evidence: {problems[0]}")
     return [f for r in parsed.runs for f in r.findings]
 
 
@@ -130,15 +138,18 @@ def validate_patch(
         _write_log(env, label, validation)
         return validation, ""
 
-    tests = test_patch(env, project_dir, files, baseline)
-    patched, newly_failing, reasons = tests.patched, tests.newly_failing, list(tests.reasons)
-    if tests.escapes:
-        reasons.append("the test run wrote outside the worktree and temp dirs: " + "; ".join(tests.escapes[:5]))
-
+    # The re-scan reads the patched tree before any test runs: files the tests create (a scanner config, a
+    # generated module) must not sway the judge of the patch.
     try:
         gone, new, note, scan_reasons = _rescan(env, finding, project_dir, files, before)
     except SutureError as exc:
         gone, new, note, scan_reasons = None, [], str(exc), []
+
+    tests = test_patch(env, project_dir, files, baseline)
+    patched, newly_failing, reasons = tests.patched, tests.newly_failing, list(tests.reasons)
+    if tests.escapes:
+        reasons.append("the test run wrote outside the worktree or changed files git tracks: "
+                       + "; ".join(tests.escapes[:5]))
     if rescan_error:
         note = rescan_error
     reasons += scan_reasons
