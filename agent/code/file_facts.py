@@ -167,6 +167,9 @@ class FactsIndex:
             if facts.digest is not None:
                 self.cache.put_file_facts(path, facts.digest, FACTS_VERSION, facts.to_json())
         self._dirty.clear()
+        flush = getattr(self.cache, "flush", None)
+        if flush is not None:
+            flush()
 
     def _read(self, path: str) -> bytes | None:
         if self.root is None or not path.endswith(PYTHON_SUFFIXES):

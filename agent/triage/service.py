@@ -1,7 +1,8 @@
 """Triage as one use case: open findings → scored, grouped, owned, decided, laned and capacity-checked rows.
 
 Works on any store and project folder. Expired risk acceptances are re-opened first, so a finding whose
-acceptance ran out is back in the ranking. Nothing here writes anything else.
+acceptance ran out is back in the ranking. The only other write is the per-file facts cache (keyed by each
+file's content digest), so the next triage parses only files that changed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from agent.code.facts_store import StoreFactsCache
 from agent.gc_pause import paused_gc
 from agent.models import Finding, Rank, utcnow
 from agent.store import Store
@@ -96,7 +98,8 @@ def triage_store(store: Store, settings_triage: dict[str, Any], project_dir: Pat
     """Expire acceptances, then triage every open finding of the store with the project's config."""
     config = parse_triage_config(settings_triage, project_dir)
     reopened = store.expire_acceptances(now)
+    code = ReachabilityIndex(project_dir, StoreFactsCache(store.engine))
     result = triage_findings(store.list_findings("open"), config, project_dir, state_dir, store.latest_verdicts(),
-                             now, progress)
+                             now, progress, code)
     result.reopened = reopened
     return result

@@ -146,3 +146,19 @@ def test_ast_reading_keeps_the_shapes_the_libcst_reading_had():
     assert kinds_details("c = 'ls'\nc = input()\nos.system(c)\n", 3) == []
     assert kinds_details("c = 'ls'\nmatch v:\n    case c:\n        pass\nos.system(c)\n", 5)[0][0] == (
         "constant_input")
+
+
+def test_the_store_keeps_file_facts_by_content_digest(tmp_path):
+    from agent.code.facts_store import StoreFactsCache
+    from agent.store import Store
+
+    write_project(tmp_path / "repo")
+    store = Store(f"sqlite:///{tmp_path / 'suture.db'}")
+    first = FactsIndex(tmp_path / "repo", StoreFactsCache(store.engine))
+    first.prepare([("app/views.py", 9, 9), ("app/other.py", 12, 12)])
+    assert first.parses == 2
+    reopened = Store(f"sqlite:///{tmp_path / 'suture.db'}")  # a new run: nothing in memory
+    again = FactsIndex(tmp_path / "repo", StoreFactsCache(reopened.engine))
+    again.prepare([("app/views.py", 9, 9), ("app/other.py", 12, 12)])
+    assert again.parses == 0 and again.cached == 2
+    assert again.facts("app/views.py").sink(9, 9).constant and again.facts("app/other.py").dead_code(12)
