@@ -38,7 +38,7 @@ def open_session(repo: Path, db: Path | None = None, overrides: dict[str, Any] |
 
     With `create=False` (commands that only read or decide on existing records: review, export, audit) a
     missing store is an error naming where one is, instead of a new empty `.suture/` in the wrong folder."""
-    repo = repo.expanduser().resolve()
+    repo = repo.resolve()  # literal: never expand ~ or $VAR (a folder may be named so)
     if not repo.exists():
         raise SutureError(f"{repo}: no such directory")
     if not repo.is_dir():

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
-from git import Git, Repo
-from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
+from git import Git
+from git.exc import GitCommandError
 
 from agent.errors import SutureError
 
@@ -51,24 +51,32 @@ class Project:
 
 
 def find_project(path: Path) -> Project:
-    """Locate the git repository containing `path` (a folder) and the commit suture will work from."""
-    path = Path(path).expanduser()
+    """Locate the git repository containing `path` (a folder) and the commit suture will work from.
+
+    The path is taken literally: `$VAR`, `${VAR}` and `~` in it are never expanded (GitPython would expand
+    them in a str path; every Git()/Repo() here gets a Path or expand_vars=False)."""
+    path = Path(path)
     if not path.exists():
         raise WorktreeError(f"path does not exist: {path}")
     if not path.is_dir():
         raise WorktreeError(f"not a directory: {path}")
     path = path.resolve()
+    git = Git(path)  # a Path: GitPython expands $VAR and ~ only in str paths (git.Repo always does, internally)
     try:
-        repo = Repo(path, search_parent_directories=True)
-    except (InvalidGitRepositoryError, NoSuchPathError):
+        inside = git.rev_parse("--is-inside-work-tree").strip()
+    except GitCommandError:
         raise WorktreeError(f"not a git repository (or inside one): {path}") from None
-    with repo:
-        if repo.bare or repo.working_tree_dir is None:
+    if inside != "true":
+        if git.rev_parse("--is-bare-repository").strip() == "true":
             raise WorktreeError(f"{path} is a bare git repository; point suture at a checkout with files")
-        git_root = Path(repo.working_tree_dir).resolve()
-        if not repo.head.is_valid():
-            raise WorktreeError(f"repository {git_root} has no commits: commit your code first: suture works from HEAD")
-        head = repo.head.commit.hexsha
+        raise WorktreeError(f"{path} is inside the .git directory; point suture at the project folder")
+    git_root = Path(git.rev_parse("--show-toplevel").strip()).resolve()
+    try:
+        head = git.rev_parse("--verify", "--quiet", "HEAD^{commit}").strip()
+    except GitCommandError:
+        raise WorktreeError(
+            f"repository {git_root} has no commits: commit your code first: suture works from HEAD"
+        ) from None
     subdir = path.relative_to(git_root).as_posix()
     subdir = "" if subdir == "." else subdir
     if subdir.split("/")[0] == ".git":
