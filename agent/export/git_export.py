@@ -37,10 +37,14 @@ def branch_name(proposal: Proposal) -> str:
 
 
 def _git(cwd: Path, *args: str, input_text: str | None = None) -> str:
-    proc = subprocess.run(["git", *args], check=False, cwd=cwd, input=input_text, capture_output=True, text=True)
+    """Run git; its output byte for byte as str. Not text=True: universal newlines would turn the CRLF lines of
+    a patch into LF ones, so the patch would no longer apply to the CRLF file it was made from."""
+    stdin = None if input_text is None else input_text.encode("utf-8", "surrogateescape")
+    proc = subprocess.run(["git", *args], check=False, cwd=cwd, input=stdin, capture_output=True)
     if proc.returncode != 0:
-        raise ExportError(f"git {args[0]} failed: {(proc.stderr or proc.stdout).strip().splitlines()[-1:]}")
-    return proc.stdout
+        error = (proc.stderr or proc.stdout).decode("utf-8", "replace")
+        raise ExportError(f"git {args[0]} failed: {error.strip().splitlines()[-1:]}")
+    return proc.stdout.decode("utf-8", "surrogateescape")
 
 
 def _approval(history: list[Transition]) -> Transition | None:
@@ -156,7 +160,8 @@ def export_patch(project: Project, proposal: Proposal, finding: Finding, history
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"suture-{proposal.short_id}.patch"
     before_publish(f"patch {path}")
-    with tempfile.NamedTemporaryFile("w", dir=out_dir, delete=False, encoding="utf-8") as tmp:
+    with tempfile.NamedTemporaryFile("w", dir=out_dir, delete=False, encoding="utf-8", errors="surrogateescape",
+                                     newline="") as tmp:  # newline="": every CR of a CRLF file is written as is
         tmp.write(patch)
     Path(tmp.name).replace(path)
     return ExportResult(proposal.id, None, sha, path,
