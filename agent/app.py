@@ -14,6 +14,8 @@ from agent.config import Settings, load_settings
 from agent.errors import SutureError
 from agent.ingest import scanners
 from agent.ingest.closing import closing_blockers
+from agent.ingest.log_suppressions import new_findings, open_note, record_log_suppressions
+from agent.ingest.path_map import PathMap
 from agent.ingest.sarif import load_sarif, parse_sarif, schema_problems
 from agent.models import Finding, Proposal, Rank, SkippedResult, utcnow
 from agent.remediate import Workspace, fix_findings
@@ -92,6 +94,8 @@ class IngestReport:
     warnings: list[str] = field(default_factory=list)
     duplicate: bool = False
     closed_nothing: str | None = None
+    suppressed: int = 0  # new findings the log itself suppresses, recorded as dismissed / risk-accepted
+    path_mappings: list[str] = field(default_factory=list)  # every path mapping used (path_map.PathMap.summary)
 
 
 @contextmanager
@@ -102,47 +106,64 @@ def head_tree(session: Session) -> Iterator[Path]:
         yield worktree.project_path
 
 
-def ingest_file(session: Session, path: Path, full: bool = True, tree: Path | None = None) -> list[IngestReport]:
+def path_map_for(session: Session, maps: list[str] | None = None, prefixes: list[str] | None = None) -> PathMap:
+    """The path mapping for an ingest: --map FROM=TO and --path-prefix P, plus automatic mapping (path_map.py)."""
+    return PathMap.from_options(maps, prefixes, repo_prefix=session.ws.project.subdir or "")
+
+
+def ingest_file(session: Session, path: Path, full: bool = True, tree: Path | None = None,
+                path_map: PathMap | None = None) -> list[IngestReport]:
     """Ingest one SARIF file into the store; one report per run in the file (one report for a log without runs).
 
-    Paths are placed, and flagged lines read, in `tree` (default: a checkout of HEAD). A run closes findings
-    only when `full` and agent.ingest.closing finds it a whole, successful, fully placed scan; otherwise its
-    report says why it closed nothing."""
+    Paths are placed, and flagged lines read, in `tree` (default: a checkout of HEAD), after `path_map` (default:
+    automatic mapping only) mapped paths recorded elsewhere; each report lists the mappings used. A run closes
+    findings only when `full` and agent.ingest.closing finds it a whole, successful, fully placed scan; otherwise
+    its report says why it closed nothing. New results the log suppresses are recorded as dismissed (or
+    risk-accepted until the date suture wrote), with the suppression kept; a suppression never closes an open one."""
     if tree is None:
         with head_tree(session) as head:
-            return ingest_file(session, path, full, head)
+            return ingest_file(session, path, full, head, path_map)
+    path_map = path_map if path_map is not None else path_map_for(session)
     log = load_sarif(path)
     problems = [f"schema: {p}" for p in schema_problems(log, limit=5)]
-    parsed = parse_sarif(log, tree, source_name=str(path))
+    path_map.used.clear()  # each file's report states the mappings its own paths used
+    parsed = parse_sarif(log, tree, source_name=str(path), path_map=path_map)
+    mappings = path_map.summary()
     if not parsed.runs:
         why = ("the log has runs: null: the tool failed before it produced a run" if parsed.runs_null
                else "the log has no runs")
-        return [IngestReport(source=str(path), tool="(no run)", warnings=problems, closed_nothing=why)]
+        return [IngestReport(source=str(path), tool="no runs", warnings=problems, closed_nothing=why)]
     blockers = closing_blockers(parsed)
     content = path.read_bytes()
     reports = []
     for index, run in enumerate(parsed.runs):
         reason = blockers.get(index) or (None if full else "--partial: the scan covered only part of the code")
+        fresh, still_open = new_findings(session.store, run.suppressed)
         counts = session.store.record_scan(
             tool=run.tool, scope=run.scope, source=f"{path}#run{index}",
-            content=content + f"#run{index}".encode(), findings=run.findings, full=reason is None,
+            content=content + f"#run{index}".encode(), findings=run.findings + run.suppressed, full=reason is None,
             summary={"skipped": len(run.skipped), "closed_nothing": reason},
         )
+        record_log_suppressions(session.store, fresh, str(path))
         if reason is None and counts["duplicate_scan"]:
             reason = "this log was ingested before (a log closes findings only the first time)"
         reports.append(IngestReport(
             source=str(path), tool=run.tool, new=counts["new"], updated=counts["updated"],
             reopened=counts["reopened"], fixed=counts["fixed"], skipped=run.skipped,
-            warnings=problems + list(run.warnings), duplicate=bool(counts["duplicate_scan"]),
-            closed_nothing=reason,
+            warnings=problems + list(run.warnings) + ([open_note(still_open)] if still_open else []),
+            duplicate=bool(counts["duplicate_scan"]), closed_nothing=reason, suppressed=len(fresh),
+            path_mappings=mappings if index == 0 else [],
         ))
+        reports[-1].new -= len(fresh)
     return reports
 
 
-def ingest_files(session: Session, paths: list[Path], full: bool = True) -> list[IngestReport]:
-    """Ingest several SARIF files, in order, against one checkout of HEAD."""
+def ingest_files(session: Session, paths: list[Path], full: bool = True, path_map: PathMap | None = None
+                 ) -> list[IngestReport]:
+    """Ingest several SARIF files, in order, against one checkout of HEAD (one path mapping for all of them)."""
+    path_map = path_map if path_map is not None else path_map_for(session)
     with head_tree(session) as tree:
-        return [report for path in paths for report in ingest_file(session, path, full, tree)]
+        return [report for path in paths for report in ingest_file(session, path, full, tree, path_map)]
 
 
 def scan_project(session: Session, tools: list[str] | None = None) -> tuple[list[IngestReport], list[str]]:

@@ -60,7 +60,7 @@ usecases = _LazyUseCases()
 def _open(repo: Path, db: Path | None, _create: bool = True, **overrides) -> usecases.Session:
     session = usecases.open_session(repo, db, overrides, create=_create)
     for w in session.warnings:
-        render.err.print(f"[yellow]warning:[/] {w}")
+        render.err.print(f"[yellow]warning:[/] {render.escape(w)}", soft_wrap=True)
     return session
 
 
@@ -76,20 +76,30 @@ def _ingest_lines(reports: list[usecases.IngestReport], fmt: ListFmt) -> None:
     if fmt == ListFmt.json:
         render.emit_json([{**r.__dict__, "skipped": [s.model_dump() for s in r.skipped]} for r in reports])
         return
+    def line(text: str, console=render.out) -> None:  # one line each, also when not a terminal
+        console.print(render.safe(text), markup=False, soft_wrap=True, highlight=False)
+
     for r in reports:
-        if r.duplicate and not (r.new or r.reopened):
-            render.out.print(f"{r.source}: {r.tool}: already ingested; nothing changed")
+        for mapping in r.path_mappings:
+            line(f"{r.source}: paths mapped: {mapping}")
+        if r.tool == "no runs":
+            line(f"{r.source}: no runs: nothing ingested")
+            line(f"  closed nothing: {r.closed_nothing}")
             continue
-        render.out.print(f"{r.source}: {r.tool}: {r.new} new, {r.updated} seen again, {r.reopened} re-opened, "
-                         f"{r.fixed} marked fixed, {len(r.skipped)} skipped")
+        if r.duplicate and not (r.new or r.reopened):
+            line(f"{r.source}: {r.tool}: already ingested; nothing changed")
+            continue
+        line(f"{r.source}: {r.tool}: {r.new} new, {r.updated} seen again, {r.reopened} re-opened, "
+             f"{r.fixed} marked fixed, {len(r.skipped)} skipped"
+             + (f", {r.suppressed} new suppressed by the log (recorded as such)" if r.suppressed else ""))
         if r.closed_nothing:
-            render.out.print(f"  closed nothing: {r.closed_nothing}", markup=False)
+            line(f"  closed nothing: {r.closed_nothing}")
         for s in r.skipped[:20]:
-            render.out.print(f"  skipped result {s.result_index} ({s.rule_id or 'no rule'}): {s.reason}")
+            line(f"  skipped result {s.result_index} ({s.rule_id or 'no rule'}): {s.reason}")
         if len(r.skipped) > 20:
-            render.out.print(f"  … and {len(r.skipped) - 20} more skipped (use --format json for all)")
+            line(f"  … and {len(r.skipped) - 20} more skipped (use --format json for all)")
         for w in r.warnings[:5]:
-            render.err.print(f"  [yellow]warning:[/] {w}")
+            line(f"  warning: {w}", render.err)
 
 
 @cli.command()
@@ -117,17 +127,27 @@ def ingest(
     repo: RepoOpt = Path("."), db: DbOpt = None, fmt: FormatOpt = ListFmt.table,
     partial: Annotated[bool, typer.Option("--partial", help="The scan covered only part of the code: do not "
                                           "mark findings it lacks as fixed.")] = False,
+    path_prefix: Annotated[list[str] | None, typer.Option("--path-prefix", help="A folder the scan ran in "
+                           "elsewhere (e.g. /home/runner/work/app/app): paths below it are project paths. Repeat.")
+                           ] = None,
+    path_map: Annotated[list[str] | None, typer.Option("--map", help="FROM=TO: paths (or URLs) starting with "
+                        "FROM are TO (a project folder, empty for the root) + the rest. Repeat.")] = None,
 ) -> None:
     """Ingest SARIF files; paths and lines are read from HEAD (the tree `fix` changes).
 
     A newer full scan marks findings it no longer reports fixed, only if it succeeded and every result could be
     placed in the repository, and only once per log; failed runs, runs with skipped results and two runs of one
-    tool close nothing and say why. A log that reports a fixed finding re-opens it."""
+    tool close nothing and say why. A log that reports a fixed finding re-opens it.
+
+    Paths the scan recorded on another machine (CI build folders, https://…/blob/<sha>/ roots) are mapped to the
+    repository: by --path-prefix / --map, else automatically when exactly one project file matches a path's end;
+    every mapping used is printed."""
     session = _open(repo, db)
     for f in files:
         if not f.is_file():
             raise SutureError(f"{f}: no such file")
-    _ingest_lines(usecases.ingest_files(session, files, full=not partial), fmt)
+    mapping = usecases.path_map_for(session, path_map, path_prefix)
+    _ingest_lines(usecases.ingest_files(session, files, full=not partial, path_map=mapping), fmt)
 
 
 def _run_fix(session: usecases.Session, top: int | None, finding: str | None, redo: bool, fmt: ListFmt):

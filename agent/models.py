@@ -62,6 +62,7 @@ class Finding(Record):
 
     id: str
     tool: str
+    tool_name: str | None = None  # the driver's name as the log wrote it ("CodeQL"); `tool` is its normalized form
     rule_id: str
     rule_name: str | None = None
     message: str
@@ -75,6 +76,8 @@ class Finding(Record):
     tags: list[str] = Field(default_factory=list)
     help_uri: str | None = None
     partial_fingerprints: dict[str, str] = Field(default_factory=dict)
+    # SARIF suppressions the log carried (kind, status, justification as written), kept so SARIF out repeats them
+    suppressions: list[dict[str, str]] = Field(default_factory=list)
     first_seen: datetime = Field(default_factory=utcnow)
     last_seen: datetime = Field(default_factory=utcnow)
     status: FindingStatus = "open"

@@ -23,6 +23,7 @@ from agent.ingest import sarif_rules as rules
 from agent.ingest.closing import PAST_END_NOTE, run_failure
 from agent.ingest.fingerprint import FingerprintBasis, finding_fingerprint, fingerprint_context
 from agent.ingest.json_limits import check_nesting, may_hold_surrogates, scrub_surrogates
+from agent.ingest.path_map import PathMap
 from agent.ingest.sarif_labels import RuleLabelMemo
 from agent.ingest.sarif_paths import PathRejected, PathResolver
 from agent.models import Finding, FlowStep, Location, SkippedResult, utcnow
@@ -53,6 +54,7 @@ class RunParse:
     skipped: list[SkippedResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     failure: str | None = None  # why the tool's run was not successful (closing.run_failure), or None
+    suppressed: list[Finding] = field(default_factory=list)  # results the log suppresses (also in `skipped`)
     unplaced: int = 0  # skipped results that could not be placed in the project (not suppressed/pass/absent)
     past_end: int = 0  # locations whose line is past the end of their file in the project
 
@@ -84,6 +86,7 @@ class _Draft:
     fields: dict
     basis: FingerprintBasis
     context: str
+    suppressed: str | None = None  # the skip reason of a result its log suppresses (kept as a finding too)
 
 
 def _check_log(log: object, name: str) -> dict:
@@ -179,7 +182,7 @@ def _skip_reason(result: dict) -> str | None:
             kind = suppression.get("kind") if isinstance(suppression.get("kind"), str) else "unspecified"
             justification = suppression.get("justification")
             note = f" ({justification.strip()})" if isinstance(justification, str) and justification.strip() else ""
-            return f"suppressed in source: {kind}{note}"
+            return f"{rules.suppression_label(kind)}: {kind}{note}"
     if result.get("baselineState") == "absent":
         return "baselineState is 'absent': the result was in the baseline and is gone from this run"
     kind = result.get("kind")
@@ -257,8 +260,11 @@ def _flow(result: dict, run: dict, resolver: PathResolver, notes: dict[str, int]
 
 
 def _partial_fingerprints(result: dict) -> dict[str, str]:
+    """The scanner's partialFingerprints; suture's own `suture/v1` (its id, written by `suture sarif`) is left out,
+    so re-ingesting suture's output fingerprints a finding as the first ingest did (and a log cannot pick ids)."""
     raw = obj(result.get("partialFingerprints"))
-    return {key: value for key, value in raw.items() if isinstance(key, str) and isinstance(value, str)}
+    return {key: value for key, value in raw.items()
+            if isinstance(key, str) and isinstance(value, str) and key != "suture/v1"}
 
 
 def _parse_result(
@@ -272,7 +278,8 @@ def _parse_result(
         return SkippedResult(run_index=run_index, result_index=result_index, rule_id=rule_id, reason=reason)
 
     reason = _skip_reason(result)
-    if reason:
+    suppressed = reason if reason and result.get("suppressions") else None  # kept as a finding, if placed
+    if reason and not suppressed:
         return skip(reason)
     physical = next(
         (obj(loc).get("physicalLocation") for loc in arr(result.get("locations"))
@@ -280,11 +287,11 @@ def _parse_result(
         None,
     )
     if not physical:
-        return skip("no physical location (the result names no file)")
+        return skip(suppressed or "no physical location (the result names no file)")
     try:
         place = _location(obj(physical), resolver, notes)
     except PathRejected as rejected:
-        return skip(str(rejected))
+        return skip(suppressed or str(rejected))
     partials = _partial_fingerprints(result)
     basis, context = fingerprint_context(
         source_text=place.disk_text,
@@ -293,8 +300,10 @@ def _parse_result(
         start_line=None if place.whole_file else place.location.start_line,
     )
     labels = memo.labels(result, rule, rule_id, run, tool)
+    driver_name = obj(tool_object.get("driver")).get("name")
     fields = {
         "tool": tool,
+        "tool_name": driver_name.strip() if isinstance(driver_name, str) and driver_name.strip() else None,
         "rule_id": rule_id,
         "rule_name": labels.rule_name,
         "message": rules.message_text(result, rule, component, obj(tool_object.get("driver"))) or rule_id,
@@ -308,8 +317,9 @@ def _parse_result(
         "tags": list(labels.tags),
         "help_uri": labels.help_uri,
         "partial_fingerprints": partials,
+        "suppressions": rules.suppression_records(result),
     }
-    return _Draft(result_index=result_index, fields=fields, basis=basis, context=context)
+    return _Draft(result_index=result_index, fields=fields, basis=basis, context=context, suppressed=suppressed)
 
 
 def _finish(drafts: list[_Draft], now: datetime) -> list[Finding]:
@@ -351,7 +361,8 @@ def _run_warnings(run: dict, drafts: list[_Draft], resolver: PathResolver, notes
     return warnings
 
 
-def _parse_run(run: object, run_index: int, project_root: Path | None, now: datetime) -> RunParse:
+def _parse_run(run: object, run_index: int, project_root: Path | None, now: datetime,
+               path_map: PathMap | None = None) -> RunParse:
     run = obj(run)
     driver = obj(obj(run.get("tool")).get("driver"))
     tool = normalize_tool_name(driver.get("name"))
@@ -368,7 +379,7 @@ def _parse_run(run: object, run_index: int, project_root: Path | None, now: date
     if not isinstance(results, list):
         parsed.warnings.append("the run has no 'results' array (the tool may not have run)")
         return parsed
-    resolver = PathResolver.for_run(run, project_root)
+    resolver = PathResolver.for_run(run, project_root, path_map)
     notes: dict[str, int] = {}
     drafts: list[_Draft] = []
     memo = RuleLabelMemo()
@@ -388,18 +399,26 @@ def _parse_run(run: object, run_index: int, project_root: Path | None, now: date
             parsed.unplaced += not _not_a_problem(result)
         else:
             drafts.append(outcome)
-    parsed.findings = _finish(drafts, now)
+            if outcome.suppressed:
+                parsed.skipped.append(SkippedResult(run_index=run_index, result_index=result_index,
+                                                    rule_id=outcome.fields["rule_id"], reason=outcome.suppressed))
+    # suppressed and reported results are numbered together, so an id does not depend on a suppression
+    finished = _finish(drafts, now)
+    parsed.findings = [f for f, d in zip(finished, drafts, strict=True) if not d.suppressed]
+    parsed.suppressed = [f for f, d in zip(finished, drafts, strict=True) if d.suppressed]
     parsed.past_end = notes.get(PAST_END_NOTE, 0)
     parsed.warnings += _run_warnings(run, drafts, resolver, notes)
     return parsed
 
 
-def parse_sarif(log: dict, project_root: Path | None = None, *, source_name: str = "") -> SarifParse:
+def parse_sarif(log: dict, project_root: Path | None = None, *, source_name: str = "",
+                path_map: PathMap | None = None) -> SarifParse:
     """Turn every run of a SARIF 2.1.0 log into Findings and SkippedResults (one or the other per result).
 
     With `project_root`, paths are made relative to it, results on files missing from it are skipped, and
     flagged lines are read from disk (for snippets and fingerprints). Without it, relative paths are kept
-    as given and absolute paths are related to the scan's working directory or skipped.
+    as given and absolute paths are related to the scan's working directory or skipped. `path_map` (shared by
+    the runs) maps paths recorded on another machine and counts each mapping it uses (path_map.py).
     """
     log = _check_log(log, source_name or "SARIF log")
     now = utcnow()
@@ -409,6 +428,6 @@ def parse_sarif(log: dict, project_root: Path | None = None, *, source_name: str
     with paused_gc():
         return SarifParse(
             source_name=source_name,
-            runs=[_parse_run(run, index, root, now) for index, run in enumerate(log["runs"] or [])],
+            runs=[_parse_run(run, index, root, now, path_map) for index, run in enumerate(log["runs"] or [])],
             runs_null=log["runs"] is None,
         )

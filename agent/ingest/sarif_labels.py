@@ -93,9 +93,9 @@ class RuleLabelMemo:
 
     @staticmethod
     def _ids_of(result: dict, rule: dict, rule_id: str, run: dict) -> tuple:
-        return (tuple(cwe_ids(result, rule, run)), tuple(cve_ids(rule_id, rule, result)),
+        return (tuple(cwe_ids(result, rule, run, rule_id)), tuple(cve_ids(rule_id, rule, result)),
                 tuple(tags_of(rule, result)))
 
     @staticmethod
     def _grades_of(result: dict, rule: dict, tool: str) -> tuple:
-        return (*severity_of(result, rule), confidence_of(result, rule, tool))
+        return (*severity_of(result, rule, tool), confidence_of(result, rule, tool))

@@ -4,7 +4,9 @@ Handles any producer's way of naming a file: relative URIs, `uriBaseId` resolved
 `originalUriBaseIds` (chains of them, or ids the log never defines such as `%SRCROOT%`), `artifacts[index]`
 references, `file://` URIs (also `file:///C:/...`), percent-encoding, `./` prefixes, Windows backslashes,
 and absolute paths (made relative to the project root, or to the scanner's recorded working directory).
-Anything that is not a file of this project (https://, package or image references, paths escaping the
+Paths recorded on another machine (CI build folders, `https://` source roots) go through path_map.PathMap:
+explicit `--map`s, blob URLs, a unique suffix match; paths relative to the repository root lose the project's
+folder. Anything else that is not a file of this project (package or image references, paths escaping the
 root, files that do not exist) is rejected with a reason a person can act on.
 """
 
@@ -15,6 +17,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from agent.ingest.path_map import PathMap
 
 _DRIVE = re.compile(r"^/?([A-Za-z]):/")
 _MAX_BASE_DEPTH = 10
@@ -29,6 +33,7 @@ class _Resolved:
     path: str  # POSIX; absolute ("/x" or "C:/x") or relative
     absolute: bool
     relative_to_base: str | None = None  # the part below the outermost absolute uriBaseId, if any
+    base_root: str | None = None  # that uriBaseId's absolute path or URL
 
 
 def _obj(value: object) -> dict:
@@ -49,6 +54,8 @@ def _uri_to_path(uri: str) -> tuple[str, bool]:
         if _DRIVE.match(path):
             return _DRIVE.sub(lambda m: f"{m.group(1).upper()}:/", path), True
         return path, path.startswith("/")
+    if scheme in ("http", "https"):
+        return text, True  # a source root on a hosting site: placed only below a base id or by a PathMap
     if scheme:
         raise PathRejected(f"not a file URI (scheme '{scheme}'): {uri}")
     path = unquote(parts.path)
@@ -73,6 +80,7 @@ class PathResolver:
     artifacts: list = field(default_factory=list)
     working_dirs: list[str] = field(default_factory=list)
     undefined_base_ids: set[str] = field(default_factory=set)
+    path_map: PathMap | None = None
     _lines: dict[str, list[str] | None] = field(default_factory=dict)
     _checked: dict[str, str | None] = field(default_factory=dict)
     _relative: dict[tuple[str, str | None], str | PathRejected] = field(default_factory=dict)
@@ -81,7 +89,7 @@ class PathResolver:
         self._root = self.project_root.resolve() if self.project_root is not None else None
 
     @classmethod
-    def for_run(cls, run: dict, project_root: Path | None) -> PathResolver:
+    def for_run(cls, run: dict, project_root: Path | None, path_map: PathMap | None = None) -> PathResolver:
         working_dirs: list[str] = []
         invocations = run.get("invocations")
         for invocation in invocations if isinstance(invocations, list) else []:
@@ -99,6 +107,7 @@ class PathResolver:
             base_ids=_obj(run.get("originalUriBaseIds")),
             artifacts=artifacts if isinstance(artifacts, list) else [],
             working_dirs=working_dirs,
+            path_map=path_map,
         )
 
     def _resolve_uri(self, uri: str, base_id: object, depth: int = 0) -> _Resolved:
@@ -115,7 +124,7 @@ class PathResolver:
         joined = posixpath.join(base.path.rstrip("/") + "/" if base.path else "", path)
         if base.absolute:
             below = posixpath.join(base.relative_to_base, path) if base.relative_to_base else path
-            return _Resolved(joined, True, below)
+            return _Resolved(joined, True, below, base.base_root or base.path)
         return _Resolved(joined, False)
 
     def _artifact_uri(self, location: dict) -> tuple[str, object]:
@@ -153,13 +162,35 @@ class PathResolver:
 
     def _relative_path(self, uri: str, base_id: object) -> str:
         resolved = self._resolve_uri(uri, base_id)
-        if not resolved.absolute:
+        mapped = self.path_map.map_explicit(resolved.path) if self.path_map is not None else None
+        if mapped is not None:
+            relative = _clean_relative(mapped)
+        elif not resolved.absolute:
             relative = _clean_relative(resolved.path)
         else:
             relative = self._relativize(resolved)
         if self._root is not None:
+            relative = self._from_repo_root(relative)
             self._check_in_project(relative)
         return relative
+
+    def _from_repo_root(self, relative: str) -> str:
+        """`relative` itself when it is a project file; else, if it starts with the project's folder in the
+        repository (the scan ran at the repository root), the path below that folder."""
+        if self.path_map is None or not self.path_map.repo_prefix or self._is_file(relative):
+            return relative
+        below = self.path_map.from_repo_root(relative)
+        if below != relative and self._is_file(below):
+            self.path_map.note_repo_root(relative)
+            return below
+        return relative
+
+    def _is_file(self, relative: str) -> bool:
+        try:
+            self._check_in_project(relative)
+        except PathRejected:
+            return False
+        return True
 
     def _relativize(self, resolved: _Resolved) -> str:
         if self._root is not None:
@@ -168,15 +199,23 @@ class PathResolver:
                 if inside is not None:
                     return _clean_relative(inside)
         if resolved.relative_to_base is not None:
-            # The scan ran elsewhere (CI, a container): the path below its source-root base is what counts.
+            # The scan ran elsewhere (CI, a container, a hosting URL): the path below its source-root base counts.
+            if self.path_map is not None and resolved.base_root:
+                self.path_map.note_base(resolved.base_root, resolved.path)
             return _clean_relative(resolved.relative_to_base)
         for working_dir in self.working_dirs:
             inside = self._inside(resolved.path, working_dir)
             if inside is not None:
                 return _clean_relative(inside)
+        foreign = self.path_map.map_foreign(resolved.path, self._root) if self.path_map is not None else None
+        if foreign is not None:
+            return _clean_relative(foreign)
+        if "://" in resolved.path:
+            raise PathRejected(f"not a file of this project (a URL; map its root with --map URL=): {resolved.path}")
         if self._root is None:
             raise PathRejected(f"absolute path and no project root to relate it to: {resolved.path}")
-        raise PathRejected(f"absolute path outside the project root: {resolved.path}")
+        raise PathRejected(f"absolute path outside the project root (map it with --path-prefix or --map): "
+                           f"{resolved.path}")
 
     def _check_in_project(self, relative: str) -> None:
         if relative not in self._checked:

@@ -38,6 +38,13 @@ CONSTANT_PRECISION_TOOLS = frozenset({"semgrep"})
 _NOT_TOOL_SEVERITY_KEYS = frozenset({"security-severity", "problem.severity", "sub-severity"})
 _CWE = re.compile(r"(?<![a-z0-9])cwe[-_: ]?0*(\d{1,6})(?!\d)", re.IGNORECASE)
 _CVE = re.compile(r"\bCVE-\d{4}-\d{4,}\b", re.IGNORECASE)
+# A rule id that is a CWE id, whole or as the first segment of a hierarchical id: "CWE-79", "CWE-79/unescaped-view".
+_CWE_RULE_ID = re.compile(r"^\s*cwe[-_:]?0*(\d{1,6})\s*(?:$|/)", re.IGNORECASE)
+# Relationship kinds (SARIF §3.53.3) under which a CWE taxon says what the rule is about. "incomparable",
+# "disjoint" and the ordering kinds (canPrecede, willFollow, ...) relate the rule to a CWE it is not.
+_CWE_RELATIONSHIP_KINDS = frozenset({"relevant", "equal", "subset", "superset"})
+# Fortify's numeric severity (FVDL InstanceSeverity / DefaultSeverity, 1.0-5.0, 5 the most severe).
+_FORTIFY_SEVERITY_KEYS = ("InstanceSeverity", "DefaultSeverity")
 _CONFIDENCE_TAG = re.compile(r"^\s*(very[- ]high|high|medium|low)[ _-]confidence\s*$", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{(\d+)\}")
 _EMBEDDED_LINK = re.compile(r"(?<!\\)\[([^\]]+)\]\((\d+)\)")
@@ -221,15 +228,27 @@ def _taxon_ids(references: list, run: dict) -> list[str]:
     return found
 
 
-def cwe_ids(result: dict, rule: dict, run: dict) -> list[int]:
-    """CWE numbers from tags, `cwe` properties and CWE-taxonomy relationships / taxa, in first-seen order."""
+def _relevant_relationship(relationship: dict) -> bool:
+    kinds = relationship.get("kinds", ["relevant"])  # SARIF's default kinds: ["relevant"]
+    return isinstance(kinds, list) and any(isinstance(k, str) and k in _CWE_RELATIONSHIP_KINDS for k in kinds)
+
+
+def cwe_ids(result: dict, rule: dict, run: dict, rule_id: str = "") -> list[int]:
+    """CWE numbers from a rule id that is a CWE id ("CWE-79", "CWE-79/variant"), tags, `cwe` properties, CWE-taxonomy
+    relationships of a kind that says the rule is that weakness (not "incomparable", "disjoint" or an ordering)
+    and result taxa, in first-seen order."""
     candidates: list[int] = []
+    for identifier in (rule_id, rule.get("id")):
+        match = _CWE_RULE_ID.match(identifier) if isinstance(identifier, str) else None
+        if match and int(match.group(1)) > 0:
+            candidates.append(int(match.group(1)))
     candidates += _cwe_numbers(tags_of(result, rule))
     for owner in (result, rule):
         properties = obj(owner.get("properties"))
         for key in ("cwe", "cwes", "cwe_id", "cwe_ids", "CWE"):
             candidates += _cwe_numbers(properties.get(key))
-    relationship_targets = [obj(r).get("target") for r in arr(rule.get("relationships"))]
+    relationship_targets = [obj(r).get("target") for r in arr(rule.get("relationships"))
+                            if _relevant_relationship(obj(r))]
     for taxon_id in _taxon_ids(relationship_targets + arr(result.get("taxa")), run):
         candidates += _cwe_numbers(taxon_id)
     return list(dict.fromkeys(candidates))
@@ -273,6 +292,36 @@ def _security_severity(value: object) -> tuple[Severity, float | None] | None:
     return band_score(score), score
 
 
+def fortify_band(score: float) -> Severity:
+    """Fortify's 1.0-5.0 severity scale: 5 critical, 4 high, 3 medium, 2 low, below 2 info."""
+    for floor, band in ((5.0, "critical"), (4.0, "high"), (3.0, "medium"), (2.0, "low")):
+        if score >= floor:
+            return band  # type: ignore[return-value]
+    return "info"
+
+
+def _fortify_severity(result: dict, rule: dict, tool: str) -> Severity | None:
+    """Fortify's numeric severity: the result's InstanceSeverity, else the rule's DefaultSeverity (Fortify
+    converters write it in defaultConfiguration.properties). Only for Fortify logs: other tools' numbers mean
+    other scales."""
+    if "fortify" not in tool:
+        return None
+    owners = (obj(result.get("properties")), obj(rule.get("properties")),
+              obj(obj(rule.get("defaultConfiguration")).get("properties")))
+    for owner in owners:
+        for key in _FORTIFY_SEVERITY_KEYS:
+            value = owner.get(key)
+            if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+                continue
+            try:
+                score = float(value)
+            except ValueError:
+                continue
+            if math.isfinite(score) and 0 <= score <= 5:
+                return fortify_band(score)
+    return None
+
+
 def _tool_severity(properties: dict) -> Severity | None:
     for key, value in properties.items():
         lowered = key.lower()
@@ -295,19 +344,28 @@ def effective_level(result: dict, rule: dict) -> str:
     return default if isinstance(default, str) and default in LEVEL_SEVERITY else "warning"
 
 
-def severity_of(result: dict, rule: dict) -> tuple[Severity, float | None]:
-    """(severity, numeric security-severity or None). Order: security-severity (result, then rule);
-    a tool's own severity word in a `*severity` property (result, then rule); a severity word used as a tag
-    (e.g. gosec's "MEDIUM"); finally the SARIF level (error high, warning medium, note low, none info)."""
+def severity_of(result: dict, rule: dict, tool: str = "") -> tuple[Severity, float | None]:
+    """(severity, numeric security-severity or None). What the result says beats what its rule says. Order:
+    the result's security-severity; Fortify's numeric InstanceSeverity, then its rule's DefaultSeverity (Fortify
+    logs only); a tool's own severity word in a `*severity` property of the result; the rule's security-severity;
+    a severity word property of the rule; a severity word used as a tag (e.g. gosec's "MEDIUM"); finally the
+    SARIF level (error high, warning medium, note low, none info)."""
     result_props, rule_props = obj(result.get("properties")), obj(rule.get("properties"))
-    for properties in (result_props, rule_props):
-        parsed = _security_severity(properties.get("security-severity"))
-        if parsed is not None:
-            return parsed
-    for properties in (result_props, rule_props):
-        word = _tool_severity(properties)
-        if word is not None:
-            return word, None
+    parsed = _security_severity(result_props.get("security-severity"))
+    if parsed is not None:
+        return parsed
+    fortify = _fortify_severity(result, rule, tool)
+    if fortify is not None:
+        return fortify, None
+    word = _tool_severity(result_props)
+    if word is not None:
+        return word, None
+    parsed = _security_severity(rule_props.get("security-severity"))
+    if parsed is not None:
+        return parsed
+    word = _tool_severity(rule_props)
+    if word is not None:
+        return word, None
     for tag in tags_of(result, rule):
         if tag.strip().lower() in SEVERITY_WORDS:
             return SEVERITY_WORDS[tag.strip().lower()], None
@@ -341,10 +399,47 @@ def rule_name(rule: dict, rule_id: str) -> str | None:
     name = rule.get("name")
     if isinstance(name, str) and name.strip() and name != rule_id:
         return name
-    return text_of(rule.get("shortDescription")) or None
+    short = text_of(rule.get("shortDescription"))
+    return short if short and short != rule_id else None  # a description that only repeats the id names nothing
 
 
 def help_uri(rule: dict) -> str | None:
     uri = rule.get("helpUri")
     return uri if isinstance(uri, str) and uri.strip() else None
 
+
+
+_SUPPRESSION_KINDS = frozenset({"inSource", "external"})
+_SUPPRESSION_STATUSES = frozenset({"accepted", "underReview", "rejected"})
+_SUPPRESSION_PROPERTIES = ("until", "reviewer", "reason")
+
+
+def suppression_records(result: dict) -> list[dict[str, str]]:
+    """The result's suppressions as plain strings (kind, status, justification, and suture's own `until`,
+    `reviewer` and `reason` properties), for keeping with the finding. A kind SARIF does not define is kept as
+    "unspecified"; one whose status SARIF does not define is left out."""
+    records: list[dict[str, str]] = []
+    for raw in arr(result.get("suppressions")):
+        suppression = obj(raw)
+        kind, status = suppression.get("kind"), suppression.get("status")
+        if status is not None and status not in _SUPPRESSION_STATUSES:
+            continue
+        record = {"kind": kind if kind in _SUPPRESSION_KINDS else "unspecified"}
+        if status in _SUPPRESSION_STATUSES:
+            record["status"] = status
+        justification = suppression.get("justification")
+        if isinstance(justification, str) and justification.strip():
+            record["justification"] = justification
+        properties = obj(suppression.get("properties"))
+        record.update({key: properties[key] for key in _SUPPRESSION_PROPERTIES if isinstance(properties.get(key), str)})
+        records.append(record)
+    return records
+
+
+def suppression_label(kind: object) -> str:
+    """How a suppression of `kind` is described in a skip reason: only `inSource` is in the source."""
+    if kind == "inSource":
+        return "suppressed in source"
+    if kind == "external":
+        return "suppressed outside the source"
+    return "suppressed"

@@ -209,7 +209,7 @@ def test_uri_forms_resolve_to_project_relative_paths(tmp_path: Path):
         "src/a.py", "src/my dir/b.py", "src/a.py", "src/my dir/b.py", "src/a.py", "src/a.py"]
     reasons = [s.reason for s in parsed.skipped]
     assert "escapes the project root" in reasons[0]
-    assert reasons[1] == "absolute path outside the project root: /elsewhere/x.py"
+    assert reasons[1] == "absolute path outside the project root (map it with --path-prefix or --map): /elsewhere/x.py"
     assert reasons[2] == "file does not exist in the project: src/missing.py"
     assert "scheme 'pkg'" in reasons[3]
 
@@ -246,7 +246,7 @@ def test_rules_from_extensions_message_strings_and_skip_reasons(tmp_path: Path):
     assert first.location.snippet == "two\n"
     assert kept.location.start_line == 1  # an underReview suppression does not hide a result
     assert [s.reason for s in run.skipped] == [
-        "suppressed in source: external (ok)",
+        "suppressed outside the source: external (ok)",  # not "in source" (issue 18)
         "baselineState is 'absent': the result was in the baseline and is gone from this run",
         "no physical location (the result names no file)",
     ]

@@ -133,7 +133,7 @@ def test_accept_expiry_and_sarif_suppressions_and_fixes(scanned: Path, tmp_path:
     change = fix["artifactChanges"][0]
     assert change["artifactLocation"]["uri"] == "billing/x.py"
     assert change["replacements"][0]["deletedRegion"]["startLine"] == 2
-    assert change["replacements"][0]["insertedContent"]["text"] == "ctx\nnew\n"
+    assert change["replacements"][0]["insertedContent"]["text"] == "ctx\nnew"  # up to the end of line 3 (issue 18)
     assert results[patched["id"]]["properties"]["triage"]["rank"] == 1
 
     # expiry: the acceptance runs out, the next triage re-opens the finding and ranks it again
