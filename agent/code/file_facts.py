@@ -6,8 +6,13 @@ outside the folder, or not Python (`.py` / `.pyw`) has no source facts; one that
 
 * its first lines (`header`), its entry points (`agent.code.entry_points`) by line span, and its script entry;
 * answers to line queries the static evidence needs (`agent.code.sinks`): the dead-code detail at a line, the
-  sink's input on a line range. Answers are memoized; `FactsIndex.prepare(queries)` answers every query of a file
-  with one parse and then lets the tree go, so memory stays bounded by the facts, not the syntax trees.
+  sink's input on a line range; the statement at a line (`agent.code.calls.statement_at`, for grouping);
+* its functions and call edges (`agent.code.calls`, for reachability through helpers);
+* answers that need the file's text rather than its tree (`FileFacts.answer(key, compute)`: e.g. whether a builtin
+  fixer would rewrite a finding, which credential formats a line holds).
+
+Answers are memoized; `FactsIndex.prepare(queries)` answers every query of a file with one parse and then lets
+the tree go, so memory stays bounded by the facts, not the syntax trees.
 
 Facts are plain data (`to_json` / `from_json`) keyed by the file's content digest (sha256 of its bytes), so a
 `FactsCache` (e.g. the store) can hand back the facts of an unchanged file without parsing it again. libcst is
@@ -18,16 +23,17 @@ from __future__ import annotations
 
 import ast
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from agent.code.calls import CallFacts, call_facts, module_name, statement_at
 from agent.code.entry_points import EntryPoint, entry_points
 from agent.code.sinks import ModuleFacts, SinkFacts
 
 PYTHON_SUFFIXES = (".py", ".pyw")
-FACTS_VERSION = 1  # bump when what a fact means changes: cached facts of another version are ignored
+FACTS_VERSION = 2  # bump when what a fact means changes: cached facts of another version are ignored
 
 
 class FactsCache(Protocol):
@@ -49,8 +55,12 @@ class FileFacts:
     script: EntryPoint | None = None
     dead: dict[int, str | None] = field(default_factory=dict)
     sinks: dict[tuple[int, int], SinkFacts | None] = field(default_factory=dict)
+    statements: dict[int, tuple[int, int, int, int] | None] = field(default_factory=dict)
+    calls: CallFacts = field(default_factory=CallFacts)
+    answers: dict[str, Any] = field(default_factory=dict)  # JSON values, keyed by the asker's own key
     module: ModuleFacts | None = field(default=None, repr=False, compare=False)
     reparse: Callable[[], ModuleFacts | None] | None = field(default=None, repr=False, compare=False)
+    text: Callable[[], str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def source_known(self) -> bool:
@@ -81,13 +91,33 @@ class FileFacts:
             self.sinks[key] = module.sink(first, last) if module is not None else None
         return self.sinks[key]
 
+    def statement(self, line: int) -> tuple[int, int, int, int] | None:
+        """`agent.code.calls.statement_at` for this file (None also when the file did not parse)."""
+        if line not in self.statements:
+            module = self._module() if self.parsed else None
+            self.statements[line] = statement_at(module.tree, line) if module is not None else None
+        return self.statements[line]
+
+    def answer(self, key: str, compute: Callable[[str], Any]) -> Any:
+        """`compute(text of the file)`, memoized (and cached with the facts) under `key`; None without readable
+        source. The key must name everything the answer depends on besides the file's content."""
+        if key not in self.answers:
+            text = self.text() if self.text is not None else None
+            if text is None:
+                return None
+            self.answers[key] = compute(text)
+        return self.answers[key]
+
     def to_json(self) -> dict[str, Any]:
         return {"header": self.header, "parsed": self.parsed,
                 "spans": [[s, e, ep.kind, ep.name, ep.detail] for s, e, ep in self.spans],
                 "script": [self.script.kind, self.script.name, self.script.detail] if self.script else None,
                 "dead": [[line, detail] for line, detail in self.dead.items()],
                 "sinks": [[f, la, None if s is None else [s.where, s.code, s.constant, s.no_fields, s.interpolated]]
-                          for (f, la), s in self.sinks.items()]}
+                          for (f, la), s in self.sinks.items()],
+                "statements": [[line, None if s is None else list(s)] for line, s in self.statements.items()],
+                "functions": [list(f) for f in self.calls.functions], "edges": [list(e) for e in self.calls.edges],
+                "answers": self.answers}
 
     @classmethod
     def from_json(cls, digest: str, data: dict[str, Any]) -> FileFacts:
@@ -95,7 +125,14 @@ class FileFacts:
                    spans=[(s, e, EntryPoint(k, n, d)) for s, e, k, n, d in data["spans"]],
                    script=EntryPoint(*data["script"]) if data["script"] else None,
                    dead={line: detail for line, detail in data["dead"]},
-                   sinks={(f, la): None if s is None else SinkFacts(*s) for f, la, s in data["sinks"]})
+                   sinks={(f, la): None if s is None else SinkFacts(*s) for f, la, s in data["sinks"]},
+                   statements={line: None if s is None else tuple(s) for line, s in data["statements"]},
+                   calls=CallFacts([tuple(f) for f in data["functions"]], [tuple(e) for e in data["edges"]]),
+                   answers=dict(data["answers"]))
+
+
+def _sizes(facts: FileFacts) -> tuple[int, ...]:
+    return len(facts.dead), len(facts.sinks), len(facts.statements), len(facts.answers)
 
 
 def decode_source(data: bytes) -> str:
@@ -103,15 +140,20 @@ def decode_source(data: bytes) -> str:
     return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
 
 
-def facts_from_source(source: str, digest: str | None = None) -> FileFacts:
+def facts_from_source(source: str, digest: str | None = None, path: str = "") -> FileFacts:
     """Parse `source` once and keep the tree on the facts (for one-off callers such as the builtin engine)."""
     facts = FileFacts(digest=digest or hashlib.sha256(source.encode("utf-8")).hexdigest(),
-                      header="\n".join(source.splitlines()[:5]))
-    module = parse_module(source)
+                      header="\n".join(source.splitlines()[:5]), text=lambda: source)
+    _fill(facts, parse_module(source), path)
+    return facts
+
+
+def _fill(facts: FileFacts, module: ModuleFacts | None, path: str) -> None:
+    """The facts every parse yields: entry points and call edges."""
     if module is not None:
         facts.parsed, facts.module = True, module
         facts.spans, facts.script = entry_points(module.tree)
-    return facts
+        facts.calls = call_facts(module.tree, module_name(path))
 
 
 def parse_module(source: str) -> ModuleFacts | None:
@@ -142,17 +184,28 @@ class FactsIndex:
         return found
 
     def prepare(self, queries: Iterable[tuple[str, int, int]],
-                progress: Callable[[int, int], None] | None = None) -> None:
+                progress: Callable[[int, int], None] | None = None,
+                extra: Mapping[str, list[Callable[[FileFacts], object]]] | None = None) -> None:
         """Answer every (path, first line, last line) query, one file at a time: one parse per file at most, and
-        no tree kept once its file's queries are answered. `progress(done, total)` is called per file."""
+        no tree kept once its file's queries are answered. `extra[path]`: more questions to ask the file's facts
+        while its tree and text are at hand (e.g. `FileFacts.answer` calls). `progress(done, total)` is called
+        per file."""
         by_path: dict[str, list[tuple[int, int]]] = {}
         for path, first, last in queries:
             by_path.setdefault(path, []).append((first, last))
+        for path in extra or {}:
+            by_path.setdefault(path, [])
         for done, (path, spans) in enumerate(by_path.items(), 1):
             facts = self.facts(path)
+            before = _sizes(facts)
             for first, last in spans:
                 facts.dead_code(first)
                 facts.sink(first, last)
+                facts.statement(first)
+            for ask in (extra or {}).get(path, ()):
+                ask(facts)
+            if facts.digest is not None and _sizes(facts) != before:
+                self._dirty.add(path)  # new answers for cached facts: store them too
             facts.module = None
             if progress is not None:
                 progress(done, len(by_path))
@@ -196,14 +249,17 @@ class FactsIndex:
         stored = self.cache.get_file_facts(path, digest, FACTS_VERSION) if self.cache is not None else None
         if stored is not None:
             self.cached += 1
-            facts = FileFacts.from_json(digest, stored)
-            facts.reparse = lambda: self._parse(path, source)
-            return facts
-        facts = FileFacts(digest=digest, header="\n".join(source.splitlines()[:5]))
-        module = self._parse(path, source)
-        if module is not None:
-            facts.parsed, facts.module = True, module
-            facts.spans, facts.script = entry_points(module.tree)
+            try:
+                facts = FileFacts.from_json(digest, stored)
+            except (KeyError, TypeError, ValueError):  # a row that does not read back: parse the file again
+                facts = None
+            if facts is not None:
+                facts.reparse = lambda: self._parse(path, source)
+                facts.text = lambda: source
+                return facts
+            self.cached -= 1
+        facts = FileFacts(digest=digest, header="\n".join(source.splitlines()[:5]), text=lambda: source)
+        _fill(facts, self._parse(path, source), path)
         return facts
 
     def _parse(self, path: str, source: str) -> ModuleFacts | None:

@@ -10,12 +10,12 @@ import-only findings), static evidence and stored verdicts, asset criticality, f
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
-from agent.engines.builtin.fixers import fixers_for
-from agent.models import Factor, Finding, Location, Rank, Verdict, utcnow
+from agent.models import Factor, Finding, Rank, Verdict, utcnow
 from agent.triage.config import TriageConfig, cvss_base_score
 from agent.triage.cwe import cwe_points
 from agent.triage.feeds import Feeds
@@ -219,19 +219,12 @@ def _asset(finding: Finding, ctx: ScoringContext, add) -> None:
         add("asset", DATA_POINTS[asset.data], f"{asset.name} holds {asset.data} data")
 
 
-@lru_cache(maxsize=1 << 17)  # scanners such as Trivy give every CVE its own rule id: 100,000 findings, ~20,000 rules
-def _fixer_name(tool: str, rule_id: str, cwe: tuple[int, ...]) -> str | None:
-    """The first builtin fixer for findings of this tool, rule and CWEs (fixers match on those alone)."""
-    probe = Finding(id="probe", tool=tool, rule_id=rule_id, message="", cwe=list(cwe),
-                    location=Location(path="probe.py", start_line=1))
-    fixers = fixers_for(probe)
-    return fixers[0].name if fixers else None
-
-
 def _fix_and_age(finding: Finding, ctx: ScoringContext, add) -> None:
-    fixer = _fixer_name(finding.tool, finding.rule_id, tuple(finding.cwe))
+    # a quick win only when a builtin fixer would actually rewrite the code there (not merely a rule or CWE it
+    # knows): that needs the file, so only with the project's facts, and only for production code
+    fixer = ctx.code.fixer(finding) if ctx.code is not None and path_kind(finding.location.path) is None else None
     if fixer:
-        add("fix", 5.0, f"quick win: builtin fixer `{fixer}` applies")
+        add("fix", 5.0, f"quick win: builtin fixer `{fixer}` rewrites it")
     span = finding.location.last_line - finding.location.start_line + 1
     if span > 15:
         add("fix", -3.0, f"larger change: the finding spans {span} lines")
@@ -286,8 +279,17 @@ def build_rank(finding_id: str, factors: list[Factor]) -> Rank:
     return Rank(finding_id=finding_id, score=score, factors=ordered, reason=reason)
 
 
-def rank_findings(findings: list[Finding], ctx: ScoringContext | None = None) -> list[tuple[Finding, Rank]]:
-    """Findings with their ranks, best first; ties broken by path and line so the order is stable."""
-    ranked = [(f, score_finding(f, ctx)) for f in findings]
+def rank_findings(findings: list[Finding], ctx: ScoringContext | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> list[tuple[Finding, Rank]]:
+    """Findings with their ranks, best first; ties broken by path and line so the order is stable.
+    `progress(done, total)` hears how scoring goes (every 500 findings and at the end)."""
+    if progress is None:
+        ranked = [(f, score_finding(f, ctx)) for f in findings]
+    else:
+        ranked = []
+        for done, f in enumerate(findings, 1):
+            ranked.append((f, score_finding(f, ctx)))
+            if done % 500 == 0 or done == len(findings):
+                progress(done, len(findings))
     ranked.sort(key=lambda fr: (-fr[1].score, fr[0].location.path, fr[0].location.start_line, fr[0].id))
     return ranked
