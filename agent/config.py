@@ -37,7 +37,10 @@ class Settings(BaseModel):
     cache: bool = Field(True, description="reuse cached model answers (same model, prompt and parameters)")
     llm_concurrency: int = Field(4, ge=1, description="model calls in flight at once")
     # validation
-    test_command: list[str] | str | None = Field(None, description="none = auto-detect pytest")
+    test_command: list[str] | str | None = Field(None, description="none = auto-detect pytest, run by the "
+                                                 "project's own environment (see test_python)")
+    test_python: str | None = Field(None, description="virtualenv folder or interpreter that runs the tests; none "
+                                    "= the project's .venv/venv/env or .tox env, else suture's own interpreter")
     test_timeout: float = Field(300.0, gt=0)
     workers: int | None = Field(None, ge=1, description="proposals validated in parallel; none = CPU count")
     full_suite: bool = Field(True, description="after the tests importing the changed modules pass, run the full suite")

@@ -176,6 +176,7 @@ class TestRun(Record):
     junit_report: bool = False  # per-test results come from the run's own JUnit report (else: exit code/output)
     test_ids: list[str] = Field(default_factory=list)  # every test id in that report, in report order
     skipped_tests: list[str] = Field(default_factory=list)  # ids the report marks skipped
+    environment: str | None = None  # the test environment that ran it (agent.validate.project_env)
 
     @property
     def ok(self) -> bool:

@@ -151,6 +151,9 @@ def show_proposal(p: Proposal, f: Finding, history: list[Transition]) -> None:
         for name, run in (("baseline", v.baseline), ("targeted", v.targeted), ("patched", v.patched)):
             if run is not None:
                 out.print(f"  tests {name}: {escape(run.summary)}")
+        test_env = next((r.environment for r in (v.baseline, v.patched) if r is not None and r.environment), None)
+        if test_env:
+            out.print(f"  test environment: {escape(test_env)}")
         if v.newly_failing:
             out.print(f"  newly failing: {escape(', '.join(v.newly_failing))}")
         if v.flaky:

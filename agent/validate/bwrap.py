@@ -22,7 +22,7 @@ import site
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,10 +136,11 @@ def _under_masked(path: Path) -> bool:
     return any(path == Path(m) or Path(m) in path.parents for m in MASKED)
 
 
-def _python_paths(environ: Mapping[str, str]) -> list[Path]:
-    """Folders the test interpreter needs that a masked tmpfs would hide (a venv under /tmp, say)."""
+def _python_paths(environ: Mapping[str, str], extra: Sequence[Path] = ()) -> list[Path]:
+    """Folders the test interpreter needs that a masked tmpfs would hide (a venv under /tmp, say); `extra`: more
+    such folders (the project's own virtualenv)."""
     raw = [sys.prefix, sys.base_prefix, sys.exec_prefix, site.getuserbase() or "", *sys.path,
-           *environ.get("PYTHONPATH", "").split(os.pathsep)]
+           *environ.get("PYTHONPATH", "").split(os.pathsep), *map(str, extra)]
     found: list[Path] = []
     for entry in raw:
         if not entry or not os.path.isdir(entry):
@@ -162,12 +163,14 @@ def hidden_credentials(home: Path) -> list[Path]:
     return found
 
 
-def bwrap_argv(box: Bubblewrap, workdir: Path, real_home: Path, environ: Mapping[str, str]) -> list[str]:
-    """The argv prefix running a command under bwrap with `workdir` as its current and writable folder."""
+def bwrap_argv(box: Bubblewrap, workdir: Path, real_home: Path, environ: Mapping[str, str],
+               read_only: Sequence[Path] = ()) -> list[str]:
+    """The argv prefix running a command under bwrap with `workdir` as its current and writable folder;
+    `read_only`: folders outside it the run must read even where they lie under a masked folder."""
     assert box.path is not None
     root, git_dir = writable_root(workdir)
     args = [box.path, *_base_args(box.network)]
-    for path in _python_paths(environ):
+    for path in _python_paths(environ, read_only):
         args += ["--ro-bind", str(path), str(path)]
     args += ["--bind", str(root), str(root)]
     if (root / ".git").is_file():  # a linked worktree: its pointer must not be redirected to a planted gitdir

@@ -7,7 +7,6 @@ the same moment: the second waits for the first instead of running the same test
 
 from __future__ import annotations
 
-import shlex
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -17,7 +16,8 @@ from typing import Any, TypeVar
 from agent.config import Settings
 from agent.models import Finding, TestRun
 from agent.patch.guards import GuardConfig
-from agent.validate.runner import detect_test_command
+from agent.validate.bwrap import writable_root
+from agent.validate.project_env import ProjectEnv, detect_project_env
 
 T = TypeVar("T")
 
@@ -45,11 +45,23 @@ class ValidationEnv:
             allow_harness_edits=self.settings.allow_harness_edits,
         )
 
+    def project_env(self, project_dir: Path) -> ProjectEnv:
+        """The environment the tests of `project_dir` (a checkout of `user_repo`'s project) run in: the
+        configured test_command, else the project's virtualenv found in the user's checkout (untracked, so
+        not in the worktree), else suture's interpreter; see agent.validate.project_env."""
+        source, root = Path(project_dir), None
+        if self.user_repo is not None:
+            checkout = writable_root(Path(project_dir))[0]
+            root = Path(self.user_repo).resolve()
+            try:
+                source = root / Path(project_dir).resolve().relative_to(checkout)
+            except ValueError:
+                source = root
+        return detect_project_env(Path(project_dir), source, root, configured=self.settings.test_command,
+                                  test_python=self.settings.test_python)
+
     def test_command(self, project_dir: Path) -> list[str] | None:
-        configured = self.settings.test_command
-        if configured:
-            return shlex.split(configured) if isinstance(configured, str) else list(configured)
-        return detect_test_command(project_dir)
+        return self.project_env(project_dir).command
 
     def cached(self, cache: dict[Any, T], key: Hashable, compute: Callable[[], T]) -> T:
         """`cache[key]`, computing it once across threads; a failed computation is not cached."""

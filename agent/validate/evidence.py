@@ -16,9 +16,11 @@ code only and pass through unchanged. The rules:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 
 from agent.models import TestRun
+from agent.validate.project_env import GENERIC_HINT
 from agent.validate.runner import is_pytest_command
 
 
@@ -30,8 +32,17 @@ def _listed(ids: list[str], limit: int = 5) -> str:
     return ", ".join(ids[:limit]) + (f" (+{len(ids) - limit} more)" if len(ids) > limit else "")
 
 
-def baseline_problem(baseline: TestRun) -> str | None:
-    """Why the unpatched run cannot be the yardstick (the tests could not be run), or None when it can."""
+def baseline_problem(baseline: TestRun, hint: str | None = None) -> str | None:
+    """Why the unpatched run cannot be the yardstick (the tests could not be run), or None when it can.
+
+    A baseline that could not even import (ModuleNotFoundError / ImportError before any test ran) is "test
+    environment broken", naming the environment and `hint` (what to configure): the patch was not judged.
+    """
+    broken = _import_failure(baseline)
+    if broken:
+        where = f" with {baseline.environment}" if baseline.environment else ""
+        return (f"test environment broken: the tests cannot import on the unpatched code{where} ({broken}); "
+                f"the patch was not judged: {hint or GENERIC_HINT}")
     if not baseline.ran:
         return (f"the tests could not be run on the unpatched code ({baseline.reason or 'unknown reason'}); "
                 "nothing shows that the patch keeps them passing")
@@ -48,6 +59,22 @@ def baseline_problem(baseline: TestRun) -> str | None:
         return (f"the tests could not be run on the unpatched code: no test executed ({baseline.passed} passed, "
                 f"{baseline.errors} errors, {baseline.skipped} skipped{detail})")
     return None
+
+
+_IMPORT_ERROR = re.compile(r"^(?:E\s+)?((?:ModuleNotFoundError|ImportError): .+)$", re.MULTILINE)
+
+
+def _import_failure(baseline: TestRun) -> str | None:
+    """The import error that kept a baseline from running any test, or None (tests ran, or another cause)."""
+    if baseline.timed_out or baseline.passed or baseline.failed:
+        return None
+    if baseline.ran and not (is_pytest_command(baseline.command) and baseline.junit_report):
+        return None
+    found = _IMPORT_ERROR.findall(baseline.log)
+    if not found and "ImportError while importing test module" not in baseline.log:
+        return None
+    missing = [line for line in found if "No module named" in line]
+    return (missing or found or ["ImportError while importing a test module"])[0].strip()[:200]
 
 
 def report_problems(baseline: TestRun, run: TestRun, scope: Collection[str] | None = None,

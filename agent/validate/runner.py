@@ -21,7 +21,6 @@ import shlex
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -80,11 +79,18 @@ def parse_test_command(command: str | Sequence[str]) -> list[str]:
 
 
 def detect_test_command(project_dir: Path) -> list[str] | None:
-    """The pytest command for a project that has Python tests or pytest configuration; None otherwise."""
+    """The pytest command for a project that has Python tests or pytest configuration, run by the project's
+    own environment where it has one (agent.validate.project_env); None otherwise or when that environment
+    is missing."""
+    from agent.validate.project_env import detect_project_env  # it builds on this module
+
+    return detect_project_env(Path(project_dir)).command
+
+
+def wants_pytest(project_dir: Path) -> bool:
+    """True for a project that has Python test files or pytest configuration."""
     project_dir = Path(project_dir)
-    if _has_pytest_config(project_dir) or _has_test_files(project_dir):
-        return [sys.executable, "-m", "pytest", *PYTEST_DEFAULT_ARGS]
-    return None
+    return _has_pytest_config(project_dir) or _has_test_files(project_dir)
 
 
 def is_pytest_command(command: Sequence[str]) -> bool:

@@ -47,9 +47,12 @@ def run_command(env: ValidationEnv, project_dir: Path, command: list[str],
     extra: dict[str, str] = {}
     if (project_dir / "src").is_dir():  # src layout: test the worktree's code, not an installed checkout
         extra["PYTHONPATH"] = os.pathsep.join([str(project_dir / "src"), str(project_dir)])
-    with sandboxed(env.user_repo, env.watch_home, workdir=project_dir, pass_env=env.settings.test_env) as box:
-        run = run_tests(command, project_dir, timeout=env.settings.test_timeout, env_extra={**extra, **box.env},
-                        prefix=box.prefix)
+    penv = env.project_env(project_dir)  # the project's own virtualenv, read-only, its editable installs remapped
+    with sandboxed(env.user_repo, env.watch_home, workdir=project_dir, pass_env=env.settings.test_env,
+                   read_only=penv.read_only) as box:
+        run = run_tests(command, project_dir, timeout=env.settings.test_timeout,
+                        env_extra={**penv.run_env(extra), **box.env}, prefix=box.prefix)
+    run.environment = penv.name
     if outcome is not None:
         outcome.sandbox = box.protections
         outcome.escapes += [e for e in box.escapes if e not in outcome.escapes]
@@ -61,7 +64,10 @@ def run_command(env: ValidationEnv, project_dir: Path, command: list[str],
 def run_baseline(env: ValidationEnv, project_dir: Path) -> TestRun:
     """The full suite on the unpatched commit, once per commit even when several workers ask at once."""
     def compute() -> TestRun:
-        command = env.test_command(project_dir)
+        penv = env.project_env(project_dir)
+        command = penv.command
+        if penv.problem:
+            return TestRun(ran=False, reason=penv.problem, environment=penv.name)
         if not command:
             return TestRun(ran=False, reason="no test command: none configured and no pytest tests detected")
         return run_command(env, project_dir, command)
@@ -70,11 +76,13 @@ def run_baseline(env: ValidationEnv, project_dir: Path) -> TestRun:
 
 def test_patch(env: ValidationEnv, project_dir: Path, changed: list[str], baseline: TestRun) -> TestOutcome:
     """Run the tests on the patched tree in `project_dir` and judge them against `baseline`."""
-    command = env.test_command(project_dir)
+    penv = env.project_env(project_dir)
+    command = penv.command
     if not command:
-        run = TestRun(ran=False, reason="no test command: none configured and no pytest tests detected")
+        run = TestRun(ran=False, reason=penv.problem or "no test command: none configured and no pytest tests "
+                      "detected", environment=penv.name)
         return TestOutcome(patched=run, reasons=[f"tests not run: {run.reason}"])
-    problem = baseline_problem(baseline)
+    problem = baseline_problem(baseline, penv.hint)
     if problem:
         run = TestRun(ran=False, command=command, reason="the unpatched code gives no baseline to judge by")
         return TestOutcome(patched=run, reasons=[problem])
