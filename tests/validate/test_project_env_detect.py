@@ -3,15 +3,19 @@ neither uv, poetry nor hatch needs to be installed, and nothing is executed)."""
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
-from agent.models import TestRun
+from agent import render
+from agent.models import Proposal, TestRun, Validation
 from agent.validate.evidence import baseline_problem
 from agent.validate.project_env import detect_project_env
 from agent.validate.runner import detect_test_command
+from tests.validate.helpers import finding
 
 NO_TOOLS = {"PATH": "/nonexistent"}  # uv, poetry, hatch: not installed
 
@@ -147,3 +151,13 @@ def test_broken_baseline_names_the_environment_and_what_to_configure() -> None:
     # a collection error of another kind keeps the general message
     other = run.model_copy(update={"log": "E   SyntaxError: invalid syntax\n"})
     assert baseline_problem(other).startswith("the tests could not be run on the unpatched code: no test executed")
+
+
+def test_review_show_names_the_test_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    buffer = io.StringIO()
+    monkeypatch.setattr(render, "out", Console(file=buffer, width=200, highlight=False))
+    baseline = TestRun(ran=True, passed=1, exit_code=0, environment="project virtualenv /p/.venv (managed by uv)")
+    proposal = Proposal(id="p1", finding_id="f" * 16, kind="patch", engine="builtin",
+                        validation=Validation(applied=True, baseline=baseline))
+    render.show_proposal(proposal, finding(), [])
+    assert "  test environment: project virtualenv /p/.venv (managed by uv)\n" in buffer.getvalue()
