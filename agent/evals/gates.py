@@ -1,8 +1,18 @@
-"""Checks on a patched copy of a case: does it build and import (G1), does the hidden exploit test pass (G3),
-and — for findings no local scanner can re-check — does bandit see new findings in the touched files (part of G4).
+"""Checks on a patched copy of a case: is the patch the code's to make (part of G0), does it build and import
+(G1), do the functional tests (G2) and the hidden exploit test (G3) pass when re-run here, and — for findings no
+local scanner can re-check — does bandit see new findings in the touched files (part of G4).
 
 Works on any small Python project laid out as top-level packages/modules plus tests; the exploit test is copied
 into the patched copy only for its own run, so no engine ever sees it.
+
+The gates trust nothing the patch or the pipeline reports. `harness_changes` compares the patched tree with the
+original, file by file, and names every change that could alter how tests run rather than what they test: test
+files, test-harness/build/CI machinery (agent.patch.harness), manifest changes beyond dependency keys, and new
+files that would shadow a standard-library or test-runner module on `sys.path`, plus code that rigs the test run
+(agent.validate.rigging). With none of those, the patched
+copy has the baseline's test configuration byte for byte, and `run_suite` runs pytest there with the baseline's
+command and environment, reading pytest's own JUnit report (written outside the tree) for per-test outcomes, so
+`suite_gate` can require the same collected test ids as the baseline.
 """
 
 from __future__ import annotations
@@ -10,13 +20,18 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.ingest import scanners
 from agent.ingest.sarif import load_sarif, parse_sarif
-from agent.models import SEVERITY_ORDER, Finding, TestRun
-from agent.validate.runner import run_tests
+from agent.models import SEVERITY_ORDER, Finding
+from agent.patch.guards import GuardConfig, is_test_path
+from agent.patch.harness import harness_rule, is_manifest, manifest_change_rule
+from agent.validate.junit import JUnitError, parse_junit
+from agent.validate.rigging import rigging_reasons
+from agent.validate.runner import detect_test_command, run_tests
 
 HIDDEN_DIR = "_eval_hidden"
 _NOT_CODE = {"tests", "test", HIDDEN_DIR, "build", "dist", ".git", ".suture"}
@@ -61,24 +76,157 @@ def check_builds(root: Path, timeout: float = 60.0) -> GateResult:
     return GateResult(True, f"{len(mods)} module(s) import")
 
 
-def run_exploit(root: Path, exploit: Path, timeout: float = 60.0) -> TestRun:
+# Names a new file may not take: on sys.path ahead of the standard library and site-packages they would replace
+# the module pytest (or the interpreter) imports, and with it the verdict.
+_RUNNER_NAMES = frozenset({"pytest", "_pytest", "pluggy", "py", "iniconfig", "packaging", "conftest",
+                           "sitecustomize", "usercustomize", "xdist", "coverage", "pytest_cov", "exceptiongroup",
+                           "tomli", "colorama", "pygments"})
+_IGNORED = {".git", ".suture", "__pycache__", ".pytest_cache", HIDDEN_DIR}
+# The environment of every suite run, baseline and gate alike: installed plugins are the same for both, so
+# auto-loading them adds start-up time and no evidence.
+SUITE_ENV = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def tree_files(root: Path) -> dict[str, bytes]:
+    """Every file under `root` by relative POSIX path (VCS, cache and hidden-test folders left out)."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and not _IGNORED & set(p.relative_to(root).parts)}
+
+
+def harness_changes(original: Path, patched: Path) -> list[str]:
+    """Why the difference between two project trees is not a code fix: one reason per changed, added or removed
+    file that is a test, test-harness/build/CI machinery, a manifest change beyond dependency and metadata keys,
+    or a new module named like a standard-library or test-runner module; and, for changed Python code, whatever
+    agent.validate.rigging finds (runner hooks, process exits, frame walks). Empty when the patch only changed
+    code, honestly."""
+    before, after = tree_files(original), tree_files(patched)
+    config = GuardConfig()
+    reasons: list[str] = []
+    code: dict[str, tuple[str, str]] = {}
+    for path in sorted(set(before) | set(after)):
+        old, new = before.get(path), after.get(path)
+        if old == new:
+            continue
+        verb = "adds" if old is None else "removes" if new is None else "changes"
+        rule = harness_rule(path)
+        if rule:
+            reasons.append(f"{verb} {rule} {path}")
+        elif is_manifest(path):
+            change = manifest_change_rule(path, _text(old), _text(new))
+            if change:
+                reasons.append(change)
+        elif is_test_path(path, config):
+            reasons.append(f"{verb} test file {path}")
+        elif old is None and _shadowed(path):
+            reasons.append(f"adds {path}, which shadows the module {_shadowed(path)!r} that Python or pytest "
+                           "imports")
+        elif new is not None:
+            code[path] = (_text(old), _text(new))
+    return reasons + rigging_reasons(code)
+
+
+def _text(data: bytes | None) -> str:
+    return "" if data is None else data.decode("utf-8", errors="replace")
+
+
+def _shadowed(path: str) -> str | None:
+    """The module a new file would shadow as a top-level module or package (at the root or under src/, which
+    may be on sys.path), or None."""
+    parts = path.split("/")
+    if parts[-1].endswith(".pth"):
+        return parts[-1]
+    if len(parts) > 1 and parts[0] == "src":
+        parts = parts[1:]
+    name = parts[0].removesuffix(".py") if len(parts) == 1 else parts[0]
+    if len(parts) == 1 and not parts[0].endswith(".py"):
+        return None
+    return name if name in sys.stdlib_module_names or name in _RUNNER_NAMES else None
+
+
+@dataclass
+class SuiteRun:
+    """One pytest run judged by pytest's own JUnit report: per-test outcome by id ("passed", "failed",
+    "skipped"); `ran` is False when no report was written (we learned nothing)."""
+
+    ran: bool
+    outcomes: dict[str, str] = field(default_factory=dict)
+    detail: str = ""
+    exit_code: int | None = None
+
+    @property
+    def passed(self) -> list[str]:
+        return [t for t, r in self.outcomes.items() if r == "passed"]
+
+    @property
+    def not_passed(self) -> list[str]:
+        return [t for t, r in self.outcomes.items() if r != "passed"]
+
+
+def suite_command(root: Path, targets: list[str] | None = None) -> list[str] | None:
+    """The pytest command for the project's functional tests (its own configuration decides what they are), or
+    for `targets`; None when the project has no tests."""
+    command = detect_test_command(root)
+    if command is None and not targets:
+        return None
+    base = command or [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    return [*base, "--rootdir", str(root), *(targets or [])]
+
+
+def run_suite(root: Path, targets: list[str] | None = None, timeout: float = 120.0) -> SuiteRun:
+    """pytest in `root` (the project's own configuration, plugin auto-loading off), judged by its JUnit report."""
+    command = suite_command(root, targets)
+    if command is None:
+        return SuiteRun(False, detail="the project has no tests")
+    with tempfile.TemporaryDirectory(prefix="suture-eval-junit-") as tmp:
+        report = Path(tmp) / "junit.xml"
+        run = run_tests([*command, f"--junitxml={report}", "-o", "junit_family=xunit1"], root, timeout=timeout,
+                        junit=False, env_extra=SUITE_ENV)
+        if run.timed_out:
+            return SuiteRun(False, detail=f"timed out after {timeout:g} s", exit_code=run.exit_code)
+        try:
+            summary = parse_junit(report)
+        except JUnitError as exc:
+            return SuiteRun(False, detail=f"no per-test report ({run.reason or f'exit {run.exit_code}'}): {exc}",
+                            exit_code=run.exit_code)
+    failing, skipped = set(summary.failing), set(summary.skipped_ids)
+    outcomes = {t: "failed" if t in failing else "skipped" if t in skipped else "passed" for t in summary.ids}
+    if run.exit_code != 0 and not failing:
+        return SuiteRun(False, outcomes, f"pytest exited {run.exit_code} with no failing test reported",
+                        run.exit_code)
+    return SuiteRun(True, outcomes, f"{len(outcomes)} test(s)", run.exit_code)
+
+
+def suite_gate(baseline: SuiteRun | None, patched: SuiteRun, expect_all_pass: bool = True) -> GateResult:
+    """Passes when the patched run collected exactly the baseline's test ids and each of them passed (with
+    `expect_all_pass` False: each test that passed at baseline still passes)."""
+    if baseline is None or not baseline.ran:
+        return GateResult(False, "no baseline test run to compare with")
+    if not patched.ran:
+        return GateResult(False, f"tests not run: {patched.detail}")
+    want, got = set(baseline.outcomes), set(patched.outcomes)
+    if want != got:
+        missing, extra = sorted(want - got), sorted(got - want)
+        return GateResult(False, "collected tests differ from the baseline: "
+                          + "; ".join(x for x in (f"missing {', '.join(missing[:3])}" if missing else "",
+                                                  f"new {', '.join(extra[:3])}" if extra else "") if x))
+    required = want if expect_all_pass else set(baseline.passed)
+    bad = sorted(t for t in required if patched.outcomes[t] != "passed")
+    if bad:
+        return GateResult(False, f"{len(bad)} failing or skipped: {', '.join(bad[:3])}")
+    if not required:
+        return GateResult(False, "no test to pass")
+    return GateResult(True, f"{len(required)} passed, same {len(want)} test id(s) as the baseline")
+
+
+def run_exploit(root: Path, exploit: Path, timeout: float = 60.0) -> SuiteRun:
     """The hidden exploit test, run against the code in `root` (copied in, then removed)."""
     hidden = root / HIDDEN_DIR
     hidden.mkdir(exist_ok=True)
     shutil.copy2(exploit, hidden / exploit.name)
     try:
-        return run_tests([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(root),
-                          f"{HIDDEN_DIR}/{exploit.name}"], root, timeout=timeout)
+        return run_suite(root, [f"{HIDDEN_DIR}/{exploit.name}"], timeout)
     finally:
         shutil.rmtree(hidden, ignore_errors=True)
-
-
-def exploit_gate(run: TestRun) -> GateResult:
-    if not run.ran:
-        return GateResult(False, f"exploit test not run: {run.reason}")
-    if run.ok and run.passed > 0:
-        return GateResult(True, f"{run.passed} exploit check(s) pass")
-    return GateResult(False, f"exploit test fails: {', '.join(run.failing_tests[:3]) or f'exit {run.exit_code}'}")
 
 
 def bandit_findings(root: Path, out: Path, files: list[str] | None = None, timeout: float = 120.0) -> list[Finding]:

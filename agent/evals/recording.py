@@ -1,50 +1,104 @@
 """What an engine saw and how long it took, plus the line arithmetic behind diff size and context recall.
 
 `RecordingEngine` wraps any Engine: it forwards every call and attribute, and keeps the contexts the engine was
-given and the wall time of each call. `changed_lines` finds the lines of the original files a case's reference fix
+given and, for every model-facing call the orchestrator makes (`classify`, `draft`, and the optional
+`classify_with_usage` / `draft_candidates` that agent.attempt prefers when an engine has them), its kind, wall time
+and token usage (`CallRecord`). `changed_lines` finds the lines of the original files a case's reference fix
 changes; `context_recall` is the share of those lines that were inside the snippets sent to the engine.
 """
 
 from __future__ import annotations
 
 import difflib
+import threading
 import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from agent.engines.base import Draft, Engine, Feedback
 from agent.evals.cases import EvalCase
-from agent.models import Context, Finding, Verdict
+from agent.models import Context, Finding, Usage, Verdict
+
+_OPTIONAL = {"classify_with_usage": "classify", "draft_candidates": "draft"}
+
+
+@dataclass
+class CallRecord:
+    kind: str  # "classify" or "draft"
+    latency_s: float
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached: bool = False
+    failed: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 class RecordingEngine:
-    """Engine protocol pass-through that records contexts and call latency."""
+    """Engine protocol pass-through that records contexts, and latency and tokens of every engine call."""
 
     def __init__(self, inner: Engine) -> None:
         self.inner = inner
         self.name = inner.name
         self.contexts: list[Context] = []
-        self.calls: list[tuple[str, float]] = []
+        self.records: list[CallRecord] = []
+        self._lock = threading.Lock()
+
+    @property
+    def calls(self) -> list[tuple[str, float]]:
+        return [(r.kind, r.latency_s) for r in self.records]
 
     def __getattr__(self, attr: str) -> Any:
-        return getattr(self.inner, attr)
+        value = getattr(self.inner, attr)
+        if attr in _OPTIONAL and callable(value):
+            return self._timed(_OPTIONAL[attr], value, context_at=1)
+        return value
 
     def classify(self, finding: Finding, context: Context, project_root: Path) -> Verdict | None:
-        self.contexts.append(context)
-        start = time.perf_counter()
-        try:
-            return self.inner.classify(finding, context, project_root)
-        finally:
-            self.calls.append(("classify", time.perf_counter() - start))
+        return self._timed("classify", self.inner.classify, context_at=1)(finding, context, project_root)
 
     def draft(self, finding: Finding, context: Context, project_root: Path,
               feedback: Feedback | None = None) -> Draft:
-        self.contexts.append(context)
-        start = time.perf_counter()
-        try:
-            return self.inner.draft(finding, context, project_root, feedback)
-        finally:
-            self.calls.append(("draft", time.perf_counter() - start))
+        return self._timed("draft", self.inner.draft, context_at=1)(finding, context, project_root, feedback)
+
+    def _timed(self, kind: str, call: Callable[..., Any], context_at: int) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            context = args[context_at] if len(args) > context_at else kwargs.get("context")
+            with self._lock:
+                if context is not None:
+                    self.contexts.append(context)
+            start = time.perf_counter()
+            result, failed = None, True
+            try:
+                result = call(*args, **kwargs)
+                failed = False
+                return result
+            finally:
+                record = CallRecord(kind, round(time.perf_counter() - start, 6), failed=failed)
+                usage = _usage_of(result)
+                if usage is not None:
+                    record.prompt_tokens, record.completion_tokens = usage.prompt_tokens, usage.completion_tokens
+                    record.cached = usage.calls > 0 and usage.cached_calls == usage.calls
+                with self._lock:
+                    self.records.append(record)
+        return wrapper
+
+
+def _usage_of(result: Any) -> Usage | None:
+    """The token usage an engine call returned, when its result carries one (drafts, (verdict, usage, hash))."""
+    if isinstance(result, Draft):
+        return result.usage
+    if isinstance(result, list) and result and all(isinstance(d, Draft) for d in result):
+        total = Usage()
+        for d in result:
+            total = total.add(d.usage)
+        return total
+    if isinstance(result, tuple) and len(result) >= 2 and isinstance(result[1], Usage):
+        return result[1]
+    return None
 
 
 def changed_lines(case: EvalCase) -> dict[str, set[int]]:

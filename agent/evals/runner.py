@@ -5,8 +5,13 @@ finding (bandit run, or the case's SARIF), store it, and call `agent.attempt.fix
 worktree — the same per-finding loop `suture fix` uses (context, verdict, drafts, validation). The proposal is then
 scored on a fresh patched copy:
 
-    G0 edits apply · G1 code compiles and imports · G2 functional tests pass · G3 hidden exploit test passes ·
-    G4 the finding is gone on re-scan and no new finding (medium or worse) appeared
+    G0 edits apply, and change code only (no test, harness, build or CI file; see gates.harness_changes) ·
+    G1 code compiles and imports · G2 the functional tests, re-run here with the baseline's configuration,
+    collect the baseline's test ids and all pass · G3 the hidden exploit tests, run the same way, collect the
+    baseline's ids and all pass · G4 the finding is gone on re-scan and no new finding (medium or worse) appeared
+
+The gates never take the pipeline's word: G2 does not read the pipeline's own test run, and a patch the pipeline
+accepted is judged again on a fresh copy (`score_patch`, usable on any list of edits).
 
 Each case's baseline (finding produced, functional tests pass on the original, exploit test fails on it for a
 real vulnerability and passes for a false positive) is checked once per process and cached; a case that fails its
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -34,7 +40,7 @@ from agent.evals import gates
 from agent.evals.cases import EvalCase
 from agent.evals.recording import RecordingEngine, changed_lines, context_recall, diff_size
 from agent.ingest.sarif import load_sarif, parse_sarif
-from agent.models import Finding, Proposal, TestRun
+from agent.models import Edit, Finding, Proposal, TestRun
 from agent.patch.apply import apply_edits
 from agent.patch.guards import GuardConfig
 from agent.store import Store
@@ -61,8 +67,9 @@ class Baseline:
     scan_content: bytes = b""
     target: Finding | None = None
     bandit: list[Finding] = field(default_factory=list)  # bandit over the whole original repo
-    functional: TestRun | None = None
-    exploit: TestRun | None = None
+    functional: TestRun | None = None  # the pipeline's own baseline run (shared with it, never a gate's evidence)
+    suite: gates.SuiteRun | None = None  # the functional tests as the gates run them
+    exploit: gates.SuiteRun | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -139,25 +146,33 @@ def _compute_baseline(case: EvalCase, digest: str, timeout: float) -> Baseline:
         base.target = pick_target(case, base.findings)
         if base.target is None:
             base.problems.append(f"expected exactly one {case.finding.rule} finding in {case.finding.path}")
-        command = detect_test_command(repo)
+        command = case_test_command(case, repo)
         if command is None:
             base.problems.append("the case has no functional tests")
         else:
-            base.functional = run_tests(command, repo, timeout=timeout)
-            if not (base.functional.ok and base.functional.passed > 0):
-                base.problems.append("functional tests do not pass on the original code")
+            base.functional = run_tests(command, repo, timeout=timeout, env_extra=gates.SUITE_ENV)
+            base.suite = gates.run_suite(repo, list(case.test_args) or None, timeout=timeout)
+            if not (base.suite.ran and base.suite.passed and not base.suite.not_passed):
+                base.problems.append(f"functional tests do not all pass on the original code ({base.suite.detail})")
         if not case.exploit_test.is_file():
             base.problems.append("the case has no hidden exploit test")
         else:
             base.exploit = gates.run_exploit(repo, case.exploit_test, timeout)
-            passes = base.exploit.ok and base.exploit.passed > 0
-            if case.is_vulnerable and passes:
-                base.problems.append("the exploit test passes on the vulnerable code: it proves nothing")
-            if not case.is_vulnerable and not passes:
-                base.problems.append("the exploit test fails on code labelled a false positive")
             if not base.exploit.ran:
-                base.problems.append(f"exploit test not run: {base.exploit.reason}")
+                base.problems.append(f"exploit test not run: {base.exploit.detail}")
+            elif case.is_vulnerable and base.exploit.passed:
+                base.problems.append("an exploit check passes on the vulnerable code: it proves nothing "
+                                     f"({', '.join(base.exploit.passed[:3])})")
+            elif not case.is_vulnerable and (base.exploit.not_passed or not base.exploit.passed):
+                base.problems.append("the exploit test fails on code labelled a false positive")
     return base
+
+
+def case_test_command(case: EvalCase, repo: Path) -> list[str] | None:
+    """The functional test command of a case: pytest's own discovery, or the case's [tests] args."""
+    if case.test_args:
+        return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *case.test_args]
+    return detect_test_command(repo)
 
 
 def run_case(case: EvalCase, engine: Engine, settings: Settings, sample: int = 0,
@@ -185,7 +200,9 @@ def run_case(case: EvalCase, engine: Engine, settings: Settings, sample: int = 0
         try:
             store.record_scan(tool=base.target.tool, scope="eval", source=case.id, content=base.scan_content,
                               findings=base.findings, full=True)
-            proposal = _fix(repo, work, store, base, recorder, settings)
+            case_settings = (settings.model_copy(update={"test_command": case_test_command(case, repo)})
+                             if case.test_args else settings)
+            proposal = _fix(repo, work, store, base, recorder, case_settings)
             _score(case, base, proposal, repo, work, settings, outcome)
         except SutureError as exc:
             outcome["error"] = str(exc)
@@ -193,7 +210,8 @@ def run_case(case: EvalCase, engine: Engine, settings: Settings, sample: int = 0
             store.close()
         if artifacts is not None:
             _keep_artifacts(artifacts / case.id / f"s{sample}", outcome, work)
-    outcome["latency_s"] = round(sum(s for _, s in recorder.calls), 4)
+    outcome["calls"] = [r.as_dict() for r in recorder.records]
+    outcome["latency_s"] = round(sum(r.latency_s for r in recorder.records), 4)
     outcome["context_recall"] = context_recall(changed_lines(case), recorder.contexts)
     outcome["duration_s"] = round(time.perf_counter() - started, 3)
     return outcome
@@ -235,32 +253,63 @@ def _score(case: EvalCase, base: Baseline, proposal: Proposal, repo: Path, work:
         detail["G0"] = "dismissed" if proposal.kind == "dismissal" else (
             (validation.apply_error if validation else None) or proposal.error or "no edits")
         return
-    g["G0"] = True
     outcome["diff_lines"] = diff_size(proposal.diff)
+    result = score_patch(case, base, proposal.edits, repo, work, settings)
+    g.update(result.gates)
+    detail.update(result.details)
+    outcome["fixed"] = result.fixed
+
+
+@dataclass
+class PatchScore:
+    gates: dict[str, bool]
+    details: dict[str, str]
+
+    @property
+    def fixed(self) -> bool:
+        return all(self.gates.values())
+
+
+def score_patch(case: EvalCase, base: Baseline, edits: list[Edit], repo: Path, work: Path,
+                settings: Settings) -> PatchScore:
+    """G0–G4 for `edits` on a fresh copy of `repo` (the case's original tree), whatever produced them."""
+    gate_list, details = dict.fromkeys(GATES, False), {}
     gate_root = work / "gate"
+    shutil.rmtree(gate_root, ignore_errors=True)
     shutil.copytree(repo, gate_root, ignore=shutil.ignore_patterns(".git", ".suture"))
-    apply_edits(gate_root, proposal.edits, GuardConfig(max_files=settings.max_files,
-                                                       max_changed_lines=settings.max_changed_lines,
-                                                       allow_test_edits=settings.allow_test_edits))
+    try:
+        apply_edits(gate_root, edits, GuardConfig(max_files=settings.max_files,
+                                                  max_changed_lines=settings.max_changed_lines,
+                                                  allow_harness_edits=True, allow_test_edits=True))
+    except SutureError as exc:
+        details["G0"] = f"edits do not apply: {exc}"
+        return PatchScore(gate_list, details)
+    refused = gates.harness_changes(repo, gate_root)
+    if refused:
+        details["G0"] = "not a code fix: " + "; ".join(refused[:3])
+        return PatchScore(gate_list, details)
+    gate_list["G0"], details["G0"] = True, f"{len(edits)} edit(s) apply to code only"
     built = gates.check_builds(gate_root)
-    g["G1"], detail["G1"] = built.passed, built.detail
-    patched = validation.patched
-    g["G2"] = bool(patched and patched.ok and patched.passed > 0 and not validation.newly_failing)
-    detail["G2"] = (f"{patched.passed} passed, {patched.failed + patched.errors} failed" if patched and patched.ran
-                    else "tests not run")
-    exploit = gates.exploit_gate(gates.run_exploit(gate_root, case.exploit_test, settings.test_timeout))
-    g["G3"], detail["G3"] = exploit.passed, exploit.detail
-    g["G4"], detail["G4"] = _rescan_gate(base, proposal, gate_root, work, settings)
-    outcome["fixed"] = all(g.values())
+    gate_list["G1"], details["G1"] = built.passed, built.detail
+    functional = gates.suite_gate(base.suite, gates.run_suite(gate_root, list(case.test_args) or None,
+                                                               timeout=settings.test_timeout))
+    gate_list["G2"], details["G2"] = functional.passed, functional.detail
+    exploit = gates.suite_gate(base.exploit, gates.run_exploit(gate_root, case.exploit_test, settings.test_timeout))
+    gate_list["G3"], details["G3"] = exploit.passed, exploit.detail
+    changed = sorted(p for p in set(gates.tree_files(repo)) | set(gates.tree_files(gate_root))
+                     if (repo / p).is_file() != (gate_root / p).is_file()
+                     or ((repo / p).is_file() and (repo / p).read_bytes() != (gate_root / p).read_bytes()))
+    gate_list["G4"], details["G4"] = _rescan_gate(base, changed, gate_root, work, settings)
+    return PatchScore(gate_list, details)
 
 
-def _rescan_gate(base: Baseline, proposal: Proposal, gate_root: Path, work: Path,
+def _rescan_gate(base: Baseline, changed: list[str], gate_root: Path, work: Path,
                  settings: Settings) -> tuple[bool, str]:
     """Bandit on the touched files of the patched copy against bandit on the original: the finding must be gone
     (when bandit produced it; other tools cannot be re-run here, so the exploit test is the proof) and nothing new
     at `fail_on_new_severity` or worse may appear."""
     target = base.target
-    files = sorted({e.path for e in proposal.edits if e.path.endswith(".py") and (gate_root / e.path).is_file()})
+    files = [p for p in changed if p.endswith(".py") and (gate_root / p).is_file()]
     after = gates.bandit_findings(gate_root, work / "gate-bandit.sarif", files) if files else []
     new = gates.new_findings(base.bandit, after, settings.fail_on_new_severity)
     if target.tool == "bandit":
