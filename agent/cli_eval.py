@@ -21,6 +21,11 @@ class EngineName(str, Enum):
     saboteur = "saboteur"
 
 
+class Split(str, Enum):
+    smoke = "smoke"
+    real = "real"
+
+
 class OutFmt(str, Enum):
     table = "table"
     json = "json"
@@ -29,7 +34,8 @@ class OutFmt(str, Enum):
 eval_cli = typer.Typer(
     help="Measure fix and verdict quality on labelled cases (evals/cases): gates G0 apply, G1 imports, G2 "
          "functional tests, G3 hidden exploit test, G4 re-scan; fix@k, classification, calibration, cost, "
-         "context recall; markdown/JSON/HTML reports. Subcommands: `compare RUN_A RUN_B`, `rescore RUN`.",
+         "context recall; markdown/JSON/HTML reports. Subcommands: `compare RUN_A RUN_B`, `rescore RUN`, "
+         "`leaderboard RUN...`.",
     invoke_without_command=True,
 )
 
@@ -37,15 +43,24 @@ eval_cli = typer.Typer(
 @eval_cli.callback()
 def eval_main(
     ctx: typer.Context,
-    cases: Annotated[Path | None, typer.Option("--cases", help="Cases folder (default: evals/cases of this "
-                                               "checkout).")] = None,
+    cases: Annotated[Path | None, typer.Option("--cases", help="Cases folder (default: the split's folder of "
+                                               "this checkout).")] = None,
+    split: Annotated[Split, typer.Option("--split", help="smoke: the small synthetic cases (evals/cases, what CI "
+                                         "runs); real: published vulnerabilities in real projects (evals/real; "
+                                         "fetches each project's pinned sdist with pip once, then uses the "
+                                         "cache).")] = Split.smoke,
     engine: Annotated[EngineName, typer.Option("--engine", "-e", help="builtin (no model), llm (needs --model), "
                                                "or a reference engine: oracle, null, saboteur.")] = EngineName.builtin,
     model: Annotated[list[str] | None, typer.Option("--model", "-m", help="litellm model string for --engine llm;"
                                                     " repeat to evaluate several models (one run each).")] = None,
     api_base: Annotated[str | None, typer.Option("--api-base", envvar="SUTURE_API_BASE",
                                                  help="OpenAI-compatible endpoint URL.")] = None,
-    k: Annotated[int, typer.Option("-k", min=1, max=20, help="Samples per case for fix@k (models only).")] = 1,
+    k: Annotated[int, typer.Option("-k", min=1, max=20, help="Samples per case for fix@k (models only; needs "
+                                   "--temperature above 0).")] = 1,
+    temperature: Annotated[float, typer.Option("--temperature", min=0.0, max=2.0, help="Model sampling "
+                                               "temperature (models only).")] = 0.0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Names the sample set: runs with another seed draw "
+                                      "(and cache) new samples; recorded in run.json.")] = 0,
     only: Annotated[list[str] | None, typer.Option("--case", help="Only these case ids (or prefixes).")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Run folder (default evals/results/<engine>-"
                                              "<time>); re-using one replays cached model answers.")] = None,
@@ -57,17 +72,27 @@ def eval_main(
     """Run the eval: every case through the real pipeline, scored on gates G0–G4 and verdict quality."""
     if ctx.invoked_subcommand is not None:
         return
-    from agent.evals.cases import load_cases
+    from agent.evals.cases import SPLITS, load_cases
     from agent.evals.harness import EvalSpec, slug
+    from agent.evals.real import prepare_case
     from agent.models import utcnow
 
     if engine != EngineName.llm and model:
         raise SutureError("--model is only used with --engine llm")
-    selected = load_cases(cases, only)
+    if engine != EngineName.llm and (k > 1 or temperature or seed):
+        raise SutureError("-k, --temperature and --seed apply to --engine llm only (the other engines are "
+                          "deterministic)")
+    selected = load_cases(cases or SPLITS[split.value], only)
     models: list[str | None] = list(model) if model else [None]
+    from agent.evals.harness import engine_factory
+
+    for m in models:  # a bad spec is refused before anything is fetched or run
+        engine_factory(EvalSpec(engine=engine.value, model=m, k=k, temperature=temperature, seed=seed))
+    selected = [prepare_case(c) for c in selected]  # real cases: the pinned sdist, fetched once
     results = []
     for m in models:
-        spec = EvalSpec(engine=engine.value, model=m, api_base=api_base, k=k, workers=workers or os.cpu_count() or 2)
+        spec = EvalSpec(engine=engine.value, model=m, api_base=api_base, k=k, workers=workers or os.cpu_count() or 2,
+                        temperature=temperature, seed=seed, split=split.value)
         name = slug(f"{engine.value}-{m}" if m else engine.value)
         run_dir = out / name if out and len(models) > 1 else out
         run_dir = run_dir or Path("evals/results") / f"{name}-{utcnow().strftime('%Y%m%dT%H%M%S')}"
@@ -120,12 +145,17 @@ def eval_compare(
     run_a: Annotated[Path, typer.Argument(help="Baseline run folder.")],
     run_b: Annotated[Path, typer.Argument(help="Candidate run folder.")],
     alpha: Annotated[float, typer.Option("--alpha", min=0.0, max=1.0, help="Significance level.")] = 0.05,
+    allow_changed: Annotated[bool, typer.Option("--allow-changed-cases", help="Compare even when the runs used "
+                                                "different case versions (a loud warning is printed).")] = False,
     fmt: Annotated[OutFmt, typer.Option("--format", "-f")] = OutFmt.table,
 ) -> None:
-    """Paired comparison over shared cases (exact McNemar): is B better than A, worse, or noise?"""
+    """Paired comparison over shared cases (exact McNemar): is B better than A, worse, or noise? Refuses runs
+    over different case versions unless --allow-changed-cases."""
     from agent.evals.compare import compare_runs
 
-    c = compare_runs(run_a, run_b, alpha)
+    c = compare_runs(run_a, run_b, alpha, allow_changed)
+    for warning in c.warnings:
+        render.err.print(f"[bold red]{render.escape(warning)}[/]")
     if fmt == OutFmt.json:
         render.emit_json(c.as_dict())
         return
@@ -137,6 +167,37 @@ def eval_compare(
             render.out.print(f"  {label}: {', '.join(ids)}")
     render.out.print(f"[bold]B is {c.verdict}[/]" + (" than A" if c.verdict != "noise" else
                                                      " (no significant difference)"))
+
+
+@eval_cli.command("leaderboard")
+def eval_leaderboard(
+    runs: Annotated[list[Path], typer.Argument(help="Finished run folders (any engines and models).")],
+    fmt: Annotated[OutFmt, typer.Option("--format", "-f")] = OutFmt.table,
+) -> None:
+    """One line per run, best solved rate first: fix rate, fix@k, FP filtered, TP dismissed, abstentions, Brier,
+    cost per validated fix. Warns when the runs used different case versions."""
+    from agent.evals.compare import leaderboard
+
+    rows, warnings = leaderboard(runs)
+    for warning in warnings:
+        render.err.print(f"[bold red]{render.escape(warning)}[/]")
+    if fmt == OutFmt.json:
+        render.emit_json({"runs": rows, "warnings": warnings})
+        return
+
+    def pct(v):
+        return "–" if v is None else f"{v:.0%}"
+
+    render.out.print("| run | dataset | solved | fix | fix@k | insecure+functional | FP filtered | TP dismissed | "
+                     "abstained | Brier (n) | $/fix |")
+    for r in rows:
+        at_k = ", ".join(f"{k} {pct(v)}" for k, v in r["fix_at_k"].items()) or "–"
+        brier = "–" if r["brier"] is None else f"{r['brier']:.3f} ({r['brier_n']})"
+        cost = "–" if r["cost_per_fix"] is None else f"{r['cost_per_fix']:.4f}"
+        render.out.print(render.escape(
+            f"| {r['label']} ({r['run']}) | {r['dataset']} | {pct(r['solved'])} | {pct(r['fix_rate'])} | {at_k} | "
+            f"{pct(r['insecure_but_functional'])} | {pct(r['fp_filtered'])} | {pct(r['tp_dismissed'])} | "
+            f"{r['abstained']} | {brier} | {cost} |"))
 
 
 def register(app: typer.Typer) -> None:

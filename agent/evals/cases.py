@@ -18,6 +18,7 @@ the cases root with a case.toml is a case; a malformed one is a `CaseError` nami
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from agent.errors import SutureError
 
 LABELS = ("true_positive", "false_positive")
 DEFAULT_CASES_DIR = Path(__file__).resolve().parents[2] / "evals" / "cases"
+SPLITS = {"smoke": DEFAULT_CASES_DIR, "real": DEFAULT_CASES_DIR.parent / "real"}
 
 
 class CaseError(SutureError):
@@ -53,10 +55,14 @@ class EvalCase:
     title: str
     finding: FindingSpec
     tags: tuple[str, ...] = field(default_factory=tuple)
+    advisory: str | None = None  # CVE or GHSA id of a real case
+    source: dict | None = None  # [source] of a real case: the project's pinned sdist (see agent.evals.real)
+    test_args: tuple[str, ...] = ()  # pytest arguments that select the functional tests (default: pytest's own)
+    repo_dir: Path | None = None  # the unpacked project of a real case, once prepared
 
     @property
     def repo(self) -> Path:
-        return self.root / "repo"
+        return self.repo_dir or self.root / "repo"
 
     @property
     def exploit_test(self) -> Path:
@@ -107,13 +113,25 @@ def load_case(folder: Path) -> EvalCase:
         raise CaseError(f"{toml_path}: [finding] needs scanner + rule + path, or sarif")
     if sarif is not None and not (folder / sarif).is_file():
         raise CaseError(f"{toml_path}: SARIF file {sarif} not found")
-    if not (folder / "repo").is_dir():
-        raise CaseError(f"{folder}: no repo/ folder")
+    source = data.get("source")
+    if source is not None and not isinstance(source, dict):
+        raise CaseError(f"{toml_path}: [source] must be a table")
+    if source is None and not (folder / "repo").is_dir():
+        raise CaseError(f"{folder}: no repo/ folder (and no [source] to fetch the project from)")
+    advisory = data.get("advisory")
+    if source is not None and not re.match(r"^(CVE-\d{4}-\d{4,}|GHSA(-[23456789cfghjmpqrvwx]{4}){3})$",
+                                           str(advisory or "")):
+        raise CaseError(f"{toml_path}: a real case needs advisory = a CVE or GHSA id")
+    tests = data.get("tests", {})
+    args = tests.get("args", []) if isinstance(tests, dict) else None
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise CaseError(f"{toml_path}: [tests] args must be a list of strings")
     if not str(data.get("reason", "")).strip():
         raise CaseError(f"{toml_path}: a label needs a reason")
     return EvalCase(
         id=str(data.get("id") or folder.name), root=folder, cwe=cwe, label=label, reason=str(data["reason"]).strip(),
         title=str(data.get("title", folder.name)), tags=tuple(data.get("tags", [])),
+        advisory=str(advisory) if advisory else None, source=source, test_args=tuple(args),
         finding=FindingSpec(scanner=spec.get("scanner"), rule=spec.get("rule"), path=spec.get("path"),
                             line=spec.get("line"), sarif=folder / sarif if sarif else None),
     )

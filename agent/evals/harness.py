@@ -3,12 +3,16 @@
 A run folder holds `run.json` (what was run: engine, model, k, cases and their digests, settings),
 `outcomes.jsonl` (one record per case and sample, everything the metrics need), `metrics.json`, `report.md`,
 `report.html`, `llm-cache.db` (every model answer, so a re-run with the same folder calls no model) and
-`cases/<id>/s<n>/` (patch and validation logs). `rescore` rebuilds the metrics and reports from outcomes.jsonl
+`cases/<id>/s<n>/` (patch and validation logs). run.json names the dataset (split and a version hashed from every
+case's digest) so `compare` and `leaderboard` can refuse runs over different case versions. A re-run in the same
+folder answers from the cache at no cost; each outcome keeps `original_cost_usd`, the spend of the run that first
+produced its answers, so cost per validated fix survives a cached re-run. `rescore` rebuilds the metrics and reports from outcomes.jsonl
 alone, without running or calling anything.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -45,6 +49,8 @@ class EvalSpec:
     k: int = 1
     workers: int = 2
     temperature: float = 0.0
+    seed: int = 0
+    split: str = "smoke"
     max_attempts: int | None = None
     timeout: float = 60.0
 
@@ -69,6 +75,9 @@ def engine_factory(spec: EvalSpec, cache_store=None) -> Callable[[EvalCase, int]
         raise EvalError(f"unknown engine {spec.engine!r}; choose one of {', '.join(ENGINES)}")
     if spec.engine == "llm" and not spec.model:
         raise EvalError("--engine llm needs --model (a litellm model string)")
+    if spec.engine == "llm" and spec.k > 1 and spec.temperature <= 0:
+        raise EvalError("-k > 1 measures fix@k only over independent samples: pass --temperature above 0 "
+                        "(at temperature 0 every sample is the same answer)")
     lock = threading.Lock()
 
     def make(case: EvalCase, sample: int) -> Engine:
@@ -84,18 +93,20 @@ def engine_factory(spec: EvalSpec, cache_store=None) -> Callable[[EvalCase, int]
             return BuiltinEngine()
         from agent.engines.llm import LLMEngine
 
-        cache = _LockedCache(cache_store, lock, f"s{sample}") if cache_store is not None else None
+        namespace = f"seed{spec.seed}:s{sample}" if spec.seed else f"s{sample}"
+        cache = _LockedCache(cache_store, lock, namespace) if cache_store is not None else None
         return LLMEngine(model=spec.model, api_base=spec.api_base, temperature=spec.temperature,
                          timeout=spec.timeout, cache=cache)
     return make
 
 
 def eval_settings(spec: EvalSpec) -> Settings:
-    """Pipeline settings for eval runs: bandit only; the pipeline re-scans only when a model can repair."""
+    """Pipeline settings for eval runs: bandit only; the pipeline re-scans only when a model can repair; the
+    pipeline's test runs see PYTEST_DISABLE_PLUGIN_AUTOLOAD (set by `_quiet_pytest_plugins`), as the gates' do."""
     llm = spec.engine == "llm"
     return Settings(model=spec.model, api_base=spec.api_base, scanners=["bandit"], rescan=llm,
                     max_attempts=spec.max_attempts or (3 if llm else 1), test_timeout=120, scan_timeout=120,
-                    request_timeout=spec.timeout)
+                    request_timeout=spec.timeout, test_env=["PYTEST_DISABLE_PLUGIN_AUTOLOAD"])
 
 
 @contextmanager
@@ -123,12 +134,15 @@ def run_eval(cases: list[EvalCase], spec: EvalSpec, out: Path,
         from agent.store import Store
 
         cache_store = Store.open(out / "llm-cache.db")
+    case_meta = {c.id: {"cwe": c.cwe, "label": c.label, "digest": c.digest()} for c in cases}
     meta = {
         "engine": spec.engine, "model": spec.model, "k": spec.k, "samples": samples, "api_base": spec.api_base,
-        "temperature": spec.temperature, "started": utcnow().isoformat(), "python": sys.version.split()[0],
-        "cases": {c.id: {"cwe": c.cwe, "label": c.label, "digest": c.digest()} for c in cases},
-        "cases_dir": str(cases[0].root.parent) if cases else None,
+        "temperature": spec.temperature, "seed": spec.seed, "sampled": samples > 1 and spec.temperature > 0,
+        "started": utcnow().isoformat(), "python": sys.version.split()[0],
+        "dataset": {"split": spec.split, "version": dataset_version(case_meta)},
+        "cases": case_meta, "cases_dir": str(cases[0].root.parent) if cases else None,
     }
+    earlier = _earlier_spend(out)
     try:
         with _quiet_pytest_plugins():
             outcomes = run_cases(cases, engine_factory(spec, cache_store), eval_settings(spec), samples,
@@ -138,10 +152,40 @@ def run_eval(cases: list[EvalCase], spec: EvalSpec, out: Path,
             cache_store.close()
     meta["finished"] = utcnow().isoformat()
     (out / "run.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    for o in outcomes:
+        o["original_cost_usd"] = _original_cost(o, earlier)
     with (out / "outcomes.jsonl").open("w", encoding="utf-8") as fh:
         for o in outcomes:
             fh.write(json.dumps({k: v for k, v in o.items() if k != "diff"}, sort_keys=True) + "\n")
     return rescore(out)
+
+
+def dataset_version(case_meta: dict[str, dict]) -> str:
+    """A short hash of every case id and digest: two runs with the same version ran the same case files."""
+    h = hashlib.sha256()
+    for cid in sorted(case_meta):
+        h.update(f"{cid}\0{case_meta[cid].get('digest')}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def _earlier_spend(out: Path) -> dict[tuple[str, int, str | None], float]:
+    """What each (case, sample, case digest) cost when a run in this folder first produced its answers."""
+    try:
+        _, outcomes = load_run(out)
+    except EvalError:
+        return {}
+    return {(o["case_id"], o.get("sample", 0), o.get("case_digest")):
+            float(o.get("original_cost_usd", (o.get("usage") or {}).get("cost_usd", 0.0)) or 0.0) for o in outcomes}
+
+
+def _original_cost(outcome: dict, earlier: dict[tuple[str, int, str | None], float]) -> float:
+    """This outcome's spend, or — when every model answer came from the cache — the spend recorded for it by the
+    run that made those calls (same case version). A partly cached outcome counts only its new spend."""
+    usage = outcome.get("usage") or {}
+    key = (outcome["case_id"], outcome.get("sample", 0), outcome.get("case_digest"))
+    if usage.get("calls") and usage.get("cached_calls") == usage.get("calls") and key in earlier:
+        return earlier[key]
+    return float(usage.get("cost_usd", 0.0) or 0.0)
 
 
 def load_run(run_dir: Path) -> tuple[dict, list[dict]]:
@@ -161,7 +205,8 @@ def rescore(run_dir: Path) -> dict[str, Any]:
     from agent.evals.report import write_reports
 
     meta, outcomes = load_run(run_dir)
-    metrics = compute_metrics(outcomes, meta.get("k", 1) if meta.get("samples", 1) >= meta.get("k", 1) else 1)
+    sampled = meta.get("sampled", meta.get("samples", 1) >= meta.get("k", 1) > 1 and meta.get("temperature", 0) > 0)
+    metrics = compute_metrics(outcomes, meta.get("k", 1) if sampled else 1)
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str) + "\n", encoding="utf-8")
     write_reports(run_dir, meta, outcomes, metrics)
     return metrics

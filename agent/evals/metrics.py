@@ -4,11 +4,19 @@ Definitions (one outcome per case and sample; a case's label decides which metri
 * fix: a true-positive case whose proposal passes every gate G0–G4. fix rate = fixed / TP samples.
 * fix@k: the unbiased estimator 1 - C(n-c, k) / C(n, k) per case (n samples, c fixed), averaged over TP cases.
 * insecure-but-functional: G0–G2 pass but G3 or G4 fails (a patch that looks fine and is not).
-* classification: positive = "a real vulnerability". An engine *dismisses* a finding (predicts false positive) by
-  returning a false-positive verdict; anything else counts as a true-positive prediction.
+* fix@k is defined only for sampled runs (k samples per case drawn at temperature > 0, `sampled` in run.json);
+  for a deterministic engine or temperature 0 only fix@1 is reported, since k identical answers are one draw.
+* classification: positive = "a real vulnerability". An engine that returns no verdict (or "uncertain")
+  *abstains*: abstentions are counted apart (`abstained`, `coverage` = share of outcomes with a verdict) and are
+  never read as a prediction. Precision is over true-positive verdicts; recall is over every real case (an
+  abstention on a real case is a miss, so an engine with no opinion gets recall 0, not 1).
+  An engine *dismisses* a finding by returning a false-positive verdict.
   FP filter rate = dismissed FP cases / FP cases; TP miss rate = dismissed TP cases / TP cases (the costly error).
-* Brier score over outcomes with a verdict: p(real) = confidence for true_positive, 1 - confidence for
-  false_positive, 0.5 for uncertain; outcome 1 for a real vulnerability.
+* Brier score over outcomes with a verdict (`brier_n` of `samples`, reported with its coverage): p(real) =
+  confidence for true_positive, 1 - confidence for false_positive; outcome 1 for a real vulnerability.
+* cost: `this_run` is what this run spent (0 for answers replayed from the cache); `original` keeps what the
+  answers cost when first produced (`original_cost_usd` per outcome); cost per validated fix = original / fixes.
+* latency and tokens: per engine call (every classify and draft call the orchestrator made, `calls` per outcome).
 * solved: TP fixed, or FP dismissed — the per-case success used by `compare`.
 """
 
@@ -113,15 +121,22 @@ def summarize(outcomes: list[dict], k: int = 1) -> dict[str, Any]:
                                    "ci95": [round(ci[0], 4), round(ci[1], 4)] if ci else None}
     dismissed_tp = sum(bool(o.get("dismissed")) for o in tp)
     dismissed_fp = sum(bool(o.get("dismissed")) for o in fp)
-    tp_pred, fn_pred, fp_pred = len(tp) - dismissed_tp, dismissed_tp, len(fp) - dismissed_fp
-    precision = tp_pred / (tp_pred + fp_pred) if tp_pred + fp_pred else None
-    recall = tp_pred / (tp_pred + fn_pred) if tp_pred + fn_pred else None
+    said_real = [o for o in outcomes if o.get("predicted") == "true_positive"]
+    said_fp = [o for o in outcomes if o.get("predicted") == "false_positive"]
+    abstained = len(outcomes) - len(said_real) - len(said_fp)
+    hits = sum(o["label"] == "true_positive" for o in said_real)
+    precision = hits / len(said_real) if said_real else None
+    recall = hits / len(tp) if tp else None
     f1 = (2 * precision * recall / (precision + recall)) if precision and recall else (0.0 if precision is not None
                                                                                       and recall is not None else None)
     scored = [(p_real(o), 1 if o["label"] == "true_positive" else 0) for o in outcomes]
     scored = [(p, y) for p, y in scored if p is not None]
     usage = [o.get("usage") or {} for o in outcomes]
     latencies = [o.get("latency_s") or 0.0 for o in outcomes]
+    calls = [c for o in outcomes for c in o.get("calls") or []]
+    original = sum(float(o.get("original_cost_usd", (o.get("usage") or {}).get("cost_usd", 0.0)) or 0.0)
+                   for o in outcomes)
+    fixes = sum(bool(o["fixed"]) for o in tp)
     ratios = [o["diff_lines"] / o["reference_diff_lines"] for o in tp
               if o.get("diff_lines") and o.get("reference_diff_lines")]
     recalls = [o["context_recall"] for o in tp if o.get("context_recall") is not None]
@@ -138,8 +153,11 @@ def summarize(outcomes: list[dict], k: int = 1) -> dict[str, Any]:
         "solved": _rate(sum(solved(o) for o in outcomes), len(outcomes)),
         "classification": {
             "precision": precision, "recall": recall, "f1": f1,
+            "verdicts": len(said_real) + len(said_fp), "abstained": abstained,
+            "coverage": (len(said_real) + len(said_fp)) / len(outcomes) if outcomes else None,
             "fp_filter_rate": _rate(dismissed_fp, len(fp)), "tp_miss_rate": _rate(dismissed_tp, len(tp)),
             "brier": brier([p for p, _ in scored], [y for _, y in scored]), "brier_n": len(scored),
+            "brier_coverage": len(scored) / len(outcomes) if outcomes else None,
         },
         "diff_size_ratio": {"mean": sum(ratios) / len(ratios) if ratios else None, "n": len(ratios),
                             "ci95": bootstrap_ci(ratios)},
@@ -150,16 +168,37 @@ def summarize(outcomes: list[dict], k: int = 1) -> dict[str, Any]:
                    "calls": sum(u.get("calls", 0) for u in usage),
                    "cached_calls": sum(u.get("cached_calls", 0) for u in usage)},
         "cost_usd": {"total": round(sum(u.get("cost_usd", 0.0) for u in usage), 6),
+                     "original": round(original, 6),
+                     "per_validated_fix": round(original / fixes, 6) if fixes else None,
                      "known": all(u.get("cost_known", True) for u in usage)},
         "latency_s": {"p50": percentile(latencies, 50), "p90": percentile(latencies, 90)},
+        "calls": _call_stats(calls),
         "patched_true_positives": len(patched),
     }
 
 
+def _call_stats(calls: list[dict]) -> dict[str, Any]:
+    """Latency and tokens per engine call, overall and by kind (classify / draft)."""
+    def stats(group: list[dict]) -> dict[str, Any]:
+        lat = [c.get("latency_s", 0.0) for c in group]
+        return {"n": len(group), "cached": sum(bool(c.get("cached")) for c in group),
+                "failed": sum(bool(c.get("failed")) for c in group),
+                "latency_p50": percentile(lat, 50), "latency_p90": percentile(lat, 90),
+                "prompt_tokens": sum(c.get("prompt_tokens", 0) for c in group),
+                "completion_tokens": sum(c.get("completion_tokens", 0) for c in group)}
+    kinds = sorted({c.get("kind", "?") for c in calls})
+    return {"all": stats(calls), **{kind: stats([c for c in calls if c.get("kind") == kind]) for kind in kinds}}
+
+
 def compute_metrics(outcomes: list[dict], k: int = 1) -> dict[str, Any]:
-    """Overall and per-CWE metrics."""
+    """Overall and per-CWE metrics; per CWE, real (true-positive) and false-positive cases apart."""
     per_cwe: dict[str, list[dict]] = defaultdict(list)
     for o in outcomes:
         per_cwe[f"CWE-{o['cwe']}"].append(o)
+    order = sorted(per_cwe.items(), key=lambda kv: int(kv[0][4:]))
     return {"overall": summarize(outcomes, k),
-            "per_cwe": {cwe: summarize(v, k) for cwe, v in sorted(per_cwe.items(), key=lambda kv: int(kv[0][4:]))}}
+            "per_cwe": {cwe: summarize(v, k) for cwe, v in order},
+            "per_cwe_real": {cwe: summarize(r, k) for cwe, v in order
+                             if (r := [o for o in v if o["label"] == "true_positive"])},
+            "per_cwe_false_positive": {cwe: summarize(f, k) for cwe, v in order
+                                       if (f := [o for o in v if o["label"] == "false_positive"])}}

@@ -30,35 +30,66 @@ def summary_lines(meta: dict, m: dict) -> list[str]:
         *(f"- **{key}**: {m[key]['rate']:.0%} over {m[key]['n_cases']} cases" for key in m if key.startswith("fix@")),
         f"- **insecure but functional** (G0–G2 pass, G3 or G4 fails): {_pct(m['insecure_but_functional'])}",
         f"- **solved** (TP fixed or FP dismissed): {_pct(m['solved'])}",
-        (f"- **classification**: precision {_num(c['precision'])}, recall {_num(c['recall'])}, F1 {_num(c['f1'])}; "
+        (f"- **classification**: {c.get('verdicts', '?')} verdicts, **{c.get('abstained', '?')} abstained** "
+         f"(coverage {_num(c.get('coverage'), '{:.0%}')}); precision {_num(c['precision'])} (over verdicts), "
+         f"recall {_num(c['recall'])} (abstaining on a real case is a miss), F1 {_num(c['f1'])}; "
          f"false positives filtered {_pct(c['fp_filter_rate'])}; **real vulnerabilities dismissed** "
-         f"{_pct(c['tp_miss_rate'])}; Brier {_num(c['brier'], '{:.3f}')} over {c['brier_n']} verdicts"),
+         f"{_pct(c['tp_miss_rate'])}; Brier {_num(c['brier'], '{:.3f}')} over {c['brier_n']} of {m['samples']} "
+         f"outcomes (coverage {_num(c.get('brier_coverage'), '{:.0%}')})"),
         (f"- **diff size vs reference**: {_num(m['diff_size_ratio']['mean'])}× (n={m['diff_size_ratio']['n']}); "
          f"**context recall** {_num(m['context_recall']['mean'])} (n={m['context_recall']['n']})"),
         f"- **tokens** {m['tokens']['prompt']} prompt / {m['tokens']['completion']} completion in "
-        f"{m['tokens']['calls']} calls ({m['tokens']['cached_calls']} cached); **cost** ${m['cost_usd']['total']:.4f}"
-        + ("" if m["cost_usd"]["known"] else " (some model prices unknown)")
-        + f"; **engine latency** p50 {_num(m['latency_s']['p50'])} s, p90 {_num(m['latency_s']['p90'])} s",
+        f"{m['tokens']['calls']} calls ({m['tokens']['cached_calls']} cached); **cost** this run "
+        f"${m['cost_usd']['total']:.4f}, as first produced ${m['cost_usd'].get('original', m['cost_usd']['total']):.4f}"
+        + (f", **per validated fix** ${m['cost_usd']['per_validated_fix']:.4f}"
+           if m["cost_usd"].get("per_validated_fix") is not None else "")
+        + ("" if m["cost_usd"]["known"] else " (some model prices unknown)"),
+        _latency_line(m),
     ]
     if m["invalid_cases"]:
         lines.append(f"- **invalid cases (scored as failures)**: {', '.join(m['invalid_cases'])}")
     return lines
 
 
+def _latency_line(m: dict) -> str:
+    calls = m.get("calls") or {}
+    parts = [f"{kind} {s['n']} call(s), p50 {_num(s['latency_p50'], '{:.3f}')} s, p90 "
+             f"{_num(s['latency_p90'], '{:.3f}')} s, {s['prompt_tokens']}+{s['completion_tokens']} tokens"
+             for kind, s in calls.items() if kind != "all" and s["n"]]
+    return (f"- **engine latency** per case p50 {_num(m['latency_s']['p50'])} s, p90 {_num(m['latency_s']['p90'])} s"
+            + (f"; per call: {'; '.join(parts)}" if parts else ""))
+
+
+CONTAMINATION = (
+    "**Contamination.** The smoke split is synthetic and lives in this public repository; real-split cases are "
+    "published vulnerabilities whose advisories, fixes and tests predate most models' training data. A model may "
+    "have seen either, so these numbers can overstate what it does on unseen code. Prompts' worked examples are "
+    "checked not to mirror a case. Compare models on the same dataset version, and treat a result on cases "
+    "published before a model's training cut-off as an upper bound.")
+
+
 def markdown(meta: dict, outcomes: list[dict], metrics: dict[str, Any]) -> str:
     m = metrics["overall"]
     out = [f"# suture eval: {meta['engine']}" + (f" ({meta['model']})" if meta.get("model") else ""),
            "", f"{len(meta['cases'])} cases, {meta.get('samples', 1)} sample(s) each; started {meta['started']}.",
+           "", _run_line(meta),
            "", *summary_lines(meta, m), "", "## Gates (true-positive samples)", "",
            "| gate | meaning | pass rate |", "|---|---|---|"]
-    meaning = {"G0": "edits apply", "G1": "code compiles and imports", "G2": "functional tests pass",
-               "G3": "hidden exploit test passes", "G4": "re-scan clean, nothing new"}
+    meaning = {"G0": "edits apply, to code only", "G1": "code compiles and imports",
+               "G2": "functional tests re-run: baseline's ids, all pass",
+               "G3": "hidden exploit tests: baseline's ids, all pass", "G4": "re-scan clean, nothing new"}
     out += [f"| {g} | {meaning[g]} | {_pct(m['gates'][g])} |" for g in GATES]
-    out += ["", "## Per CWE", "", "| CWE | TP | FP | fix rate | FP filtered | TP dismissed |", "|---|---|---|---|---|---|"]
-    for cwe, s in metrics["per_cwe"].items():
+    out += ["", "## Per CWE: real vulnerabilities", "",
+            "| CWE | cases | fix rate | insecure but functional | dismissed (missed) | abstained |", "|---|---|---|---|---|---|"]
+    for cwe, s in metrics.get("per_cwe_real", {}).items():
         c = s["classification"]
-        out.append(f"| {cwe} | {s['true_positive_samples']} | {s['false_positive_samples']} | "
-                   f"{_short(s['fix_rate'])} | {_short(c['fp_filter_rate'])} | {_short(c['tp_miss_rate'])} |")
+        out.append(f"| {cwe} | {s['samples']} | {_short(s['fix_rate'])} | {_short(s['insecure_but_functional'])} | "
+                   f"{_short(c['tp_miss_rate'])} | {c.get('abstained', '–')} |")
+    out += ["", "## Per CWE: false positives", "", "| CWE | cases | filtered (dismissed) | abstained |",
+            "|---|---|---|---|"]
+    for cwe, s in metrics.get("per_cwe_false_positive", {}).items():
+        c = s["classification"]
+        out.append(f"| {cwe} | {s['samples']} | {_short(c['fp_filter_rate'])} | {c.get('abstained', '–')} |")
     out += ["", "## Cases", "", "| case | label | verdict | " + " | ".join(GATES) + " | result | note |",
             "|---|---|---|" + "---|" * len(GATES) + "---|---|"]
     for o in outcomes:
@@ -68,7 +99,15 @@ def markdown(meta: dict, outcomes: list[dict], metrics: dict[str, Any]) -> str:
                                         if not o["gates"].get(g)), "") or "").replace("|", "/").replace("\n", " ")
         out.append(f"| {o['case_id']}" + (f" #{o['sample']}" if o.get("sample") else "") + f" | {o['label']} | "
                    f"{o.get('predicted') or '–'} | {gates} | {result} | {note[:120]} |")
+    out += ["", CONTAMINATION]
     return "\n".join(out) + "\n"
+
+
+def _run_line(meta: dict) -> str:
+    data = meta.get("dataset") or {}
+    sampling = (f"k={meta.get('k', 1)} samples at temperature {meta.get('temperature', 0)}, seed {meta.get('seed', 0)}"
+                if meta.get("sampled") else "one draw per case (fix@k not defined)")
+    return (f"Dataset: split {data.get('split', '?')}, version {data.get('version', 'unknown')}; {sampling}.")
 
 
 def _short(rate: dict) -> str:

@@ -65,6 +65,9 @@ def test_llm_engine_is_scored_cached_and_replayed(tmp_path, monkeypatch):
         assert outcomes["fp-dead-debug-eval"]["dismissed"]
         m = metrics["overall"]
         assert m["tokens"]["prompt"] > 0 and m["tokens"]["calls"] == first_calls
+        # every model call the orchestrator made is timed and its tokens counted (classify and draft apart)
+        assert m["calls"]["all"]["n"] == first_calls and m["calls"]["classify"]["n"] == 3
+        assert m["calls"]["classify"]["prompt_tokens"] == 300 and m["calls"]["draft"]["prompt_tokens"] > 0
         assert m["classification"]["brier"] == pytest.approx(((0.9 - 1) ** 2 * 2 + 0.2 ** 2) / 3)
         assert outcomes["cwe89-fstring-lookup"]["context_recall"] == 1.0  # the changed line was shown
         assert 0 < calc["context_recall"] < 1  # the reference adds helpers outside the function shown
@@ -74,3 +77,5 @@ def test_llm_engine_is_scored_cached_and_replayed(tmp_path, monkeypatch):
         assert len(server.requests) == first_calls
     assert again["overall"]["fix_rate"] == m["fix_rate"]
     assert again["overall"]["tokens"]["cached_calls"] == first_calls
+    assert again["overall"]["calls"]["all"]["cached"] == first_calls
+    assert again["overall"]["cost_usd"]["original"] == m["cost_usd"]["original"]

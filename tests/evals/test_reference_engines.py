@@ -41,6 +41,8 @@ def test_null_engine_fixes_nothing(eval_runs):
     assert m["fix_rate"]["hits"] == 0 and m["gates"]["G0"]["hits"] == 0
     assert m["classification"]["fp_filter_rate"]["hits"] == 0
     assert m["solved"]["hits"] == 0
+    c = m["classification"]  # no opinion is an abstention, not a "real" prediction (was precision 0.66, recall 1)
+    assert c["abstained"] == m["samples"] and c["precision"] is None and c["recall"] == 0.0
 
 
 def test_saboteur_is_caught_by_functional_or_exploit_tests(eval_runs):
@@ -66,8 +68,10 @@ def test_builtin_numbers_follow_its_fixers(eval_runs, all_cases):
     assert m["classification"]["tp_miss_rate"]["hits"] == 0  # never dismisses a real vulnerability
     assert m["insecure_but_functional"]["hits"] == 0  # a builtin patch that applies is a sound patch
     for o in run["outcomes"].values():
-        if o["label"] == "true_positive" and o["gates"]["G0"]:
-            assert o["fixed"], (o["case_id"], o["gate_details"])
+        if o["label"] == "true_positive" and o["gates"]["G0"] and o["proposal_state"] != "failed":
+            assert o["fixed"], (o["case_id"], o["gate_details"])  # what the pipeline accepts holds
+        if o["label"] == "true_positive" and o["proposal_state"] == "failed":
+            assert not o["fixed"] and not o["gates"]["G2"], o["case_id"]  # the gates agree with the pipeline
         if o["label"] == "true_positive" and not o["gates"]["G0"]:
             assert o["error"], o["case_id"]  # declined with a reason
     by_cwe = run["metrics"]["per_cwe"]
@@ -86,4 +90,6 @@ def test_rescore_reproduces_metrics_without_running(eval_runs):
     assert again == run["metrics"]  # seeded bootstrap: identical numbers
     page = (run["dir"] / "report.html").read_text()
     assert "<svg" in page and "<script" not in page and "http://" not in page.replace("http://www.w3.org", "")
-    assert "| G3 | hidden exploit test passes |" in (run["dir"] / "report.md").read_text()
+    report = (run["dir"] / "report.md").read_text()
+    assert "| G3 | hidden exploit tests: baseline's ids, all pass |" in report and "**Contamination.**" in report
+    assert "## Per CWE: false positives" in report and "abstained" in report
