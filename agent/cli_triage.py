@@ -39,17 +39,24 @@ def register(app: typer.Typer) -> None:
     app.add_typer(feeds_cli, name="feeds")
 
 
-class DelayedProgress:
-    """A progress bar on the terminal's stderr that appears only once the work has run `delay` seconds; nothing on
-    a non-terminal. Call it with (done, total); `close()` when the work ends."""
+PROGRESS_DELAY = 1.0  # seconds of work before a progress bar appears
 
-    def __init__(self, label: str, delay: float = 1.0) -> None:
-        self.label, self.delay, self.start = label, delay, monotonic()
+
+class DelayedProgress:
+    """A progress bar on the terminal's stderr that appears only once the work has run `delay` seconds (default
+    PROGRESS_DELAY), counted from the first report; nothing on a non-terminal. Call it with (done, total);
+    `close()` when the work ends."""
+
+    def __init__(self, label: str, delay: float | None = None) -> None:
+        self.label, self.delay = label, PROGRESS_DELAY if delay is None else delay
+        self.start: float | None = None
         self.bar = None
         self.task = None
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar is None:
+            if self.start is None:
+                self.start = monotonic()
             if not render.err.is_terminal or monotonic() - self.start < self.delay:
                 return
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -59,10 +66,14 @@ class DelayedProgress:
             self.bar.start()
             self.task = self.bar.add_task(self.label, total=total)
         self.bar.update(self.task, completed=done, total=total)
+        if done >= total:  # the work is over: let the next phase's bar have the terminal
+            self.close()
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.stop()
+            self.bar = None
+        self.start = float("inf")  # a closed bar never comes back
 
 
 def triage(
@@ -82,13 +93,15 @@ def triage(
     if lane is not None and lane not in ("now", "batch", "defer"):
         raise SutureError(f"--lane must be now, batch or defer, not {lane!r}")
     session = _open(repo, db)
-    progress = DelayedProgress("ranking: reading source files") if fmt != TriageFmt.json else None
+    bars = [DelayedProgress("ranking: reading source files"), DelayedProgress("ranking: scoring findings")
+            ] if fmt != TriageFmt.json else [None, None]
     try:
         result = triage_store(session.store, session.settings.triage, session.ws.project_dir, session.ws.state_dir,
-                              progress=progress)
+                              progress=bars[0], score_progress=bars[1])
     finally:
-        if progress is not None:
-            progress.close()
+        for bar in bars:
+            if bar is not None:
+                bar.close()
     if team is not None and team not in {r.team for r in result.rows} and not (
             session.settings.triage.get("teams") and team in session.settings.triage["teams"]):
         known = sorted({r.team for r in result.rows})

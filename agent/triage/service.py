@@ -58,18 +58,20 @@ class TriageResult:
 def triage_findings(
     findings: list[Finding], config: TriageConfig, project_dir: Path | None = None, state_dir: Path | None = None,
     verdicts: dict | None = None, now: datetime | None = None, progress: Progress | None = None,
-    code: ReachabilityIndex | None = None,
+    code: ReachabilityIndex | None = None, score_progress: Progress | None = None,
 ) -> TriageResult:
     """Rank, group, route and decide `findings` (no store needed). `progress(done, total)` hears how reading the
-    source files goes; `code` (default: a fresh index of `project_dir`) holds the per-file facts."""
+    source files goes, `score_progress(done, total)` how scoring the findings goes; `code` (default: a fresh
+    index of `project_dir`) holds the per-file facts."""
     # Triage allocates many small, long-lived records; the cyclic GC rescanning them dominates at 100k findings.
     with paused_gc():
-        return _triage(findings, config, project_dir, state_dir, verdicts, now or utcnow(), progress, code)
+        return _triage(findings, config, project_dir, state_dir, verdicts, now or utcnow(), progress, code,
+                       score_progress)
 
 
 def _triage(findings: list[Finding], config: TriageConfig, project_dir: Path | None, state_dir: Path | None,
             verdicts: dict | None, now: datetime, progress: Progress | None,
-            code: ReachabilityIndex | None) -> TriageResult:
+            code: ReachabilityIndex | None, score_progress: Progress | None = None) -> TriageResult:
     cves = {c for f in findings for c in f.cve}
     feeds = load_feeds(state_dir, cves) if state_dir is not None and cves else load_feeds(Path("/nonexistent"))
     owners = OwnerIndex(config, project_dir)
@@ -78,7 +80,8 @@ def _triage(findings: list[Finding], config: TriageConfig, project_dir: Path | N
     if code is not None:  # each source file read and parsed once, whatever order its findings come in
         code.prepare(findings, lambda f: path_kind(f.location.path) is None, progress)
     ctx = ScoringContext(config=config, owners=owners, code=code, feeds=feeds, verdicts=verdicts or {}, now=now)
-    groups = group_findings(rank_findings(findings, ctx), config.weights.get("corroboration", 1.0), ctx.import_only)
+    groups = group_findings(rank_findings(findings, ctx, score_progress), config.weights.get("corroboration", 1.0),
+                            ctx.import_only)
     rows: list[TriageRow] = []
     for group in groups:
         asset, owner = owners.resolve(group.primary.location.path)
@@ -94,12 +97,13 @@ def _triage(findings: list[Finding], config: TriageConfig, project_dir: Path | N
 
 
 def triage_store(store: Store, settings_triage: dict[str, Any], project_dir: Path, state_dir: Path,
-                 now: datetime | None = None, progress: Progress | None = None) -> TriageResult:
+                 now: datetime | None = None, progress: Progress | None = None,
+                 score_progress: Progress | None = None) -> TriageResult:
     """Expire acceptances, then triage every open finding of the store with the project's config."""
     config = parse_triage_config(settings_triage, project_dir)
     reopened = store.expire_acceptances(now)
     code = ReachabilityIndex(project_dir, StoreFactsCache(store.engine))
     result = triage_findings(store.list_findings("open"), config, project_dir, state_dir, store.latest_verdicts(),
-                             now, progress, code)
+                             now, progress, code, score_progress)
     result.reopened = reopened
     return result
