@@ -24,7 +24,7 @@ from __future__ import annotations
 import ast
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -113,7 +113,7 @@ class FileFacts:
                 "spans": [[s, e, ep.kind, ep.name, ep.detail] for s, e, ep in self.spans],
                 "script": [self.script.kind, self.script.name, self.script.detail] if self.script else None,
                 "dead": [[line, detail] for line, detail in self.dead.items()],
-                "sinks": [[f, la, None if s is None else [s.where, s.code, s.constant, s.no_fields, s.interpolated]]
+                "sinks": [[f, la, None if s is None else [*astuple(s)[:-1], list(s.keywords)]]
                           for (f, la), s in self.sinks.items()],
                 "statements": [[line, None if s is None else list(s)] for line, s in self.statements.items()],
                 "functions": [list(f) for f in self.calls.functions], "edges": [list(e) for e in self.calls.edges],

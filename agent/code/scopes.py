@@ -87,6 +87,12 @@ class ScopeMap:
         found = owner.bindings[name.id] if owner is not None else []
         return found[0].value if len(found) == 1 else None
 
+    def binding_count(self, name: ast.Name) -> int:
+        """How many bindings the scope a read of `name` resolves to holds for it (0: builtin or undefined)."""
+        scope = self.scope_of(name)
+        owner = scope.owner(name.id) if scope is not None else None
+        return len(owner.bindings[name.id]) if owner is not None else 0
+
     def qualified_names(self, node: ast.expr) -> set[str]:
         """Dotted names an expression may stand for, as far as imports and assignments in the module tell."""
         if isinstance(node, ast.Name):

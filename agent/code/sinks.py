@@ -6,10 +6,16 @@ Handles any module `ast.parse` accepts; every answer is derived from the tree an
   folding decides so that the line never runs: `if False:` / `if 0:` / `if TYPE_CHECKING:` / `while False:`
   bodies and the `else:` of `if True:`. Statements that share their header's line (`if x: y`) are judged by
   the compound statement they sit in.
-* `sink(first, last)` — what flows into the sink on the lines: the first argument of the first outermost call
-  that starts on them (a call whose first argument is `*a` / `**k` is skipped), else the value of the statement
-  at `first`; with whether it is a constant, formats without fields, or interpolates non-constant values.
-  `agent.engines.builtin.evidence` defines what those words mean; this module computes them.
+* `sink(first, last)` — what flows into the sink on the lines. The calls judged are the known sinks that start
+  on the lines (`agent.code.safety.sink_kind`: commands, SQL, code; nested ones too), else the outermost calls
+  that start there (else the first call with arguments inside them); a call whose first argument is `*a` /
+  `**k` is skipped. A call's input is its first argument; for a
+  command, every argument that reaches the process (`safety.command_inputs`). With no such call: the value of
+  the statement at `first`. Answered: whether every input is a constant, formats without fields, interpolates
+  non-constant values, why a non-constant input is still safe (`safety.Safety.safe_reason`), the shell or
+  interpreter a non-constant argument vector runs (`safety.shell_program`), the callee and constant-valued
+  keywords. Several calls are constant only when all are. `agent.engines.builtin.evidence` defines what those
+  words mean; this module computes them.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import io
 import tokenize
 from dataclasses import dataclass
 
+from agent.code.safety import Safety, command_inputs, shell_program, sink_kind
 from agent.code.scopes import ScopeMap
 
 _TYPE_CHECKING = {"TYPE_CHECKING", "typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING"}
@@ -36,6 +43,13 @@ class SinkFacts:
     constant: bool
     no_fields: bool
     interpolated: bool
+    callee: str = ""  # the call's function as written ("" for a statement)
+    shell: str = ""  # the shell / interpreter a non-constant argument vector runs ("" if none)
+    safe: str = ""  # why the non-constant input cannot carry an injection ("" if not proven)
+    keywords: tuple[str, ...] = ()  # `name=value` of keywords with constant values or known dotted names
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "keywords", tuple(self.keywords))
 
 
 class ModuleFacts:
@@ -54,6 +68,7 @@ class ModuleFacts:
         self.calls: list[ast.Call] = []
         self._index(tree)
         self._scopes: ScopeMap | None = None
+        self._safety: Safety | None = None
 
     # --- indexes ----------------------------------------------------------------------------------------------
 
@@ -84,6 +99,14 @@ class ModuleFacts:
         if self._scopes is None:
             self._scopes = ScopeMap(self.tree)
         return self._scopes
+
+    @property
+    def safety(self) -> Safety:
+        if self._safety is None:
+            scopes = self.scopes
+            self._safety = Safety(self.tree, self.parent, scopes.qualified_names, scopes.constant_binding,
+                                  scopes.binding_count)
+        return self._safety
 
     def _pos(self, line: int, col_bytes: int) -> int:
         text = self.lines[line - 1] if line <= len(self.lines) else ""
@@ -197,28 +220,73 @@ class ModuleFacts:
         ids = {id(c) for c in calls}
         outer = sorted((c for c in calls if not any(id(a) in ids for a in self._ancestors(c))),
                        key=lambda c: (c.lineno, c.col_offset))
-        for call in outer:
-            args: list[ast.AST] = sorted([*call.args, *call.keywords], key=lambda a: (a.lineno, a.col_offset))
-            if not args or isinstance(args[0], ast.Starred) or (
-                    isinstance(args[0], ast.keyword) and args[0].arg is None):
-                continue
-            value = args[0].value if isinstance(args[0], ast.keyword) else args[0]
-            return self._facts(f"`{self.code(call.func).strip()}`", value, call)
+        known = [c for c in calls if self._first_input(c) is not None and sink_kind(self.code(c.func).strip())]
+        usable = [c for c in outer if self._first_input(c) is not None]
+        if not known and not usable:  # `hashlib.md5(x, ...).hexdigest()`: the call with inputs is inside
+            usable = sorted((c for c in calls if self._first_input(c) is not None),
+                            key=lambda c: (c.lineno, c.col_offset))[:1]
+        chosen = [self._call_facts(c) for c in known or usable]
+        if chosen:
+            lead = next((f for f in chosen if not f.constant), chosen[0])
+            constant = all(f.constant for f in chosen)
+            safe = "" if constant or any(not f.constant and not f.safe for f in chosen) else "; ".join(
+                dict.fromkeys(f.safe for f in chosen if f.safe))
+            return SinkFacts(lead.where, lead.code, constant, all(f.no_fields for f in chosen),
+                             any(f.interpolated for f in chosen), lead.callee,
+                             next((f.shell for f in chosen if f.shell), ""), safe, lead.keywords)
         simple, _ = self._on_line(first)
         for statement in simple:
             value = getattr(statement, "value", None)
             if isinstance(statement, ast.Expr | ast.Assign | ast.AnnAssign | ast.AugAssign | ast.Return) and (
                     isinstance(value, ast.expr)):
-                return self._facts("the statement", value, None)
+                return self._facts("the statement", value, None, [value])
         return None
 
-    def _facts(self, where: str, value: ast.expr, call: ast.Call | None) -> SinkFacts:
-        constant = self.is_constant(value)
+    @staticmethod
+    def _first_input(call: ast.Call) -> ast.expr | None:
+        args: list[ast.AST] = sorted([*call.args, *call.keywords], key=lambda a: (a.lineno, a.col_offset))
+        if not args or isinstance(args[0], ast.Starred) or (isinstance(args[0], ast.keyword) and args[0].arg is None):
+            return None
+        return args[0].value if isinstance(args[0], ast.keyword) else args[0]
+
+    def _call_facts(self, call: ast.Call) -> SinkFacts:
+        callee = self.code(call.func).strip()
+        value = self._first_input(call)
+        assert value is not None
+        kind = sink_kind(callee)
+        inputs = command_inputs(call) if kind == "command" else [value]
+        facts = self._facts(f"`{callee}`", value, call, inputs)
+        shell = ""
+        if kind == "command":
+            vector = value.elts if isinstance(value, ast.List | ast.Tuple) else None
+            if isinstance(value, ast.Name):
+                bound = self.scopes.constant_binding(value)
+                vector = bound.elts if isinstance(bound, ast.List | ast.Tuple) else None
+            constant = self.is_constant
+            shell = shell_program(vector, constant) if vector is not None else ""
+            shell = shell or shell_program([a for a in call.args if not isinstance(a, ast.Starred)], constant)
+        keywords = []
+        for kw in call.keywords:
+            if kw.arg is None:
+                continue
+            if self.is_constant(kw.value):
+                keywords.append(f"{kw.arg}={self.code(kw.value).strip()}")
+            keywords.extend(f"{kw.arg}={q}" for q in sorted(self.scopes.qualified_names(kw.value)))
+        return SinkFacts(facts.where, facts.code, facts.constant, facts.no_fields, facts.interpolated, callee, shell,
+                         facts.safe, tuple(keywords))
+
+    def _facts(self, where: str, value: ast.expr, call: ast.Call | None, inputs: list[ast.expr]) -> SinkFacts:
+        constant = all(self.is_constant(v) for v in inputs)
         concatenated = isinstance(value, ast.JoinedStr) and self._concatenated(value)
         interpolated = not constant and not concatenated and isinstance(value, ast.JoinedStr | ast.BinOp | ast.Call) \
             and any(isinstance(n, ast.Constant) and isinstance(n.value, str | bytes) for n in ast.walk(value))
+        safe = ""
+        if not constant:
+            reasons = [self.safety.safe_reason(v, self.is_constant) for v in inputs]
+            if all(r is not None for r in reasons):
+                safe = "; ".join(dict.fromkeys(r for r in reasons if r != "constant")) or "constant"
         return SinkFacts(where, self.code(value, call).strip(), constant,
-                         not concatenated and _has_no_fields(value), interpolated)
+                         not concatenated and _has_no_fields(value), interpolated, safe=safe)
 
     def is_constant(self, node: ast.expr, seen: frozenset[str] = frozenset()) -> bool:
         if isinstance(node, ast.Constant):
@@ -227,6 +295,8 @@ class ModuleFacts:
             if node.id in seen:
                 return False
             bound = self.scopes.constant_binding(node)
+            if isinstance(bound, ast.List | ast.Dict | ast.Set) and node.id in self.safety.mutated_names():
+                return False  # a list bound once to constants but changed in place (`cmd.append(x)`)
             return bound is not None and self.is_constant(bound, seen | {node.id})
         if isinstance(node, ast.JoinedStr):
             return all(isinstance(p, ast.Constant) or self.is_constant(p.value, seen) for p in node.values)

@@ -51,6 +51,8 @@ _SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("slack_token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}")),
     ("slack_webhook", re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]{20,}")),
     ("stripe_key", re.compile(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}\b")),
+    ("openai_key", re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,}T3BlbkFJ[A-Za-z0-9_-]{16,}")),
+    ("openai_key", re.compile(r"\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}")),
     ("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}(?![0-9A-Za-z_\-])")),
     ("jwt", re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")),
     ("bearer_token", re.compile(r"\b[Bb]earer\s+(?P<s>[A-Za-z0-9\-._~+/]{20,}=*)")),
@@ -269,6 +271,33 @@ def redact(text: str, path: str | None = None) -> RedactionResult:
 def unredact(text: str, mapping: dict[str, str]) -> str:
     """Put the original secrets back where `text` carries placeholders from `mapping`."""
     return PLACEHOLDER_RE.sub(lambda m: mapping.get(m.group(0), m.group(0)), text)
+
+
+# Token shapes that are live credentials wherever they appear (not test keys, not JWTs or bearer values that may
+# be short-lived or examples): triage ranks a finding on such a token as critical.
+LIVE_CREDENTIAL_KINDS = frozenset({"private_key", "aws_access_key", "github_token", "gitlab_token", "slack_token",
+                                   "slack_webhook", "stripe_key", "google_api_key", "openai_key"})
+_PLACEHOLDER_WORDS = re.compile(r"example|sample|dummy|fake|placeholder|xxxx|your[_-]?|changeme|redacted",
+                                re.IGNORECASE)
+
+
+def live_credentials(text: str) -> list[tuple[str, str]]:
+    """(kind, token) of each recognized live-credential format in `text` (the `_SHAPES` redaction uses), leaving
+    out documentation examples and placeholders (`AKIAIOSFODNN7EXAMPLE`, `ghp_xxxx…`), Stripe test keys and
+    tokens of at most four distinct characters."""
+    found: list[tuple[str, str]] = []
+    for kind, pattern in _SHAPES:
+        if kind not in LIVE_CREDENTIAL_KINDS:
+            continue
+        for m in pattern.finditer(text):
+            token = m.group("s" if "s" in pattern.groupindex else 0)
+            body = token.split("-----")[2] if kind == "private_key" and token.count("-----") >= 2 else token
+            if _PLACEHOLDER_WORDS.search(token) or (kind == "stripe_key" and "_test_" in token):
+                continue
+            if len(set(body.strip())) <= 4 and kind != "private_key":
+                continue
+            found.append((kind, token))
+    return found
 
 
 def contains_placeholder(text: str) -> bool:

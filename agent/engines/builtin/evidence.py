@@ -1,22 +1,34 @@
 """Static evidence about whether a finding is real, without a model.
 
-`collect_evidence` looks at the finding's lines and path and reports facts, each with the side it supports:
+`collect_evidence` looks at the finding's lines and path and reports facts, each with the side it supports. A
+fact is *strong* only when it proves the finding harmless; anything short of proof is weak or speaks for "real".
 
-* `constant_input` — the sink's input (the first argument of the outermost call on the finding's lines, or the
-  value of the statement there when no call is) is a constant: string/number literals, their concatenation,
-  f-strings without fields, `%`/`.format` applied to constants, and names bound exactly once (in their scope, by a
-  plain `name = <constant>`) to such a constant. Strong for injection-class findings (CWE 77, 78, 89, 94, 95 and
-  the matching bandit rules): nothing an attacker controls reaches the sink.
-* `format_without_fields` — an f-string or `%`/`.format` call at the sink that interpolates nothing.
-* `interpolated_input` — the sink's input interpolates a non-constant value (supports true positive).
-* `data_flow` — the scanner traced a data flow of two or more steps into the sink (supports true positive).
-* `dead_code` — the finding's line is in a branch that constant folding shows never runs: `if False:`,
-  `if 0:`, `if TYPE_CHECKING:`, `while False:`, the `else:` of `if True:` (strong).
-* `test_code`, `example_code`, `vendored_code`, `generated_code` — judged by path (tests/, test_*.py,
-  *_test.py, conftest.py; examples/; vendor/, third_party/, site-packages/; migrations/, *_pb2.py) or a
-  "generated" / "do not edit" comment in the first lines. Weak: such code may still ship or run in CI.
+Strong, for injection-class findings (CWE 77, 78, 89, 94, 95 and the matching bandit rules, not B607 / B609
+whose risk is not the input's content), from `agent.code.sinks` (the known sink call on the lines, else every
+call there, else the statement):
+* `constant_input` — every input that reaches the sink is constant (for a command: every argument of the
+  process, `input=` included): literals, their concatenation, f-strings without fields, `%` / `.format` over
+  constants, names bound exactly once to such a constant (a list changed in place is not constant);
+* `safe_input` — not constant, but provably unable to carry an injection: numbers (`int(x)`, `len(x)`), lookups
+  in a constant table, placeholders joined (`",".join("?" * len(ids))`), or a name checked against a constant
+  allow-list by an `if` that dominates the sink.
+Strong for their own rule family: `not_for_security` (`usedforsecurity=False` on a hash), `safe_yaml_loader`
+(`Loader=yaml.SafeLoader` / `CSafeLoader` / `BaseLoader`), `delay_only` (a random value that only sets a sleep).
+Strong whatever the rule: `dead_code` — a branch constant folding shows never runs (`if False:`, `if 0:`,
+`if TYPE_CHECKING:`, `while False:`, the `else:` of `if True:`); `test_code` — a test module (`test_*.py`,
+`*_test.py`, `conftest.py`, or under a `tests/` folder).
 
-`verdict_from_evidence` turns that into a verdict only when the evidence is strong (see its docstring).
+Supporting a true positive (they block an input-based dismissal): `interpolated_input` (non-constant values
+formatted into the sink's input), `shell_program` (an argument vector whose program is a shell or interpreter —
+`["sh", "-c", f"echo {x}"]`, `cmd /c`, `powershell -Command`, `python -c`, `env sh -c` — handed a non-constant
+element: no `shell=True` is no evidence of safety), `data_flow` (the scanner traced two or more steps), and
+`live_credential` (a recognized live-credential format on the lines, `agent.context.redact.live_credentials`),
+which blocks every dismissal, even in test code.
+
+Weak (never a dismissal on their own): `format_without_fields`, constant input to a non-injection finding,
+`example_code`, `vendored_code`, `generated_code`, and test-like folders (`test/`, `testing/`) that may ship.
+
+`verdict_from_evidence` turns that into a verdict (see its docstring).
 """
 
 from __future__ import annotations
@@ -27,19 +39,30 @@ from pathlib import PurePosixPath
 from typing import Literal
 
 from agent.code.file_facts import FileFacts, facts_from_source
+from agent.code.sinks import SinkFacts
+from agent.context.redact import live_credentials
 from agent.models import Finding, Verdict
 
 Supports = Literal["false_positive", "true_positive"]
 
 INJECTION_CWES = frozenset({77, 78, 89, 94, 95})
 INJECTION_RULE_IDS = frozenset({"B102", "B307", "B601", "B602", "B603", "B604", "B605", "B606", "B608",
-                                "B609", "B610", "B611"})
+                                "B610", "B611"})
 TEST_DIRS = frozenset({"tests", "test", "testing"})
+STRICT_TEST_DIRS = frozenset({"tests"})  # folders that hold tests only; `test/` and `testing/` may be shipped helpers
 EXAMPLE_DIRS = frozenset({"examples", "example", "samples", "demo", "demos"})
 VENDOR_DIRS = frozenset({"vendor", "vendored", "_vendor", "third_party", "thirdparty", "site-packages",
                          "node_modules"})
 GENERATED_DIRS = frozenset({"migrations"})
 _GENERATED_HEADER = re.compile(r"#.*(\bgenerated\b|do not edit|@generated)", re.IGNORECASE)
+WEAK_HASH_RULES = frozenset({"B303", "B324"})
+WEAK_HASH_CWES = frozenset({327, 328, 916})
+RANDOM_RULES = frozenset({"B311"})
+RANDOM_CWES = frozenset({330, 338})
+SAFE_YAML_LOADERS = frozenset({"yaml.SafeLoader", "yaml.CSafeLoader", "yaml.BaseLoader", "yaml.loader.SafeLoader",
+                               "yaml.loader.BaseLoader", "yaml.cyaml.CSafeLoader"})
+SLEEPS = frozenset({"time.sleep", "asyncio.sleep", "sleep", "gevent.sleep", "eventlet.sleep", "trio.sleep"})
+LOCATION_KINDS = frozenset({"dead_code", "test_code"})  # the code never runs in production, whatever its input
 
 
 @dataclass(frozen=True)
@@ -58,8 +81,12 @@ def path_evidence(path: str, source: str = "") -> list[Evidence]:
     dirs = {part.lower() for part in pure.parts[:-1]}
     name = pure.name
     found: list[Evidence] = []
-    if dirs & TEST_DIRS or name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py":
-        found.append(Evidence("test_code", f"{path} is test code", "false_positive"))
+    test_module = name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
+    if test_module or dirs & STRICT_TEST_DIRS:
+        found.append(Evidence("test_code", f"{path} is test code", "false_positive", strong=True))
+    elif dirs & TEST_DIRS:
+        found.append(Evidence("test_code", f"{path} is in a test folder that may ship with the package",
+                              "false_positive"))
     if dirs & EXAMPLE_DIRS:
         found.append(Evidence("example_code", f"{path} is example code", "false_positive"))
     if dirs & VENDOR_DIRS:
@@ -71,14 +98,19 @@ def path_evidence(path: str, source: str = "") -> list[Evidence]:
 
 
 # Rules whose risk is not the argument's content, so a constant argument is no evidence against them:
-# bandit B607 flags a program started by a partial path (PATH hijacking), whatever its arguments are.
-NOT_ABOUT_INPUT_RULE_IDS = frozenset({"B607"})
+# bandit B607 flags a program started by a partial path (PATH hijacking), whatever its arguments are; B609 a
+# wildcard in a command, which a constant command carries just the same.
+NOT_ABOUT_INPUT_RULE_IDS = frozenset({"B607", "B609"})
 
 
 def is_injection_class(finding: Finding) -> bool:
     if finding.rule_id.upper() in NOT_ABOUT_INPUT_RULE_IDS:
         return False
     return bool(set(finding.cwe) & INJECTION_CWES) or finding.rule_id.upper() in INJECTION_RULE_IDS
+
+
+def _rule_family(finding: Finding, rules: frozenset[str], cwes: frozenset[int]) -> bool:
+    return finding.rule_id.upper() in rules or bool(set(finding.cwe) & cwes)
 
 
 def source_evidence(facts: FileFacts, finding: Finding) -> list[Evidence]:
@@ -90,56 +122,97 @@ def source_evidence(facts: FileFacts, finding: Finding) -> list[Evidence]:
         found.append(Evidence("dead_code", dead, "false_positive", strong=True))
     sink = facts.sink(first, last)
     if sink is not None:
-        if sink.no_fields:
-            found.append(Evidence("format_without_fields",
-                                  f"the formatting in `{sink.code}` interpolates nothing", "false_positive"))
-        if sink.constant:
-            found.append(Evidence("constant_input", f"the input to {sink.where} on line {first} is the constant "
-                                  f"`{sink.code}`", "false_positive", strong=is_injection_class(finding)))
-        elif sink.interpolated:
-            found.append(Evidence("interpolated_input", f"the input to {sink.where} on line {first}, "
-                                  f"`{sink.code}`, interpolates values that are not constants", "true_positive"))
+        found.extend(_sink_evidence(sink, finding, first))
     if len({(s.location.path, s.location.start_line) for s in finding.flow}) >= 2:
         found.append(Evidence("data_flow", f"the scanner traced a data flow of {len(finding.flow)} steps into "
                               "the sink", "true_positive"))
     return found
 
 
+def _sink_evidence(sink: SinkFacts, finding: Finding, first: int) -> list[Evidence]:
+    found: list[Evidence] = []
+    injection = is_injection_class(finding)
+    if sink.shell:
+        found.append(Evidence("shell_program", f"{sink.where} on line {first} starts `{sink.shell}`, which runs "
+                              "a non-constant argument as code (no shell=True is no evidence of safety)",
+                              "true_positive"))
+    if sink.no_fields:
+        found.append(Evidence("format_without_fields",
+                              f"the formatting in `{sink.code}` interpolates nothing", "false_positive"))
+    if sink.constant:
+        found.append(Evidence("constant_input", f"the input to {sink.where} on line {first} is the constant "
+                              f"`{sink.code}`", "false_positive", strong=injection))
+    elif sink.safe:
+        found.append(Evidence("safe_input", f"the input to {sink.where} on line {first} cannot carry an "
+                              f"injection: {sink.safe}", "false_positive", strong=injection))
+    elif sink.interpolated:
+        found.append(Evidence("interpolated_input", f"the input to {sink.where} on line {first}, "
+                              f"`{sink.code}`, interpolates values that are not constants", "true_positive"))
+    keywords = set(sink.keywords)
+    if _rule_family(finding, WEAK_HASH_RULES, WEAK_HASH_CWES) and "usedforsecurity=False" in keywords:
+        found.append(Evidence("not_for_security", f"{sink.where} on line {first} passes usedforsecurity=False",
+                              "false_positive", strong=True))
+    loaders = {k.split("=", 1)[1] for k in keywords if k.startswith("Loader=")}
+    if (finding.rule_id.upper() == "B506" or "yaml" in sink.callee) and loaders and loaders <= SAFE_YAML_LOADERS:
+        found.append(Evidence("safe_yaml_loader", f"{sink.where} on line {first} uses the safe loader "
+                              f"{min(loaders)}", "false_positive", strong=True))
+    if _rule_family(finding, RANDOM_RULES, RANDOM_CWES) and sink.callee in SLEEPS:
+        found.append(Evidence("delay_only", f"the random value on line {first} only sets the delay of "
+                              f"`{sink.callee}`", "false_positive", strong=True))
+    return found
+
+
+def credential_evidence(facts: FileFacts, finding: Finding) -> list[Evidence]:
+    """A recognized live-credential format on the finding's lines (from the file's text, or its snippet)."""
+    first, last = finding.location.start_line, finding.location.last_line
+
+    def kinds_in(text: str) -> list[str]:
+        lines = text.splitlines()[first - 1:last]
+        return sorted({kind for kind, _ in live_credentials("\n".join(lines))})
+
+    kinds = facts.answer(f"cred:{first}:{last}", kinds_in) if facts.source_known else None
+    if kinds is None:
+        kinds = sorted({kind for kind, _ in live_credentials(finding.location.snippet or "")})
+    if not kinds:
+        return []
+    return [Evidence("live_credential", f"line {first} holds a live-looking credential ({', '.join(kinds)})",
+                     "true_positive")]
+
+
 def file_evidence(facts: FileFacts, finding: Finding) -> list[Evidence]:
     """All static evidence about `finding` from its file's facts: source evidence (when the file parsed) first,
-    then path evidence."""
+    then credentials, then path evidence."""
     found = path_evidence(finding.location.path, facts.header)
-    if not facts.parsed:
-        return found
-    return source_evidence(facts, finding) + found
+    source = source_evidence(facts, finding) if facts.parsed else []
+    return source + credential_evidence(facts, finding) + found
 
 
 def collect_evidence(source: str, finding: Finding, path: str) -> list[Evidence]:
     """All static evidence about `finding` in `source` (the text of `path`)."""
-    facts = facts_from_source(source)
-    found = path_evidence(path, facts.header)
-    if not facts.parsed:
-        return found
-    return source_evidence(facts, finding) + found
+    return file_evidence(facts_from_source(source, path=path), finding)
 
 
 def verdict_from_evidence(evidence: list[Evidence]) -> Verdict | None:
-    """A verdict only when evidence is strong.
+    """A verdict only when evidence proves it.
 
-    false_positive (0.85; 0.9 with two strong facts) when there is strong evidence (dead code, or a constant input
-    to an injection-class sink) and nothing supports a true positive; uncertain (0.5) when only test / example /
-    vendored / generated code speaks for a false positive, or strong evidence is contradicted; None otherwise.
+    false_positive (0.85; 0.9 with two strong facts) when the code never runs in production (dead code, test
+    code) and no live credential is on the lines, or when strong input evidence (constant or safe input to an
+    injection sink, a safe loader, a hash not for security, a random sleep) stands and nothing supports a true
+    positive; uncertain (0.5) when strong evidence is contradicted, or only weak evidence speaks for a false
+    positive; None otherwise.
     """
     strong = [e for e in evidence if e.strong and e.supports == "false_positive"]
     against = [e for e in evidence if e.supports == "true_positive"]
-    weak = [e for e in evidence if e.kind in {"test_code", "example_code", "vendored_code", "generated_code"}]
+    location = [e for e in strong if e.kind in LOCATION_KINDS]
+    credential = [e for e in against if e.kind == "live_credential"]
+    weak = [e for e in evidence if e.supports == "false_positive" and not e.strong]
     lines = "; ".join(e.detail for e in evidence)
-    if strong and not against:
+    if (location and not credential) or (strong and not against):
         return Verdict(verdict="false_positive", confidence=0.9 if len(strong) > 1 else 0.85,
                        rationale=f"Static evidence: {lines}.")
-    if strong and against:
+    if strong:
         return Verdict(verdict="uncertain", confidence=0.5, rationale=f"Conflicting static evidence: {lines}.")
-    if weak and not against:
+    if weak and not against and any(e.kind.endswith("_code") for e in weak):
         return Verdict(verdict="uncertain", confidence=0.5,
                        rationale=f"Static evidence: {lines}. Such code may still ship or run in CI; a person "
                        "should judge.")

@@ -147,11 +147,12 @@ def test_generated_header() -> None:
         "generated_code"}
 
 
-def test_test_code_alone_is_uncertain() -> None:
-    evidence = evidence_for("# opaque", path="tests/test_run.py")
-    verdict = verdict_from_evidence(evidence)
-    assert verdict is not None and verdict.verdict == "uncertain"
-    assert "test code" in verdict.rationale
+def test_test_modules_are_dismissed_but_shipped_test_folders_are_not() -> None:
+    # issue 13: test code is one of the things that proves a finding harmless (it never runs in production)
+    verdict = verdict_from_evidence(evidence_for("# interpolated", path="tests/test_run.py"))
+    assert verdict is not None and verdict.verdict == "false_positive" and "test code" in verdict.rationale
+    shipped = verdict_from_evidence(evidence_for("# opaque", path="numpy/testing/utils.py"))
+    assert shipped is not None and shipped.verdict == "uncertain" and "may ship" in shipped.rationale
 
 
 def test_data_flow_contradicts_a_constant() -> None:
@@ -167,3 +168,77 @@ def test_data_flow_contradicts_a_constant() -> None:
 def test_unparsable_source_still_gets_path_evidence() -> None:
     evidence = collect_evidence("def (:\n", make_finding(1, path="tests/test_x.py"), "tests/test_x.py")
     assert kinds(evidence) == {"test_code"}
+
+
+def verdict_of(source: str, marker: str, rule: str, cwe: tuple[int, ...], path: str = "app/x.py"):
+    source = textwrap.dedent(source)
+    verdict = verdict_from_evidence(collect_evidence(source, make_finding(line_of(source, marker), rule, cwe,
+                                                                          path=path), path))
+    return verdict.verdict if verdict is not None else None
+
+
+REAL_SHAPES = {
+    "sh -c list": ('import subprocess\ndef f(x):\n    subprocess.run(["sh", "-c", f"echo {x}"])\n', "B603"),
+    "os.execl /bin/sh": ('import os\ndef f(cmd):\n    os.execl("/bin/sh", "sh", "-c", cmd)\n', "B606"),
+    "shell on stdin": ('import subprocess\ndef f(s):\n    subprocess.run(["sh"], input=s)\n', "B603"),
+    "constant call first": ('import os\ndef f(c):\n    print("go"); os.system(c)\n', "B605"),
+    "list mutated": (('import subprocess\nC = ["bash", "-c"]\ndef f(x):\n    C.append(x)\n'
+                     '    subprocess.run(C)\n'), "B603"),
+    "wildcard": ('import os\nos.system("tar cf a.tar *")\n', "B609"),
+    "check that only logs": (('OK = {"a"}\ndef f(cur, c):\n    if c not in OK:\n        print(c)\n'
+                             '    cur.execute(f"SELECT {c}")\n'), "B608"),
+    "name bound twice": (('OK = {"a"}\ndef f(cur, c, d):\n    if c not in OK:\n        return\n    c = d\n'
+                         '    cur.execute(f"SELECT {c}")\n'), "B608"),
+}
+
+
+def test_real_shapes_are_never_dismissed() -> None:
+    dismissed = []
+    for shape, (source, rule) in REAL_SHAPES.items():
+        last = source.rstrip().splitlines()[-1].strip()
+        if verdict_of(source, last, rule, (78,) if rule != "B608" else (89,)) == "false_positive":
+            dismissed.append(shape)
+    assert dismissed == []
+
+
+def test_a_shell_program_in_an_argument_list_is_evidence_for_real() -> None:
+    for program in ("sh", "/bin/bash", "cmd", "powershell.exe", "python3", "node"):
+        source = f'import subprocess\ndef f(x):\n    subprocess.run(["env", "A=1", "{program}", "-c", x])\n'
+        evidence = collect_evidence(source, make_finding(3, "B603", (78,)), "app/x.py")
+        assert [e.supports for e in evidence if e.kind == "shell_program"] == ["true_positive"], program
+    plain = collect_evidence('import subprocess\ndef f(x):\n    subprocess.run(["git", "log", x])\n',
+                             make_finding(3, "B603", (78,)), "app/x.py")
+    assert "shell_program" not in kinds(plain) and verdict_from_evidence(plain) is None  # not proven either way
+
+
+FALSE_SHAPES = {
+    "placeholders": (('def f(cur, ids):\n    m = ",".join("?" * len(ids))\n'
+                     '    cur.execute(f"SELECT * FROM t WHERE id IN ({m})", ids)\n'), "B608"),
+    "allow-list exits": (('OK = {"a", "b"}\ndef f(cur, c):\n    if c not in OK:\n        raise ValueError(c)\n'
+                         '    cur.execute(f"SELECT {c} FROM t")\n'), "B608"),
+    "inside allow-list": ('OK = ("a",)\ndef f(cur, c):\n    if c in OK:\n        cur.execute("SELECT " + c)\n',
+                          "B608"),
+    "int only": ('import os\ndef f(p):\n    os.system(f"kill {int(p)}")\n', "B605"),
+    "constant table": ('import os\nT = {"a": "ls"}\ndef f(k):\n    os.system(T[k])\n', "B605"),
+    "either constant": ('import os\nos.system("cls" if os.name == "nt" else "clear")\n', "B605"),
+    "safe loader": ('import yaml\ndef f(t):\n    return yaml.load(t, Loader=yaml.SafeLoader)\n', "B506"),
+    "not for security": ('import hashlib\ndef f(b):\n    return hashlib.md5(b, usedforsecurity=False).hexdigest()\n',
+                         "B324"),
+    "sleep jitter": ('import random, time\ndef f():\n    time.sleep(random.uniform(0, 1))\n', "B311"),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(FALSE_SHAPES))
+def test_proven_false_positive_shapes_are_dismissed(shape: str) -> None:
+    source, rule = FALSE_SHAPES[shape]
+    last = source.rstrip().splitlines()[-1].strip()
+    cwe = {"B608": (89,), "B506": (20,), "B324": (327,), "B311": (330,)}.get(rule, (78,))
+    assert verdict_of(source, last, rule, cwe) == "false_positive"
+
+
+def test_a_live_credential_is_never_dismissed_even_in_tests() -> None:
+    token = "ghp_" + "9fK2mQ7xLp4Rt8vW1zY6bN3cH5jD0sA2eG7u"
+    source = f'TOKEN = "{token}"\n'
+    assert verdict_of(source, "TOKEN", "B105", (259,), path="tests/test_api.py") != "false_positive"
+    assert verdict_of('TOKEN = "ghp_' + "x" * 36 + '"\n', "TOKEN", "B105", (259,), path="tests/test_api.py") == (
+        "false_positive")  # a placeholder is no credential
