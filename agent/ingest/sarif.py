@@ -104,9 +104,15 @@ def _check_log(log: object, name: str) -> dict:
 
 
 def load_sarif(path: Path) -> dict:
-    """Read a SARIF 2.1.0 log; raise SarifError (a SutureError) with a one-line reason otherwise."""
+    """Read a SARIF 2.1.0 log; raise SarifError (a SutureError) with a one-line reason otherwise. A log of
+    sarif_stream.STREAM_THRESHOLD bytes or more is streamed: its runs' `results` are read from the file when
+    parse_sarif iterates them, so memory is bounded by the findings, not by the file."""
+    from agent.ingest import sarif_stream  # it builds on this module
+
     path = Path(path)
     try:
+        if path.stat().st_size >= sarif_stream.STREAM_THRESHOLD:
+            return sarif_stream.load_streamed(path)
         raw = path.read_bytes()
     except OSError as error:
         raise SarifError(f"cannot read SARIF file {path}: {error.strerror or error}") from error
@@ -141,8 +147,12 @@ def _validator() -> Draft4Validator:
 
 def schema_problems(log: dict, limit: int = 20) -> list[str]:
     """Violations of the OASIS SARIF 2.1.0 schema, one line each ("at <json path>: <problem>"), at most
-    `limit` plus a count of the rest. These are warnings: parse_sarif still reads what it can."""
-    problems: list[str] = []
+    `limit` plus a count of the rest. These are warnings: parse_sarif still reads what it can. The results of
+    a streamed log (load_sarif) are not checked; a line says so."""
+    from agent.ingest.sarif_stream import schema_view
+
+    log, streamed = schema_view(log)
+    problems: list[str] = ["results not checked (a log this large is streamed)"] if streamed else []
     total = 0
     for error in _validator().iter_errors(log):
         total += 1
