@@ -74,9 +74,15 @@ def decide(group: Group, config: TriageConfig, feeds: Feeds, tier: int | None, i
     epss = max((feeds.epss[c][0] for c in cves if c in feeds.epss), default=0.0)
     cvss = [c for c in (ctx.cvss(f) for f in findings) if isinstance(c, tuple)]
     why: list[str] = []
+    credential = any(ctx.live_credential(f) for f in findings)
+    if credential:
+        demoted = False  # a committed live credential is usable by whoever reads the repository
     if kev:
         exploitation = "active"
         why.append("exploitation active (CISA KEV)")
+    elif credential:
+        exploitation = "active"  # committed credentials are harvested from repositories by bots within minutes
+        why.append("exploitation active (a live-looking credential is in the source)")
     elif epss >= EPSS_POC or (group.cwes & COMMONLY_EXPLOITED and not demoted):
         exploitation = "poc"
         basis = f"EPSS {epss:.2f}" if epss >= EPSS_POC else "commonly exploited class"
@@ -88,11 +94,11 @@ def decide(group: Group, config: TriageConfig, feeds: Feeds, tier: int | None, i
         "web handler" in f.reason or "serverless handler" in f.reason for f in group.rank.factors)
     network = not demoted and not internet_facing and not web and any(
         m.get("AV") == "N" and m.get("PR", m.get("Au")) in ("N",) and m.get("UI", "N") == "N" for _, _, m in cvss)
-    automatable = "yes" if (internet_facing or web or network) and not demoted else "no"
+    automatable = "yes" if (internet_facing or web or network or credential) and not demoted else "no"
     if automatable == "yes":
         why.append("automatable (" + ("internet-facing" if internet_facing else "web handler" if web
-                                      else "CVSS network vector") + ")")
-    total = bool(group.cwes & TOTAL_IMPACT) or any(m.get("C") == "H" and m.get("I") == "H" for _, _, m in cvss)
+                                      else "CVSS network vector" if network else "a credential") + ")")
+    total = credential or bool(group.cwes & TOTAL_IMPACT) or any(m.get("C") == "H" and m.get("I") == "H" for _, _, m in cvss)
     technical = "total" if total and not demoted else "partial"
     tier_value = tier or DEFAULT_TIER
     mission = "high" if tier_value == 1 or data == "restricted" else "low" if tier_value == 4 else "medium"

@@ -2,10 +2,12 @@
 
 Three rules, applied in rank order so the best-ranked finding of a group leads it:
 
-1. same spot, two tools: findings in the same file whose lines overlap, from different tools, sharing a CWE or
-   starting on the same line (tools often pick different CWEs for one flaw) are one finding with two sources;
-2. same rule and sink repeated across a file: one tool's rule firing on the same sink call (the callee on the
-   flagged line, e.g. `cursor.execute`) at several places in one file is grouped for one fix;
+1. same statement, two tools: findings in the same file on the same statement (from the file facts; without
+   them, lines that overlap), from different tools, sharing a CWE or starting on the same line (tools often pick
+   different CWEs for one flaw) are one finding with two sources;
+2. build and execute: a finding on `q = <query>` and one sharing a CWE on the next statement, whose call reads
+   `q` (a query built on one line and executed on the next), are one flaw. Findings on other statements are
+   never joined, even for the same rule and sink: each is its own fix and its own verdict;
 3. import-level findings (bandit B401–B415, or any finding on an `import` line) fold into the best-ranked usage
    finding in the same file that shares a CWE; with no such usage they stay on their own (and rank low).
 
@@ -19,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from agent.models import Factor, Finding, Rank
+
+Statement = Callable[[Finding], "tuple[int, int, int, int] | None"]
 from agent.triage.rank import build_rank, is_import_only
 
 _SINK_CALL = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
@@ -70,12 +74,15 @@ def _same_spot(a: Finding, b: Finding) -> bool:
 
 
 def group_findings(ranked: list[tuple[Finding, Rank]], corroboration_weight: float = 1.0,
-                   import_only: Callable[[Finding], bool] = is_import_only) -> list[Group]:
+                   import_only: Callable[[Finding], bool] = is_import_only,
+                   statement: Statement | None = None) -> list[Group]:
     """Groups, best first. `ranked` must be best first (as `rank_findings` returns it); `import_only` may be a
-    memoized `is_import_only` (the ranking's `ScoringContext.import_only`)."""
+    memoized `is_import_only` (the ranking's `ScoringContext.import_only`); `statement(finding)` gives the
+    statement at its first line as `FileFacts.statement` does (None: unknown, the lines decide)."""
     groups: list[Group] = []
     by_line: dict[tuple[str, int], list[int]] = {}
-    by_sink: dict[tuple[str, str, str, str], int] = {}
+    by_statement: dict[tuple[str, int], list[int]] = {}  # (path, first line of a statement) → groups on it
+    spans: dict[int, tuple[int, int, int, int] | None] = {}  # group index → its primary's statement
     imports: list[tuple[Finding, Rank]] = []
     for finding, rank in ranked:
         if import_only(finding):
@@ -84,24 +91,44 @@ def group_findings(ranked: list[tuple[Finding, Rank]], corroboration_weight: flo
         loc = finding.location
         path, start, tool = loc.path, loc.start_line, finding.tool
         keys = [(path, line) for line in range(start, min(loc.end_line or start, start + MAX_SPAN_INDEXED) + 1)]
-        joined = None
-        for key in keys:
-            for gi in by_line.get(key, ()):
-                if tool not in groups[gi].tool_set and _same_spot(groups[gi].primary, finding):
-                    joined = gi
+        joined, how = None, ""
+        span = statement(finding) if statement is not None else None
+        if span is not None:
+            for gi in by_statement.get((path, span[0]), ()):
+                other = groups[gi].primary
+                if spans[gi] is not None and spans[gi][:2] == span[:2] and tool not in groups[gi].tool_set and (
+                        set(other.cwe) & set(finding.cwe) or other.location.start_line == start):
+                    joined, how = gi, f"also reported by {tool} ({finding.rule_id})"
                     break
-            if joined is not None:
-                break
-        sink_key = (tool, finding.rule_id, path, sink_of(finding))
-        if joined is not None:
-            groups[joined].add(finding, f"also reported by {tool} ({finding.rule_id})")
-        elif sink_key in by_sink:
-            joined = by_sink[sink_key]
-            groups[joined].add(finding, f"same rule and sink `{sink_key[3]}` at line {start}")
+                if spans[gi] is not None and spans[gi][:2] != span[:2] and set(other.cwe) & set(finding.cwe):
+                    joined, how = gi, f"{tool} ({finding.rule_id}) reports where the query is built or run"
+                    break
+            if joined is None and span[2]:
+                for gi in by_statement.get((path, span[2]), ()):
+                    if spans[gi] is not None and spans[gi][:2] == span[2:] and set(
+                            groups[gi].primary.cwe) & set(finding.cwe):
+                        joined, how = gi, f"{tool} ({finding.rule_id}) reports where the query is built"
+                        break
         else:
-            groups.append(Group(finding, rank))
-            joined = len(groups) - 1
-            by_sink.setdefault(sink_key, joined)
+            for key in keys:
+                for gi in by_line.get(key, ()):
+                    if spans[gi] is None and tool not in groups[gi].tool_set and _same_spot(
+                            groups[gi].primary, finding):
+                        joined, how = gi, f"also reported by {tool} ({finding.rule_id})"
+                        break
+                if joined is not None:
+                    break
+        if joined is not None:
+            groups[joined].add(finding, how)
+            continue
+        groups.append(Group(finding, rank))
+        joined = len(groups) - 1
+        spans[joined] = span
+        if span is not None:
+            by_statement.setdefault((path, span[0]), []).append(joined)
+            if span[2]:
+                by_statement.setdefault((path, span[2]), []).append(joined)
+            continue
         for key in keys:
             found = by_line.get(key)
             if found is None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
+from agent.context.redact import live_credentials
 from agent.models import Factor, Finding, Rank, Verdict, utcnow
 from agent.triage.config import TriageConfig, cvss_base_score
 from agent.triage.cwe import cwe_points
@@ -105,12 +106,30 @@ class ScoringContext:
     # finding, so an id is never reused while its entry exists (plain values: no per-finding container to track)
     _seen: list[Finding] = field(default_factory=list, init=False, repr=False)
     _import_only: dict[int, bool] = field(default_factory=dict, init=False, repr=False)
+    _credentials: dict[int, list[str]] = field(default_factory=dict, init=False, repr=False)
     _cvss: dict[int, tuple[str, float, dict[str, str]] | None | str] = field(
         default_factory=dict, init=False, repr=False)
     # (ordered factors, score, reason) per set of pooled factors, keyed by their ids (the value holds them, so the
     # ids stay theirs): many findings share the same factors
     _rank_parts: dict[tuple[int, ...], tuple[list[Factor], float, str]] = field(
         default_factory=dict, init=False, repr=False)
+
+    def live_credential(self, finding: Finding) -> list[str]:
+        """Kinds of recognized live-credential formats on the finding's lines: from its snippet, or (production
+        code, with the project's facts) from the file's text. Memoized per finding."""
+        key = id(finding)
+        found = self._credentials.get(key)
+        if found is None:
+            found = sorted({kind for kind, _ in live_credentials(finding.location.snippet or "")})
+            if not found and self.code is not None and path_kind(finding.location.path) is None:
+                loc = finding.location
+                found = self.code.facts(loc.path).answer(
+                    f"cred:{loc.start_line}:{loc.last_line}",
+                    lambda text: sorted({k for k, _ in live_credentials(
+                        "\n".join(text.splitlines()[loc.start_line - 1:loc.last_line]))})) or []
+            self._seen.append(finding)
+            self._credentials[key] = found
+        return found
 
     def _remember(self, finding: Finding) -> None:
         key = id(finding)
@@ -135,6 +154,12 @@ class ScoringContext:
 
 def _severity(finding: Finding, ctx: ScoringContext, add) -> float:
     """Adds the severity factor; returns the 0–10 base it used."""
+    credentials = ctx.live_credential(finding)
+    if credentials:
+        base = BAND_SCORE["critical"]
+        add("severity", SEVERITY_POINTS_PER_CVSS * base, f"live-looking credential on line "
+            f"{finding.location.start_line} ({', '.join(credentials)}): critical, whatever {finding.tool} says")
+        return base
     cvss = ctx.cvss(finding)
     if isinstance(cvss, tuple):
         vector, base, _ = cvss
@@ -166,7 +191,7 @@ def _exploitability(finding: Finding, ctx: ScoringContext, add) -> None:
 
 def _reachability(finding: Finding, ctx: ScoringContext, add) -> None:
     kind = path_kind(finding.location.path)
-    if kind is not None:
+    if kind is not None and not ctx.live_credential(finding):  # a committed credential leaks wherever it is
         add("reachability", CODE_KIND_POINTS[kind], f"only in {kind} code")
     if ctx.import_only(finding):
         add("reachability", IMPORT_ONLY_POINTS, "flags an import, not a use of the module")

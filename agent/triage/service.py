@@ -80,8 +80,14 @@ def _triage(findings: list[Finding], config: TriageConfig, project_dir: Path | N
     if code is not None:  # each source file read and parsed once, whatever order its findings come in
         code.prepare(findings, lambda f: path_kind(f.location.path) is None, progress)
     ctx = ScoringContext(config=config, owners=owners, code=code, feeds=feeds, verdicts=verdicts or {}, now=now)
+    statement = None
+    if code is not None:
+        def statement(f: Finding) -> tuple[int, int, int, int] | None:
+            if path_kind(f.location.path) is not None:
+                return None
+            return code.facts(f.location.path).statement(f.location.start_line)
     groups = group_findings(rank_findings(findings, ctx, score_progress), config.weights.get("corroboration", 1.0),
-                            ctx.import_only)
+                            ctx.import_only, statement)
     rows: list[TriageRow] = []
     for group in groups:
         asset, owner = owners.resolve(group.primary.location.path)

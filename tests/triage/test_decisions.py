@@ -53,10 +53,9 @@ def test_grouping_two_tools_import_fold_and_repeated_sink():
     assert sorted(m.id for m, _ in shell.members) == ["imp", "semgrep"]
     assert shell.tools == ["bandit", "semgrep"]
     assert any(f.name == "corroboration" for f in shell.rank.factors)
-    db = next(g for g in groups if g.primary.id in ("q1", "q2"))
-    assert {m.id for m, _ in db.members} == {"q1", "q2"} - {db.primary.id}
-    assert "other" in by_primary and "lonely-import" in by_primary
-    assert len(groups) == 4
+    # issue 13: the same rule on different statements is never one group (one may be real, the other not)
+    assert {"q1", "q2", "other", "lonely-import"} <= set(by_primary)
+    assert len(groups) == 5
 
 
 def test_ssvc_lanes_and_sla_due_dates_by_tier():
