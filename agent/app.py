@@ -262,9 +262,14 @@ def make_engine(session: Session):
                      spend=SpendGuard(s.budget_usd))
 
 
-def fix(session: Session, findings: list[Finding], progress=None, redo: bool = False) -> list[Proposal]:
+def fix(session: Session, findings: list[Finding], progress=None, redo: bool = False,
+        retry_failed: bool = False) -> list[Proposal]:
+    """Draft, validate and queue a proposal for each finding. A finding whose last outcome at this commit,
+    engine, prompt and settings is final is skipped (reported to `progress` as "skipped: why", see
+    agent.outcomes) unless `retry_failed`; one with a proposal awaiting review is skipped unless `redo`."""
     engine = make_engine(session)
-    return fix_findings(session.ws, session.store, findings, engine, session.settings, progress, redo)
+    return fix_findings(session.ws, session.store, findings, engine, session.settings, progress, redo,
+                        retry_failed)
 
 
 def reviewer_identity(git_root: Path, explicit: str | None) -> str:

@@ -150,7 +150,10 @@ def ingest(
     _ingest_lines(usecases.ingest_files(session, files, full=not partial, path_map=mapping), fmt)
 
 
-def _run_fix(session: usecases.Session, top: int | None, finding: str | None, redo: bool, fmt: ListFmt):
+def _run_fix(session: usecases.Session, top: int | None, finding: str | None, redo: bool, fmt: ListFmt,
+             retry_failed: bool = False):
+    from agent.outcomes import SKIPPED
+
     findings, duplicates = usecases.select_findings(session, top, finding)
     if duplicates and fmt != ListFmt.json:
         render.err.print(f"{len(duplicates)} finding(s) not drafted separately: grouped with a selected one "
@@ -164,17 +167,34 @@ def _run_fix(session: usecases.Session, top: int | None, finding: str | None, re
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=render.err, transient=True, disable=fmt == ListFmt.json) as progress:
         task = progress.add_task("fixing", total=len(findings))
+        skipped: list[tuple[object, str]] = []
 
         def step(f, status: str) -> None:
             progress.update(task, description=f"{f.short_id} {f.rule_id} {f.location.path}: {status}")
+            if status.startswith(SKIPPED + ":"):
+                skipped.append((f, status.removeprefix(SKIPPED + ":").strip()))
             if status != "working":
                 progress.advance(task)
 
-        proposals = usecases.fix(session, findings, step, redo=redo)
+        proposals = usecases.fix(session, findings, step, redo=redo, retry_failed=retry_failed)
+    if skipped and fmt != ListFmt.json:
+        _skipped_lines(skipped)
     return proposals
 
 
-def _fix_and_summarise(session, top, finding, redo: bool, fmt: ListFmt, where: str = "") -> None:
+def _skipped_lines(skipped: list) -> None:
+    """What a fix run skipped and why, on stderr: one summary line, then one line per finding (at most 20)."""
+    render.err.print(f"skipped {len(skipped)}: final outcome at this commit; --retry-failed to try again",
+                     markup=False, soft_wrap=True, highlight=False)
+    for f, why in skipped[:20]:
+        render.err.print(render.safe(f"  {f.short_id} {f.rule_id} {f.location.path}:{f.location.start_line}: {why}"),
+                         markup=False, soft_wrap=True, highlight=False)
+    if len(skipped) > 20:
+        render.err.print(f"  … and {len(skipped) - 20} more", markup=False)
+
+
+def _fix_and_summarise(session, top, finding, redo: bool, fmt: ListFmt, where: str = "",
+                       retry_failed: bool = False) -> None:
     """Fix and show the queue. If the model stops the run (endpoint down, budget reached), what was finished
     is still shown before the one-line error."""
     from agent.llm.errors import ModelUnavailableError
@@ -182,7 +202,7 @@ def _fix_and_summarise(session, top, finding, redo: bool, fmt: ListFmt, where: s
 
     started = utcnow()
     try:
-        proposals = _run_fix(session, top, finding, redo, fmt)
+        proposals = _run_fix(session, top, finding, redo, fmt, retry_failed)
     except ModelUnavailableError:
         done = [p for p in session.store.list_proposals() if p.created_at >= started]
         if done and fmt != ListFmt.json:
@@ -235,15 +255,23 @@ def fix(
     finding: Annotated[str | None, typer.Option("--finding", help="Fix this finding id (or prefix).")] = None,
     model: ModelOpt = None, api_base: ApiBaseOpt = None,
     redo: Annotated[bool, typer.Option("--redo", help="Draft again even if a proposal exists.")] = False,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Attempt again findings whose last outcome "
+                                               "at this commit, engine, prompt and settings was final (no fixer "
+                                               "for the rule, a failed or validated patch); skipped otherwise.")
+                            ] = False,
     k: KOpt = None, budget_usd: BudgetOpt = None, no_cache: NoCacheOpt = False, workers: WorkersOpt = None,
     fmt: FormatOpt = ListFmt.table,
 ) -> None:
-    """Draft, validate (tests + re-scan in a worktree) and queue a proposal for each selected finding."""
+    """Draft, validate (tests + re-scan in a worktree) and queue a proposal for each selected finding.
+
+    Skips findings whose last outcome at this commit, engine, prompt and result-changing settings was final
+    (validated, dismissal proposed, no fixer for the rule, a failed patch the engine would repeat) and says so;
+    --retry-failed attempts them again."""
     if top and finding:
         raise SutureError("give either --top or --finding, not both")
     session = _open(repo, db, model=model, api_base=api_base, k=k, budget_usd=budget_usd,
                     cache=False if no_cache else None, workers=workers)
-    _fix_and_summarise(session, top, finding, redo, fmt, _where(repo, db))
+    _fix_and_summarise(session, top, finding, redo, fmt, _where(repo, db), retry_failed)
 
 
 @cli.command()

@@ -80,12 +80,16 @@ def classify(
     all_: Annotated[bool, typer.Option("--all", help="Classify every open finding.")] = False,
     model: ModelOpt = None, api_base: ApiBaseOpt = None, budget_usd: BudgetOpt = None,
     no_cache: NoCacheOpt = False, fmt: FormatOpt = ListFmt.table,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Classify again findings that already have "
+                                               "a verdict (or no opinion) at this commit, engine, prompt and "
+                                               "settings; skipped otherwise.")] = False,
 ) -> None:
     """Verdicts only (true positive / false positive / uncertain), for whole backlogs: a cheap triage pass.
 
     Without --model the builtin engine answers from static evidence (constant input, dead code, test code) and
     has no opinion otherwise. Verdicts are stored; a false positive becomes a dismissal proposal for a person
-    to approve (`suture review`) — a finding is never closed by a verdict alone."""
+    to approve (`suture review`) — a finding is never closed by a verdict alone. Findings already answered at
+    this commit, engine, prompt and settings are skipped (their stored verdict is shown) unless --retry-failed."""
     from agent.classify import classify_findings
 
     if top and all_:
@@ -110,7 +114,12 @@ def classify(
             progress.update(bar, description=f"{finding.short_id} {finding.rule_id}: {status}")
             progress.advance(bar)
 
-        results = classify_findings(session.ws, session.store, findings, engine, session.settings, step)
+        results = classify_findings(session.ws, session.store, findings, engine, session.settings, step,
+                                    retry_failed=retry_failed)
+    skipped = [r for r in results if r.skipped]
+    if skipped and fmt != ListFmt.json:
+        render.err.print(f"skipped {len(skipped)}: final outcome at this commit (their stored verdicts are shown); "
+                         "--retry-failed to try again", markup=False, soft_wrap=True, highlight=False)
     spend = getattr(engine, "spend", None)
     for note in (spend.notes if spend else []):
         render.err.print(f"[yellow]note:[/] {render.escape(note)}")
@@ -136,7 +145,7 @@ def _row(result) -> dict:
         "verdict": v.verdict if v else None, "confidence": v.confidence if v else None,
         "rationale": v.rationale if v else None, "source": v.source if v else None,
         "dismissal_id": result.dismissal.id if result.dismissal else None, "error": result.error,
-        "usage": result.usage.model_dump() if result.usage else None,
+        "usage": result.usage.model_dump() if result.usage else None, "skipped": result.skipped,
     }
 
 

@@ -5,7 +5,10 @@ worktree of HEAD, reset between proposals. Stale worktrees of crashed runs are p
 removed on exit, also after an error or Ctrl-C (remaining findings are cancelled, running ones finish their
 current step). Shared between threads: the store (SQLAlchemy; SQLite in WAL mode with a busy timeout), the
 engine (the LLM client limits concurrent calls) and the ValidationEnv (baseline once per commit).
-Results come back in the order of `findings`. Nothing here approves anything: every proposal waits for a person.
+A finding whose last outcome at this commit, engine, prompt and settings is final is skipped (agent.outcomes)
+unless `retry_failed` or `redo`; every attempt's outcome is recorded. Results come back in the order of
+`findings` (a skipped finding brings the proposal of its outcome, if it has one). Nothing here approves anything:
+every proposal waits for a person.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent import outcomes
 from agent.attempt import fix_one
 from agent.config import Settings
 from agent.engines.base import Engine
@@ -55,7 +59,7 @@ def worker_count(settings: Settings, jobs: int) -> int:
 
 def fix_findings(
     ws: Workspace, store: Store, findings: list[Finding], engine: Engine, settings: Settings,
-    progress: ProgressFn | None = None, redo: bool = False,
+    progress: ProgressFn | None = None, redo: bool = False, retry_failed: bool = False,
 ) -> list[Proposal]:
     """Draft and validate a proposal for each finding, in parallel worktrees of HEAD. Returns the proposals touched."""
     env = ValidationEnv(settings=settings, logs_dir=ws.state_dir / "logs", commit=ws.project.head,
@@ -69,15 +73,22 @@ def fix_findings(
 
     results: dict[int, Proposal] = {}
     todo: list[tuple[int, Finding]] = []
+    key = outcomes.outcome_key(outcomes.FIX, settings, engine, ws.project.head)
+    final = {} if redo or retry_failed else outcomes.final_outcomes(store, [f.id for f in findings], outcomes.FIX, key)
     for index, finding in enumerate(findings):
         existing = None if redo else _pending(store, finding, engine.name)
+        done = final.get(finding.id)
         if existing is not None:
             report(finding, f"already proposed ({existing.short_id}, {existing.state})")
             results[index] = existing
+        elif done is not None:
+            report(finding, f"{outcomes.SKIPPED}: {done.describe()}")
+            if done.proposal_id is not None:
+                results[index] = store.get_proposal(done.proposal_id)
         else:
             todo.append((index, finding))
     if not todo:
-        return [results[i] for i in range(len(findings))]
+        return [results[i] for i in range(len(findings)) if i in results]
 
     prune_stale(ws.project)
     workers = worker_count(settings, len(todo))
@@ -87,6 +98,8 @@ def fix_findings(
             report(finding, "working")
             with pool.acquire(ws.project.head) as wt:
                 proposal = fix_one(env, wt.project_path, store, finding, engine, settings, wt.reset)
+            kind, final, reason = outcomes.fix_outcome(proposal, outcomes.repeats_itself(engine))
+            outcomes.record_outcome(store, finding.id, outcomes.FIX, key, kind, final, reason, proposal.id)
             report(finding, proposal.state)
             return proposal
 
@@ -95,7 +108,7 @@ def fix_findings(
                 results[index] = work(finding)
         else:
             _run_parallel(work, todo, workers, results)
-    return [results[i] for i in range(len(findings))]
+    return [results[i] for i in range(len(findings)) if i in results]
 
 
 def _run_parallel(work: Callable[[Finding], Proposal], todo: list[tuple[int, Finding]], workers: int,
