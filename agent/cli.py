@@ -414,10 +414,18 @@ _register_commands()
 
 def main() -> None:
     try:
-        cli()
+        code = cli(standalone_mode=False)  # usage errors come here, to be printed as one line (not a box)
+    except typer.Abort:
+        render.err.print("aborted")
+        sys.exit(1)
+    except typer.TyperException as exc:  # click's usage errors: unknown option, missing value, bad choice
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        render.err.print(render.safe(f"error: {message} (see --help)"), markup=False, soft_wrap=True)
+        sys.exit(getattr(exc, "exit_code", 2))
     except SutureError as exc:
         render.err.print(f"[red]error:[/] {render.escape(str(exc))}", soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         render.err.print("interrupted")
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

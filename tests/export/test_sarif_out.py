@@ -120,7 +120,12 @@ def exported(repo: Path, tmp_path: Path) -> tuple[dict, Path, tuple[str, str]]:
 
 @pytest.mark.skipif(not SCHEMA.is_file(), reason="../shared/schemas is not beside the checkout")
 def test_suture_sarif_validates_against_the_sarif_schema(exported):
+    """The whole log, with every field issue 18 added (rule help and descriptions, security-severity, suppressions
+    arrays, columns, fixes), is valid SARIF 2.1.0."""
     log, _, _ = exported
+    [run] = log["runs"]
+    assert all({"name", "shortDescription", "fullDescription", "help"} <= set(r) for r in run["tool"]["driver"]["rules"])
+    assert all("suppressions" in r for r in run["results"]) and any("fixes" in r for r in run["results"])
     jsonschema.Draft4Validator(json.loads(SCHEMA.read_text())).validate(log)
 
 

@@ -80,3 +80,12 @@ def test_map_option_from_the_command_line(tmp_path: Path):
     [report] = json.loads(proc.stdout)
     assert report["new"] == 1 and report["path_mappings"] == [
         "/home/runner/work/x/x → pkg (--path-prefix/--map, 1 path)"]
+
+
+def test_a_usage_error_is_one_line_not_a_box(tmp_path: Path):
+    repo = make_repo(tmp_path / "repo", {"a.py": "x = 1\n"})
+    proc = suture(repo, "ingest", "x.sarif", "--map", expect=2)
+    assert proc.stderr.splitlines() == ["error: Option '--map' requires an argument. (see --help)"]
+    proc = suture(repo, "ingest", "x.sarif", "--path-prefx", "/ci", expect=2)
+    [line] = proc.stderr.splitlines()
+    assert line.startswith("error: No such option: --path-prefx") and "Traceback" not in proc.stderr
