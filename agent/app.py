@@ -14,7 +14,13 @@ from agent.config import Settings, load_settings
 from agent.errors import SutureError
 from agent.ingest import scanners
 from agent.ingest.closing import closing_blockers
-from agent.ingest.log_suppressions import new_findings, open_note, record_log_suppressions
+from agent.ingest.log_suppressions import (
+    new_findings,
+    open_note,
+    record_log_suppressions,
+    reopen_note,
+    reopen_unsuppressed,
+)
 from agent.ingest.path_map import PathMap
 from agent.ingest.sarif import load_sarif, parse_sarif, schema_problems
 from agent.models import Finding, Proposal, Rank, SkippedResult, utcnow
@@ -145,12 +151,14 @@ def ingest_file(session: Session, path: Path, full: bool = True, tree: Path | No
             summary={"skipped": len(run.skipped), "closed_nothing": reason},
         )
         record_log_suppressions(session.store, fresh, str(path))
+        unsuppressed = reopen_unsuppressed(session.store, run.findings, str(path))
         if reason is None and counts["duplicate_scan"]:
             reason = "this log was ingested before (a log closes findings only the first time)"
         reports.append(IngestReport(
             source=str(path), tool=run.tool, new=counts["new"], updated=counts["updated"],
             reopened=counts["reopened"], fixed=counts["fixed"], skipped=run.skipped,
-            warnings=problems + list(run.warnings) + ([open_note(still_open)] if still_open else []),
+            warnings=problems + list(run.warnings) + ([open_note(still_open)] if still_open else [])
+            + ([reopen_note(unsuppressed)] if unsuppressed else []),
             duplicate=bool(counts["duplicate_scan"]), closed_nothing=reason, suppressed=len(fresh),
             path_mappings=mappings if index == 0 else [],
         ))

@@ -118,9 +118,12 @@ def diff_to_fix(proposal: Proposal, approval: Transition | None = None, repo_pre
 
 def _suppressions(store: Store, f: Finding, proposals: list[Proposal]) -> list[dict[str, Any]]:
     """The log's own suppressions as they were, then suture's decision (risk acceptance or dismissal) unless a
-    log suppression already accepted it."""
-    written = [_from_log(s) for s in f.suppressions]
-    if any(s.get("status", "accepted") == "accepted" for s in f.suppressions):
+    log suppression already accepted it. An open finding never gets an accepted suppression (a later log reported
+    it without one, or the acceptance ran out): only the log's underReview / rejected ones are written for it."""
+    held = f.status in ("dismissed", "risk_accepted")
+    kept = [s for s in f.suppressions if held or s.get("status", "accepted") != "accepted"]
+    written = [_from_log(s) for s in kept]
+    if any(s.get("status", "accepted") == "accepted" for s in kept):
         return written
     if f.status == "risk_accepted":
         written.append(_acceptance(store, f))

@@ -64,3 +64,27 @@ def record_log_suppressions(store, findings: list[Finding], source: str) -> None
         else:
             store.set_finding_status(finding.id, "dismissed", LOG_ACTOR,
                                      f"suppressed by the log {source} ({first['kind']}): {why}", expected="open")
+
+
+def reopen_unsuppressed(store, findings: list[Finding], source: str) -> int:
+    """Re-open findings that only a log's suppression had closed (their last status change is LOG_ACTOR's) and
+    that this log reports without one: an earlier log's suppression is no evidence against a later scan. A
+    dismissal or acceptance by a person stays. Returns how many were re-opened."""
+    held = {f.id: f for f in store.list_findings(["dismissed", "risk_accepted"]) if f.suppressions}
+    reopened = 0
+    for finding in findings:
+        stored = held.get(finding.id)
+        if stored is None:
+            continue
+        events = store.finding_events(stored.id)
+        if not events or events[-1]["actor"] != LOG_ACTOR or events[-1]["to_status"] != stored.status:
+            continue
+        store.set_finding_status(stored.id, "open", "scanner", f"reported without a suppression by {source}",
+                                 expected=stored.status)
+        reopened += 1
+    return reopened
+
+
+def reopen_note(count: int) -> str:
+    return (f"{count} finding(s) that an earlier log's suppression had closed are reported without one: "
+            "re-opened")
