@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,10 +111,16 @@ def outcome_key(task: str, settings: Settings, engine: object, commit: str) -> s
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
+_create_lock = threading.Lock()
+
+
 def _table(store) -> sa.Table:
+    """The outcomes table, created on a store's first use (once, also when worker threads get there together)."""
     if not getattr(store, "_outcomes_ready", False):
-        _meta.create_all(store.engine)
-        store._outcomes_ready = True
+        with _create_lock:
+            if not getattr(store, "_outcomes_ready", False):
+                _meta.create_all(store.engine)
+                store._outcomes_ready = True
     return outcomes_t
 
 
