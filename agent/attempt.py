@@ -1,8 +1,12 @@
 """One finding through the loop: context → verdict → draft(s) → validation → a stored proposal.
 
-Every finding gets exactly one outcome in the store: a validated patch, a failed patch with the reason (no fixer,
-patch did not apply, tests broke, finding still present), or a dismissal proposal when the engine judged it a
-false positive. Nothing here approves anything: every proposal waits for a person.
+A finding ends as a validated patch (a passing test executes the change), an unproven one (every check passed,
+but no test executes the change), a failed patch with the reason (did not apply, tests broke, finding still
+present, a worse one added; for model engines also "no usable edits"), a dismissal proposal when the engine
+judged it a false positive, or, when the builtin engine drafts nothing (no fixer for the rule, or its fixers
+decline the code), a finding without a draft: `no_draft` returns an unsaved proposal (`is_no_draft`) that is
+never stored, so nothing sits in the review queue as a failed patch; callers keep its reason (agent.outcomes).
+Nothing here approves anything: every proposal waits for a person.
 """
 
 from __future__ import annotations
@@ -106,6 +110,8 @@ def fix_one(
             if retryable and attempt < settings.max_attempts:
                 feedback = Feedback(attempt=attempt, previous_reply=draft.raw_reply, failure=last_error)
                 continue
+            if not retryable:  # the builtin engine drafted nothing: a finding without a draft, not a failed patch
+                return no_draft(finding, engine, env, last_error, verdict, draft, usage)
             return _failed(store, env, finding, engine, last_error, verdict, draft, attempt, usage,
                            notes + _spend_notes(engine))
         for candidate in candidates:
@@ -122,7 +128,7 @@ def fix_one(
             return _patch(store, env, finding, engine, chosen.draft, verdict, validation, chosen.diff, attempt,
                           usage, notes + _spend_notes(engine))
         feedback = Feedback(attempt=attempt, previous_reply=chosen.draft.raw_reply,
-                            failure=describe_failure(finding, validation))
+                            failure=describe_failure(finding, validation), coverage=describe_coverage(validation))
         reset()
     return _failed(store, env, finding, engine, last_error, verdict, Draft(), settings.max_attempts, usage)
 
@@ -167,6 +173,23 @@ def describe_failure(finding: Finding, validation: Validation) -> str:
     if len(parts) == 1:
         parts.append("- validation failed")
     return "\n".join(parts)
+
+
+def describe_coverage(validation: Validation) -> str | None:
+    """Which passing tests executed the changed lines and which changed lines none executed, for the repair
+    round; None when coverage was not measured (the patch did not get as far as the tests)."""
+    c = validation.coverage
+    if c is None:
+        return None
+    parts = []
+    if c.tests:
+        parts.append("Passing tests that execute your changed lines: " + ", ".join(c.tests[:10]) + ".")
+    for span in c.uncovered[:10]:
+        path, _, lines = span.rpartition(":")
+        parts.append(f"No test executes {path} line{'s' if '-' in lines else ''} {lines}.")
+    if c.note:
+        parts.append(f"Coverage: {c.note}.")
+    return "\n".join(parts) or None
 
 
 def failure_excerpt(log: str, max_chars: int = LOG_EXCERPT_CHARS, max_lines: int = LOG_EXCERPT_LINES) -> str:
@@ -239,8 +262,24 @@ def _patch(store, env, finding, engine, draft, verdict, validation, diff, attemp
         return stored
     stored = stored.model_copy(update={"validation": validation})
     store.update_proposal(stored)
-    target = "validated" if validation.passed else "failed"
-    return store.transition(pid, target, "suture", "; ".join(validation.reasons) or "all checks passed")
+    target = validation.state  # validated | unproven | failed (DESIGN.md)
+    comment = {"validated": "all checks passed; tests executing the change: " + ", ".join(
+        (validation.coverage.tests if validation.coverage else [])[:5]),
+               "unproven": "all checks passed, but " + validation.unproven_reason,
+               "failed": "; ".join(validation.reasons) or "validation failed"}[target]
+    return store.transition(pid, target, "suture", comment)
+
+
+def no_draft(finding, engine, env, error, verdict, draft, usage=None) -> Proposal:
+    """The finding without a draft, as an unsaved proposal carrying the reason (`is_no_draft` is true of it)."""
+    return Proposal(id=proposal_id(finding.id, engine.name, "no-draft:" + error), kind="patch", error=error,
+                    rationale=draft.rationale,
+                    **_base(finding, engine, env, draft, verdict, 1, usage, [f"no draft: {error}"]))
+
+
+def is_no_draft(proposal: Proposal) -> bool:
+    """True for `no_draft`'s result (Proposal.without_draft): never stored, nothing to review."""
+    return proposal.without_draft
 
 
 def _failed(store, env, finding, engine, error, verdict, draft, attempts=1, usage=None, notes=None) -> Proposal:

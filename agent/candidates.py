@@ -2,7 +2,7 @@
 
 Works on drafts from any engine. Two drafts are identical when their edits are the same after normalization
 (line endings, trailing whitespace, blank lines at the ends of SEARCH/REPLACE, the order of edits to different
-files is kept). Ranking: a validated patch beats a failed one; among equals, one that applied beats one that
+files is kept). Ranking: a validated patch beats an unproven one, which beats a failed one; among equals, one that applied beats one that
 did not, fewer failure reasons win, then the smallest diff (changed lines), then the earlier candidate.
 """
 
@@ -61,8 +61,9 @@ def merge_identical(drafts: list[Draft]) -> list[Candidate]:
 def rank_key(candidate: Candidate) -> tuple:
     v = candidate.validation
     if v is None:
-        return (2, 2, 0, 0, candidate.number)
-    return (0 if v.passed else 1, 0 if v.applied else 1, len(v.reasons), candidate.changed_lines, candidate.number)
+        return (3, 2, 0, 0, candidate.number)
+    state = {"validated": 0, "unproven": 1, "failed": 2}[v.state]  # a test executing the change beats none
+    return (state, 0 if v.applied else 1, len(v.reasons), candidate.changed_lines, candidate.number)
 
 
 def best(candidates: list[Candidate]) -> Candidate:
@@ -82,7 +83,7 @@ def outcome_notes(requested: int, drafts: list[Draft], candidates: list[Candidat
         if v is None:
             result = "not validated"
         elif v.passed:
-            result = f"validated, {c.changed_lines} changed line(s)"
+            result = f"{v.state}, {c.changed_lines} changed line(s)"
         else:
             result = "failed: " + ("; ".join(v.reasons) or v.apply_error or "validation failed")
         copies = f" (×{c.copies})" if c.copies > 1 else ""

@@ -219,7 +219,7 @@ def _queue_summary(session: usecases.Session, proposals, fmt: ListFmt, where: st
     render.out.print(render.proposals_table(rows, "Review queue for this run"))
     counts: dict[str, int] = {}
     for p, _ in rows:
-        key = "dismissal" if p.kind == "dismissal" else p.state
+        key = "dismissal" if p.kind == "dismissal" else "without a draft" if p.without_draft else p.state
         counts[key] = counts.get(key, 0) + 1
     render.out.print(", ".join(f"{v} {k}" for k, v in sorted(counts.items())) +
                      f". Next: `suture review show ID{where}`, then `suture review approve ID{where}`.",
@@ -338,7 +338,8 @@ def review_approve(
                         ] = False,
     reason: Annotated[str | None, typer.Option("--reason", "-r", help="Why (required with --override).")] = None,
 ) -> None:
-    """Approve a validated patch (it can then be exported) or a dismissal (the finding becomes dismissed)."""
+    """Approve a validated or unproven patch (it can then be exported) or a dismissal (the finding becomes
+    dismissed); a patch that failed validation needs --override --reason."""
     from agent.review import service
 
     if override and not (reason or "").strip():

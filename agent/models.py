@@ -17,7 +17,8 @@ Confidence = Literal["high", "medium", "low"]
 FindingStatus = Literal["open", "fixed", "dismissed", "risk_accepted"]
 VerdictLabel = Literal["true_positive", "false_positive", "uncertain"]
 ProposalKind = Literal["patch", "dismissal"]
-ProposalState = Literal["drafted", "validated", "failed", "approved", "rejected", "exported"]
+ProposalState = Literal["drafted", "validated", "unproven", "failed", "approved", "rejected", "exported"]
+NO_TEST_COVERS = "no test covers this change"  # the words every place showing an unproven patch uses
 Lane = Literal["now", "batch", "defer"]
 
 
@@ -191,6 +192,23 @@ class TestRun(Record):
         return counts + (" (timed out)" if self.timed_out else "")
 
 
+class CoverageEvidence(Record):
+    """Which passing tests execute the lines a patch changed: coverage.py on the patched test runs, with suture's
+    own configuration (agent.validate.covered). `changed` holds the executable changed lines (patched numbering)."""
+
+    scope: Literal["per-test", "whole-suite", "none"] = "none"  # none: nothing could be measured (see `note`)
+    changed: dict[str, list[int]] = Field(default_factory=dict)
+    tests: list[str] = Field(default_factory=list)  # passing tests that execute at least one changed line
+    uncovered: list[str] = Field(default_factory=list)  # "path:3-5": executable changed lines no passing test ran
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _tests_need_measurement(self) -> CoverageEvidence:
+        if self.tests and self.scope == "none":
+            raise ValueError("covering tests need a coverage measurement")
+        return self
+
+
 class Validation(Record):
     applied: bool
     apply_error: str | None = None
@@ -209,6 +227,23 @@ class Validation(Record):
     flaky: list[str] = Field(default_factory=list)  # newly failing tests that passed when re-run once
     sandbox: list[str] = Field(default_factory=list)  # protections the test runs had, e.g. "network: denied (...)"
     escapes: list[str] = Field(default_factory=list)  # writes outside the worktree and temp dirs seen during tests
+    coverage: CoverageEvidence | None = None  # None: not measured (validations made before coverage existed)
+
+    @property
+    def state(self) -> ProposalState:
+        """What the evidence says (DESIGN.md): failed, validated (a passing test executes the change) or unproven."""
+        if not self.passed:
+            return "failed"
+        return "validated" if self.coverage is not None and self.coverage.tests else "unproven"
+
+    @property
+    def unproven_reason(self) -> str:
+        """Why a patch that passed every check is not validated, starting with NO_TEST_COVERS."""
+        c = self.coverage
+        if c is None:
+            return f"{NO_TEST_COVERS} (coverage was not measured)"
+        detail = c.note or (f"no passing test executes {', '.join(c.uncovered[:5])}" if c.uncovered else None)
+        return NO_TEST_COVERS + (f": {detail}" if detail else "")
 
 
 class Usage(Record):
@@ -263,6 +298,13 @@ class Proposal(Record):
     @property
     def short_id(self) -> str:
         return self.id[:8]
+
+    @property
+    def without_draft(self) -> bool:
+        """A finding the engine drafted nothing for (agent.attempt.no_draft): an unsaved patch proposal with an
+        error and no diff still in `drafted` (a stored patch without a diff always moves on to failed)."""
+        return self.kind == "patch" and self.state == "drafted" and self.error is not None and not self.diff \
+            and self.validation is None
 
 
 class Transition(Record):

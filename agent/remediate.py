@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent import outcomes
-from agent.attempt import fix_one
+from agent.attempt import fix_one, is_no_draft
 from agent.config import Settings
 from agent.engines.base import Engine
 from agent.models import Finding, Proposal
@@ -99,8 +99,10 @@ def fix_findings(
             with pool.acquire(ws.project.head) as wt:
                 proposal = fix_one(env, wt.project_path, store, finding, engine, settings, wt.reset)
             kind, final, reason = outcomes.fix_outcome(proposal, outcomes.repeats_itself(engine))
-            outcomes.record_outcome(store, finding.id, outcomes.FIX, key, kind, final, reason, proposal.id)
-            report(finding, proposal.state)
+            unsaved = is_no_draft(proposal)  # a finding without a draft: only its outcome row keeps the reason
+            outcomes.record_outcome(store, finding.id, outcomes.FIX, key, kind, final, reason,
+                                    None if unsaved else proposal.id)
+            report(finding, f"no draft: {proposal.error}" if unsaved else proposal.state)
             return proposal
 
         if workers == 1:

@@ -13,7 +13,7 @@ from rich.markup import escape as _markup_escape
 from rich.syntax import Syntax
 from rich.table import Table
 
-from agent.models import Finding, Proposal, Rank, Transition
+from agent.models import NO_TEST_COVERS, Finding, Proposal, Rank, Transition
 from agent.review.identity import escape_text
 
 out = Console(highlight=False, soft_wrap=False)
@@ -81,7 +81,7 @@ def _sev(sev: str) -> str:
     return f"[{color}]{sev}[/]"
 
 
-STATE_STYLE = {"validated": "green", "failed": "red", "drafted": "yellow", "approved": "bold green",
+STATE_STYLE = {"validated": "green", "unproven": "yellow", "failed": "red", "drafted": "yellow", "approved": "bold green",
                "rejected": "dim", "exported": "blue"}
 
 
@@ -90,6 +90,8 @@ def proposal_summary(p: Proposal) -> str:
     if p.kind == "dismissal":
         v = p.verdict
         return f"false positive ({v.confidence:.0%}): {p.rationale}" if v else p.rationale
+    if p.without_draft:
+        return f"no draft: {p.error}"
     if p.error:
         return f"no patch: {p.error}"
     v = p.validation
@@ -98,15 +100,17 @@ def proposal_summary(p: Proposal) -> str:
     if not v.applied:
         return f"did not apply: {v.apply_error}"
     if v.passed:
-        tests = f"{v.patched.passed} tests pass" if v.patched else "tests n/a"
+        tests = f"{v.patched.passed} tests pass" if v.patched and v.patched.ran else "no tests ran"
         gone = {True: "finding gone on re-scan", None: v.rescan_note or "not re-scanned", False: ""}[v.finding_gone]
-        return f"{tests}, {gone}"
+        proof = (f"executed by {len(v.coverage.tests)} passing test(s)" if v.state == "validated"
+                 else NO_TEST_COVERS)
+        return f"{proof}; {tests}, {gone}"
     return "; ".join(v.reasons) or "validation failed"
 
 
 def proposal_row(p: Proposal, finding: Finding | None = None) -> dict[str, Any]:
     row = {"id": p.id, "short_id": p.short_id, "finding_id": p.finding_id, "kind": p.kind, "engine": p.engine,
-           "state": p.state, "summary": proposal_summary(p), "created_at": p.created_at.isoformat(),
+           "state": "no_draft" if p.without_draft else p.state, "summary": proposal_summary(p), "created_at": p.created_at.isoformat(),
            "usage": p.usage.model_dump()}
     if finding is not None:
         row.update(rule_id=finding.rule_id, path=finding.location.path, line=finding.location.start_line,
@@ -124,7 +128,8 @@ def proposals_table(rows: list[tuple[Proposal, Finding | None]], title: str) -> 
     for p, f in rows:
         where = escape(f"{f.rule_id} {f.location.path}:{f.location.start_line}") if f else p.finding_id[:10]
         style = STATE_STYLE.get(p.state, "")
-        state = "dismissal?" if p.kind == "dismissal" and p.state == "drafted" else p.state
+        state = "dismissal?" if p.kind == "dismissal" and p.state == "drafted" else \
+            "no draft" if p.without_draft else p.state
         engine = p.engine.removeprefix("builtin:").removeprefix("llm:")
         table.add_row(p.short_id, f"[{style}]{state}[/]", where, escape(engine), escape(proposal_summary(p)))
     return table
@@ -147,7 +152,14 @@ def show_proposal(p: Proposal, f: Finding, history: list[Transition]) -> None:
                          word_wrap=True))
     v = p.validation
     if v is not None:
-        out.print("[bold]Validation[/] " + ("[green]passed[/]" if v.passed else "[red]failed[/]"))
+        out.print("[bold]Validation[/] " + {"validated": "[green]validated[/]: a passing test executes the change",
+                                             "unproven": f"[yellow]unproven[/]: {escape(v.unproven_reason)}",
+                                             "failed": "[red]failed[/]"}[v.state])
+        if v.coverage is not None and v.coverage.tests:
+            out.print(f"  tests executing the changed lines: {escape(', '.join(v.coverage.tests[:10]))}"
+                      + (f" (+{len(v.coverage.tests) - 10} more)" if len(v.coverage.tests) > 10 else ""))
+        if v.coverage is not None and v.coverage.uncovered:
+            out.print(f"  changed lines no passing test executes: {escape(', '.join(v.coverage.uncovered[:10]))}")
         for name, run in (("baseline", v.baseline), ("targeted", v.targeted), ("patched", v.patched)):
             if run is not None:
                 out.print(f"  tests {name}: {escape(run.summary)}")

@@ -1,8 +1,9 @@
 """Proposals in the store: their state rules, their history as a hash chain, and the check of that chain.
 
 State rules (DESIGN.md):
-- a patch moves drafted → validated | failed → approved | rejected → exported; only `approved` can be exported;
-  a failed patch can be approved only with an explicit override and a reason, both written into the history;
+- a patch moves drafted → validated | unproven | failed → approved | rejected → exported; only `approved` can be
+  exported; an unproven patch (every check passed, but no test executes the change) is approved like a validated
+  one; a failed patch can be approved only with an explicit override and a reason, both written into the history;
 - a dismissal (false-positive verdict) is never validated by tests: drafted → approved | rejected, and only an
   approved dismissal marks its finding `dismissed`.
 
@@ -40,14 +41,15 @@ class _Lost(Exception):
 
 # (from, to) pairs a patch may take; dismissals have their own, shorter path.
 _PATCH_MOVES: set[tuple[str | None, str]] = {
-    (None, "drafted"), ("drafted", "validated"), ("drafted", "failed"),
-    ("validated", "approved"), ("validated", "rejected"), ("failed", "rejected"),
+    (None, "drafted"), ("drafted", "validated"), ("drafted", "unproven"), ("drafted", "failed"),
+    ("validated", "approved"), ("validated", "rejected"), ("unproven", "approved"), ("unproven", "rejected"),
+    ("failed", "rejected"),
     ("approved", "exported"), ("approved", "rejected"),
 }
 _DISMISSAL_MOVES: set[tuple[str | None, str]] = {
     (None, "drafted"), ("drafted", "approved"), ("drafted", "rejected"),
 }
-_VERB = {"validated": "validated", "failed": "marked as failed", "approved": "approved", "rejected": "rejected",
+_VERB = {"validated": "validated", "unproven": "marked as unproven", "failed": "marked as failed", "approved": "approved", "rejected": "rejected",
          "exported": "exported", "drafted": "drafted"}
 _RETRIES = 8
 _TRANSITION_FIELDS = set(Transition.model_fields)
@@ -228,10 +230,10 @@ class ProposalStore:
                               if k in _TRANSITION_FIELDS}) for r in rows]
 
     def validated_diff_hash(self, proposal_id: str) -> str | None:
-        """The diff hash recorded when the proposal's validation ended (validated or failed), from the chain."""
+        """The diff hash recorded when the proposal's validation ended (validated, unproven or failed)."""
         with self.engine.connect() as conn:
             facts = conn.execute(sa.select(transitions_t.c.facts).where(
-                transitions_t.c.proposal_id == proposal_id, transitions_t.c.to_state.in_(("validated", "failed")))
+                transitions_t.c.proposal_id == proposal_id, transitions_t.c.to_state.in_(("validated", "unproven", "failed")))
                 .order_by(transitions_t.c.id.desc()).limit(1)).scalar()
         return (facts or {}).get("diff_hash")
 

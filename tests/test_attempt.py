@@ -261,7 +261,9 @@ def test_secrets_never_leave_and_a_placeholder_search_applies_to_the_real_text(w
     sent = b"".join(r.body for r in server.requests)
     assert AWS_KEY.encode() not in sent and PASSWORD.encode() not in sent
     assert "aws_access_key»" in user_text(server.requests[0])  # the code was sent, redacted
-    assert proposal.state == "validated", proposal.validation
+    # every check passes, but no test of the example imports billing/mailer.py: unproven, not validated
+    assert proposal.state == "unproven", proposal.validation
+    assert proposal.validation.unproven_reason.startswith("no test covers this change")
     assert f'-SMTP_PASSWORD = "{PASSWORD}"' in proposal.diff and "«SECRET" not in proposal.diff
 
 

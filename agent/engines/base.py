@@ -35,6 +35,7 @@ class Feedback:
     attempt: int
     previous_reply: str | None
     failure: str
+    coverage: str | None = None  # which tests execute the changed lines, which lines none executes (or why unknown)
 
 
 @runtime_checkable

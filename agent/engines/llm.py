@@ -186,7 +186,8 @@ def _redacted(feedback: Feedback) -> Feedback:
     redactor = Redactor()
     previous = redactor.redact(feedback.previous_reply).text if feedback.previous_reply else None
     return Feedback(
-        attempt=feedback.attempt, previous_reply=previous, failure=redactor.redact(feedback.failure).text
+        attempt=feedback.attempt, previous_reply=previous, failure=redactor.redact(feedback.failure).text,
+        coverage=redactor.redact(feedback.coverage).text if feedback.coverage else None,
     )
 
 

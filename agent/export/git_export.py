@@ -70,6 +70,12 @@ def commit_message(proposal: Proposal, finding: Finding, reviewer: str, approval
             evidence.append(f"- newly failing tests: {', '.join(v.newly_failing)}")
         gone = {True: "finding gone", False: "finding STILL reported", None: "not re-scanned"}[v.finding_gone]
         evidence.append(f"- re-scan ({v.rescan_tool or 'n/a'}): {gone}; new findings: {len(v.new_findings)}")
+        if v.state == "validated" and v.coverage is not None:
+            evidence.append("- validated: passing tests execute the changed lines: "
+                            + escape_text(", ".join(v.coverage.tests[:5]))
+                            + (f" (+{len(v.coverage.tests) - 5} more)" if len(v.coverage.tests) > 5 else ""))
+        elif v.state == "unproven":
+            evidence.append(f"- UNPROVEN: {escape_text(v.unproven_reason)}")
     if approval is not None and approval.override:
         evidence.append(f"- OVERRIDE: approved by {escape_text(approval.actor)} although validation failed; "
                         f"reason: {escape_text(approval.comment or '(none recorded)')}")
@@ -93,6 +99,10 @@ def commit_message(proposal: Proposal, finding: Finding, reviewer: str, approval
 def pr_text(proposal: Proposal, finding: Finding, reviewer: str, approval: Transition | None = None) -> str:
     message = commit_message(proposal, finding, reviewer, approval)
     title, _, body = message.partition("\n")
+    v = proposal.validation
+    if v is not None and v.state == "unproven":
+        body = (f"> **Unproven:** {escape_text(v.unproven_reason)}. Every other check passed; review the change "
+                "with that in mind.\n\n" + body.strip())
     return f"# {title}\n\n{body.strip()}\n\n```diff\n{proposal.diff.rstrip()}\n```\n"
 
 

@@ -14,7 +14,8 @@ takes as is (schema-valid; see sarif_rules_out.py for the rules).
 * approved or exported patch proposals become `fixes`, one artifactChange per file and one replacement per diff
   hunk (deleted region = the hunk's old lines up to the end of the last one, never past the end of the file,
   inserted content = its new lines); a patch approved although its validation failed says so in the fix's
-  description and properties (`suture/override`, with the reason).
+  description and properties (`suture/override`, with the reason); `suture/validation` says validated or
+  unproven, and an unproven patch's description says "no test covers this change".
 """
 
 from __future__ import annotations
@@ -112,6 +113,13 @@ def diff_to_fix(proposal: Proposal, approval: Transition | None = None, repo_pre
             text += (f"APPROVED WITH OVERRIDE by {escape_text(approval.actor)} although validation failed "
                      f"(reason: {escape_text(reason)}). ")
         fix["properties"] = props
+    v = proposal.validation
+    if v is not None and v.state in ("validated", "unproven"):  # what the evidence says (DESIGN.md states)
+        fix.setdefault("properties", {})["suture/validation"] = v.state
+        if v.state == "unproven":
+            text += f"UNPROVEN: {escape_text(v.unproven_reason)}. "
+        elif v.coverage is not None:
+            fix["properties"]["suture/testsExecutingChange"] = v.coverage.tests[:20]
     fix["description"] = {"text": text + proposal.rationale.strip()[:500]}
     return fix
 

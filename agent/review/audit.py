@@ -49,9 +49,12 @@ def stamp(at: datetime) -> str:
 def proposal_facts(p: Proposal) -> dict[str, Any]:
     """What a reviewer's decision is about: where the proposal came from, its diff and its validation."""
     v = p.validation
+    dumped = None if v is None else v.model_dump(mode="json")
+    if dumped is not None and dumped.get("coverage") is None:
+        del dumped["coverage"]  # added later: validations stored before it keep the digest their history holds
     validation = None if v is None else {
         "passed": v.passed, "applied": v.applied, "finding_gone": v.finding_gone,
-        "digest": digest(canonical(v.model_dump(mode="json"))),
+        "digest": digest(canonical(dumped)),
     }
     return {"kind": p.kind, "finding_id": p.finding_id, "engine": p.engine, "model": p.model,
             "prompt_hash": p.prompt_hash, "context_hash": p.context_hash, "diff_hash": digest(p.diff),

@@ -1,7 +1,7 @@
 """Review use cases: a named person approves or rejects a proposal that awaits review.
 
-A decision is about the proposal as the reviewer saw it awaiting review (validated, failed or a drafted
-dismissal). If someone else decided first — even a moment before, from another process — the decision is
+A decision is about the proposal as the reviewer saw it awaiting review (validated, unproven, failed or a drafted
+dismissal). Validated and unproven patches are approved as they are; only a failed one needs an override. If someone else decided first — even a moment before, from another process — the decision is
 refused with who decided and when; withdrawing an approval is its own, explicit step (`retract`).
 """
 
@@ -13,11 +13,11 @@ from agent.review.identity import check_reviewer, escape_text
 from agent.store import Store, StoreError
 
 _VERB = {"approved": "approved", "rejected": "rejected", "exported": "exported", "validated": "validated",
-         "failed": "marked as failed"}
+         "unproven": "marked as unproven", "failed": "marked as failed"}
 
 
 def _awaiting(p: Proposal) -> tuple[str, ...]:
-    return ("drafted",) if p.kind == "dismissal" else ("validated", "failed")
+    return ("drafted",) if p.kind == "dismissal" else ("validated", "unproven", "failed")
 
 
 def _decided_already(store: Store, p: Proposal) -> StoreError:

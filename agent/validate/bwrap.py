@@ -164,9 +164,10 @@ def hidden_credentials(home: Path) -> list[Path]:
 
 
 def bwrap_argv(box: Bubblewrap, workdir: Path, real_home: Path, environ: Mapping[str, str],
-               read_only: Sequence[Path] = ()) -> list[str]:
+               read_only: Sequence[Path] = (), writable: Sequence[Path] = ()) -> list[str]:
     """The argv prefix running a command under bwrap with `workdir` as its current and writable folder;
-    `read_only`: folders outside it the run must read even where they lie under a masked folder."""
+    `read_only`: folders outside it the run must read even where they lie under a masked folder; `writable`:
+    suture's own folders the run writes into (coverage data), mounted writable at the same path."""
     assert box.path is not None
     root, git_dir = writable_root(workdir)
     args = [box.path, *_base_args(box.network)]
@@ -179,5 +180,7 @@ def bwrap_argv(box: Bubblewrap, workdir: Path, real_home: Path, environ: Mapping
         args += ["--ro-bind", str(git_dir), str(git_dir)]  # after the worktree: .git stays read-only
     for path in hidden_credentials(real_home):
         args += ["--tmpfs", str(path)] if path.is_dir() else ["--ro-bind", "/dev/null", str(path)]
+    for path in writable:
+        args += ["--bind", str(path), str(path)]
     args += ["--dir", HOME_IN_BOX, "--chdir", str(workdir.resolve()), "--"]
     return args

@@ -1,7 +1,10 @@
 """Prove a patch: apply it in a clean worktree, run the tests before and after, re-scan the touched files.
 
 Before any test runs, the patched Python files are read for code that rigs the test run (agent.validate.rigging:
-pytest hooks, runner internals, import-time exits); such a patch fails without its code ever being executed.
+pytest hooks, runner internals, import-time exits) and must compile with no new pyflakes finding on a changed line
+(agent.validate.lint); such a patch fails without its code ever being executed. The outcome is one of three
+(Validation.state): failed (a check failed), validated (every check passed and a passing test executes a changed
+line, agent.validate.covered) or unproven (every check passed, but no test executes the change).
 Works on any project whose tests run from a command (pytest auto-detected) and whose finding came from a
 scanner suture can re-run locally (bandit, or semgrep with a rule from suture's own pack). For other tools the
 re-scan is recorded as not possible rather than guessed.
@@ -19,7 +22,9 @@ from agent.ingest.closing import misplaced_reason
 from agent.ingest.sarif import load_sarif, parse_sarif
 from agent.models import SEVERITY_ORDER, Edit, Finding, Validation
 from agent.patch.apply import apply_edits
+from agent.validate.covered import coverage_evidence, executable_changes
 from agent.validate.env import ValidationEnv
+from agent.validate.lint import lint_reasons
 from agent.validate.rigging import rigging_reasons
 from agent.validate.testplan import run_baseline, test_patch
 
@@ -114,8 +119,8 @@ def validate_patch(
         validation = Validation(applied=False, apply_error=str(exc), reasons=[f"patch does not apply: {exc}"])
         _write_log(env, label, validation)
         return validation, ""
-    rigging = rigging_reasons(dry.changed)
-    if rigging:  # judged from its text alone: code that rigs the test run is never run
+    rigging = rigging_reasons(dry.changed) or lint_reasons(dry.changed)
+    if rigging:  # judged from its text alone: code that rigs the test run or does not compile is never run
         validation = Validation(applied=True, reasons=rigging, flags=list(dry.flags))
         validation.log_path = str(_write_log(env, label, validation))
         return validation, dry.diff
@@ -145,7 +150,8 @@ def validate_patch(
     except SutureError as exc:
         gone, new, note, scan_reasons = None, [], str(exc), []
 
-    tests = test_patch(env, project_dir, files, baseline)
+    changes = executable_changes(project_dir, result.changed)
+    tests = test_patch(env, project_dir, files, baseline, measure=changes)
     patched, newly_failing, reasons = tests.patched, tests.newly_failing, list(tests.reasons)
     if tests.escapes:
         reasons.append("the test run wrote outside the worktree or changed files git tracks: "
@@ -166,12 +172,14 @@ def validate_patch(
     if baseline.ran and not baseline.ok:
         flags.append(f"the unpatched code already fails {baseline.failed + baseline.errors} test(s); "
                      "only tests that newly fail count against the patch")
-    passed = patched.ran and not patched.timed_out and not reasons and gone is not False
+    ran = (patched.ran and not patched.timed_out) or tests.no_tests is not None
+    passed = ran and not reasons and gone is not False
+    coverage = coverage_evidence(project_dir, changes, tests.coverage, note=tests.no_tests)
     validation = Validation(
         applied=True, baseline=baseline, patched=patched, newly_failing=newly_failing, finding_gone=gone,
         new_findings=new, rescan_tool=finding.tool if finding.tool in RESCANNABLE else None, rescan_note=note,
         passed=passed, reasons=reasons, flags=flags, targeted=tests.targeted, flaky=tests.flaky,
-        sandbox=tests.sandbox, escapes=tests.escapes,
+        sandbox=tests.sandbox, escapes=tests.escapes, coverage=coverage,
     )
     validation.log_path = str(_write_log(env, label, validation))
     return validation, result.diff
@@ -196,6 +204,12 @@ def _write_log(env: ValidationEnv, label: str, validation: Validation) -> Path:
                          f"passed={run.passed} failed={run.failed} errors={run.errors} reason={run.reason}\n{run.log}")
     parts.append(f"\n## re-scan: gone={validation.finding_gone} new={validation.new_findings} "
                  f"note={validation.rescan_note}")
-    parts.append("\n## verdict: " + ("passed" if validation.passed else "failed: " + "; ".join(validation.reasons)))
+    c = validation.coverage
+    if c is not None:
+        parts.append(f"\n## coverage ({c.scope}): changed lines {c.changed}; tests executing them: {c.tests}; "
+                     f"not executed: {c.uncovered}" + (f"; note: {c.note}" if c.note else ""))
+    verdict = {"failed": "failed: " + "; ".join(validation.reasons), "validated": "validated",
+               "unproven": "unproven: " + validation.unproven_reason}[validation.state]
+    parts.append("\n## verdict: " + verdict)
     path.write_text("\n".join(parts) + "\n", encoding="utf-8")
     return path

@@ -213,7 +213,8 @@ class SandboxRun:
 
 @contextmanager
 def sandboxed(user_repo: Path | None, real_home: Path | None = None, *, workdir: Path | None = None,
-              pass_env: Sequence[str] = (), read_only: Sequence[Path] = ()) -> Iterator[SandboxRun]:
+              pass_env: Sequence[str] = (), read_only: Sequence[Path] = (),
+              writable: Sequence[Path] = ()) -> Iterator[SandboxRun]:
     """Set up a sandbox for one test run in `workdir`; on exit fill `escapes`: with bwrap, changes to files git
     tracks in the worktree (the tests must not rewrite the code under validation, e.g. before its re-scan);
     without, writes to `user_repo` and the top of `real_home` too.
@@ -221,6 +222,7 @@ def sandboxed(user_repo: Path | None, real_home: Path | None = None, *, workdir:
     `pass_env`: names or globs (the `test_env` setting) of suture's environment variables the run may see on
     top of the built-in allow-list. `user_repo` and `real_home` are watched for writes where bwrap is not used.
     `read_only`: folders outside `workdir` the run must read (the project's virtualenv), kept visible by bwrap.
+    `writable`: suture's own folders outside `workdir` the run writes into (coverage data), bind-mounted by bwrap.
     """
     real_home = Path(real_home or os.path.expanduser("~"))
     passed = {name: value for name, value in os.environ.items()
@@ -230,7 +232,7 @@ def sandboxed(user_repo: Path | None, real_home: Path | None = None, *, workdir:
                 + "; everything else, credentials included, withheld")
     box = bubblewrap(network_wanted())
     if box.active and workdir is not None:
-        run = _bwrap_run(box, Path(workdir), real_home, passed, env_note, read_only)
+        run = _bwrap_run(box, Path(workdir), real_home, passed, env_note, read_only, writable)
         root = writable_root(Path(workdir))[0]
         tracked = snapshot_tracked(root)
         try:
@@ -247,9 +249,9 @@ def sandboxed(user_repo: Path | None, real_home: Path | None = None, *, workdir:
 
 
 def _bwrap_run(box: Bubblewrap, workdir: Path, real_home: Path, passed: dict[str, str], env_note: str,
-               read_only: Sequence[Path] = ()) -> SandboxRun:
+               read_only: Sequence[Path] = (), writable: Sequence[Path] = ()) -> SandboxRun:
     env = {**passed, **_home_env(Path(HOME_IN_BOX), Path("/tmp"))}
-    prefix = bwrap_argv(box, workdir, real_home, os.environ, read_only)
+    prefix = bwrap_argv(box, workdir, real_home, os.environ, read_only, writable)
     hidden = [p.name for p in hidden_credentials(real_home)]
     net = ("network: denied (bubblewrap --unshare-net; loopback only)" if box.network
            else "network: not isolated (disabled by SUTURE_SANDBOX_NETWORK)")

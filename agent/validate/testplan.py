@@ -8,16 +8,21 @@ run judged by exit code). Every run goes through the sandbox (agent.validate.san
 - when the targeted run already shows a breakage the full suite is skipped and the record says so;
 - a run is evidence only as agent.validate.evidence allows: a baseline that ran no test means the tests could
   not be run (the patched tests are not run then); a patched pytest run must report every baseline test in its
-  scope, skip none that passed, and pass at least one.
+  scope, skip none that passed, and pass at least one;
+- a project without tests (no test command and none detected, or pytest collecting none) is no failure: the
+  outcome says so (`no_tests`) and the patch can only be unproven;
+- the targeted and full patched runs record coverage of the changed files (agent.validate.covered).
 """
 
 from __future__ import annotations
 
 import os
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.models import TestRun
+from agent.validate.covered import RunCoverage, coverage_evidence, coverage_setup, instrument, read_coverage
 from agent.validate.env import ValidationEnv
 from agent.validate.evidence import baseline_problem, report_problems
 from agent.validate.runner import compare_runs, is_pytest_command, run_tests
@@ -39,19 +44,33 @@ class TestOutcome:
     flags: list[str] = field(default_factory=list)
     sandbox: list[str] = field(default_factory=list)
     escapes: list[str] = field(default_factory=list)
+    coverage: list[tuple[TestRun, RunCoverage]] = field(default_factory=list)  # measured runs, with their data
+    no_tests: str | None = None  # why no test could run at all (the project has none): not a failure
 
 
 def run_command(env: ValidationEnv, project_dir: Path, command: list[str],
-                outcome: TestOutcome | None = None) -> TestRun:
-    """One sandboxed run of `command` in `project_dir`; protections and escapes go onto `outcome`."""
+                outcome: TestOutcome | None = None, measure: list[str] | None = None) -> TestRun:
+    """One sandboxed run of `command` in `project_dir`; protections and escapes go onto `outcome`; with
+    `measure` (changed files, relative), coverage of those files goes onto `outcome.coverage`."""
     extra: dict[str, str] = {}
     if (project_dir / "src").is_dir():  # src layout: test the worktree's code, not an installed checkout
         extra["PYTHONPATH"] = os.pathsep.join([str(project_dir / "src"), str(project_dir)])
     penv = env.project_env(project_dir)  # the project's own virtualenv, read-only, its editable installs remapped
-    with sandboxed(env.user_repo, env.watch_home, workdir=project_dir, pass_env=env.settings.test_env,
-                   read_only=penv.read_only) as box:
-        run = run_tests(command, project_dir, timeout=env.settings.test_timeout,
-                        env_extra={**penv.run_env(extra), **box.env}, prefix=box.prefix)
+    run_env = penv.run_env(extra)
+    with coverage_setup(project_dir, measure) if measure else nullcontext() as cov:
+        pythonpath = run_env.get("PYTHONPATH") or os.environ.get("PYTHONPATH")
+        argv, cov_env, scope = instrument(command, cov, pythonpath) if cov else (None, {}, "none")
+        with sandboxed(env.user_repo, env.watch_home, workdir=project_dir, pass_env=env.settings.test_env,
+                       read_only=[*penv.read_only, *([cov.plugin_dir] if cov and argv else [])],
+                       writable=[cov.data_dir] if cov and argv else []) as box:
+            run = run_tests(argv or command, project_dir, timeout=env.settings.test_timeout,
+                            env_extra={**run_env, **cov_env, **box.env}, prefix=box.prefix)
+        run.command = list(command)  # the record names the project's command, not suture's instrumentation
+        if measure and outcome is not None:
+            measured = read_coverage(cov, scope) if cov and argv else RunCoverage(
+                scope="none", note=f"coverage cannot be measured for this test command ({command[0]}): only "
+                                   "pytest runs and `python -m` runs of suture's interpreter can be")
+            outcome.coverage.append((run, measured))
     run.environment = penv.name
     if outcome is not None:
         outcome.sandbox = box.protections
@@ -74,14 +93,22 @@ def run_baseline(env: ValidationEnv, project_dir: Path) -> TestRun:
     return env.cached(env.baseline_cache, env.commit, compute)
 
 
-def test_patch(env: ValidationEnv, project_dir: Path, changed: list[str], baseline: TestRun) -> TestOutcome:
-    """Run the tests on the patched tree in `project_dir` and judge them against `baseline`."""
+def test_patch(env: ValidationEnv, project_dir: Path, changed: list[str], baseline: TestRun,
+               measure: dict[str, list[int]] | None = None) -> TestOutcome:
+    """Run the tests on the patched tree in `project_dir` and judge them against `baseline`; the targeted run
+    records coverage of `measure` (relative path -> executable changed lines), and so does the full run unless
+    a passing targeted test already executes one of those lines."""
     penv = env.project_env(project_dir)
     command = penv.command
     if not command:
         run = TestRun(ran=False, reason=penv.problem or "no test command: none configured and no pytest tests "
                       "detected", environment=penv.name)
+        if penv.problem is None:
+            return TestOutcome(patched=run, no_tests=f"the project has no tests ({run.reason})")
         return TestOutcome(patched=run, reasons=[f"tests not run: {run.reason}"])
+    if not baseline.ran and baseline.exit_code == 5 and is_pytest_command(baseline.command):
+        run = TestRun(ran=False, command=command, reason="no tests were collected on the unpatched code")
+        return TestOutcome(patched=run, no_tests="the project has no tests (pytest collected none)")
     problem = baseline_problem(baseline, penv.hint)
     if problem:
         run = TestRun(ran=False, command=command, reason="the unpatched code gives no baseline to judge by")
@@ -90,7 +117,7 @@ def test_patch(env: ValidationEnv, project_dir: Path, changed: list[str], baseli
     selected = select_tests(project_dir, changed) if is_pytest_command(command) else None
     narrow = targeted_command(command, project_dir, selected) if selected else None
     if narrow:
-        targeted = run_command(env, project_dir, narrow, outcome)
+        targeted = run_command(env, project_dir, narrow, outcome, measure=sorted(measure or {}))
         outcome.targeted = targeted
         if targeted.ran:
             scope = [t for t in selected or [] if t in narrow]
@@ -109,7 +136,8 @@ def test_patch(env: ValidationEnv, project_dir: Path, changed: list[str], baseli
                 return outcome
         else:
             outcome.flags.append(f"targeted test run unusable ({targeted.reason}); ran the full suite")
-    patched = run_command(env, project_dir, command, outcome)
+    proven = bool(measure) and bool(coverage_evidence(project_dir, measure or {}, outcome.coverage).tests)
+    patched = run_command(env, project_dir, command, outcome, measure=None if proven else sorted(measure or {}))
     outcome.patched = patched
     newly, flaky, reasons = _judge(env, project_dir, command, baseline, patched, outcome, None, changed)
     outcome.newly_failing, outcome.reasons = newly, reasons
