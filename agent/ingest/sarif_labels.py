@@ -18,9 +18,9 @@ from agent.ingest.sarif_rules import (
     help_uri,
     obj,
     rule_name,
-    severity_of,
     tags_of,
 )
+from agent.ingest.sarif_severity import severity_of
 from agent.models import Confidence, Severity
 
 # Result properties that add to what the rule says about CWE/CVE ids and tags; a result with none of them (and no

@@ -1,4 +1,4 @@
-"""What a SARIF result means: its rule, message, CWE/CVE ids, severity and confidence.
+"""What a SARIF result means: its rule, message, CWE/CVE ids and confidence (severity: sarif_severity.py).
 
 Works on any SARIF 2.1.0 producer. The standard places are read first (`ruleIndex`, `rule` references into
 the driver or an extension, `messageStrings`, `security-severity`, `precision`, CWE taxonomies); a few
@@ -8,23 +8,11 @@ tags or in `*severity` / `*confidence` properties, as written by Bandit, gosec, 
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
-from agent.models import Confidence, Severity
+from agent.models import Confidence
 
-LEVEL_SEVERITY: dict[str, Severity] = {"error": "high", "warning": "medium", "note": "low", "none": "info"}
-SEVERITY_WORDS: dict[str, Severity] = {
-    "critical": "critical",
-    "high": "high",
-    "important": "high",
-    "medium": "medium",
-    "moderate": "medium",
-    "low": "low",
-    "info": "info",
-    "informational": "info",
-}
 CONFIDENCE_WORDS: dict[str, Confidence] = {
     "very-high": "high",
     "very high": "high",
@@ -35,7 +23,6 @@ CONFIDENCE_WORDS: dict[str, Confidence] = {
 }
 # Tools that write the same `precision` on every rule, so it says nothing about a finding.
 CONSTANT_PRECISION_TOOLS = frozenset({"semgrep"})
-_NOT_TOOL_SEVERITY_KEYS = frozenset({"security-severity", "problem.severity", "sub-severity"})
 _CWE = re.compile(r"(?<![a-z0-9])cwe[-_: ]?0*(\d{1,6})(?!\d)", re.IGNORECASE)
 _CVE = re.compile(r"\bCVE-\d{4}-\d{4,}\b", re.IGNORECASE)
 # A rule id that is a CWE id, whole or as the first segment of a hierarchical id: "CWE-79", "CWE-79/unescaped-view".
@@ -43,8 +30,6 @@ _CWE_RULE_ID = re.compile(r"^\s*cwe[-_:]?0*(\d{1,6})\s*(?:$|/)", re.IGNORECASE)
 # Relationship kinds (SARIF §3.53.3) under which a CWE taxon says what the rule is about. "incomparable",
 # "disjoint" and the ordering kinds (canPrecede, willFollow, ...) relate the rule to a CWE it is not.
 _CWE_RELATIONSHIP_KINDS = frozenset({"relevant", "equal", "subset", "superset"})
-# Fortify's numeric severity (FVDL InstanceSeverity / DefaultSeverity, 1.0-5.0, 5 the most severe).
-_FORTIFY_SEVERITY_KEYS = ("InstanceSeverity", "DefaultSeverity")
 _CONFIDENCE_TAG = re.compile(r"^\s*(very[- ]high|high|medium|low)[ _-]confidence\s*$", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{(\d+)\}")
 _EMBEDDED_LINK = re.compile(r"(?<!\\)\[([^\]]+)\]\((\d+)\)")
@@ -265,111 +250,6 @@ def cve_ids(rule_id: str, rule: dict, result: dict) -> list[str]:
             fields += arr(value) if isinstance(value, list) else [value]
     found = [m.upper() for value in fields if isinstance(value, str) for m in _CVE.findall(value)]
     return list(dict.fromkeys(found))
-
-
-def band_score(score: float) -> Severity:
-    """CVSS-style bands: >=9 critical, >=7 high, >=4 medium, >0 low, 0 info."""
-    if score >= 9.0:
-        return "critical"
-    if score >= 7.0:
-        return "high"
-    if score >= 4.0:
-        return "medium"
-    return "low" if score > 0 else "info"
-
-
-def _security_severity(value: object) -> tuple[Severity, float | None] | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, str) and value.strip().lower() in SEVERITY_WORDS:
-        return SEVERITY_WORDS[value.strip().lower()], None
-    try:
-        score = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    if not math.isfinite(score) or score < 0:
-        return None
-    return band_score(score), score
-
-
-def fortify_band(score: float) -> Severity:
-    """Fortify's 1.0-5.0 severity scale: 5 critical, 4 high, 3 medium, 2 low, below 2 info."""
-    for floor, band in ((5.0, "critical"), (4.0, "high"), (3.0, "medium"), (2.0, "low")):
-        if score >= floor:
-            return band  # type: ignore[return-value]
-    return "info"
-
-
-def _fortify_severity(result: dict, rule: dict, tool: str) -> Severity | None:
-    """Fortify's numeric severity: the result's InstanceSeverity, else the rule's DefaultSeverity (Fortify
-    converters write it in defaultConfiguration.properties). Only for Fortify logs: other tools' numbers mean
-    other scales."""
-    if "fortify" not in tool:
-        return None
-    owners = (obj(result.get("properties")), obj(rule.get("properties")),
-              obj(obj(rule.get("defaultConfiguration")).get("properties")))
-    for owner in owners:
-        for key in _FORTIFY_SEVERITY_KEYS:
-            value = owner.get(key)
-            if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-                continue
-            try:
-                score = float(value)
-            except ValueError:
-                continue
-            if math.isfinite(score) and 0 <= score <= 5:
-                return fortify_band(score)
-    return None
-
-
-def _tool_severity(properties: dict) -> Severity | None:
-    for key, value in properties.items():
-        lowered = key.lower()
-        if lowered.endswith("severity") and lowered not in _NOT_TOOL_SEVERITY_KEYS and isinstance(value, str):
-            word = value.strip().lower()
-            if word in SEVERITY_WORDS:
-                return SEVERITY_WORDS[word]
-    return None
-
-
-def effective_level(result: dict, rule: dict) -> str:
-    """SARIF level: the result's, else the rule's default; "none" for non-"fail" kinds, else "warning"."""
-    level = result.get("level")
-    if isinstance(level, str) and level in LEVEL_SEVERITY:
-        return level
-    kind = result.get("kind")
-    if isinstance(kind, str) and kind != "fail":
-        return "none"
-    default = obj(rule.get("defaultConfiguration")).get("level")
-    return default if isinstance(default, str) and default in LEVEL_SEVERITY else "warning"
-
-
-def severity_of(result: dict, rule: dict, tool: str = "") -> tuple[Severity, float | None]:
-    """(severity, numeric security-severity or None). What the result says beats what its rule says. Order:
-    the result's security-severity; Fortify's numeric InstanceSeverity, then its rule's DefaultSeverity (Fortify
-    logs only); a tool's own severity word in a `*severity` property of the result; the rule's security-severity;
-    a severity word property of the rule; a severity word used as a tag (e.g. gosec's "MEDIUM"); finally the
-    SARIF level (error high, warning medium, note low, none info)."""
-    result_props, rule_props = obj(result.get("properties")), obj(rule.get("properties"))
-    parsed = _security_severity(result_props.get("security-severity"))
-    if parsed is not None:
-        return parsed
-    fortify = _fortify_severity(result, rule, tool)
-    if fortify is not None:
-        return fortify, None
-    word = _tool_severity(result_props)
-    if word is not None:
-        return word, None
-    parsed = _security_severity(rule_props.get("security-severity"))
-    if parsed is not None:
-        return parsed
-    word = _tool_severity(rule_props)
-    if word is not None:
-        return word, None
-    for tag in tags_of(result, rule):
-        if tag.strip().lower() in SEVERITY_WORDS:
-            return SEVERITY_WORDS[tag.strip().lower()], None
-    return LEVEL_SEVERITY[effective_level(result, rule)], None
 
 
 def _confidence_word(value: object) -> Confidence | None:
