@@ -186,7 +186,7 @@ def describe_coverage(validation: Validation) -> str | None:
         parts.append("Passing tests that execute your changed lines: " + ", ".join(c.tests[:10]) + ".")
     for span in c.uncovered[:10]:
         path, _, lines = span.rpartition(":")
-        parts.append(f"No test executes {path} line{'s' if '-' in lines else ''} {lines}.")
+        parts.append(f"No passing test executes {path} line{'s' if '-' in lines else ''} {lines}.")
     if c.note:
         parts.append(f"Coverage: {c.note}.")
     return "\n".join(parts) or None

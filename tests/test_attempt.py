@@ -244,6 +244,9 @@ def test_failing_tests_and_still_reported_finding_reach_the_repair_prompt(worktr
     assert "test_search_customers_matches_name_and_email_case_insensitively" in first
     assert "Test output after your change" in first and "assert" in first
     assert "still reported by bandit (rule B608)" in second
+    # the repair round also sees which passing tests run the changed lines (coverage), not only the failures
+    coverage = re.search(r"<coverage>\n(.*?)</coverage>", user_text(server.requests[3]), re.DOTALL).group(1)
+    assert "Passing tests that execute your changed lines: tests/test_db.py::test_search_customers" in coverage
 
 
 # secrets and prompt injection ------------------------------------------------------------------------------
