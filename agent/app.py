@@ -26,6 +26,7 @@ from agent.ingest.sarif import load_sarif, parse_sarif, schema_problems
 from agent.models import Finding, Proposal, Rank, SkippedResult, utcnow
 from agent.remediate import Workspace, fix_findings
 from agent.store import Store
+from agent.store_url import repo_key, sqlite_path, store_url
 from agent.validate.worktree import Worktree, ensure_excluded, find_project, is_dirty
 
 
@@ -41,11 +42,14 @@ class Session:
 
 
 def open_session(repo: Path, db: Path | None = None, overrides: dict[str, Any] | None = None,
-                 create: bool = True) -> Session:
+                 create: bool = True, store: str | None = None) -> Session:
     """Find the project at `repo` (a git repo or a folder inside one) and open its store and settings.
 
-    With `create=False` (commands that only read or decide on existing records: review, export, audit) a
-    missing store is an error naming where one is, instead of a new empty `.suture/` in the wrong folder."""
+    The store: `db` (a SQLite file), else `store` (a URL or SQLite path), else $SUTURE_STORE, else
+    `.suture/suture.db` in the project (agent.store_url). It is opened for the project's repo key, so a store
+    shared by several projects shows each only its own records. With `create=False` (commands that only read or
+    decide on existing records: review, export, audit) a missing SQLite store is an error naming where one is,
+    instead of a new empty `.suture/` in the wrong folder."""
     repo = repo.resolve()  # literal: never expand ~ or $VAR (a folder may be named so)
     if not repo.exists():
         raise SutureError(f"{repo}: no such directory")
@@ -55,8 +59,11 @@ def open_session(repo: Path, db: Path | None = None, overrides: dict[str, Any] |
     project_dir = project.git_root / project.subdir if project.subdir else project.git_root
     state_dir = project_dir / ".suture"
     warnings: list[str] = []
-    if not create:
-        _require_store(project.git_root, project_dir, db)
+    if db is not None and store is not None:
+        raise SutureError("give either --db or --store, not both")
+    url = store_url(str(db) if db is not None else store, state_dir / "suture.db")
+    if not create and sqlite_path(url) is not None:  # a database server's store is there or fails to open
+        _require_store(project.git_root, project_dir, sqlite_path(url))
     if db is None:
         state_dir.mkdir(exist_ok=True)
         ensure_excluded(project.git_root, ".suture/")
@@ -68,11 +75,14 @@ def open_session(repo: Path, db: Path | None = None, overrides: dict[str, Any] |
         warnings.append("working tree has uncommitted changes; suture works from HEAD "
                         f"({project.head[:10]}) and ignores them")
     settings = load_settings(project_dir, overrides)
-    return Session(Workspace(project, state_dir), Store.open(db), settings, warnings)
+    key = repo_key(project.git_root, project.subdir)
+    path = sqlite_path(url)
+    opened = Store.open(path, key) if path is not None else Store(url, key)
+    return Session(Workspace(project, state_dir), opened, settings, warnings)
 
 
 def _require_store(git_root: Path, project_dir: Path, db: Path | None) -> None:
-    if db is not None:
+    if db is not None and db != project_dir / ".suture" / "suture.db":
         if not db.expanduser().is_file():
             raise SutureError(f"{db}: no such store file")
         return

@@ -57,8 +57,21 @@ class _LazyUseCases:
 usecases = _LazyUseCases()
 
 
+_store: dict[str, str | None] = {"url": None}  # the global --store of this invocation
+
+
+@cli.callback()
+def _global_options(
+    store: Annotated[str | None, typer.Option(
+        "--store", metavar="URL", help="The store: a SQLite path or sqlite:///PATH, or postgresql://USER@HOST/DB "
+        "to share one among projects and people. Default: $SUTURE_STORE, else .suture/suture.db in the repo.",
+    )] = None,
+) -> None:
+    _store["url"] = store
+
+
 def _open(repo: Path, db: Path | None, _create: bool = True, **overrides) -> usecases.Session:
-    session = usecases.open_session(repo, db, overrides, create=_create)
+    session = usecases.open_session(repo, db, overrides, create=_create, store=_store["url"])
     for w in session.warnings:
         render.err.print(f"[yellow]warning:[/] {render.escape(w)}", soft_wrap=True)
     return session

@@ -1,7 +1,10 @@
 """Persistence for every record, and the one place where state rules are enforced.
 
-SQLite in `.suture/suture.db` by default, written against SQLAlchemy Core so a shared PostgreSQL store is a
-connection URL, not a rewrite. Records are stored whole as JSON next to the columns we query by.
+SQLite in `.suture/suture.db` by default, or PostgreSQL (psycopg 3) for a store shared by several projects and
+people: the same SQLAlchemy Core code, chosen by the URL (agent/store_url.py). Records are stored whole as JSON
+next to the columns we query by. A store opened for a repo (its key, agent.store_url.repo_key) writes that key on
+every project row and reads only that repo's findings, scans, proposals and verdicts; opened without one, it
+reads the whole store.
 
 Proposals, their state rules and their hash-chained history live in agent/store_proposals.py (mixed in here).
 Opening a store written by an older suture migrates it first (agent/store_migrate.py).
@@ -39,6 +42,7 @@ from agent.store_schema import (
     scans_t,
     verdicts_t,
 )
+from agent.store_url import redact, store_url
 
 __all__ = ["Store", "StoreError", "StoreResponseCache"]
 
@@ -54,20 +58,52 @@ def _nothing() -> Iterator[None]:
 
 
 class Store(ProposalStore):
-    """All reads and writes of suture's records. Use `Store.open(path)` or `Store(url)`."""
+    """All reads and writes of suture's records. Use `Store.open(path)` or `Store(url, repo)`.
 
-    def __init__(self, url: str) -> None:
+    `url`: a SQLAlchemy URL (sqlite:///PATH or postgresql+psycopg://…, see agent.store_url.store_url). A store
+    that cannot be reached or created is one StoreError naming it (password hidden)."""
+
+    def __init__(self, url: str, repo: str | None = None) -> None:
+        url = store_url(str(url), Path("suture.db"))  # postgresql:// means psycopg 3 (SQLAlchemy: psycopg2)
         self.url = url
+        self.repo = repo
         self.engine: Engine = sa.create_engine(url, future=True, json_serializer=_json_text)
         if url.startswith("sqlite"):
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-        _meta.create_all(self.engine)
-        migrate(self.engine)
+        elif self.engine.dialect.name == "postgresql":
+            sa.event.listen(self.engine, "connect", _postgres_session)
+        try:
+            self._create_tables()
+            migrate(self.engine, repo)
+        except sa.exc.OperationalError as exc:
+            self.engine.dispose()
+            reason = str(exc.orig or exc).strip().splitlines()[0] if str(exc.orig or exc).strip() else "unreachable"
+            raise StoreError(f"cannot open the store {redact(url)}: {reason}") from None
+
+    def _create_tables(self) -> None:
+        if self.engine.dialect.name != "postgresql":
+            _meta.create_all(self.engine)
+            return
+        # several processes may open a new database at once: create under the store's write lock
+        names = set(sa.inspect(self.engine).get_table_names())
+        if any(t.name not in names for t in _meta.sorted_tables):
+            with writing(self.engine) as conn:
+                _meta.create_all(conn)
 
     @classmethod
-    def open(cls, db_path: Path) -> Store:
+    def open(cls, db_path: Path, repo: str | None = None) -> Store:
         db_path.parent.mkdir(parents=True, exist_ok=True)
-        return cls(f"sqlite:///{db_path}")
+        return cls(f"sqlite:///{db_path}", repo)
+
+    def _mine(self, table: sa.Table) -> sa.ColumnElement[bool]:
+        """The rows of this store's repo (all rows when it was opened without one)."""
+        return sa.true() if self.repo is None else table.c.repo == self.repo
+
+    def _data_text(self) -> sa.ColumnElement:
+        """findings.data as the JSON text stored (PostgreSQL's driver would parse a json column itself)."""
+        if self.engine.dialect.name == "postgresql":
+            return sa.cast(findings_t.c.data, sa.Text)
+        return sa.type_coerce(findings_t.c.data, sa.Text)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -75,10 +111,11 @@ class Store(ProposalStore):
     # ---------------------------------------------------------------- findings
     def get_finding(self, finding_id: str) -> Finding:
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(findings_t.c.data).where(findings_t.c.id == finding_id)).first()
+            mine = self._mine(findings_t)
+            row = conn.execute(sa.select(findings_t.c.data).where(findings_t.c.id == finding_id, mine)).first()
             if row is None:
                 matches = conn.execute(
-                    sa.select(findings_t.c.data).where(findings_t.c.id.startswith(finding_id, autoescape=True))
+                    sa.select(findings_t.c.data).where(findings_t.c.id.startswith(finding_id, autoescape=True), mine)
                 ).all() if len(finding_id) >= 4 else []
                 if len(matches) == 1:
                     row = matches[0]
@@ -90,7 +127,7 @@ class Store(ProposalStore):
 
     def list_findings(self, status: str | Iterable[str] | None = "open") -> list[Finding]:
         # the raw JSON text straight into pydantic's parser: twice as fast as json.loads + validate on big stores
-        query = sa.select(sa.type_coerce(findings_t.c.data, sa.Text))
+        query = sa.select(self._data_text()).where(self._mine(findings_t))
         if status is not None:
             wanted = [status] if isinstance(status, str) else list(status)
             query = query.where(findings_t.c.status.in_(wanted))
@@ -99,7 +136,7 @@ class Store(ProposalStore):
 
     def scan_already_ingested(self, content_hash: str) -> bool:
         with self.engine.connect() as conn:
-            q = sa.select(scans_t.c.id).where(scans_t.c.content_hash == content_hash)
+            q = sa.select(scans_t.c.id).where(scans_t.c.content_hash == content_hash, self._mine(scans_t))
             return conn.execute(q).first() is not None
 
     def record_scan(
@@ -134,8 +171,8 @@ class Store(ProposalStore):
         self, tool: str, scope: str, source: str, content_hash: str, unique: list[Finding], full: bool,
         summary: dict | None, at: datetime, counts: dict[str, int], duplicate: bool = False,
     ) -> None:
-        with self.engine.begin() as conn:
-            existing = self._finding_data_by_id(conn, [f.id for f in unique])
+        with writing(self.engine) as conn:  # one ingest at a time: two merging one id would both insert it
+            existing = self._finding_data_by_id(conn, [f.id for f in unique], self.repo)
             stamp = at.isoformat()
             inserts: list[dict] = []
             updates: list[dict] = []
@@ -144,7 +181,7 @@ class Store(ProposalStore):
                 old = existing.get(finding.id)
                 if old is None:
                     new = finding.model_copy(update={"first_seen": at, "last_seen": at, "status": "open"})
-                    inserts.append(_finding_row(new, scope))
+                    inserts.append({**_finding_row(new, scope), "repo": self.repo})
                     counts["new"] += 1
                     continue
                 if duplicate and old["status"] != "fixed":
@@ -165,9 +202,9 @@ class Store(ProposalStore):
             if full:
                 seen = {f.id for f in unique}
                 open_ids = conn.execute(sa.select(findings_t.c.id).where(
-                    findings_t.c.scope == scope, findings_t.c.status == "open")).scalars()
+                    findings_t.c.scope == scope, findings_t.c.status == "open", self._mine(findings_t))).scalars()
                 gone = [fid for fid in open_ids if fid not in seen]
-                for fid, data in self._finding_data_by_id(conn, gone).items():
+                for fid, data in self._finding_data_by_id(conn, gone, self.repo).items():
                     updates.append(_data_row({**data, "status": "fixed", "fixed_at": stamp}, scope))
                     events.append({"finding_id": fid, "from_status": "open", "to_status": "fixed",
                                    "actor": "scanner", "at": at, "comment": f"not reported by a full {tool} scan"})
@@ -181,15 +218,25 @@ class Store(ProposalStore):
             if not duplicate or inserts or updates:
                 conn.execute(scans_t.insert().values(
                     tool=tool, scope=scope, source=source, content_hash=content_hash, full=full, at=at,
-                    summary={**(summary or {}), **counts},
+                    summary={**(summary or {}), **counts}, repo=self.repo,
                 ))
 
     @staticmethod
-    def _finding_data_by_id(conn: Connection, ids: list[str], chunk: int = 500) -> dict[str, dict]:
+    def _finding_data_by_id(conn: Connection, ids: list[str], repo: str | None = None,
+                            chunk: int = 500) -> dict[str, dict]:
+        """The stored JSON of these findings. With `repo`, an id the store holds for another repo is refused:
+        ids are fingerprints of tool, rule, path and text, so two repos (a fork, a template) can report the same
+        one, and the store keeps one row per id; merging it into the other repo's finding would be wrong."""
         found: dict[str, dict] = {}
         for i in range(0, len(ids), chunk):
-            rows = conn.execute(sa.select(findings_t.c.data).where(findings_t.c.id.in_(ids[i:i + chunk])))
-            found.update((data["id"], data) for (data,) in rows)
+            rows = conn.execute(sa.select(findings_t.c.data, findings_t.c.repo)
+                                .where(findings_t.c.id.in_(ids[i:i + chunk])))
+            for data, owner in rows:
+                if repo is not None and owner is not None and owner != repo:
+                    raise StoreError(f"finding {data['id'][:8]} ({data['rule_id']} in {data['location']['path']}) is "
+                                     f"already in this store for repo {owner}; one store cannot hold the same finding "
+                                     "for two repos yet: use a store per repo for these (--store)")
+                found[data["id"]] = data
         return found
 
     def set_finding_status(
@@ -203,7 +250,8 @@ class Store(ProposalStore):
         with ctx as maybe_conn:
             c = conn or maybe_conn
             row = c.execute(
-                sa.select(findings_t.c.data, findings_t.c.scope).where(findings_t.c.id == finding_id)
+                sa.select(findings_t.c.data, findings_t.c.scope).where(findings_t.c.id == finding_id,
+                                                                       self._mine(findings_t))
             ).first()
             if row is None:
                 raise StoreError(f"no finding with id {finding_id!r}")
@@ -246,13 +294,15 @@ class Store(ProposalStore):
         """Keep a verdict (e.g. from `suture classify`). A verdict never changes a finding's status by itself."""
         with self.engine.begin() as conn:
             conn.execute(verdicts_t.insert().values(
-                finding_id=finding_id, engine=engine, at=utcnow(), data=json.loads(verdict.model_dump_json())
+                finding_id=finding_id, engine=engine, at=utcnow(), data=json.loads(verdict.model_dump_json()),
+                repo=self.repo,
             ))
 
     def latest_verdicts(self) -> dict[str, Verdict]:
         """The newest verdict per finding."""
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(verdicts_t.c.finding_id, verdicts_t.c.data).order_by(verdicts_t.c.id))
+            rows = conn.execute(sa.select(verdicts_t.c.finding_id, verdicts_t.c.data)
+                                .where(self._mine(verdicts_t)).order_by(verdicts_t.c.id))
             return {fid: Verdict.model_validate(data) for fid, data in rows}
 
     # ---------------------------------------------------------- risk acceptance
@@ -286,7 +336,8 @@ class Store(ProposalStore):
         reopened = []
         with writing(self.engine) as conn:
             rows = conn.execute(
-                sa.select(findings_t.c.data, findings_t.c.scope).where(findings_t.c.status == "risk_accepted")
+                sa.select(findings_t.c.data, findings_t.c.scope).where(findings_t.c.status == "risk_accepted",
+                                                                       self._mine(findings_t))
             ).all()
             for data, scope in rows:
                 f = Finding.model_validate(data)
@@ -307,6 +358,13 @@ class Store(ProposalStore):
         with self.engine.begin() as conn:
             conn.execute(llm_cache_t.delete().where(llm_cache_t.c.key == key))
             conn.execute(llm_cache_t.insert().values(key=key, value=value, at=utcnow()))
+
+
+def _postgres_session(dbapi_conn, _record) -> None:
+    """Times come back in UTC whatever the server's default zone (history lines say "UTC")."""
+    with dbapi_conn.cursor() as cur:
+        cur.execute("SET TIME ZONE 'UTC'")
+    dbapi_conn.commit()
 
 
 class StoreResponseCache:

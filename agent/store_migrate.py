@@ -3,7 +3,9 @@
 * a nullable column the tables declare but the file lacks is added (`ALTER TABLE … ADD COLUMN`, plain SQL);
 * the history written before the hash chain existed is sealed once, as found, into the chain (each such row
   marked `migrated` in its facts: the chain proves nothing about what happened to it before that moment);
-* the chain head (`audit_heads`) is created.
+* the chain head (`audit_heads`) is created;
+* rows without a repo (written before the `repo` column existed, or by a caller that named none) are given the
+  repo of the project opening the store: an old store is one project's `.suture/`, and its opener is that project.
 
 A row written later without a link (an old suture still running against a migrated store, or a plain SQL
 insert) is not sealed: `suture audit verify` reports it. Safe when several processes open one store at once: the
@@ -22,47 +24,69 @@ from agent.models import Proposal
 from agent.review.audit import CHAIN, GENESIS, link_hash, proposal_facts
 from agent.store_schema import _meta, audit_heads_t, proposals_t, transitions_t
 
+# PostgreSQL: the store's write lock is this transaction-level advisory lock (one number per database).
+WRITE_LOCK = 0x5375747572  # "Sutur"
+
 
 @contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
-    """A transaction that holds the store's write lock from its first statement (SQLite: BEGIN IMMEDIATE), so
-    a read-check-write inside it is atomic across processes. Elsewhere a plain transaction: callers still
-    compare-and-set (UPDATE … WHERE state = :expected) and check row counts."""
+    """A transaction that holds the store's write lock from its first statement, so a read-check-write inside
+    it is atomic across processes and machines: SQLite takes its write lock (BEGIN IMMEDIATE); PostgreSQL takes
+    the store's advisory lock (`pg_advisory_xact_lock`), released at commit or rollback. Callers still
+    compare-and-set (UPDATE … WHERE state = :expected) and check row counts; writers that do not come through
+    here (ingest) never move a state a writer under the lock has read."""
     with engine.begin() as conn:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif conn.dialect.name == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(WRITE_LOCK)))
         yield conn
 
 
+def _repo_tables() -> list[sa.Table]:
+    return [t for t in _meta.sorted_tables if "repo" in t.c]
+
+
 def _missing_columns(conn: Connection) -> list[sa.Column]:
-    inspector = sa.inspect(conn)
-    missing = []
-    for table in _meta.sorted_tables:
-        if not inspector.has_table(table.name):
-            continue
-        have = {c["name"] for c in inspector.get_columns(table.name)}
-        missing += [c for c in table.columns if c.name not in have and c.nullable]
-    return missing
+    """Nullable columns the tables declare but the store lacks (one catalog query for all tables)."""
+    have: dict[str, set[str]] = {}
+    for (_schema, name), columns in sa.inspect(conn).get_multi_columns().items():
+        have[name] = {c["name"] for c in columns}
+    return [c for table in _meta.sorted_tables if table.name in have
+            for c in table.columns if c.name not in have[table.name] and c.nullable]
 
 
-def _needs_work(conn: Connection) -> bool:
+def _unowned(conn: Connection) -> list[sa.Table]:
+    return [t for t in _repo_tables()
+            if conn.execute(sa.select(t.c.repo).where(t.c.repo.is_(None)).limit(1)).first() is not None]
+
+
+def _needs_work(conn: Connection, repo: str | None) -> bool:
     if _missing_columns(conn):
         return True
-    return conn.execute(sa.select(audit_heads_t.c.seq).where(audit_heads_t.c.name == CHAIN)).first() is None
+    if conn.execute(sa.select(audit_heads_t.c.seq).where(audit_heads_t.c.name == CHAIN)).first() is None:
+        return True
+    return repo is not None and bool(_unowned(conn))
 
 
-def migrate(engine: Engine) -> None:
-    """Add missing columns, seal old history into the chain and create its head; a no-op on a current store."""
+def migrate(engine: Engine, repo: str | None = None) -> None:
+    """Add missing columns (and their indexes), give rows without a repo to `repo` (when given), seal old
+    history into the chain and create its head; a no-op on a current store. SQLite and PostgreSQL."""
     with engine.connect() as conn:
-        if not _needs_work(conn):
+        if not _needs_work(conn, repo):
             return
     with writing(engine) as conn:
         preparer = conn.dialect.identifier_preparer
-        for column in _missing_columns(conn):
+        missing = _missing_columns(conn)
+        for column in missing:
             conn.exec_driver_sql(f"ALTER TABLE {preparer.format_table(column.table)} ADD COLUMN "
                                  f"{preparer.format_column(column)} {column.type.compile(conn.dialect)}")
-        for index in transitions_t.indexes:
-            index.create(conn, checkfirst=True)
+        for table in {transitions_t, *(c.table for c in missing)}:
+            for index in table.indexes:
+                index.create(conn, checkfirst=True)
+        if repo is not None:
+            for table in _unowned(conn):
+                conn.execute(table.update().where(table.c.repo.is_(None)).values(repo=repo))
         if conn.execute(sa.select(audit_heads_t.c.seq).where(audit_heads_t.c.name == CHAIN)).first() is None:
             seq, head = _seal_old_history(conn)
             conn.execute(audit_heads_t.insert().values(name=CHAIN, seq=seq, hash=head))

@@ -59,6 +59,7 @@ class ProposalStore:
     """The proposal half of `agent.store.Store` (which provides `engine` and `set_finding_status`)."""
 
     engine: Any
+    repo: str | None
 
     def add_proposal(self, proposal: Proposal, actor: str = "suture") -> Proposal:
         """Store a new proposal in state `drafted`. Returns the stored record (the existing one if the id exists,
@@ -69,10 +70,13 @@ class ProposalStore:
         for _ in range(_RETRIES):
             try:
                 with writing(self.engine) as conn:
-                    row = conn.execute(sa.select(proposals_t.c.data).where(proposals_t.c.id == proposal.id)).first()
+                    row = conn.execute(sa.select(proposals_t.c.data, proposals_t.c.repo)
+                                       .where(proposals_t.c.id == proposal.id)).first()
                     if row is not None:
+                        if self.repo is not None and row[1] not in (None, self.repo):
+                            raise StoreError(f"proposal {proposal.short_id} is already in this store for repo {row[1]}")
                         return Proposal.model_validate(row[0])
-                    conn.execute(proposals_t.insert().values(**_proposal_row(proposal)))
+                    conn.execute(proposals_t.insert().values(**_proposal_row(proposal), repo=self.repo))
                     self._append(conn, proposal, None, actor, None)
                 return proposal
             except (_Lost, sa.exc.IntegrityError):
@@ -84,7 +88,8 @@ class ProposalStore:
         plain characters)."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(proposals_t.c.data).where(proposals_t.c.id.startswith(proposal_id, autoescape=True))
+                sa.select(proposals_t.c.data).where(proposals_t.c.id.startswith(proposal_id, autoescape=True),
+                                                    self._mine(proposals_t))  # type: ignore[attr-defined]
             ).all() if proposal_id else []
         exact = [r for r in rows if r[0]["id"] == proposal_id]
         if exact:
@@ -96,7 +101,8 @@ class ProposalStore:
         return Proposal.model_validate(rows[0][0])
 
     def list_proposals(self, states: Iterable[str] | None = None, finding_id: str | None = None) -> list[Proposal]:
-        query = sa.select(proposals_t.c.data).order_by(proposals_t.c.created_at, proposals_t.c.id)
+        query = sa.select(proposals_t.c.data).where(self._mine(proposals_t))  # type: ignore[attr-defined]
+        query = query.order_by(proposals_t.c.created_at, proposals_t.c.id)
         if states is not None:
             query = query.where(proposals_t.c.state.in_(list(states)))
         if finding_id is not None:

@@ -1,6 +1,9 @@
 """The store's tables (SQLAlchemy Core) and the conversions between records and rows.
 
-Records are kept whole as JSON beside the columns queries filter on."""
+Records are kept whole as JSON beside the columns queries filter on. The types work on SQLite and PostgreSQL
+alike: JSON (PostgreSQL `json`, not `jsonb`: it keeps the text as written, escapes such as \\u0000 or lone
+surrogates included), timestamps with time zone, TEXT for anything unbounded. Tables holding one project's rows
+carry a `repo` column (the repo key, agent.store_url) so several projects can share one store."""
 
 import json
 from datetime import datetime
@@ -21,6 +24,7 @@ findings_t = sa.Table(
     sa.Column("path", sa.Text, nullable=False),
     sa.Column("status", sa.String(20), nullable=False, index=True),
     sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("repo", sa.Text, index=True),  # the project the row belongs to (agent.store_url.repo_key)
 )
 scans_t = sa.Table(
     "scans", _meta,
@@ -32,6 +36,7 @@ scans_t = sa.Table(
     sa.Column("full", sa.Boolean, nullable=False),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("summary", sa.JSON, nullable=False),
+    sa.Column("repo", sa.Text, index=True),  # the project the row belongs to (agent.store_url.repo_key)
 )
 proposals_t = sa.Table(
     "proposals", _meta,
@@ -41,6 +46,7 @@ proposals_t = sa.Table(
     sa.Column("engine", sa.String(200), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("repo", sa.Text, index=True),  # the project the row belongs to (agent.store_url.repo_key)
 )
 transitions_t = sa.Table(
     "transitions", _meta,
@@ -83,6 +89,7 @@ verdicts_t = sa.Table(
     sa.Column("engine", sa.String(200), nullable=False),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("repo", sa.Text, index=True),  # the project the row belongs to (agent.store_url.repo_key)
 )
 llm_cache_t = sa.Table(
     "llm_cache", _meta,
@@ -90,7 +97,6 @@ llm_cache_t = sa.Table(
     sa.Column("value", sa.JSON, nullable=False),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
 )
-
 
 
 def _finding_row(finding: Finding, scope: str) -> dict:

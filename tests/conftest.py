@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.store_backends import pg_server, store_url  # noqa: F401 - fixtures: every store backend (SQLite, PostgreSQL)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 

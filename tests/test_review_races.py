@@ -1,5 +1,6 @@
-"""Concurrent reviews and concurrent fix runs on one real SQLite file, from separate processes: every state change
-is one compare-and-set, so exactly one of conflicting decisions wins and no step is written twice."""
+"""Concurrent reviews and concurrent fix runs on one real store (a SQLite file, a PostgreSQL database), from
+separate processes: every state change is one compare-and-set under the store's write lock, so exactly one of
+conflicting decisions wins and no step is written twice."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from agent.store import Store
 DIFF = "--- a/app.py\n+++ b/app.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
 
 
-def _seed(db: Path, state: str = "validated") -> str:
-    store = Store.open(db)
+def _seed(db: str, state: str = "validated") -> str:
+    store = Store(db)
     store.record_scan(tool="bandit", scope="bandit", source="s", content=b"s", full=True,
                       findings=[Finding(id="f1", tool="bandit", rule_id="B602", message="m",
                                         location=Location(path="app.py", start_line=1))])
@@ -31,7 +32,7 @@ def _review(db: str, decision: str, who: str, barrier, results) -> None:
     from agent.errors import SutureError
     from agent.review import service
 
-    store = Store.open(Path(db))
+    store = Store(db)
     barrier.wait()
     try:
         if decision == "approve":
@@ -47,7 +48,7 @@ def _review(db: str, decision: str, who: str, barrier, results) -> None:
 
 def _fix_step(db: str, barrier, results) -> None:
     """What one `suture fix` run does with its validated draft (agent.attempt._patch), many at the same moment."""
-    store = Store.open(Path(db))
+    store = Store(db)
     try:
         draft = Proposal(id="p1abcdef", finding_id="f1", kind="patch", engine="builtin", diff=DIFF)
         barrier.wait()
@@ -76,14 +77,13 @@ def _run_all(target, arg_sets) -> list:
     return out
 
 
-def test_three_concurrent_reviewers_exactly_one_wins(tmp_path: Path):
-    db = tmp_path / ".suture" / "suture.db"
+def test_three_concurrent_reviewers_exactly_one_wins(store_url: str):
+    db = store_url
     pid = _seed(db)
-    outcomes = dict(_run_all(_review, [(str(db), "approve", "alice"), (str(db), "reject", "bob"),
-                                       (str(db), "approve", "carol")]))
+    outcomes = dict(_run_all(_review, [(db, "approve", "alice"), (db, "reject", "bob"), (db, "approve", "carol")]))
     winners = [who for who, res in outcomes.items() if res == "ok"]
     assert len(winners) == 1, outcomes
-    store = Store.open(db)
+    store = Store(db)
     history = store.transitions(pid)
     decided = [t for t in history if t.to_state in ("approved", "rejected")]
     assert [t.actor for t in decided] == winners
@@ -95,17 +95,17 @@ def test_three_concurrent_reviewers_exactly_one_wins(tmp_path: Path):
     store.close()
 
 
-def test_concurrent_fix_runs_write_each_step_once(tmp_path: Path):
-    db = tmp_path / ".suture" / "suture.db"
-    Store.open(db).close()
-    store = Store.open(db)
+def test_concurrent_fix_runs_write_each_step_once(store_url: str):
+    db = store_url
+    Store(db).close()
+    store = Store(db)
     store.record_scan(tool="bandit", scope="bandit", source="s", content=b"s", full=True,
                       findings=[Finding(id="f1", tool="bandit", rule_id="B602", message="m",
                                         location=Location(path="app.py", start_line=1))])
     store.close()
-    outcomes = _run_all(_fix_step, [(str(db),)] * 3)
+    outcomes = _run_all(_fix_step, [(db,)] * 3)
     assert outcomes == ["ok"] * 3
-    store = Store.open(db)
+    store = Store(db)
     history = store.transitions("p1abcdef")
     assert [(t.from_state, t.to_state) for t in history] == [(None, "drafted"), ("drafted", "validated")]
     assert store.get_proposal("p1abcdef").state == "validated"
@@ -119,9 +119,9 @@ def test_a_decision_after_another_reviewer_decided_names_them(tmp_path: Path):
     from agent.errors import SutureError
     from agent.review import service
 
-    db = tmp_path / "s.db"
+    db = f"sqlite:///{tmp_path / 's.db'}"
     pid = _seed(db)
-    store = Store.open(db)
+    store = Store(db)
     service.approve(store, pid, "alice")
     with pytest.raises(SutureError, match="no longer validated: alice approved it at .*--retract"):
         service.reject(store, pid, "bob", "no")

@@ -1,4 +1,5 @@
-"""Store: ingest merge rules, proposal state machine, transition log, cache — on a real SQLite file."""
+"""Store: ingest merge rules, proposal state machine, transition log, cache — on a real SQLite file and on a
+real PostgreSQL database (tests/store_backends.py; skipped with the reason when PostgreSQL is absent)."""
 
 from datetime import timedelta
 
@@ -13,8 +14,8 @@ def make_finding(fid: str, path: str = "app.py", line: int = 3, rule: str = "B60
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store.open(tmp_path / ".suture" / "suture.db")
+def store(store_url):
+    s = Store(store_url)
     yield s
     s.close()
 
@@ -145,13 +146,12 @@ def test_ids_match_by_literal_prefix_not_sql_wildcards(store):
     assert store.get_finding("0e798").id == "0e798b1a77"
 
 
-def test_cache_roundtrip_and_persistence(tmp_path):
-    db = tmp_path / "s.db"
-    s = Store.open(db)
+def test_cache_roundtrip_and_persistence(store_url):
+    s = Store(store_url)
     s.cache_put("k", {"texts": ["hi"]})
     s.cache_put("k", {"texts": ["again"]})
     s.close()
-    s2 = Store.open(db)
+    s2 = Store(store_url)
     assert s2.cache_get("k") == {"texts": ["again"]} and s2.cache_get("other") is None
     s2.close()
 

@@ -3,7 +3,9 @@
 One row per (path, content digest, facts version): the facts `agent.code.file_facts` derived from that exact
 content, so a re-triage after a small change parses only the files whose bytes changed. The table is this
 module's own (created on first use, additive): rows are a cache, never evidence — a row whose JSON does not read
-back is ignored and the file parsed again.
+back is ignored and the file parsed again. Rows carry no repo: they are keyed by the file's path and bytes, the
+facts depend on nothing else, so projects sharing a store share them too. Creating the table and writing a batch
+take the store's write lock (agent.store_migrate.writing), so processes sharing a PostgreSQL store never race.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import json
 from typing import Any
 
 import sqlalchemy as sa
+
+from agent.store_migrate import writing
 
 _meta = sa.MetaData()
 file_facts_t = sa.Table(
@@ -28,7 +32,9 @@ class StoreFactsCache:
 
     def __init__(self, engine: sa.engine.Engine) -> None:
         self.engine = engine
-        _meta.create_all(engine)
+        if not sa.inspect(engine).has_table(file_facts_t.name):
+            with writing(engine) as conn:
+                _meta.create_all(conn)
         self._pending: dict[tuple[str, str, int], str] = {}
 
     def get_file_facts(self, path: str, digest: str, version: int) -> dict[str, Any] | None:
@@ -54,7 +60,7 @@ class StoreFactsCache:
             return
         rows = [{"path": p, "digest": d, "version": v, "facts": f} for (p, d, v), f in self._pending.items()]
         keys = [(r["path"], r["digest"], r["version"]) for r in rows]
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             for path, digest, version in keys:
                 conn.execute(file_facts_t.delete().where(
                     file_facts_t.c.path == path, file_facts_t.c.digest == digest, file_facts_t.c.version == version))
