@@ -165,3 +165,21 @@ def test_cli_two_repos_share_one_store(example_repo: Path, tmp_path: Path, share
     assert "already in this store for repo local:" in clash.stderr and "Traceback" not in clash.stderr
     bad = suture(other, "--store", "mysql://ann:s3cret@h/d", "review", "list", expect=2)
     assert "unsupported store URL" in bad.stderr and "s3cret" not in bad.stderr + bad.stdout
+
+
+def test_file_facts_cache_on_every_backend(store_url: str):
+    """The facts cache's own table is created on first use and a batch rewritten in place, on both backends."""
+    from agent.code.facts_store import StoreFactsCache
+
+    store = Store(store_url, "repo-a")
+    try:
+        cache = StoreFactsCache(store.engine)
+        cache.put_file_facts("a.py", "d1", 2, {"sinks": ["eval"]})
+        cache.flush()
+        again = StoreFactsCache(store.engine)  # a second run: the table is there, the row replaced
+        again.put_file_facts("a.py", "d1", 2, {"sinks": []})
+        again.flush()
+        assert again.get_file_facts("a.py", "d1", 2) == {"sinks": []}
+        assert again.get_file_facts("a.py", "d1", 3) is None
+    finally:
+        store.close()
