@@ -75,7 +75,7 @@ class Store(ProposalStore):
         try:
             self._create_tables()
             migrate(self.engine, repo)
-        except sa.exc.OperationalError as exc:
+        except sa.exc.DBAPIError as exc:  # unreachable, refused, not a database, no permission to create
             self.engine.dispose()
             reason = str(exc.orig or exc).strip().splitlines()[0] if str(exc.orig or exc).strip() else "unreachable"
             raise StoreError(f"cannot open the store {redact(url)}: {reason}") from None

@@ -183,3 +183,11 @@ def test_file_facts_cache_on_every_backend(store_url: str):
         assert again.get_file_facts("a.py", "d1", 3) is None
     finally:
         store.close()
+
+
+def test_a_file_that_is_not_a_store_is_one_error(tmp_path: Path):
+    junk = tmp_path / "notes.db"
+    junk.write_bytes(b"this is not a SQLite database, it is a shopping list" * 100)
+    with pytest.raises(StoreError, match="cannot open the store sqlite:///.*notes.db: file is not a database"):
+        Store.open(junk)
+    assert junk.read_bytes().startswith(b"this is not")  # nothing written over it
