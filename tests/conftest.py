@@ -17,10 +17,11 @@ SHARED = REPO_ROOT.parent / "shared"
 
 @pytest.fixture(autouse=True, scope="session")
 def _hermetic_environment():
-    """Tests never reach a real model: provider keys are removed and litellm reads its local cost map."""
+    """Tests never reach a real model nor a real store: provider keys and SUTURE_STORE are removed, and litellm
+    reads its local cost map."""
     saved = dict(os.environ)
     for name in list(os.environ):
-        if name.endswith("_API_KEY") or name in ("SUTURE_API_BASE", "SUTURE_MODEL", "OPENAI_BASE_URL"):
+        if name.endswith("_API_KEY") or name in ("SUTURE_API_BASE", "SUTURE_MODEL", "OPENAI_BASE_URL", "SUTURE_STORE"):
             os.environ.pop(name)
     os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
     os.environ.setdefault("GIT_AUTHOR_NAME", "Test Author")
