@@ -14,14 +14,33 @@ from pydantic_core import PydanticSerializationError
 
 from agent.models import Finding, Proposal
 
+
+class _Text(sa.TypeDecorator):
+    """A text column that holds on PostgreSQL what it holds on SQLite: text of any length (SQLite ignores a
+    VARCHAR's length, PostgreSQL enforces it; there the column is TEXT) and NUL characters, which PostgreSQL
+    refuses in text (written there as U+FFFD). For columns queries filter on, filled from scanner output (tool
+    and rule names, paths): the record's JSON keeps the exact text. Not for hashed history columns."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        return dialect.type_descriptor(sa.Text() if dialect.name == "postgresql" else self.impl)
+
+    def process_bind_param(self, value, dialect):
+        if dialect.name == "postgresql" and isinstance(value, str) and "\x00" in value:
+            return value.replace("\x00", "\ufffd")
+        return value
+
+
 _meta = sa.MetaData()
 findings_t = sa.Table(
     "findings", _meta,
     sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("tool", sa.String(64), nullable=False, index=True),
-    sa.Column("scope", sa.String(200), nullable=False, index=True),
-    sa.Column("rule_id", sa.String(300), nullable=False),
-    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("tool", _Text(64), nullable=False, index=True),
+    sa.Column("scope", _Text(200), nullable=False, index=True),
+    sa.Column("rule_id", _Text(300), nullable=False),
+    sa.Column("path", _Text(), nullable=False),
     sa.Column("status", sa.String(20), nullable=False, index=True),
     sa.Column("data", sa.JSON, nullable=False),
     sa.Column("repo", sa.Text, index=True),  # the project the row belongs to (agent.store_url.repo_key)
@@ -29,9 +48,9 @@ findings_t = sa.Table(
 scans_t = sa.Table(
     "scans", _meta,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("tool", sa.String(64), nullable=False),
-    sa.Column("scope", sa.String(200), nullable=False),
-    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("tool", _Text(64), nullable=False),
+    sa.Column("scope", _Text(200), nullable=False),
+    sa.Column("source", _Text(), nullable=False),
     sa.Column("content_hash", sa.String(64), nullable=False, index=True),
     sa.Column("full", sa.Boolean, nullable=False),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
@@ -43,7 +62,7 @@ proposals_t = sa.Table(
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("finding_id", sa.String(64), nullable=False, index=True),
     sa.Column("state", sa.String(20), nullable=False, index=True),
-    sa.Column("engine", sa.String(200), nullable=False),
+    sa.Column("engine", _Text(200), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("data", sa.JSON, nullable=False),
     sa.Column("repo", sa.Text, index=True),  # the project the row belongs to (agent.store_url.repo_key)
@@ -78,15 +97,15 @@ finding_events_t = sa.Table(
     sa.Column("finding_id", sa.String(64), nullable=False, index=True),
     sa.Column("from_status", sa.String(20)),
     sa.Column("to_status", sa.String(20), nullable=False),
-    sa.Column("actor", sa.String(300), nullable=False),
+    sa.Column("actor", _Text(300), nullable=False),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("comment", sa.Text),
+    sa.Column("comment", _Text()),
 )
 verdicts_t = sa.Table(
     "verdicts", _meta,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("finding_id", sa.String(64), nullable=False, index=True),
-    sa.Column("engine", sa.String(200), nullable=False),
+    sa.Column("engine", _Text(200), nullable=False),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("data", sa.JSON, nullable=False),
     sa.Column("repo", sa.Text, index=True),  # the project the row belongs to (agent.store_url.repo_key)

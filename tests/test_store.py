@@ -200,3 +200,16 @@ def test_lone_surrogate_in_a_scanner_message_survives_listing(store):
     store.record_scan(tool="bandit", scope="bandit", source="1", content=b"1", findings=[odd], full=True)
     assert store.list_findings()[0].message == "bad byte \ud800 in message"
     assert store.get_finding("s").message == odd.message
+
+
+def test_scanner_text_any_backend_refuses_is_kept_whole(store):
+    """SARIF can name a tool or rule with a NUL character or at any length: PostgreSQL refuses NUL in text and
+    enforces VARCHAR lengths where SQLite does neither; the store takes both, and the record reads back exact."""
+    odd = Finding(id="n" * 64, tool="x\x00" + "t" * 100, rule_id="r\x00" + "r" * 400, message="m\x00",
+                  location=Location(path="dir\x00/" + "p" * 300 + ".py", start_line=1))
+    store.record_scan(tool=odd.tool, scope=odd.tool, source="log\x00.sarif", content=b"n", findings=[odd], full=True)
+    assert store.list_findings() == [store.get_finding(odd.id)]
+    assert store.get_finding(odd.id).model_dump(exclude={"first_seen", "last_seen"}) == odd.model_dump(
+        exclude={"first_seen", "last_seen"})
+    assert store.record_scan(tool=odd.tool, scope=odd.tool, source="s", content=b"m", findings=[], full=True)[
+        "fixed"] == 1
