@@ -32,8 +32,9 @@ class OutFmt(str, Enum):
 
 
 eval_cli = typer.Typer(
-    help="Measure fix and verdict quality on labelled cases (evals/cases): gates G0 apply, G1 imports, G2 "
-         "functional tests, G3 hidden exploit test, G4 re-scan; fix@k, classification, calibration, cost, "
+    help="Measure fix and verdict quality on labelled cases (--split smoke: evals/cases; --split real: evals/real, "
+         "published CVEs in real projects): gates G0 apply (code only), G1 imports, G2 functional tests re-run, G3 "
+         "hidden exploit tests, G4 re-scan; fix@k, classification, calibration, cost, "
          "context recall; markdown/JSON/HTML reports. Subcommands: `compare RUN_A RUN_B`, `rescore RUN`, "
          "`leaderboard RUN...`.",
     invoke_without_command=True,

@@ -183,7 +183,7 @@ def _original_cost(outcome: dict, earlier: dict[tuple[str, int, str | None], flo
     run that made those calls (same case version). A partly cached outcome counts only its new spend."""
     usage = outcome.get("usage") or {}
     key = (outcome["case_id"], outcome.get("sample", 0), outcome.get("case_digest"))
-    if usage.get("calls") and usage.get("cached_calls") == usage.get("calls") and key in earlier:
+    if usage.get("cached_calls") and not usage.get("calls") and key in earlier:  # every answer replayed
         return earlier[key]
     return float(usage.get("cost_usd", 0.0) or 0.0)
 

@@ -81,7 +81,7 @@ class RecordingEngine:
                 usage = _usage_of(result)
                 if usage is not None:
                     record.prompt_tokens, record.completion_tokens = usage.prompt_tokens, usage.completion_tokens
-                    record.cached = usage.calls > 0 and usage.cached_calls == usage.calls
+                    record.cached = usage.cached_calls > 0 and usage.calls == 0  # all answers replayed
                 with self._lock:
                     self.records.append(record)
         return wrapper

@@ -11,7 +11,8 @@ scored on a fresh patched copy:
     baseline's ids and all pass · G4 the finding is gone on re-scan and no new finding (medium or worse) appeared
 
 The gates never take the pipeline's word: G2 does not read the pipeline's own test run, and a patch the pipeline
-accepted is judged again on a fresh copy (`score_patch`, usable on any list of edits).
+accepted is judged again on a fresh copy (`score_patch`, usable on any list of edits). A case is fixed when every
+gate passes and the pipeline did not reject the proposal (state "failed").
 
 Each case's baseline (finding produced, functional tests pass on the original, exploit test fails on it for a
 real vulnerability and passes for a false positive) is checked once per process and cached; a case that fails its
@@ -257,7 +258,11 @@ def _score(case: EvalCase, base: Baseline, proposal: Proposal, repo: Path, work:
     result = score_patch(case, base, proposal.edits, repo, work, settings)
     g.update(result.gates)
     detail.update(result.details)
-    outcome["fixed"] = result.fixed
+    # Fixed needs both: the gates' own verdict, and a proposal the pipeline did not reject (a failed proposal
+    # never reaches a reviewer, however good the patch).
+    outcome["fixed"] = result.fixed and proposal.state != "failed"
+    if result.fixed and proposal.state == "failed":
+        outcome["error"] = outcome["error"] or "the pipeline's validation rejected the patch the gates accept"
 
 
 @dataclass

