@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import os
 import subprocess
 from collections.abc import Iterator
@@ -150,14 +152,16 @@ def ingest_file(session: Session, path: Path, full: bool = True, tree: Path | No
                else "the log has no runs")
         return [IngestReport(source=str(path), tool="no runs", warnings=problems, closed_nothing=why)]
     blockers = closing_blockers(parsed)
-    content = path.read_bytes()
+    content = _content_hash(path)
     reports = []
     for index, run in enumerate(parsed.runs):
         reason = blockers.get(index) or (None if full else "--partial: the scan covered only part of the code")
         fresh, still_open = new_findings(session.store, run.suppressed)
-        counts = session.store.record_scan(
-            tool=run.tool, scope=run.scope, source=f"{path}#run{index}",
-            content=content + f"#run{index}".encode(), findings=run.findings + run.suppressed, full=reason is None,
+        run_key = content.copy()  # the dedupe key: sha256 of the log's bytes + "#runN", as it always was
+        run_key.update(f"#run{index}".encode())
+        counts = session.store.record_scan(  # findings are read in batches (a streamed log's come from disk)
+            tool=run.tool, scope=run.scope, source=f"{path}#run{index}", content_hash=run_key.hexdigest(),
+            findings=itertools.chain(run.findings, run.suppressed), full=reason is None,
             summary={"skipped": len(run.skipped), "closed_nothing": reason},
         )
         record_log_suppressions(session.store, fresh, str(path))
@@ -174,6 +178,15 @@ def ingest_file(session: Session, path: Path, full: bool = True, tree: Path | No
         ))
         reports[-1].new -= len(fresh)
     return reports
+
+
+def _content_hash(path: Path) -> hashlib._Hash:
+    """sha256 of the file's bytes, read in chunks (a 200 MB log is never held whole)."""
+    try:
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256")
+    except OSError as error:
+        raise SutureError(f"cannot read SARIF file {path}: {error.strerror or error}") from error
 
 
 def ingest_files(session: Session, paths: list[Path], full: bool = True, path_map: PathMap | None = None

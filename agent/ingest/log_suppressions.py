@@ -71,6 +71,8 @@ def reopen_unsuppressed(store, findings: list[Finding], source: str) -> int:
     that this log reports without one: an earlier log's suppression is no evidence against a later scan. A
     dismissal or acceptance by a person stays. Returns how many were re-opened."""
     held = {f.id: f for f in store.list_findings(["dismissed", "risk_accepted"]) if f.suppressions}
+    if not held:  # nothing to re-open: `findings` (a streamed log's are read back from disk) is not read
+        return 0
     reopened = 0
     for finding in findings:
         stored = held.get(finding.id)

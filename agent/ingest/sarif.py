@@ -26,6 +26,7 @@ from agent.ingest.json_limits import check_nesting, may_hold_surrogates, scrub_s
 from agent.ingest.path_map import PathMap
 from agent.ingest.sarif_labels import RuleLabelMemo
 from agent.ingest.sarif_paths import PathRejected, PathResolver
+from agent.ingest.sarif_spill import Numbering, Record, Spill, SpilledFindings
 from agent.models import Finding, FlowStep, Location, SkippedResult, utcnow
 
 SCHEMA_PATH = Path(__file__).parent / "schema" / "sarif-schema-2.1.0.json"
@@ -50,11 +51,12 @@ class RunParse:
     tool_version: str | None
     scope: str  # tool, plus the automationDetails category when present: what a later full scan replaces
     result_count: int
-    findings: list[Finding] = field(default_factory=list)
+    # a list, or for a streamed log (sarif_stream) a SpilledFindings: iterable, sized, read back when iterated
+    findings: list[Finding] | SpilledFindings = field(default_factory=list)
     skipped: list[SkippedResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     failure: str | None = None  # why the tool's run was not successful (closing.run_failure), or None
-    suppressed: list[Finding] = field(default_factory=list)  # results the log suppresses (also in `skipped`)
+    suppressed: list[Finding] | SpilledFindings = field(default_factory=list)  # suppressed by the log (+ skipped)
     unplaced: int = 0  # skipped results that could not be placed in the project (not suppressed/pass/absent)
     past_end: int = 0  # locations whose line is past the end of their file in the project
 
@@ -332,29 +334,19 @@ def _parse_result(
     return _Draft(result_index=result_index, fields=fields, basis=basis, context=context, suppressed=suppressed)
 
 
-def _finish(drafts: list[_Draft], now: datetime) -> list[Finding]:
-    """Number identical (rule, path, text) findings in file order and build the Findings with their ids."""
-    ordered = sorted(
-        drafts,
-        key=lambda d: (d.fields["location"].path, d.fields["location"].start_line,
-                       d.fields["location"].start_column or 0, d.result_index),
-    )
-    seen: dict[tuple[str, str, str], int] = {}
-    ids: dict[int, str] = {}
-    for draft in ordered:
-        key = (draft.fields["rule_id"], draft.fields["location"].path, draft.context)
-        occurrence = seen.get(key, 0)
-        seen[key] = occurrence + 1
-        ids[draft.result_index] = finding_fingerprint(
-            draft.fields["tool"], draft.fields["rule_id"], draft.fields["location"].path, draft.context, occurrence
-        )
-    return [
-        Finding(id=ids[d.result_index], first_seen=now, last_seen=now, status="open", **d.fields)
-        for d in drafts
-    ]
+def _build(record: Record, occurrences: dict[int, int], now: datetime) -> Finding:
+    """The Finding of one parsed result, with its id: `occurrences` numbers identical (rule, path, text)
+    findings of the run in file order (sarif_spill.Numbering)."""
+    result_index, context, _suppressed, (tool, rule_id, path), fields = record
+    fingerprint = finding_fingerprint(tool, rule_id, path, context, occurrences.get(result_index, 0))
+    if isinstance(fields, bytes):  # read back from a Spill: the fields' JSON, completed and validated at once
+        stamp = now.isoformat()
+        head = json.dumps({"id": fingerprint, "first_seen": stamp, "last_seen": stamp, "status": "open"})
+        return Finding.model_validate_json(head[:-1].encode() + b"," + fields[1:])
+    return Finding(id=fingerprint, first_seen=now, last_seen=now, status="open", **fields)
 
 
-def _run_warnings(run: dict, drafts: list[_Draft], resolver: PathResolver, notes: dict[str, int]) -> list[str]:
+def _run_warnings(run: dict, by_line: int, resolver: PathResolver, notes: dict[str, int]) -> list[str]:
     warnings: list[str] = []
     for invocation in map(obj, arr(run.get("invocations"))):
         if invocation.get("executionSuccessful") is False:
@@ -363,7 +355,6 @@ def _run_warnings(run: dict, drafts: list[_Draft], resolver: PathResolver, notes
     for base_id in sorted(b for b in resolver.undefined_base_ids if "SRCROOT" not in b.upper()):
         warnings.append(f"uriBaseId {base_id} is not defined in originalUriBaseIds; its paths were taken "
                         "relative to the project root")
-    by_line = sum(1 for d in drafts if d.basis == "line")
     if by_line:
         warnings.append(f"{by_line} finding(s) have no source text, snippet or partialFingerprints: their ids "
                         "use the line number and change when lines move")
@@ -391,7 +382,11 @@ def _parse_run(run: object, run_index: int, project_root: Path | None, now: date
         return parsed
     resolver = PathResolver.for_run(run, project_root, path_map)
     notes: dict[str, int] = {}
-    drafts: list[_Draft] = []
+    # a streamed log's results go to a temporary file as they are parsed: memory stays flat (sarif_spill.py)
+    spill = Spill() if getattr(results, "streamed", False) else None
+    drafts: list[Record] = []
+    numbering = Numbering()
+    by_line = suppressed = 0
     memo = RuleLabelMemo()
     for result_index, result in enumerate(results):
         try:
@@ -408,16 +403,36 @@ def _parse_run(run: object, run_index: int, project_root: Path | None, now: date
             parsed.skipped.append(outcome)
             parsed.unplaced += not _not_a_problem(result)
         else:
-            drafts.append(outcome)
+            place = outcome.fields["location"]
+            # suppressed and reported results are numbered together, so an id does not depend on a suppression
+            numbering.add(result_index, outcome.fields["rule_id"], place.path, outcome.context, place.start_line,
+                          place.start_column or 0)
+            record = (result_index, outcome.context, bool(outcome.suppressed),
+                      (tool, outcome.fields["rule_id"], place.path), outcome.fields)
+            if spill is not None:
+                spill.add(record)
+            else:
+                drafts.append(record)
+            by_line += outcome.basis == "line"
             if outcome.suppressed:
+                suppressed += 1
                 parsed.skipped.append(SkippedResult(run_index=run_index, result_index=result_index,
                                                     rule_id=outcome.fields["rule_id"], reason=outcome.suppressed))
-    # suppressed and reported results are numbered together, so an id does not depend on a suppression
-    finished = _finish(drafts, now)
-    parsed.findings = [f for f, d in zip(finished, drafts, strict=True) if not d.suppressed]
-    parsed.suppressed = [f for f, d in zip(finished, drafts, strict=True) if d.suppressed]
+    occurrences = numbering.occurrences()
+    if spill is None:
+        finished = [_build(record, occurrences, now) for record in drafts]
+        parsed.findings = [f for f, r in zip(finished, drafts, strict=True) if not r[2]]
+        parsed.suppressed = [f for f, r in zip(finished, drafts, strict=True) if r[2]]
+    else:
+        spill.finish()
+
+        def build(record: Record) -> Finding:
+            return _build(record, occurrences, now)
+
+        parsed.findings = SpilledFindings(spill, False, spill.records - suppressed, build)
+        parsed.suppressed = SpilledFindings(spill, True, suppressed, build)
     parsed.past_end = notes.get(PAST_END_NOTE, 0)
-    parsed.warnings += _run_warnings(run, drafts, resolver, notes)
+    parsed.warnings += _run_warnings(run, by_line, resolver, notes)
     return parsed
 
 

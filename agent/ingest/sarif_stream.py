@@ -8,6 +8,8 @@
 2. the results, one object at a time, in file order, handed to the same per-run code as a loaded log
    (`sarif.parse_sarif`): each run's `results` is a `StreamedResults`, a list whose length is known and whose
    iteration reads the next results from the file. Nothing about a result is parsed twice or differently.
+   The parsed results go to a temporary file as they come (sarif_spill.py), so a run's findings are never all
+   in memory: its RunParse.findings is then an iterable that reads them back.
 
 Classes of input: any file; a log that is not UTF-8 JSON, not SARIF 2.1.0 or nested too deep gives a
 SarifError. The schema is not checked (that needs the whole log); lone surrogate escapes come back as U+FFFD
@@ -73,7 +75,10 @@ class _Cursor:
 
 
 class StreamedResults(list):
-    """A run's `results`: `len()` is the count from the first pass; iterating reads them from the file."""
+    """A run's `results`: `len()` is the count from the first pass; iterating reads them from the file.
+    `streamed` tells parse_sarif to keep the run's parsed results in a temporary file (sarif_spill.py)."""
+
+    streamed = True
 
     def __init__(self, cursor: _Cursor, start: int, count: int) -> None:
         super().__init__()
