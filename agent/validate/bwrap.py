@@ -146,6 +146,8 @@ def _python_paths(environ: Mapping[str, str], extra: Sequence[Path] = ()) -> lis
         if not entry or not os.path.isdir(entry):
             continue
         path = Path(entry).resolve()
+        if str(path) in MASKED:
+            continue  # a whole masked folder (cwd /tmp on sys.path) would undo the mask and the fresh HOME in it
         if _under_masked(path) and not any(p == path or p in path.parents for p in found):
             found = [p for p in found if path not in p.parents] + [path]
     return found

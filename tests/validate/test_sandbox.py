@@ -194,3 +194,18 @@ def test_tests_that_rewrite_tracked_files_of_the_worktree_are_caught(tmp_path: P
         worktree = wt.path
     assert box.escapes == [(f"modified {worktree / 'app.py'} (a tracked file in the worktree: the tests changed "
                            "the code under validation)")]
+
+
+def test_a_masked_folder_itself_on_the_python_path_does_not_break_the_box(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """suture run from /tmp (cwd /tmp on sys.path, or PYTHONPATH=/tmp) used to bind the host's /tmp read-only
+    over the private tmpfs: bwrap then failed to make the fresh HOME and every validation failed."""
+    _bwrap_or_skip()
+    monkeypatch.setenv("PYTHONPATH", "/tmp")
+    monkeypatch.setattr(sys, "path", ["/tmp", *sys.path])
+    (tmp_path / "probe.py").write_text("import os\nprint('HOME', os.environ['HOME'], os.path.isdir(os.environ['HOME']))\n")
+    with sandboxed(None, tmp_path / "home-watch", workdir=tmp_path) as box:
+        run = run_tests([sys.executable, "probe.py"], tmp_path, timeout=30, junit=False, env_extra=box.env,
+                        prefix=box.prefix)
+    assert run.exit_code == 0, run.log
+    assert "HOME /tmp/home True" in run.log
