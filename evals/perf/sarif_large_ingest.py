@@ -8,9 +8,11 @@ is its own:
   json     json.load of the log (the floor any whole-file reader pays)
   ingest   `suture ingest LOG --repo REPO` (the real command: streamed parse, placement, store)
   triage   `suture triage -n 5 --format json` afterwards (the store stays usable)
+  review   `suture review list` afterwards
 
 Usage: python evals/perf/sarif_large_ingest.py [--mb 200] [--keep DIR] [--skip-triage]. Prints a table and JSON.
-Target: ingest <= 1 GiB peak RSS. Reported, not asserted.
+Target: ingest <= 1 GiB peak RSS. Reported, not asserted. A log of 64 MiB or more is streamed (sarif_stream.py),
+its parsed results wait in a temporary file (sarif_spill.py) and the store merges them a batch at a time.
 """
 
 from __future__ import annotations
@@ -132,6 +134,8 @@ def main() -> None:
         if not args.skip_triage:
             phases["triage"] = measure_rss(env_python + ["-m", "agent", "triage", "-n", "5", "--format", "json",
                                                          "--repo", str(repo)], REPO_ROOT)
+            phases["review"] = measure_rss(env_python + ["-m", "agent", "review", "list", "--repo", str(repo)],
+                                           REPO_ROOT)
         print(f"{'phase':8} {'seconds':>9} {'peak MiB':>9} exit")
         for name, row in phases.items():
             print(f"{name:8} {row['seconds']:9.1f} {row['peak_rss_mib']:9.0f} {row['exit']}")
