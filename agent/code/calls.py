@@ -3,12 +3,17 @@
 Handles any module `ast.parse` accepts. `call_facts(tree, module)` lists
 
 * every function (module-level functions, methods as `Class.method`, nested functions as `outer.inner`) with its
-  line span, and
+  line span and, for a function decorated as a web route, a route label (`GET /users`; "" otherwise), and
 * every call made inside a function, as an edge (caller, callee reference). A callee reference is a dotted name
   as far as the module's own imports and definitions resolve it (`app.db.find_user` for `db.find_user()` after
   `from app import db`, `app.views.helper` for a call of a function defined in the module, `app.views.Repo.find`
   for `self.find()` in a method of `Repo`), else `?.name` — the called name alone (a method of an unknown
   object, a star import), which `CallGraph` matches only when exactly one function in the project has that name.
+
+``CallGraph` joins the call facts of a project's modules and walks them, breadth first and at most `MAX_DEPTH`
+calls deep, from its web entry points, so a finding in a helper a route calls counts as reachable. What it cannot
+resolve (dynamic dispatch, `getattr`, callbacks, inherited methods, a name defined twice) it leaves out: a
+function the walk does not reach is "not shown reachable", never "unreachable".
 
 `statement_at(module, line)` gives the span of the innermost simple statement covering a line and, for an
 assignment `name = ...`, the span of the next statement of the same block when a call in it reads `name` (the
@@ -18,21 +23,28 @@ assignment `name = ...`, the span of the next statement of the same block when a
 from __future__ import annotations
 
 import ast
+from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from agent.code.entry_points import ROUTE_DECORATORS
+
+MAX_DEPTH = 4  # calls followed from a route: route → helper → helper → data access → driver wrapper
+_HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options"})
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
 @dataclass
 class CallFacts:
-    """Functions (first line, last line, qualified name in the module) and edges (caller, callee reference)."""
+    """Functions (first line, last line, qualified name in the module, route label or "") and edges (caller,
+    callee reference). Facts cached by an older version may carry functions without the label."""
 
-    functions: list[tuple[int, int, str]] = field(default_factory=list)
+    functions: list[tuple] = field(default_factory=list)
     edges: list[tuple[str, str]] = field(default_factory=list)
 
     def function_at(self, line: int) -> str | None:
         """The innermost function whose span covers `line`."""
-        inner = [(s, q) for s, e, q in self.functions if s <= line <= e]
+        inner = [(f[0], f[2]) for f in self.functions if f[0] <= line <= f[1]]
         return max(inner)[1] if inner else None
 
 
@@ -95,7 +107,7 @@ def call_facts(tree: ast.Module, module: str) -> CallFacts:
                 visit(node.body, f"{prefix}{node.name}.", node.name)
             elif isinstance(node, _FUNCTIONS):
                 qual = f"{prefix}{node.name}"
-                facts.functions.append((node.lineno, node.end_lineno or node.lineno, qual))
+                facts.functions.append((node.lineno, node.end_lineno or node.lineno, qual, route_label(node)))
                 seen: set[str] = set()
                 nested: list[ast.stmt] = []
                 stack: list[ast.AST] = list(node.body)
@@ -113,6 +125,107 @@ def call_facts(tree: ast.Module, module: str) -> CallFacts:
                 visit(sorted(nested, key=lambda n: n.lineno), f"{qual}.", klass)
     visit(tree.body, "", None)
     return facts
+
+
+def route_label(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """`METHOD /path` from a route decorator (`@app.get("/u")`, `@app.route("/u", methods=["POST"])`), the path
+    alone for other route decorators, "" when no decorator names a route. At most 80 characters, one line."""
+    for deco in fn.decorator_list:
+        if not isinstance(deco, ast.Call):
+            continue
+        func = deco.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        if name not in ROUTE_DECORATORS:
+            continue
+        path = deco.args[0].value if deco.args and isinstance(deco.args[0], ast.Constant) else None
+        method = name.upper() if name in _HTTP_METHODS else ""
+        for kw in deco.keywords:
+            if kw.arg == "methods" and isinstance(kw.value, (ast.List, ast.Tuple, ast.Set)):
+                method = "|".join(e.value.upper() for e in kw.value.elts
+                                  if isinstance(e, ast.Constant) and isinstance(e.value, str))
+        if name in ("route", "api_route") and not method:
+            method = "GET"
+        label = f"{method} {path if isinstance(path, str) else ''}".strip()
+        return " ".join(label.split())[:80]
+    return ""
+
+
+class CallGraph:
+    """The call facts of a project's modules, walked from its web entry points (see the module docstring).
+
+    Handles any modules added with `add_module`; a callee reference resolves to a project function when it names
+    one exactly (`pkg.mod.f`, `pkg.mod.Class.method`, `pkg.mod.Class` → its `__init__`), when exactly one project
+    function's dotted name ends with it (a project whose import root is a subfolder), or, for a bare `?.name`,
+    when exactly one project function has that name. Anything else is not followed."""
+
+    def __init__(self) -> None:
+        self.functions: dict[str, tuple[str, str]] = {}  # dotted name -> (path, name in its module)
+        self._by_name: dict[str, list[str]] = {}
+        self._edges: dict[str, list[str]] = {}
+        self._roots: list[tuple[str, str]] = []  # (dotted name, description)
+        self._reached: dict[str, tuple[str, tuple[str, ...]]] | None = None
+
+    def add_module(self, path: str, calls: CallFacts, web: Mapping[int, str]) -> None:
+        """Add a module's functions and edges; `web` maps the first line of each web handler to its name."""
+        module = module_name(path)
+        for fn in calls.functions:
+            first, qual = fn[0], fn[2]
+            full = f"{module}.{qual}"
+            self.functions[full] = (path, qual)
+            self._by_name.setdefault(qual.rsplit(".", 1)[-1], []).append(full)
+            if first in web:
+                label = fn[3] if len(fn) > 3 else ""
+                self._roots.append((full, f"route {label} (web handler `{web[first]}`)" if label
+                                    else f"web handler `{web[first]}`"))
+        for caller, ref in calls.edges:
+            self._edges.setdefault(f"{module}.{caller}", []).append(ref)
+        self._reached = None
+
+    def resolve(self, ref: str) -> str | None:
+        """The project function a callee reference names, or None (see the class docstring)."""
+        if ref in self.functions:
+            return ref
+        if f"{ref}.__init__" in self.functions:
+            return f"{ref}.__init__"
+        candidates = self._by_name.get(ref.rsplit(".", 1)[-1], [])
+        if ref.startswith("?."):
+            return candidates[0] if len(candidates) == 1 and not ref.startswith("?.__") else None
+        matches = [c for c in candidates if c.endswith("." + ref)]
+        return matches[0] if len(matches) == 1 else None
+
+    def _walk(self) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """Every function reached from a web root within MAX_DEPTH calls → (root description, names called on the
+        way, the function itself last). Breadth first from all roots at once: each function keeps a shortest
+        path; a function is visited once, so recursion and cycles end."""
+        if self._reached is not None:
+            return self._reached
+        reached: dict[str, tuple[str, tuple[str, ...]]] = {}
+        queue: deque[tuple[str, int]] = deque()
+        for full, label in self._roots:
+            if full not in reached:
+                reached[full] = (label, ())
+                queue.append((full, 0))
+        while queue:
+            caller, depth = queue.popleft()
+            if depth >= MAX_DEPTH:
+                continue
+            label, via = reached[caller]
+            for ref in self._edges.get(caller, ()):
+                target = self.resolve(ref)
+                if target is not None and target not in reached:
+                    reached[target] = (label, (*via, self.functions[target][1]))
+                    queue.append((target, depth + 1))
+        self._reached = reached
+        return reached
+
+    def path_to(self, path: str, qual: str) -> str | None:
+        """How the function `qual` of the module at `path` is reached from a web entry point ("reachable from
+        route GET /users (web handler `show`) via load_user → run_query"), or None when the walk does not reach
+        it through a call (a web handler itself is None here: it is an entry point, not reached)."""
+        found = self._walk().get(f"{module_name(path)}.{qual}")
+        if found is None or not found[1]:
+            return None
+        return f"reachable from {found[0]} via {' → '.join(found[1])}"
 
 
 _SIMPLE = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Expr, ast.Return, ast.Raise, ast.Assert, ast.Delete)

@@ -33,7 +33,7 @@ from agent.code.entry_points import EntryPoint, entry_points
 from agent.code.sinks import ModuleFacts, SinkFacts
 
 PYTHON_SUFFIXES = (".py", ".pyw")
-FACTS_VERSION = 2  # bump when what a fact means changes: cached facts of another version are ignored
+FACTS_VERSION = 3  # bump when what a fact means changes: cached facts of another version are ignored
 
 
 class FactsCache(Protocol):

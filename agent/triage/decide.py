@@ -11,6 +11,13 @@ Decision points (CISA SSVC, deployer tree) derived from the scoring factors:
   CVSS vector with high confidentiality and integrity impact; else `partial`;
 * mission impact: from the asset — tier 1 or restricted data `high`, tier 4 `low`, otherwise `medium`.
 
+Reachable injections: a group whose CWE is an injection class (`INJECTION`: OS command, SQL, code, path
+traversal, XXE, SSRF, unsafe deserialization, LDAP/XPath/expression/template injection) and whose ranking says it
+is reachable from a web entry point — inside a web handler, or in a helper a route calls (the reachability
+factor, `agent.triage.reachability`) — is decided at least Attend (lane `now`) unless the configuration says its
+asset does not matter: an asset of tier 4, or a `reachability` weight of 0 (no reachability factor is scored).
+Nothing that demotes it (test/example code, false-positive evidence) may be present.
+
 The decision table is CISA's (Act / Attend / Track* / Track). Lanes: Act and Attend → now, Track* → batch,
 Track → defer. Due = first seen + SLA days for decision × tier. Capacity: a team's now-lane holds at most its
 fixes per week; overflow moves to batch, scheduled week by week (due date pushed one week per week of backlog),
@@ -31,6 +38,7 @@ from agent.triage.rank import ScoringContext
 LANES = {"act": "now", "attend": "now", "track_star": "batch", "track": "defer"}
 LABELS = {"act": "Act", "attend": "Attend", "track_star": "Track*", "track": "Track"}
 EPSS_POC = 0.1
+INJECTION = frozenset({77, 78, 88, 89, 90, 94, 95, 22, 23, 502, 611, 643, 917, 918, 1336})
 
 # (exploitation, automatable, technical impact, mission impact) -> decision, after the CISA SSVC guide.
 _TABLE: dict[tuple[str, str, str, str], str] = {}
@@ -103,6 +111,11 @@ def decide(group: Group, config: TriageConfig, feeds: Feeds, tier: int | None, i
     tier_value = tier or DEFAULT_TIER
     mission = "high" if tier_value == 1 or data == "restricted" else "low" if tier_value == 4 else "medium"
     decision = _TABLE[(exploitation, automatable, technical, mission)]
+    reachable = not demoted and any(f.name == "reachability" and f.points > 0 and "web handler" in f.reason
+                                    for f in group.rank.factors)
+    if reachable and group.cwes & INJECTION and tier_value != 4 and LANES[decision] != "now":
+        decision = "attend"
+        why.append("an injection reachable from a web entry point: now unless its asset is tier 4")
     why.append(f"technical impact {technical}, mission impact {mission} (tier {tier_value})")
     days = config.sla_days[decision][tier_value - 1]
     due = group.primary.first_seen + timedelta(days=days)

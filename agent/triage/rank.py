@@ -197,7 +197,10 @@ def _reachability(finding: Finding, ctx: ScoringContext, add) -> None:
         add("reachability", IMPORT_ONLY_POINTS, "flags an import, not a use of the module")
     if ctx.code is not None and kind is None:
         entry = ctx.code.entry_point(finding)
-        if entry is not None:
+        via = ctx.code.web_path(finding) if entry is None or entry.kind == "script" else None
+        if via is not None:  # a helper a route calls (within the walk's bound)
+            add("reachability", ENTRY_POINTS["web handler"], via)
+        elif entry is not None:
             where = "in a script" if entry.kind == "script" else f"in {entry.kind} `{entry.name}`"
             add("reachability", ENTRY_POINTS[entry.kind], f"{where}: {entry.detail}")
 

@@ -5,6 +5,13 @@ per-run file-facts layer (`agent.code.file_facts`: each file read once and parse
 
 * entry points, found by structure rather than names (`agent.code.entry_points`): web routes and handlers, CLI
   commands, task handlers, methods of class-based views, serverless handlers, modules that run as scripts;
+* reachability through helpers: a finding in a function that a web handler calls, directly or through at most
+  `agent.code.calls.MAX_DEPTH` calls, is reachable from that route (`ReachabilityIndex.web_path`). The call graph
+  is built once per index, on first use, from the call facts of every production Python file of the project
+  (each file read and parsed at most once, as for any other fact, and cached with them; at most
+  `MAX_GRAPH_FILES` files, in path order; test, example, vendored and generated code and tool folders such as
+  `.venv`/`node_modules` are skipped). What the walk cannot resolve it does not follow, so "not reachable"
+  only ever means "not shown reachable";
 * code kind by path (test, example, vendored, generated) and the builtin static false-positive evidence
   (`agent.engines.builtin.evidence`: constant input to an injection sink, dead code...);
 * whether a builtin fixer would actually rewrite the finding (`agent.engines.builtin.fixers.rewriting_fixer` on
@@ -16,11 +23,13 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import os
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
 
 import agent.engines.builtin.fixers as fixers_pkg
+from agent.code.calls import CallGraph
 from agent.code.entry_points import EntryPoint, entry_points
 from agent.code.file_facts import FactsCache, FactsIndex, FileFacts
 from agent.engines.builtin.evidence import Evidence, file_evidence
@@ -28,6 +37,9 @@ from agent.engines.builtin.fixers import candidate_fixers, rewriting_fixer
 from agent.models import Finding
 
 __all__ = ["EntryPoint", "FileFacts", "ReachabilityIndex", "analyse_source"]
+
+MAX_GRAPH_FILES = 20_000  # files the call graph reads; beyond, helpers in later files are not shown reachable
+_SKIP_DIRS = frozenset({"node_modules", "site-packages", "__pycache__", "venv", "env", "build", "dist"})
 
 
 def analyse_source(source: str) -> FileFacts:
@@ -49,6 +61,7 @@ class ReachabilityIndex:
     def __init__(self, root: Path | None, cache: FactsCache | None = None) -> None:
         self.root = root
         self.files = FactsIndex(root, cache)
+        self._graph: CallGraph | None = None
 
     def facts(self, path: str) -> FileFacts:
         return self.files.facts(path)
@@ -69,6 +82,32 @@ class ReachabilityIndex:
     def entry_point(self, finding: Finding) -> EntryPoint | None:
         return self.facts(finding.location.path).entry_point_at(finding.location.start_line)
 
+    def web_path(self, finding: Finding) -> str | None:
+        """How the function holding `finding` is reached from a web handler of the project, through calls (see
+        `CallGraph.path_to`), or None: no readable source, not inside a function, a web handler itself, or not
+        reached within the bound."""
+        facts = self.facts(finding.location.path)
+        qual = facts.calls.function_at(finding.location.start_line) if facts.parsed else None
+        if qual is None or self.files.root is None:
+            return None
+        return self.call_graph().path_to(finding.location.path, qual)
+
+    def call_graph(self) -> CallGraph:
+        """The project's call graph (built on first use; see the module docstring)."""
+        if self._graph is None:
+            from agent.triage.rank import path_kind  # rank imports this module
+
+            graph = CallGraph()
+            for path in _python_files(self.files.root, path_kind):
+                facts = self.facts(path)
+                if facts.parsed:
+                    graph.add_module(path, facts.calls,
+                                     {first: ep.name for first, _, ep in facts.spans if ep.kind == "web handler"})
+                facts.module = None  # keep the facts, not the tree
+            self.files.save()
+            self._graph = graph
+        return self._graph
+
     def fixer(self, finding: Finding) -> str | None:
         """The builtin fixer that would rewrite `finding` in its file, or None (no readable source, no candidate,
         or every candidate declines)."""
@@ -79,6 +118,24 @@ class ReachabilityIndex:
     def evidence(self, finding: Finding) -> list[Evidence]:
         """Builtin static evidence (the same facts the builtin engine uses), parsing each file at most once."""
         return file_evidence(self.facts(finding.location.path), finding)
+
+
+def _python_files(root: Path | None, path_kind: Callable[[str], str | None]) -> list[str]:
+    """Project-relative paths of the production Python files under `root`, in path order, at most
+    MAX_GRAPH_FILES (hidden and tool folders are skipped, symlinked folders not followed)."""
+    found: list[str] = []
+    if root is None:
+        return found
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
+        rel = Path(folder).relative_to(root).as_posix()
+        for name in sorted(files):
+            path = name if rel == "." else f"{rel}/{name}"
+            if name.endswith((".py", ".pyw")) and path_kind(path) is None:
+                found.append(path)
+                if len(found) >= MAX_GRAPH_FILES:
+                    return found
+    return found
 
 
 @lru_cache(maxsize=1)
