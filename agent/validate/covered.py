@@ -1,7 +1,7 @@
 """Coverage evidence: which passing tests execute the lines a patch changed (coverage.py).
 
-Measured on the patched test runs themselves (the targeted run and the full suite), not mapped from the
-baseline: the changed lines are known exactly in the patched files (agent.validate.lint.changed_lines), so no
+Measured on the patched test runs themselves (the targeted run, or the full suite when there is none), not
+mapped from the baseline: the changed lines are known exactly in the patched files (agent.validate.lint.changed_lines), so no
 line has to be guessed back to an older numbering, and a line the patch added is measured as it is. Only the
 changed files are measured, which keeps the cost small (evals/perf/validation_overhead.py). How:
 - pytest (any command `is_pytest_command` accepts): suture's plugin (agent/validate/coverage_plugin.py, copied

@@ -11,7 +11,7 @@ run judged by exit code). Every run goes through the sandbox (agent.validate.san
   scope, skip none that passed, and pass at least one;
 - a project without tests (no test command and none detected, or pytest collecting none) is no failure: the
   outcome says so (`no_tests`) and the patch can only be unproven;
-- the targeted and full patched runs record coverage of the changed files (agent.validate.covered).
+- the targeted patched run (else the full one) records coverage of the changed files (agent.validate.covered).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.models import TestRun
-from agent.validate.covered import RunCoverage, coverage_evidence, coverage_setup, instrument, read_coverage
+from agent.validate.covered import RunCoverage, coverage_setup, instrument, read_coverage
 from agent.validate.env import ValidationEnv
 from agent.validate.evidence import baseline_problem, report_problems
 from agent.validate.runner import compare_runs, is_pytest_command, run_tests
@@ -95,9 +95,11 @@ def run_baseline(env: ValidationEnv, project_dir: Path) -> TestRun:
 
 def test_patch(env: ValidationEnv, project_dir: Path, changed: list[str], baseline: TestRun,
                measure: dict[str, list[int]] | None = None) -> TestOutcome:
-    """Run the tests on the patched tree in `project_dir` and judge them against `baseline`; the targeted run
-    records coverage of `measure` (relative path -> executable changed lines), and so does the full run unless
-    a passing targeted test already executes one of those lines."""
+    """Run the tests on the patched tree in `project_dir` and judge them against `baseline`. Coverage of
+    `measure` (relative path -> executable changed lines) is recorded in the targeted run (the tests importing
+    the changed modules), or in the full run when there is no usable targeted run: tracing costs time, and a
+    test outside the targeted files is then simply not credited (the patch may be called unproven, never
+    validated wrongly)."""
     penv = env.project_env(project_dir)
     command = penv.command
     if not command:
@@ -136,8 +138,8 @@ def test_patch(env: ValidationEnv, project_dir: Path, changed: list[str], baseli
                 return outcome
         else:
             outcome.flags.append(f"targeted test run unusable ({targeted.reason}); ran the full suite")
-    proven = bool(measure) and bool(coverage_evidence(project_dir, measure or {}, outcome.coverage).tests)
-    patched = run_command(env, project_dir, command, outcome, measure=None if proven else sorted(measure or {}))
+    measured = outcome.targeted is not None and outcome.targeted.ran
+    patched = run_command(env, project_dir, command, outcome, measure=None if measured else sorted(measure or {}))
     outcome.patched = patched
     newly, flaky, reasons = _judge(env, project_dir, command, baseline, patched, outcome, None, changed)
     outcome.newly_failing, outcome.reasons = newly, reasons
