@@ -99,15 +99,23 @@ def test_exit_the_static_check_cannot_see_fails_for_want_of_a_report(tmp_path: P
                for r in validation.reasons)
 
 
-def test_baseline_that_errors_at_collection_means_tests_could_not_run(tmp_path: Path) -> None:
-    files = {**BASE, "tests/test_calc.py": "import module_missing_here\n" + BASE["tests/test_calc.py"]}
+@pytest.mark.parametrize("first_line, expected", [
+    ("raise RuntimeError('collection blows up')\n",
+     "the tests could not be run on the unpatched code: no test executed"),
+    ("import module_missing_here\n",  # an import failure says what it is: the environment, not the patch
+     "test environment broken: the tests cannot import on the unpatched code"),
+])
+def test_baseline_that_errors_at_collection_means_tests_could_not_run(tmp_path: Path, first_line: str,
+                                                                      expected: str) -> None:
+    files = {**BASE, "tests/test_calc.py": first_line + BASE["tests/test_calc.py"]}
     files.pop("tests/test_more.py")
     fix = Edit(path="app/calc.py", search="    return a + b", replace="    return b + a")
     validation, _ = validate(tmp_path, [fix], files)
     assert (validation.baseline.passed, validation.baseline.errors) == (0, 1)
     assert not validation.passed and not validation.patched.ran
-    assert any(r.startswith("the tests could not be run on the unpatched code: no test executed") and
-               "tests/test_calc.py" in r for r in validation.reasons)
+    assert any(r.startswith(expected) for r in validation.reasons), validation.reasons
+    if "RuntimeError" in first_line:
+        assert any("tests/test_calc.py" in r for r in validation.reasons)
 
 
 def test_test_that_passed_and_is_skipped_after_the_patch_fails(tmp_path: Path) -> None:
