@@ -25,7 +25,9 @@ def no_traceback(proc) -> None:
 
 def surrogate_log(rule_id: str, tool: str, message: str) -> str:
     """SARIF text with the given strings; json.dumps writes a lone surrogate as a \\udXXX escape (valid JSON)."""
-    log = {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": tool, "rules": [{"id": rule_id}]}}, "results": [
+    # the CWE lets a fixer be chosen by the code at the line when the rule id itself is garbled
+    rule = {"id": rule_id, "properties": {"tags": ["security", "external/cwe/cwe-502"]}}
+    log = {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": tool, "rules": [rule]}}, "results": [
         {"ruleId": rule_id, "level": "error", "message": {"text": message}, "locations": [{"physicalLocation": {
             "artifactLocation": {"uri": "billing/settings.py"}, "region": {"startLine": YAML_LINE}}}]}]}]}
     text = json.dumps(log)
@@ -36,6 +38,8 @@ def surrogate_log(rule_id: str, tool: str, message: str) -> str:
 @pytest.mark.parametrize("where", ["rule_id", "tool", "message"])
 def test_lone_surrogates_pass_through_every_command(example_repo: Path, tmp_path: Path, where: str):
     values = {"rule_id": "B506", "tool": "bandit", "message": "Use of unsafe yaml load."}
+    if where == "rule_id":  # bandit's rule ids choose its fixer exactly; a garbled one rightly chooses none
+        values["tool"] = "codescanner"
     values[where] = values[where][:2] + "\ud800" + values[where][2:] + "\udfff"
     sarif = tmp_path / "odd.sarif"
     sarif.write_text(surrogate_log(values["rule_id"], values["tool"], values["message"]), encoding="ascii")
