@@ -38,6 +38,8 @@ import ast
 from collections import Counter
 from dataclasses import dataclass
 
+from agent.context.python_refs import import_bindings
+
 RUNNER_MODULES = {"pytest", "_pytest", "pluggy", "unittest", "doctest", "nose", "nose2", "xdist", "coverage",
                   "pytest_cov", "py"}
 STATE_MODULES = {"sys", "os", "builtins", "__builtins__", "atexit", "importlib", "gc", "inspect", "signal",
@@ -120,27 +122,9 @@ def rigging_reasons(changed: dict[str, tuple[str, str]]) -> list[str]:
 
 def _scan(path: str, source: str) -> list[Rigging]:
     tree = ast.parse(source, filename=path)
-    visitor = _Visitor(path, _aliases(tree))
+    visitor = _Visitor(path, import_bindings(tree, path))
     visitor.visit(tree)
     return visitor.found
-
-
-def _aliases(tree: ast.AST) -> dict[str, str]:
-    """Local name -> dotted name it is bound to by an import anywhere in the file."""
-    names: dict[str, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    names[alias.asname] = alias.name
-                else:
-                    top = alias.name.split(".")[0]
-                    names[top] = top
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            for alias in node.names:
-                if alias.name != "*":
-                    names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-    return names
 
 
 def _root(dotted: str) -> str:
