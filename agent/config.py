@@ -45,6 +45,8 @@ class Settings(BaseModel):
     workers: int | None = Field(None, ge=1, description="proposals validated in parallel; none = CPU count")
     full_suite: bool = Field(True, description="after the tests importing the changed modules pass, run the full suite")
     rescan: bool = True
+    regression_tests: bool = Field(True, description="propose a security regression test per patch that passes "
+                                   "its checks (a new file under the tests folder, run on both trees)")
     fail_on_new_severity: Literal["critical", "high", "medium", "low", "info"] = Field(
         "medium", description="a re-scan finding this severe or worse, new in the patch, fails validation")
     allow_test_edits: bool = False

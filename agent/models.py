@@ -209,6 +209,29 @@ class CoverageEvidence(Record):
         return self
 
 
+class RegressionTest(Record):
+    """A security regression test suture proposed for a patch (agent.validate.regression): one new test file
+    under the repository's tests folder, written apart from the patch, run alone on the unpatched and on the
+    patched tree. Kept only when it fails before and passes after; it is evidence (it makes the patch validated)
+    only when it also executes a changed line on the patched tree."""
+
+    __test__ = False  # not a pytest class
+
+    path: str  # relative to the project root; never a file the patch edits
+    content: str
+    source: str  # who wrote it: "builtin:<fixer>" or "llm:<model>"
+    before: str = "not run"  # on the unpatched code: failed | passed | not run (…)
+    after: str = "not run"  # on the patched code: passed | failed | not run (…)
+    tests: list[str] = Field(default_factory=list)  # the test ids its runs reported
+    covers_change: bool = False  # coverage shows it executing a changed line on the patched tree
+    kept: bool = False  # failed before and passed after: stays with the proposal, exported as its own commit
+    note: str | None = None  # why it was discarded, or why a kept test is not counted as evidence
+
+    @property
+    def is_evidence(self) -> bool:
+        return self.kept and self.covers_change
+
+
 class Validation(Record):
     applied: bool
     apply_error: str | None = None
@@ -228,13 +251,24 @@ class Validation(Record):
     sandbox: list[str] = Field(default_factory=list)  # protections the test runs had, e.g. "network: denied (...)"
     escapes: list[str] = Field(default_factory=list)  # writes outside the worktree and temp dirs seen during tests
     coverage: CoverageEvidence | None = None  # None: not measured (validations made before coverage existed)
+    regression: RegressionTest | None = None  # the proposed security regression test, kept or discarded
+    regression_note: str | None = None  # why no regression test was proposed (no template fits, disabled, …)
+
+    @property
+    def covering_tests(self) -> list[str]:
+        """Passing tests that execute the change: the suite's (coverage) and a kept regression test's."""
+        tests = list(self.coverage.tests) if self.coverage is not None else []
+        if self.regression is not None and self.regression.is_evidence:
+            tests += [t for t in self.regression.tests if t not in tests]
+        return tests
 
     @property
     def state(self) -> ProposalState:
-        """What the evidence says (DESIGN.md): failed, validated (a passing test executes the change) or unproven."""
+        """What the evidence says (DESIGN.md): failed, validated (a passing test executes the change: one of the
+        suite's, or a kept regression test that fails on the unpatched code) or unproven."""
         if not self.passed:
             return "failed"
-        return "validated" if self.coverage is not None and self.coverage.tests else "unproven"
+        return "validated" if self.covering_tests else "unproven"
 
     @property
     def unproven_reason(self) -> str:
