@@ -73,7 +73,9 @@ def _probe(network: bool) -> Bubblewrap:
     path = shutil.which("bwrap")
     if path is None:
         return Bubblewrap(None, False, "`bwrap` not installed (Debian/Ubuntu package: bubblewrap)")
-    argv = [path, *_base_args(network), "--", sys.executable, "-c", _PROBE]
+    # The interpreter's own folders are re-mounted as in a real run: a venv under /tmp must not look unusable.
+    mounts = [arg for folder in _python_paths(os.environ) for arg in ("--ro-bind", str(folder), str(folder))]
+    argv = [path, *_base_args(network), *mounts, "--", sys.executable, "-c", _PROBE]
     try:
         out = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=20,
                              stdin=subprocess.DEVNULL, env=_python_env(os.environ))

@@ -217,3 +217,22 @@ def test_killing_suture_mid_run_leaves_no_process_and_no_temp_file(tmp_path: Pat
     assert left == [] and _processes_with(marker) == []
     assert not late
     assert sorted(p.name for p in own_tmp.iterdir()) == []  # no sandbox dir, no JUnit report left behind
+
+
+def test_probe_finds_bwrap_usable_from_a_virtualenv_under_tmp(tmp_path: Path) -> None:
+    """suture installed in a venv below /tmp (masked by a tmpfs inside the box) must still see bwrap as usable:
+    the probe re-mounts the interpreter's folders exactly as a real run does."""
+    _skip_without_bwrap()
+    venv = Path(tempfile.mkdtemp(prefix="suture-venv-", dir="/tmp"))
+    try:
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)],
+                       check=True, capture_output=True, timeout=120)
+        code = ("import sys; from agent.validate.bwrap import bubblewrap; b = bubblewrap(True); "
+                "print(sys.prefix); print(b.active, b.note)")
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+        out = subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True,
+                             timeout=120, env=env, check=True).stdout.splitlines()
+        assert Path(out[0]).resolve() == venv.resolve()
+        assert out[1] == "True bubblewrap"
+    finally:
+        shutil.rmtree(venv, ignore_errors=True)
