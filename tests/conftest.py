@@ -12,7 +12,7 @@ import pytest
 from tests.store_backends import pg_server, store_url  # noqa: F401 - fixtures: every store backend (SQLite, PostgreSQL)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
+SHARED = REPO_ROOT / "tests" / "data" / "shared"  # copies of ../shared, with their MANIFESTs
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -23,7 +23,7 @@ from agent.models import Proposal, Validation, utcnow
 from agent.patch.diff import unified_diff
 from tests.conftest import EXAMPLE, git
 
-SCHEMA = Path(__file__).resolve().parents[2].parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+SCHEMA = Path(__file__).resolve().parents[1] / "data" / "shared" / "schemas" / "sarif-schema-2.1.0.json"
 PROJECT = "services/billing"
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tests.conftest import git
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "sarif-conformance"
+DATA = Path(__file__).resolve().parents[1] / "data" / "shared" / "sarif-conformance"
 
 
 def suture(cwd: Path, *args: str, expect: int = 0) -> subprocess.CompletedProcess:

@@ -14,7 +14,7 @@ import pytest
 from agent.errors import SutureError
 from agent.ingest.sarif import load_sarif, normalize_tool_name, parse_sarif, schema_problems
 
-SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "sarif-samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "shared" / "sarif-samples"
 SAMPLE_FILES = sorted(SAMPLES.glob("*.sarif")) if SAMPLES.is_dir() else []
 needs_samples = pytest.mark.skipif(not SAMPLE_FILES, reason="shared/sarif-samples is not present")
 

@@ -1,7 +1,7 @@
 """SARIF made on another machine, placed in this repository (issue 18): CI build folders (`file:///C:/a2/_work/6/s/…`,
 `/home/runner/work/repo/repo/…`) and `https://…/blob/<sha>/` source roots, mapped by --path-prefix / --map or
 automatically by a unique path suffix, each mapping stated; mapped results count as placed, so a full scan closes.
-The logs are the real corpus files in tests/data/sarif-conformance (PROVENANCE.md there) or the shapes they show.
+The logs are the real corpus files in tests/data/shared/sarif-conformance (MANIFEST.md there) or the shapes they show.
 Real git repositories and real SQLite stores."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from agent.errors import SutureError
 from agent.ingest.path_map import PathMap
 from tests.conftest import git
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "sarif-conformance"
+DATA = Path(__file__).resolve().parents[1] / "data" / "shared" / "sarif-conformance"
 
 
 def make_repo(root: Path, files: dict[str, str]) -> Path:

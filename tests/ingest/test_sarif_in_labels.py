@@ -1,6 +1,6 @@
 """What real producers' logs say about a finding (issue 18): a CWE given only in the rule id, CWE relationships that
 do not make the rule that weakness, Fortify's numeric severity, and a suppression outside the source. Each test
-reads the real corpus file (tests/data/sarif-conformance, PROVENANCE.md there) or the shape it shows."""
+reads the real corpus file (tests/data/shared/sarif-conformance, MANIFEST.md there) or the shape it shows."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from agent.ingest.sarif import load_sarif, parse_sarif
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "sarif-conformance"
+DATA = Path(__file__).resolve().parents[1] / "data" / "shared" / "sarif-conformance"
 
 
 def parsed(name: str):

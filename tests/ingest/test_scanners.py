@@ -26,7 +26,7 @@ from agent.ingest.scanners import (
 )
 from tests.examples.billing_truth import copy_example, planted_issues
 
-SCHEMA = Path(__file__).resolve().parents[2] / ".." / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+SCHEMA = Path(__file__).resolve().parents[1] / "data" / "shared" / "schemas" / "sarif-schema-2.1.0.json"
 HAS_SEMGREP = available_scanners()["semgrep"] is not None
 needs_semgrep = pytest.mark.skipif(not HAS_SEMGREP, reason="semgrep is not installed")
 VULNERABLE = 'import os\n\n\ndef run(cmd):\n    os.system("ls " + cmd)\n'

@@ -17,7 +17,7 @@ from agent.llm.prompts import prompt_hash
 from agent.models import CodeSnippet, Context, Finding, Location
 from tests.fakes.openai_server import reply, truncated
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+SHARED = Path(__file__).resolve().parents[1] / "data" / "shared"
 CODE = (
     "def lookup(db, user_id):\n"
     "    query = \"SELECT * FROM accounts WHERE id = '%s'\" % user_id\n"

@@ -15,7 +15,7 @@ import pytest
 from agent.models import Edit
 from agent.patch import ApplyError, EditParseError, GuardConfig, apply_edits, parse_model_edits
 
-SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "model-edit-samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "shared" / "model-edit-samples"
 pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared model-edit-samples not present")
 
 PERMISSIVE = GuardConfig(max_files=50, max_hunks=100, max_changed_lines=5000, allow_test_edits=True)
