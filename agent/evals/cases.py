@@ -10,6 +10,10 @@ A case is a folder holding:
                             false positive)
     finding.sarif           optional: the finding as SARIF, when no scanner here can produce it
 
+A real case (agent.evals.real) has no repo/ but a `[source]` pinned sdist, an `advisory` id, and `[tests]`:
+`args` (pytest arguments selecting the project's own tests) and `pythonpath` (project folders such as "src" put
+first on sys.path for every run). evals/real/README.md documents the format.
+
 `[finding]` is either `scanner = "bandit"` + `rule = "B602"` + `path = "pkg/mod.py"` (+ `line` when the rule fires
 more than once in that file), or `sarif = "finding.sarif"` (+ `rule`/`path` to pick one result). Any folder under
 the cases root with a case.toml is a case; a malformed one is a `CaseError` naming the file.
@@ -27,6 +31,7 @@ from agent.errors import SutureError
 
 LABELS = ("true_positive", "false_positive")
 DEFAULT_CASES_DIR = Path(__file__).resolve().parents[2] / "evals" / "cases"
+_RELATIVE = re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/-]+$")
 SPLITS = {"smoke": DEFAULT_CASES_DIR, "real": DEFAULT_CASES_DIR.parent / "real"}
 
 
@@ -58,11 +63,17 @@ class EvalCase:
     advisory: str | None = None  # CVE or GHSA id of a real case
     source: dict | None = None  # [source] of a real case: the project's pinned sdist (see agent.evals.real)
     test_args: tuple[str, ...] = ()  # pytest arguments that select the functional tests (default: pytest's own)
+    pythonpath: tuple[str, ...] = ()  # project folders put first on sys.path for every run (e.g. "src")
     repo_dir: Path | None = None  # the unpacked project of a real case, once prepared
 
     @property
     def repo(self) -> Path:
         return self.repo_dir or self.root / "repo"
+
+    @property
+    def pytest_options(self) -> tuple[str, ...]:
+        """pytest options every run of this case's code needs (its tests, the exploit test): `pythonpath`."""
+        return ("-o", "pythonpath=" + " ".join(self.pythonpath)) if self.pythonpath else ()
 
     @property
     def exploit_test(self) -> Path:
@@ -126,12 +137,17 @@ def load_case(folder: Path) -> EvalCase:
     args = tests.get("args", []) if isinstance(tests, dict) else None
     if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
         raise CaseError(f"{toml_path}: [tests] args must be a list of strings")
+    paths = tests.get("pythonpath", []) if isinstance(tests, dict) else None
+    if not isinstance(paths, list) or not all(isinstance(p, str) and _RELATIVE.match(p) for p in paths):
+        raise CaseError(f"{toml_path}: [tests] pythonpath must be a list of folders inside the project "
+                        "(relative, no '..', no spaces)")
     if not str(data.get("reason", "")).strip():
         raise CaseError(f"{toml_path}: a label needs a reason")
     return EvalCase(
         id=str(data.get("id") or folder.name), root=folder, cwe=cwe, label=label, reason=str(data["reason"]).strip(),
         title=str(data.get("title", folder.name)), tags=tuple(data.get("tags", [])),
         advisory=str(advisory) if advisory else None, source=source, test_args=tuple(args),
+        pythonpath=tuple(paths),
         finding=FindingSpec(scanner=spec.get("scanner"), rule=spec.get("rule"), path=spec.get("path"),
                             line=spec.get("line"), sarif=folder / sarif if sarif else None),
     )

@@ -17,6 +17,7 @@ command and environment, reading pytest's own JUnit report (written outside the 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -43,37 +44,94 @@ class GateResult:
     detail: str = ""
 
 
-def importable_modules(root: Path) -> list[str]:
-    """Top-level packages and modules of a project (tests and setup scripts left out)."""
-    mods = [p.name for p in sorted(root.iterdir())
-            if p.is_dir() and (p / "__init__.py").is_file() and p.name not in _NOT_CODE]
-    mods += [p.stem for p in sorted(root.glob("*.py"))
-             if not p.name.startswith("test_") and p.name not in {"conftest.py", "setup.py", "noxfile.py"}]
+def importable_modules(root: Path, pythonpath: tuple[str, ...] = ()) -> list[str]:
+    """Top-level packages and modules of a project (tests and setup scripts left out), found in the project root
+    or, when given, in its `pythonpath` folders (e.g. "src")."""
+    mods: list[str] = []
+    for folder in [root / p for p in pythonpath] or [root]:
+        if not folder.is_dir():
+            continue
+        mods += [p.name for p in sorted(folder.iterdir())
+                 if p.is_dir() and (p / "__init__.py").is_file() and p.name not in _NOT_CODE]
+        mods += [p.stem for p in sorted(folder.glob("*.py"))
+                 if not p.name.startswith("test_") and p.name not in {"conftest.py", "setup.py", "noxfile.py"}]
     return mods
 
 
-def check_builds(root: Path, timeout: float = 60.0) -> GateResult:
-    """G1: every file compiles and every top-level module (and each module of a package) imports."""
-    mods = importable_modules(root)
-    code = (
-        "import compileall, importlib, pkgutil, re, sys\n"
-        "if not compileall.compile_dir('.', quiet=2, rx=re.compile(r'/[.]')): sys.exit(3)\n"
-        f"for name in {mods!r}:\n"
-        "    m = importlib.import_module(name)\n"
-        "    for info in pkgutil.walk_packages(getattr(m, '__path__', []), name + '.'):\n"
-        "        importlib.import_module(info.name)\n"
-    )
+_BUILD_SCRIPT = """
+import importlib, json, os, pkgutil, sys
+out, paths, mods = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+sys.path[:0] = [os.path.abspath(p) for p in paths]
+problems = {}
+for top, dirs, files in os.walk("."):
+    dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
+    for name in sorted(f for f in files if f.endswith(".py")):
+        path = os.path.join(top, name)[2:]
+        try:
+            with open(path, "rb") as fh:
+                compile(fh.read(), path, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError) as exc:
+            problems["compile " + path] = f"{path} does not compile: {exc}"
+def load(name):
     try:
-        proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
-                              timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return GateResult(False, f"import timed out after {timeout:g} s")
-    if proc.returncode == 3:
-        return GateResult(False, "a file does not compile: " + (proc.stdout + proc.stderr).strip()[-300:])
-    if proc.returncode != 0:
-        return GateResult(False, "import failed: " + proc.stderr.strip().splitlines()[-1:][0][:300]
-                          if proc.stderr.strip() else f"import exited {proc.returncode}")
-    return GateResult(True, f"{len(mods)} module(s) import")
+        return importlib.import_module(name)
+    except (Exception, SystemExit) as exc:
+        problems["import " + name] = f"import {name}: {type(exc).__name__}: {exc}"
+for name in mods:
+    module = load(name)
+    for info in pkgutil.walk_packages(getattr(module, "__path__", []), name + ".", onerror=lambda n: None):
+        load(info.name)
+with open(out, "w", encoding="utf-8") as fh:
+    json.dump({"problems": problems, "modules": len(mods)}, fh)
+"""
+
+
+@dataclass
+class BuildCheck:
+    """What does not compile or import in a tree, by key ("compile <path>", "import <module>") with its message;
+    `ran` is False when the check itself could not finish (`detail` says why)."""
+
+    ran: bool
+    problems: dict[str, str] = field(default_factory=dict)
+    modules: int = 0
+    detail: str = ""
+
+
+def build_check(root: Path, pythonpath: tuple[str, ...] = (), timeout: float = 60.0) -> BuildCheck:
+    """Compile every .py file under `root` and import every top-level module (and each module of a package) in a
+    fresh interpreter with `pythonpath` folders first on sys.path."""
+    import json
+
+    mods = importable_modules(root, pythonpath)
+    with tempfile.TemporaryDirectory(prefix="suture-eval-build-") as tmp:
+        report = Path(tmp) / "build.json"
+        try:
+            subprocess.run([sys.executable, "-c", _BUILD_SCRIPT, str(report), json.dumps(list(pythonpath)),
+                            json.dumps(mods)], cwd=root, capture_output=True, text=True, timeout=timeout,
+                           check=False, env={**os.environ, **SUITE_ENV})
+        except subprocess.TimeoutExpired:
+            return BuildCheck(False, detail=f"import timed out after {timeout:g} s")
+        try:
+            data = json.loads(report.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return BuildCheck(False, detail="the import check wrote no report (an import ended the process)")
+    return BuildCheck(True, dict(data["problems"]), int(data["modules"]))
+
+
+def check_builds(root: Path, pythonpath: tuple[str, ...] = (), baseline: BuildCheck | None = None,
+                 timeout: float = 60.0) -> GateResult:
+    """G1: every file compiles and every top-level module (and each module of a package) imports — except what
+    already failed on the original tree (`baseline`): a real project may ship Python 2-only files or modules
+    that need an optional dependency. With no baseline, everything must compile and import."""
+    check = build_check(root, pythonpath, timeout)
+    if not check.ran:
+        return GateResult(False, check.detail)
+    known = baseline.problems if baseline is not None and baseline.ran else {}
+    new = [message for key, message in sorted(check.problems.items()) if key not in known]
+    if new:
+        return GateResult(False, "; ".join(n[:300] for n in new[:2]))
+    tolerated = f" ({len(check.problems)} failing on the original too)" if check.problems else ""
+    return GateResult(True, f"{check.modules} module(s) import{tolerated}")
 
 
 # Names a new file may not take: on sys.path ahead of the standard library and site-packages they would replace
@@ -218,13 +276,14 @@ def suite_gate(baseline: SuiteRun | None, patched: SuiteRun, expect_all_pass: bo
     return GateResult(True, f"{len(required)} passed, same {len(want)} test id(s) as the baseline")
 
 
-def run_exploit(root: Path, exploit: Path, timeout: float = 60.0) -> SuiteRun:
-    """The hidden exploit test, run against the code in `root` (copied in, then removed)."""
+def run_exploit(root: Path, exploit: Path, timeout: float = 60.0, options: tuple[str, ...] = ()) -> SuiteRun:
+    """The hidden exploit test, run against the code in `root` (copied in, then removed); `options` are the
+    case's pytest options (its pythonpath)."""
     hidden = root / HIDDEN_DIR
     hidden.mkdir(exist_ok=True)
     shutil.copy2(exploit, hidden / exploit.name)
     try:
-        return run_suite(root, [f"{HIDDEN_DIR}/{exploit.name}"], timeout)
+        return run_suite(root, [*options, f"{HIDDEN_DIR}/{exploit.name}"], timeout)
     finally:
         shutil.rmtree(hidden, ignore_errors=True)
 

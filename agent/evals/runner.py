@@ -6,7 +6,7 @@ worktree — the same per-finding loop `suture fix` uses (context, verdict, draf
 scored on a fresh patched copy:
 
     G0 edits apply, and change code only (no test, harness, build or CI file; see gates.harness_changes) ·
-    G1 code compiles and imports · G2 the functional tests, re-run here with the baseline's configuration,
+    G1 code compiles and imports (what already failed on the original, e.g. a Python 2-only file, is tolerated) · G2 the functional tests, re-run here with the baseline's configuration,
     collect the baseline's test ids and all pass · G3 the hidden exploit tests, run the same way, collect the
     baseline's ids and all pass · G4 the finding is gone on re-scan and no new finding (medium or worse) appeared
 
@@ -71,6 +71,7 @@ class Baseline:
     functional: TestRun | None = None  # the pipeline's own baseline run (shared with it, never a gate's evidence)
     suite: gates.SuiteRun | None = None  # the functional tests as the gates run them
     exploit: gates.SuiteRun | None = None
+    build: gates.BuildCheck | None = None  # what already fails to compile or import on the original (for G1)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -145,6 +146,9 @@ def _compute_baseline(case: EvalCase, digest: str, timeout: float) -> Baseline:
             base.problems.append(f"finding not produced: {exc}")
             return base
         base.target = pick_target(case, base.findings)
+        base.build = gates.build_check(repo, case.pythonpath)
+        if not base.build.ran:
+            base.problems.append(f"the import check does not run on the original code: {base.build.detail}")
         if base.target is None:
             base.problems.append(f"expected exactly one {case.finding.rule} finding in {case.finding.path}")
         command = case_test_command(case, repo)
@@ -152,13 +156,13 @@ def _compute_baseline(case: EvalCase, digest: str, timeout: float) -> Baseline:
             base.problems.append("the case has no functional tests")
         else:
             base.functional = run_tests(command, repo, timeout=timeout, env_extra=gates.SUITE_ENV)
-            base.suite = gates.run_suite(repo, list(case.test_args) or None, timeout=timeout)
+            base.suite = gates.run_suite(repo, _suite_args(case), timeout=timeout)
             if not (base.suite.ran and base.suite.passed and not base.suite.not_passed):
                 base.problems.append(f"functional tests do not all pass on the original code ({base.suite.detail})")
         if not case.exploit_test.is_file():
             base.problems.append("the case has no hidden exploit test")
         else:
-            base.exploit = gates.run_exploit(repo, case.exploit_test, timeout)
+            base.exploit = gates.run_exploit(repo, case.exploit_test, timeout, case.pytest_options)
             if not base.exploit.ran:
                 base.problems.append(f"exploit test not run: {base.exploit.detail}")
             elif case.is_vulnerable and base.exploit.passed:
@@ -170,10 +174,16 @@ def _compute_baseline(case: EvalCase, digest: str, timeout: float) -> Baseline:
 
 
 def case_test_command(case: EvalCase, repo: Path) -> list[str] | None:
-    """The functional test command of a case: pytest's own discovery, or the case's [tests] args."""
-    if case.test_args:
-        return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *case.test_args]
+    """The functional test command of a case: pytest's own discovery, or the case's [tests] args (and pythonpath)."""
+    if case.test_args or case.pythonpath:
+        return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *case.pytest_options,
+                *case.test_args]
     return detect_test_command(repo)
+
+
+def _suite_args(case: EvalCase) -> list[str] | None:
+    """The pytest arguments the gates add to the project's own test command for this case."""
+    return [*case.pytest_options, *case.test_args] or None
 
 
 def run_case(case: EvalCase, engine: Engine, settings: Settings, sample: int = 0,
@@ -202,7 +212,7 @@ def run_case(case: EvalCase, engine: Engine, settings: Settings, sample: int = 0
             store.record_scan(tool=base.target.tool, scope="eval", source=case.id, content=base.scan_content,
                               findings=base.findings, full=True)
             case_settings = (settings.model_copy(update={"test_command": case_test_command(case, repo)})
-                             if case.test_args else settings)
+                             if case.test_args or case.pythonpath else settings)
             proposal = _fix(repo, work, store, base, recorder, case_settings)
             _score(case, base, proposal, repo, work, settings, outcome)
         except SutureError as exc:
@@ -294,12 +304,13 @@ def score_patch(case: EvalCase, base: Baseline, edits: list[Edit], repo: Path, w
         details["G0"] = "not a code fix: " + "; ".join(refused[:3])
         return PatchScore(gate_list, details)
     gate_list["G0"], details["G0"] = True, f"{len(edits)} edit(s) apply to code only"
-    built = gates.check_builds(gate_root)
+    built = gates.check_builds(gate_root, case.pythonpath, base.build)
     gate_list["G1"], details["G1"] = built.passed, built.detail
-    functional = gates.suite_gate(base.suite, gates.run_suite(gate_root, list(case.test_args) or None,
+    functional = gates.suite_gate(base.suite, gates.run_suite(gate_root, _suite_args(case),
                                                                timeout=settings.test_timeout))
     gate_list["G2"], details["G2"] = functional.passed, functional.detail
-    exploit = gates.suite_gate(base.exploit, gates.run_exploit(gate_root, case.exploit_test, settings.test_timeout))
+    exploit = gates.suite_gate(base.exploit, gates.run_exploit(gate_root, case.exploit_test, settings.test_timeout,
+                                                               case.pytest_options))
     gate_list["G3"], details["G3"] = exploit.passed, exploit.detail
     changed = sorted(p for p in set(gates.tree_files(repo)) | set(gates.tree_files(gate_root))
                      if (repo / p).is_file() != (gate_root / p).is_file()
