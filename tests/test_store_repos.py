@@ -12,7 +12,7 @@ import pytest
 from agent.errors import SutureError
 from agent.models import Finding, Location, Proposal, Verdict
 from agent.store import Store, StoreError
-from agent.store_url import repo_key, store_url
+from agent.store.url import repo_key, store_url
 from tests.conftest import git
 from tests.store_backends import new_database, sql
 from tests.test_e2e import suture

@@ -5,7 +5,7 @@ content, so a re-triage after a small change parses only the files whose bytes c
 module's own (created on first use, additive): rows are a cache, never evidence — a row whose JSON does not read
 back is ignored and the file parsed again. Rows carry no repo: they are keyed by the file's path and bytes, the
 facts depend on nothing else, so projects sharing a store share them too. Creating the table and writing a batch
-take the store's write lock (agent.store_migrate.writing), so processes sharing a PostgreSQL store never race.
+take the store's write lock (agent.store.base.writing), so processes sharing a PostgreSQL store never race.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agent.store_migrate import writing
+from agent.store.base import writing
 
 _meta = sa.MetaData()
 file_facts_t = sa.Table(

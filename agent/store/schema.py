@@ -3,7 +3,7 @@
 Records are kept whole as JSON beside the columns queries filter on. The types work on SQLite and PostgreSQL
 alike: JSON (PostgreSQL `json`, not `jsonb`: it keeps the text as written, escapes such as \\u0000 or lone
 surrogates included), timestamps with time zone, TEXT for anything unbounded. Tables holding one project's rows
-carry a `repo` column (the repo key, agent.store_url) so several projects can share one store."""
+carry a `repo` column (the repo key, agent.store.url) so several projects can share one store."""
 
 import json
 from datetime import datetime
@@ -43,7 +43,7 @@ findings_t = sa.Table(
     sa.Column("path", _Text(), nullable=False),
     sa.Column("status", sa.String(20), nullable=False, index=True),
     sa.Column("data", sa.JSON, nullable=False),
-    sa.Column("repo", sa.Text, index=True),  # the project the row belongs to (agent.store_url.repo_key)
+    sa.Column("repo", sa.Text, index=True),  # the project the row belongs to (agent.store.url.repo_key)
 )
 scans_t = sa.Table(
     "scans", _meta,
@@ -55,7 +55,7 @@ scans_t = sa.Table(
     sa.Column("full", sa.Boolean, nullable=False),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("summary", sa.JSON, nullable=False),
-    sa.Column("repo", sa.Text, index=True),  # the project the row belongs to (agent.store_url.repo_key)
+    sa.Column("repo", sa.Text, index=True),  # the project the row belongs to (agent.store.url.repo_key)
 )
 proposals_t = sa.Table(
     "proposals", _meta,
@@ -65,7 +65,7 @@ proposals_t = sa.Table(
     sa.Column("engine", _Text(200), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("data", sa.JSON, nullable=False),
-    sa.Column("repo", sa.Text, index=True),  # the project the row belongs to (agent.store_url.repo_key)
+    sa.Column("repo", sa.Text, index=True),  # the project the row belongs to (agent.store.url.repo_key)
 )
 transitions_t = sa.Table(
     "transitions", _meta,
@@ -108,7 +108,7 @@ verdicts_t = sa.Table(
     sa.Column("engine", _Text(200), nullable=False),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("data", sa.JSON, nullable=False),
-    sa.Column("repo", sa.Text, index=True),  # the project the row belongs to (agent.store_url.repo_key)
+    sa.Column("repo", sa.Text, index=True),  # the project the row belongs to (agent.store.url.repo_key)
 )
 llm_cache_t = sa.Table(
     "llm_cache", _meta,

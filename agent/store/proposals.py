@@ -27,12 +27,8 @@ from agent.errors import SutureError
 from agent.models import Proposal, ProposalState, Transition, utcnow
 from agent.review.audit import CHAIN, FIXED_FACTS, Problem, facts_drift, link_hash, proposal_facts, verify
 from agent.review.identity import check_reviewer
-from agent.store_migrate import writing
-from agent.store_schema import _proposal_row, audit_heads_t, proposals_t, transitions_t
-
-
-class StoreError(SutureError):
-    """A request the store refuses (unknown id, illegal state change)."""
+from agent.store.base import StoreError, writing
+from agent.store.schema import _proposal_row, audit_heads_t, proposals_t, transitions_t
 
 
 class _Lost(Exception):

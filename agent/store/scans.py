@@ -1,0 +1,178 @@
+"""Scans in the store: merging one scan's findings, and closing what a full scan no longer reports."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from agent.gc_pause import paused_gc
+from agent.models import Finding, utcnow
+from agent.store.base import StoreError, writing
+from agent.store.schema import _data_row, _finding_row, _instant, finding_events_t, findings_t, scans_t
+
+_UPDATE_FINDING = findings_t.update().where(findings_t.c.id == sa.bindparam("b_id")).values(
+    tool=sa.bindparam("b_tool"), scope=sa.bindparam("b_scope"), rule_id=sa.bindparam("b_rule_id"),
+    path=sa.bindparam("b_path"), status=sa.bindparam("b_status"), data=sa.bindparam("b_data"),
+)
+
+
+
+SCAN_BATCH = 2000  # findings merged per statement batch by record_scan (memory: a few MB per batch)
+
+
+def _batches(items: Iterable[Finding], size: int) -> Iterator[list[Finding]]:
+    """`items` in lists of at most `size`, reading the next only when the last was handed out."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+        del chunk  # not held while the next one is read
+
+
+class ScanStore:
+    """The scan half of `agent.store.Store` (which provides `engine`, `repo` and `_mine`)."""
+
+    engine: Any
+    repo: str | None
+
+    def scan_already_ingested(self, content_hash: str) -> bool:
+        with self.engine.connect() as conn:
+            q = sa.select(scans_t.c.id).where(scans_t.c.content_hash == content_hash, self._mine(scans_t))
+            return conn.execute(q).first() is not None
+
+    def record_scan(
+        self, *, tool: str, scope: str, source: str, content: bytes | None = None, findings: Iterable[Finding],
+        full: bool, summary: dict | None = None, at: datetime | None = None, content_hash: str | None = None,
+        batch: int | None = None,
+    ) -> dict[str, int]:
+        """Merge one scan's findings. Returns counts: new, updated, reopened, fixed, unchanged, duplicate_scan.
+
+        `findings` is any iterable (a list, a generator, a streamed log's sarif_spill.SpilledFindings). It is read
+        once, `batch` (default SCAN_BATCH) findings at a time; only that batch and the ids seen so far are held,
+        so a scan of any size merges in bounded memory, all in one transaction (a failure part-way writes nothing).
+
+        `full` says the caller holds the evidence to close: a successful scan of the whole scope whose results
+        were all placed (agent.ingest.closing). Such a scan marks findings of the same scope that it no longer
+        reports as `fixed` (with the time). A reported finding that is `fixed` is re-opened, always.
+
+        Dedupe is keyed on the content: `content_hash` (hex sha256 of it, for callers that hash a file in
+        chunks) or `content` itself; give exactly one. It guards closing only: content seen before closes nothing
+        again (an old log replayed must not close what newer scans found) and leaves the findings it reports as
+        they are, except that a `fixed` one is re-opened: the log is evidence that it exists, and this is how a
+        finding closed without evidence (a failed or partial log, by older versions) is repaired. So the same
+        content twice changes nothing in a consistent store. The first report of an id wins. Reads and writes go
+        in batches, so a scan of 100,000 results is a few hundred statements, not 100,000 round trips.
+        """
+        if (content is None) == (content_hash is None):
+            raise ValueError("record_scan takes exactly one of content and content_hash")
+        at = at or utcnow()
+        content_hash = content_hash if content is None else hashlib.sha256(content).hexdigest()
+        counts = {"new": 0, "updated": 0, "reopened": 0, "fixed": 0, "unchanged": 0, "duplicate_scan": 0}
+        duplicate = self.scan_already_ingested(content_hash)
+        counts["duplicate_scan"] = int(duplicate)
+        self._merge_scan(tool, scope, source, content_hash, findings, full and not duplicate, summary, at, counts,
+                         duplicate, max(1, batch or SCAN_BATCH))
+        return counts
+
+    def _merge_scan(
+        self, tool: str, scope: str, source: str, content_hash: str, findings: Iterable[Finding], full: bool,
+        summary: dict | None, at: datetime, counts: dict[str, int], duplicate: bool = False,
+        batch: int = SCAN_BATCH,
+    ) -> None:
+        with writing(self.engine) as conn:  # one ingest at a time: two merging one id would both insert it
+            seen: set[str] = set()  # every id the scan reports: closing needs these, not the findings
+            for chunk in _batches(findings, batch):
+                unique = [f for f in chunk if f.id not in seen and not seen.add(f.id)]  # first report wins
+                with paused_gc():  # the rows built for the batch are freed before the collector runs again
+                    self._merge_batch(conn, tool, scope, unique, at, counts, duplicate)
+                del chunk, unique  # before the next batch is read: one batch in memory at a time
+            if full:
+                self._close_unreported(conn, tool, scope, seen, at, counts, batch)
+            if not duplicate or any(counts[k] for k in ("new", "updated", "reopened", "fixed")):
+                conn.execute(scans_t.insert().values(
+                    tool=tool, scope=scope, source=source, content_hash=content_hash, full=full, at=at,
+                    summary={**(summary or {}), **counts}, repo=self.repo,
+                ))
+
+    def _merge_batch(self, conn: Connection, tool: str, scope: str, unique: list[Finding], at: datetime,
+                     counts: dict[str, int], duplicate: bool) -> None:
+        """Insert or merge one batch of a scan's findings (ids unique within the scan), counting into `counts`."""
+        existing = self._finding_data_by_id(conn, [f.id for f in unique], self.repo)
+        stamp = at.isoformat()
+        inserts: list[dict] = []
+        updates: list[dict] = []
+        events: list[dict] = []
+        for finding in unique:
+            old = existing.get(finding.id)
+            if old is None:
+                new = finding.model_copy(update={"first_seen": at, "last_seen": at, "status": "open"})
+                inserts.append({**_finding_row(new, scope), "repo": self.repo})
+                counts["new"] += 1
+                continue
+            if duplicate and old["status"] != "fixed":
+                counts["unchanged"] += 1
+                continue
+            # merge on the stored JSON directly: validating 100,000 records per re-scan costs seconds
+            fresh = finding.model_dump(mode="json", include={"location", "flow", "message"})
+            data = {**old, **fresh, "last_seen": max(old["last_seen"], stamp, key=_instant)}
+            if old["status"] == "fixed":
+                data.update(status="open", fixed_at=None)
+                again = " (a log ingested before)" if duplicate else ""
+                events.append({"finding_id": finding.id, "from_status": "fixed", "to_status": "open",
+                               "actor": "scanner", "at": at, "comment": f"reported again by {tool}{again}"})
+                counts["reopened"] += 1
+            else:
+                counts["updated"] += 1
+            updates.append(_data_row(data, scope))
+        self._write_batch(conn, inserts, events, updates)
+
+    def _close_unreported(self, conn: Connection, tool: str, scope: str, seen: set[str], at: datetime,
+                          counts: dict[str, int], batch: int) -> None:
+        """Mark `fixed` the open findings of `scope` that a full scan did not report (ids in `seen`), in batches."""
+        open_ids = conn.execute(sa.select(findings_t.c.id).where(
+            findings_t.c.scope == scope, findings_t.c.status == "open", self._mine(findings_t))).scalars().all()
+        gone = [fid for fid in open_ids if fid not in seen]
+        del open_ids
+        stamp = at.isoformat()
+        for i in range(0, len(gone), batch):
+            updates: list[dict] = []
+            events: list[dict] = []
+            with paused_gc():
+                for fid, data in self._finding_data_by_id(conn, gone[i:i + batch], self.repo).items():
+                    updates.append(_data_row({**data, "status": "fixed", "fixed_at": stamp}, scope))
+                    events.append({"finding_id": fid, "from_status": "open", "to_status": "fixed",
+                                   "actor": "scanner", "at": at, "comment": f"not reported by a full {tool} scan"})
+                    counts["fixed"] += 1
+                self._write_batch(conn, [], events, updates)
+
+    @staticmethod
+    def _write_batch(conn: Connection, inserts: list[dict], events: list[dict], updates: list[dict]) -> None:
+        if inserts:
+            conn.execute(findings_t.insert(), inserts)
+        if events:
+            conn.execute(finding_events_t.insert(), events)
+        if updates:
+            conn.execute(_UPDATE_FINDING, [{("b_" + k): v for k, v in row.items()} for row in updates])
+
+    @staticmethod
+    def _finding_data_by_id(conn: Connection, ids: list[str], repo: str | None = None,
+                            chunk: int = 500) -> dict[str, dict]:
+        """The stored JSON of these findings. With `repo`, an id the store holds for another repo is refused:
+        ids are fingerprints of tool, rule, path and text, so two repos (a fork, a template) can report the same
+        one, and the store keeps one row per id; merging it into the other repo's finding would be wrong."""
+        found: dict[str, dict] = {}
+        for i in range(0, len(ids), chunk):
+            rows = conn.execute(sa.select(findings_t.c.data, findings_t.c.repo)
+                                .where(findings_t.c.id.in_(ids[i:i + chunk])))
+            for data, owner in rows:
+                if repo is not None and owner is not None and owner != repo:
+                    raise StoreError(f"finding {data['id'][:8]} ({data['rule_id']} in {data['location']['path']}) is "
+                                     f"already in this store for repo {owner}; one store cannot hold the same finding "
+                                     "for two repos yet: use a store per repo for these (--store)")
+                found[data["id"]] = data
+        return found
