@@ -28,3 +28,12 @@ def test_help_lists_every_command():
     assert out.returncode == 0, out.stderr
     for command in ("scan", "ingest", "triage", "fix", "run", "review", "export"):
         assert command in out.stdout
+
+
+def test_package_ships_the_py_typed_marker():
+    """PEP 561: type checkers only read suture's annotations when the installed package carries `py.typed`."""
+    from importlib.resources import files
+
+    assert files("agent").joinpath("py.typed").is_file()
+    package_data = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert "py.typed" in package_data["agent"]
