@@ -1,0 +1,104 @@
+"""What the pages show, assembled from use-case records: queue rows with their filters and counts. Presentation
+only (which rows match the filters, in which order); every fact comes from the store through agent.web.usecases.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from agent.models import SEVERITY_ORDER, Finding, Proposal, Rank
+from agent.web import usecases
+from agent.web.usecases import Project
+
+AWAITING = "awaiting"  # the default state filter: what a reviewer can decide on now
+STATES = ("validated", "unproven", "failed", "drafted", "approved", "rejected", "exported")
+SORTS = {"risk": "highest risk first", "newest": "newest first", "oldest": "oldest first"}
+FILTERS = ("repo", "team", "lane", "state", "engine")
+
+
+def awaits_review(p: Proposal) -> bool:
+    """A proposal a reviewer can approve or reject now (agent.review.service's rule)."""
+    return p.state == "drafted" if p.kind == "dismissal" else p.state in ("validated", "unproven", "failed")
+
+
+def state_label(p: Proposal) -> str:
+    if p.kind == "dismissal" and p.state == "drafted":
+        return "dismissal?"
+    return "no draft" if p.without_draft else p.state
+
+
+@dataclass
+class QueueRow:
+    project: str
+    proposal: Proposal
+    finding: Finding | None
+    rank: Rank | None
+    summary: str
+
+    @property
+    def team(self) -> str:
+        return (self.rank.owner if self.rank else None) or "-"
+
+    @property
+    def lane(self) -> str:
+        return self.rank.lane if self.rank else "-"
+
+    @property
+    def engine(self) -> str:
+        return self.proposal.engine
+
+    @property
+    def label(self) -> str:
+        return state_label(self.proposal)
+
+    @property
+    def awaiting(self) -> bool:
+        return awaits_review(self.proposal)
+
+    @property
+    def approvable(self) -> bool:
+        """Approvable in one step (a failed patch needs an override with a reason, on its own page)."""
+        return self.awaiting and self.proposal.state != "failed"
+
+    def risk_key(self) -> tuple:
+        severity = SEVERITY_ORDER.get(self.finding.severity, 0) if self.finding else -1
+        return (self.rank.score if self.rank else -1.0, severity)
+
+
+@dataclass
+class Queue:
+    rows: list[QueueRow]
+    total: int
+    counts: Counter
+    choices: dict[str, list[str]]
+    filters: dict[str, str] = field(default_factory=dict)
+    sort: str = "risk"
+
+
+def queue(projects: list[Project], filters: dict[str, str], sort: str) -> Queue:
+    """The proposals of every served project matching `filters` (empty value: any; state `awaiting` by default),
+    sorted by `sort`. Counts per state are over the rows matching every filter but the state."""
+    rows: list[QueueRow] = []
+    for project in projects:
+        if filters.get("repo") and filters["repo"] != project.key:
+            continue
+        ranks = usecases.ranks(project)
+        for p, f in usecases.proposals(project):
+            rows.append(QueueRow(project.key, p, f, ranks.get(p.finding_id), usecases.summary(p)))
+    choices = {"repo": [p.key for p in projects], "team": sorted({r.team for r in rows}),
+               "lane": sorted({r.lane for r in rows}), "engine": sorted({r.engine for r in rows}),
+               "state": [AWAITING, "all", *STATES]}
+    matching = [r for r in rows if all(not filters.get(name) or getattr(r, name) == filters[name]
+                                       for name in ("team", "lane", "engine"))]
+    counts = Counter(r.proposal.state for r in matching)
+    counts[AWAITING] = sum(r.awaiting for r in matching)
+    state = filters.get("state") or AWAITING
+    shown = [r for r in matching if state == "all" or (r.awaiting if state == AWAITING else r.proposal.state == state)]
+    if sort == "newest":
+        shown.sort(key=lambda r: r.proposal.created_at, reverse=True)
+    elif sort == "oldest":
+        shown.sort(key=lambda r: r.proposal.created_at)
+    else:
+        shown.sort(key=QueueRow.risk_key, reverse=True)
+    return Queue(shown, len(matching), counts, choices, {**filters, "state": state}, sort if sort in SORTS else "risk")
