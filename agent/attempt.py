@@ -27,6 +27,7 @@ from agent.llm.errors import ModelUnavailableError
 from agent.models import Context, Finding, Proposal, Validation, Verdict
 from agent.store import Store
 from agent.validate.pipeline import ValidationEnv, validate_patch
+from agent.validate.regression_step import with_regression_test
 
 
 def proposal_id(finding_id: str, engine: str, content: str) -> str:
@@ -125,10 +126,15 @@ def fix_one(
         validation = chosen.validation
         assert validation is not None
         if validation.passed or not retryable or attempt == settings.max_attempts:
+            reset()
+            validation, spent = with_regression_test(env, source_dir, finding, engine, prepared, chosen.draft,
+                                                     validation, chosen.diff, reset)
+            usage = spent if usage is None else usage.add(spent)
             return _patch(store, env, finding, engine, chosen.draft, verdict, validation, chosen.diff, attempt,
                           usage, notes + _spend_notes(engine))
         feedback = Feedback(attempt=attempt, previous_reply=chosen.draft.raw_reply,
-                            failure=describe_failure(finding, validation), coverage=describe_coverage(validation))
+                            failure=describe_failure(finding, validation), coverage=describe_coverage(validation),
+                            regression=describe_regression(validation))
         reset()
     return _failed(store, env, finding, engine, last_error, verdict, Draft(), settings.max_attempts, usage)
 
@@ -190,6 +196,17 @@ def describe_coverage(validation: Validation) -> str | None:
     if c.note:
         parts.append(f"Coverage: {c.note}.")
     return "\n".join(parts) or None
+
+
+def describe_regression(validation: Validation) -> str | None:
+    """What the proposed security regression test showed on both trees, for the repair round; None when no test
+    was proposed (agent.validate.regression)."""
+    r = validation.regression
+    if r is None:
+        return validation.regression_note
+    text = (f"The security regression test {r.path} was {r.before} on the unpatched code and {r.after} on the "
+            "patched code" + (f" ({r.note})" if r.note else "") + ".")
+    return text
 
 
 def failure_excerpt(log: str, max_chars: int = LOG_EXCERPT_CHARS, max_lines: int = LOG_EXCERPT_LINES) -> str:
@@ -264,7 +281,7 @@ def _patch(store, env, finding, engine, draft, verdict, validation, diff, attemp
     store.update_proposal(stored)
     target = validation.state  # validated | unproven | failed (DESIGN.md)
     comment = {"validated": "all checks passed; tests executing the change: " + ", ".join(
-        (validation.coverage.tests if validation.coverage else [])[:5]),
+        validation.covering_tests[:5]),
                "unproven": "all checks passed, but " + validation.unproven_reason,
                "failed": "; ".join(validation.reasons) or "validation failed"}[target]
     return store.transition(pid, target, "suture", comment)

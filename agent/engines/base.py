@@ -36,6 +36,7 @@ class Feedback:
     previous_reply: str | None
     failure: str
     coverage: str | None = None  # which tests execute the changed lines, which lines none executes (or why unknown)
+    regression: str | None = None  # what the proposed security regression test showed before/after the patch
 
 
 @runtime_checkable

@@ -133,6 +133,19 @@ class LLMEngine:
                 break
         return drafts[:k]
 
+    def regression_test(self, finding: Finding, context: Context, diff: str, path: str) -> Draft:
+        """A security regression test for the drafted fix `diff`, as a Draft whose edits should create `path`
+        (prompts/regression_test; a call of its own, after the patch: the reply cannot change the patch, and
+        agent.validate.regression refuses any edit but that one new file)."""
+        messages, prompt_hash = render("regression_test", self.prompts_root, finding=finding, context=context,
+                                       diff=Redactor().redact(diff).text, path=path)
+        try:
+            reply = self._complete(messages)
+        except ModelTruncatedError as exc:
+            return Draft(usage=exc.usage, prompt_hash=prompt_hash, model_params=self._params(None),
+                         raw_reply=exc.partial_text, error=str(exc))
+        return _parsed_draft(reply.text, [path], reply.usage, prompt_hash, self._params(reply))
+
     # helpers ----------------------------------------------------------------------------------------------
     def _complete(
         self, messages: list[dict[str, str]], response_format: dict | None = None, n: int = 1,
@@ -188,6 +201,7 @@ def _redacted(feedback: Feedback) -> Feedback:
     return Feedback(
         attempt=feedback.attempt, previous_reply=previous, failure=redactor.redact(feedback.failure).text,
         coverage=redactor.redact(feedback.coverage).text if feedback.coverage else None,
+        regression=redactor.redact(feedback.regression).text if feedback.regression else None,
     )
 
 

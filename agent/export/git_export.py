@@ -1,7 +1,9 @@
 """Turn an approved proposal into a branch with one commit, or a patch file — without touching the user's tree.
 
 The commit is made in a temporary worktree of the proposal's base commit, then the branch ref is created with
-`git branch`; the user's checkout, index and working files are never changed. Anything not approved is refused
+`git branch`; the user's checkout, index and working files are never changed. A kept security regression test
+(agent.validate.regression) follows as a second commit of its own, which the reviewer can drop (`git reset
+HEAD~1`, or leave it out with `with_test=False`); a diff that touches the test's file is refused. Anything not approved is refused
 by the store's state rules before any git command runs.
 """
 
@@ -30,6 +32,7 @@ class ExportResult:
     commit: str | None
     patch_path: Path | None
     pr_text: str
+    test_commit: str | None = None  # the regression test's own commit (the fix is its parent), if exported
 
 
 def branch_name(proposal: Proposal) -> str:
@@ -76,6 +79,7 @@ def commit_message(proposal: Proposal, finding: Finding, reviewer: str, approval
                             + (f" (+{len(v.coverage.tests) - 5} more)" if len(v.coverage.tests) > 5 else ""))
         elif v.state == "unproven":
             evidence.append(f"- UNPROVEN: {escape_text(v.unproven_reason)}")
+        evidence.append(f"- {regression_line(v)}")
     if approval is not None and approval.override:
         evidence.append(f"- OVERRIDE: approved by {escape_text(approval.actor)} although validation failed; "
                         f"reason: {escape_text(approval.comment or '(none recorded)')}")
@@ -96,6 +100,36 @@ def commit_message(proposal: Proposal, finding: Finding, reviewer: str, approval
     return "\n".join(lines) + "\n"
 
 
+def regression_line(v) -> str:
+    """One line on the security regression test: kept (in its own commit), discarded and why, or none and why."""
+    r = v.regression
+    if r is None:
+        return escape_text(v.regression_note or "no regression test proposed")
+    if r.kept:
+        return (f"regression test {escape_text(r.path)}: {r.before} on the unpatched code, {r.after} on the patched "
+                "code; in its own commit" + (f" ({escape_text(r.note)})" if r.note else ""))
+    return f"regression test {escape_text(r.path)} {escape_text(r.note or 'discarded')}"
+
+
+def exported_test(proposal: Proposal, with_test: bool = True):
+    """The kept regression test that goes out with `proposal`, or None."""
+    v = proposal.validation
+    r = v.regression if v is not None else None
+    return r if with_test and r is not None and r.kept else None
+
+
+def test_commit_message(proposal: Proposal, finding: Finding, reviewer: str) -> str:
+    r = proposal.validation.regression  # type: ignore[union-attr]
+    return "\n".join([
+        f"test(security): regression test for {finding.rule_id} in {finding.location.path}"[:72], "",
+        f"{r.path} fails on the code before the fix ({r.before}) and passes after it ({r.after}).",
+        f"Written by {escape_text(r.source)}; kept in a commit of its own so it can be dropped without the fix.", "",
+        f"Reviewed-by: {escape_text(reviewer)}",
+        f"Suture-Proposal: {proposal.id}",
+        f"Suture-Finding: {finding.id}",
+    ]) + "\n"
+
+
 def pr_text(proposal: Proposal, finding: Finding, reviewer: str, approval: Transition | None = None) -> str:
     message = commit_message(proposal, finding, reviewer, approval)
     title, _, body = message.partition("\n")
@@ -103,7 +137,13 @@ def pr_text(proposal: Proposal, finding: Finding, reviewer: str, approval: Trans
     if v is not None and v.state == "unproven":
         body = (f"> **Unproven:** {escape_text(v.unproven_reason)}. Every other check passed; review the change "
                 "with that in mind.\n\n" + body.strip())
-    return f"# {title}\n\n{body.strip()}\n\n```diff\n{proposal.diff.rstrip()}\n```\n"
+    text = f"# {title}\n\n{body.strip()}\n\n```diff\n{proposal.diff.rstrip()}\n```\n"
+    test = exported_test(proposal)
+    if test is not None:
+        text += (f"\n## Security regression test\n\n`{escape_text(test.path)}` fails before the fix and passes "
+                 "after it. It is a separate commit: keep it, or drop that commit to leave the test out.\n\n"
+                 f"```python\n{test.content.rstrip()}\n```\n")
+    return text
 
 
 def _reviewer(history: list[Transition]) -> str:
@@ -122,8 +162,10 @@ def _nothing(_target: str) -> None:
     return None
 
 
-def make_commit(project: Project, proposal: Proposal, finding: Finding, history: list[Transition]) -> str:
-    """Create a commit (not on any branch yet) holding the proposal's diff on its base commit; return its sha."""
+def make_commit(project: Project, proposal: Proposal, finding: Finding, history: list[Transition],
+                with_test: bool = True) -> str:
+    """Create a commit (not on any branch yet) holding the proposal's diff on its base commit, and on it a second
+    commit adding the kept regression test (unless `with_test` is False); return the last commit's sha."""
     if proposal.kind != "patch" or not proposal.diff.strip():
         raise ExportError(f"proposal {proposal.short_id} is a {proposal.kind} with no diff; nothing to export")
     reviewer = _reviewer(history)
@@ -135,10 +177,21 @@ def make_commit(project: Project, proposal: Proposal, finding: Finding, history:
             _git(wt.path, *args, "-", input_text=proposal.diff)
         except ExportError as exc:
             raise ExportError(f"the approved diff no longer applies to {base[:10]}: {exc}") from None
-        message = commit_message(proposal, finding, reviewer, _approval(history))
+        message = commit_message(_as_exported(proposal, with_test), finding, reviewer, _approval(history))
         env_args = ["-c", "user.name=suture", "-c", "user.email=suture@localhost"] if not _has_identity(wt.path) \
             else []
         _git(wt.path, *env_args, "commit", "-q", "--no-verify", "-F", "-", input_text=message)
+        test = exported_test(proposal, with_test)
+        if test is not None:
+            target = wt.path / project.subdir / test.path if project.subdir else wt.path / test.path
+            if target.exists() or not target.resolve().is_relative_to(wt.path.resolve()):
+                raise ExportError(f"the patch of {proposal.short_id} touches its regression test {test.path}; "
+                                  "refusing to export")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(test.content, encoding="utf-8")
+            _git(wt.path, "add", "--", str(target.relative_to(wt.path)))
+            _git(wt.path, *env_args, "commit", "-q", "--no-verify", "-F", "-",
+                 input_text=test_commit_message(proposal, finding, reviewer))
         return _git(wt.path, "rev-parse", "HEAD").strip()
 
 
@@ -149,24 +202,45 @@ def _has_identity(cwd: Path) -> bool:
 
 
 def export_branch(project: Project, proposal: Proposal, finding: Finding, history: list[Transition],
-                  before_publish: BeforePublish = _nothing) -> ExportResult:
+                  before_publish: BeforePublish = _nothing, with_test: bool = True) -> ExportResult:
     branch = branch_name(proposal)
     existing = subprocess.run(["git", "rev-parse", "--verify", "-q", f"refs/heads/{branch}"],
                               check=False, cwd=project.git_root, capture_output=True, text=True)
     if existing.returncode == 0:
         raise ExportError(f"branch {branch} already exists (at {existing.stdout.strip()[:10]}); delete it to re-export")
-    sha = make_commit(project, proposal, finding, history)
+    sha = make_commit(project, proposal, finding, history, with_test)
     before_publish(f"branch {branch}")
     _git(project.git_root, "branch", branch, sha)
-    return ExportResult(proposal.id, branch, sha, None,
-                        pr_text(proposal, finding, _reviewer(history), _approval(history)))
+    return _result(project, proposal, finding, history, branch, sha, None, with_test)
+
+
+def _result(project: Project, proposal: Proposal, finding: Finding, history: list[Transition], branch: str | None,
+            sha: str, path: Path | None, with_test: bool) -> ExportResult:
+    """The result of an export whose last commit is `sha`: the fix's commit, and the test's when there is one."""
+    text = pr_text(_as_exported(proposal, with_test), finding, _reviewer(history), _approval(history))
+    if exported_test(proposal, with_test) is None:
+        return ExportResult(proposal.id, branch, sha, path, text)
+    return ExportResult(proposal.id, branch, _git(project.git_root, "rev-parse", f"{sha}^").strip(), path, text,
+                        test_commit=sha)
+
+
+def _as_exported(proposal: Proposal, with_test: bool) -> Proposal:
+    """`proposal` as this export describes it: a kept regression test left out is said to be left out."""
+    v = proposal.validation
+    if with_test or v is None or v.regression is None or not v.regression.kept:
+        return proposal
+    left_out = v.regression.model_copy(update={"kept": False, "note": "kept, but left out of this export "
+                                               "(--without-regression-test)"})
+    return proposal.model_copy(update={"validation": v.model_copy(update={"regression": left_out})})
 
 
 def export_patch(project: Project, proposal: Proposal, finding: Finding, history: list[Transition],
-                 out_dir: Path, before_publish: BeforePublish = _nothing) -> ExportResult:
-    """Write `suture-<id>.patch` in mbox form (`git am` applies it) into `out_dir`."""
-    sha = make_commit(project, proposal, finding, history)
-    patch = _git(project.git_root, "format-patch", "-1", "--stdout", sha)
+                 out_dir: Path, before_publish: BeforePublish = _nothing, with_test: bool = True) -> ExportResult:
+    """Write `suture-<id>.patch` in mbox form (`git am` applies it) into `out_dir`: the fix, then the regression
+    test as a second patch when there is one."""
+    sha = make_commit(project, proposal, finding, history, with_test)
+    count = "-2" if exported_test(proposal, with_test) is not None else "-1"
+    patch = _git(project.git_root, "format-patch", count, "--stdout", sha)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"suture-{proposal.short_id}.patch"
     before_publish(f"patch {path}")
@@ -174,5 +248,4 @@ def export_patch(project: Project, proposal: Proposal, finding: Finding, history
                                      newline="") as tmp:  # newline="": every CR of a CRLF file is written as is
         tmp.write(patch)
     Path(tmp.name).replace(path)
-    return ExportResult(proposal.id, None, sha, path,
-                        pr_text(proposal, finding, _reviewer(history), _approval(history)))
+    return _result(project, proposal, finding, history, None, sha, path, with_test)

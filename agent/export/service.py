@@ -15,9 +15,11 @@ from agent.export.git_export import ExportError, ExportResult, export_branch, ex
 from agent.review.audit import digest
 
 
-def export(session, proposal_id: str | None, to: str, out_dir: Path | None) -> list[ExportResult]:
+def export(session, proposal_id: str | None, to: str, out_dir: Path | None,
+           with_test: bool = True) -> list[ExportResult]:
     """Export one proposal (by id) or every approved one. Refuses, with exit code 2, anything not approved,
-    anything whose history or diff was changed behind suture's back."""
+    anything whose history or diff was changed behind suture's back. A kept security regression test goes out
+    as a second commit unless `with_test` is False."""
     store = session.store
     if proposal_id:
         proposals = [store.get_proposal(proposal_id)]
@@ -42,9 +44,9 @@ def export(session, proposal_id: str | None, to: str, out_dir: Path | None) -> l
 
         if to == "patch":
             result = export_patch(session.ws.project, p, finding, history,
-                                  out_dir or session.ws.state_dir / "exports", record)
+                                  out_dir or session.ws.state_dir / "exports", record, with_test)
         else:
-            result = export_branch(session.ws.project, p, finding, history, record)
+            result = export_branch(session.ws.project, p, finding, history, record, with_test)
         pr_path = session.ws.state_dir / "exports" / f"{p.short_id}-pr.md"
         pr_path.parent.mkdir(parents=True, exist_ok=True)
         pr_path.write_text(result.pr_text, encoding="utf-8")
