@@ -73,7 +73,7 @@ TEST_API = re.compile(r"^(imports test-runner module pytest|uses pytest\.(raises
                       r"(\.[A-Za-z_]+)*)$")
 
 
-def test_rigging(path: str, content: str) -> str | None:
+def unsafe_test_code(path: str, content: str) -> str | None:
     """Why a model-written test may not run (it rigs the run, or does not parse), or None. The checks of
     agent.validate.rigging apply, except importing pytest and its public test API (raises, mark, fixture, …)."""
     try:
@@ -145,7 +145,7 @@ def judge_regression_test(
     """Run the test on the unpatched tree (`reset` restores it), then on the patched one; leaves the tree reset."""
     record = RegressionTest(path=path, content=content, source=source)
     if untrusted:
-        rigged = test_rigging(path, content)
+        rigged = unsafe_test_code(path, content)
         if rigged:
             return record.model_copy(update={"note": "discarded: " + rigged})
     try:
