@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-import agent.cli  # noqa: F401  (first: importing agent.cli_triage alone is circular)
-from agent import app, cli_triage, render
-from agent.cli_triage import By, DelayedProgress, TriageFmt, triage
+from agent import app
+from agent.cli import progress, render
+from agent.cli.progress import DelayedProgress
+from agent.cli.triage import By, TriageFmt, triage
 from agent.models import Finding, Location
 from agent.triage.config import parse_triage_config
 from agent.triage.service import triage_findings
@@ -78,7 +79,7 @@ def _triage(repo: Path, fmt: TriageFmt, capsys) -> str:
 
 def test_triage_shows_reading_and_scoring_on_a_terminal_and_nothing_for_json(repo: Path, monkeypatch,
                                                                               capsys) -> None:
-    monkeypatch.setattr(cli_triage, "PROGRESS_DELAY", 0.0)  # show at once: no waiting on the clock
+    monkeypatch.setattr(progress, "PROGRESS_DELAY", 0.0)  # show at once: no waiting on the clock
     console, buffer = _console(terminal=True)
     monkeypatch.setattr(render, "err", console)
     rows = json.loads(_triage(repo, TriageFmt.json, capsys))

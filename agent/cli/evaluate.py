@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from agent import render
+from agent.cli import render
+from agent.cli.progress import task_bar
 from agent.errors import SutureError
 
 
@@ -103,18 +104,14 @@ def eval_main(
 
 
 def _run_with_progress(selected, spec, run_dir: Path, fmt: OutFmt):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from agent.evals.harness import DETERMINISTIC, run_eval
 
     total = len(selected) * (1 if spec.engine in DETERMINISTIC else spec.k)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=render.err, transient=True, disable=fmt == OutFmt.json) as progress:
-        task = progress.add_task(f"eval {spec.engine}", total=total)
-
+    with task_bar(f"eval {spec.engine}", total, quiet=fmt == OutFmt.json) as bar:
         def done(case, outcome) -> None:
             result = "fixed" if outcome.get("fixed") else "dismissed" if outcome.get("dismissed") else "not fixed"
-            progress.update(task, advance=1, description=f"{case.id}: {result}")
+            bar.status(f"{case.id}: {result}")
+            bar.advance()
 
         return run_eval(selected, spec, run_dir, done)
 
@@ -126,10 +123,10 @@ def _print_results(results, fmt: OutFmt) -> None:
         render.emit_json([{"run": str(d), "metrics": m} for d, m in results])
         return
     for run_dir, metrics in results:
-        render.out.print(f"[bold]{run_dir}[/]")
+        render.out.print(f"[bold]{render.escape(str(run_dir))}[/]")
         for line in summary_lines({}, metrics["overall"]):
             render.out.print(render.escape(line.replace("**", "")))
-        render.out.print(f"reports: {run_dir / 'report.md'}, {run_dir / 'report.html'}, {run_dir / 'metrics.json'}")
+        render.line(f"reports: {run_dir / 'report.md'}, {run_dir / 'report.html'}, {run_dir / 'metrics.json'}")
 
 
 @eval_cli.command("rescore")
@@ -165,7 +162,7 @@ def eval_compare(
                      f"{len(c.only_a)} only by A, {len(c.only_b)} only by B; exact McNemar p = {c.p_value:.4g}")
     for label, ids in (("only A", c.only_a), ("only B", c.only_b)):
         if ids:
-            render.out.print(f"  {label}: {', '.join(ids)}")
+            render.line(f"  {label}: {', '.join(ids)}")
     render.out.print(f"[bold]B is {c.verdict}[/]" + (" than A" if c.verdict != "noise" else
                                                      " (no significant difference)"))
 

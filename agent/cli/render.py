@@ -1,9 +1,11 @@
-"""Terminal and machine renderings of records: rich tables for people, JSON and CSV for machines."""
+"""Terminal and machine renderings of records: rich tables for people, JSON and CSV for machines.
+
+Off a terminal (a pipe, a file, CI logs) nothing is wrapped at 80 columns: the consoles are as wide as any line,
+so a diff or a path stays whole and copy-pasteable. Text from records, scanners or models is never read as rich
+markup: it is escaped (`escape`) or printed with markup off (`line`, `warn`, `error`)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from typing import Any
@@ -13,11 +15,46 @@ from rich.markup import escape as _markup_escape
 from rich.syntax import Syntax
 from rich.table import Table
 
-from agent.models import NO_TEST_COVERS, Finding, Proposal, Rank, Transition
+from agent.models import NO_TEST_COVERS, Finding, Proposal, Transition
 from agent.review.identity import escape_text
 
-out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False)
+OFF_TTY_WIDTH = 100_000  # off a terminal: wide enough that no line of ours is ever wrapped
+RULE_WIDTH = 100  # a rule (a full-width line) is this wide off a terminal
+
+
+def make_console(stderr: bool = False) -> Console:
+    """A console for stdout (or stderr): the terminal's width on a terminal, unbounded elsewhere."""
+    made = Console(stderr=stderr, highlight=False)
+    if not made.is_terminal:
+        made.width = OFF_TTY_WIDTH
+    return made
+
+
+out = make_console()
+err = make_console(stderr=True)
+
+
+def line(text: str, console: Console | None = None) -> None:
+    """One line of plain text (brackets literal, controls escaped), never wrapped off a terminal."""
+    (console or out).print(safe(text), markup=False, soft_wrap=True, highlight=False)
+
+
+def warn(text: str, label: str = "warning") -> None:
+    """`warning: text` on stderr; the text is printed literally."""
+    err.print(f"[yellow]{label}:[/] {escape(text)}", soft_wrap=True)
+
+
+def error(text: str) -> None:
+    """`error: text` on stderr; the text is printed literally."""
+    err.print(f"[red]error:[/] {escape(text)}", soft_wrap=True)
+
+
+def rule(title: str, console: Console | None = None, style: str = "rule.line") -> None:
+    """A titled horizontal line (`title` is rich markup): the terminal's width, or RULE_WIDTH off a terminal."""
+    from rich.rule import Rule
+
+    target = console or out
+    target.print(Rule(title, style=style), width=min(target.width, RULE_WIDTH) if not target.is_terminal else None)
 
 
 def escape(text: str) -> str:
@@ -38,42 +75,6 @@ def safe(text: str) -> str:
 
 def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-
-
-def finding_row(finding: Finding, rank: Rank | None = None) -> dict[str, Any]:
-    row = {
-        "id": finding.id, "short_id": finding.short_id, "tool": finding.tool, "rule_id": finding.rule_id,
-        "severity": finding.severity, "confidence": finding.confidence, "cwe": finding.cwe,
-        "path": finding.location.path, "line": finding.location.start_line, "message": finding.message,
-        "status": finding.status,
-    }
-    if rank is not None:
-        row.update(score=rank.score, reason=rank.reason,
-                   factors=[f.model_dump() for f in rank.factors])
-    return row
-
-
-def triage_table(ranked: list[tuple[Finding, Rank]], total: int) -> Table:
-    table = Table(title=f"Open findings, ranked ({len(ranked)} of {total})", title_justify="left")
-    for col, kw in (("#", {"justify": "right"}), ("score", {"justify": "right"}), ("id", {}), ("severity", {}),
-                    ("rule", {}), ("CWE", {}), ("location", {}), ("why", {"overflow": "fold"})):
-        table.add_column(col, **kw)
-    for i, (f, r) in enumerate(ranked, 1):
-        table.add_row(str(i), f"{r.score:.0f}", f.short_id, _sev(f.severity), f"{f.tool}:{f.rule_id}",
-                      ",".join(str(c) for c in f.cwe) or "-", escape(f"{f.location.path}:{f.location.start_line}"),
-                      escape(r.reason))
-    return table
-
-
-def triage_csv(ranked: list[tuple[Finding, Rank]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(["rank", "score", "id", "tool", "rule_id", "severity", "confidence", "cwe", "path", "line",
-                     "reason"])
-    for i, (f, r) in enumerate(ranked, 1):
-        writer.writerow([i, r.score, f.id, f.tool, f.rule_id, f.severity, f.confidence,
-                         ";".join(f"CWE-{c}" for c in f.cwe), f.location.path, f.location.start_line, r.reason])
-    return buf.getvalue()
 
 
 def _sev(sev: str) -> str:
@@ -136,7 +137,7 @@ def proposals_table(rows: list[tuple[Proposal, Finding | None]], title: str) -> 
 
 
 def show_proposal(p: Proposal, f: Finding, history: list[Transition]) -> None:
-    out.rule(f"proposal {p.short_id} · {p.kind} · [{STATE_STYLE.get(p.state, '')}]{p.state}[/]")
+    rule(f"proposal {p.short_id} · {p.kind} · [{STATE_STYLE.get(p.state, '')}]{p.state}[/]")
     out.print(f"[bold]Finding[/] {f.short_id}: {escape(f.tool)} {escape(f.rule_id)} "
               f"({', '.join(f'CWE-{c}' for c in f.cwe) or 'no CWE'}), {_sev(f.severity)}")
     out.print(f"  at {escape(f.location.path)}:{f.location.start_line}: {escape(f.message.strip())}")
@@ -147,7 +148,9 @@ def show_proposal(p: Proposal, f: Finding, history: list[Transition]) -> None:
         out.print(f"[bold]Rationale[/] {escape_lines(p.rationale.strip())}")
     if p.error:
         out.print(f"[bold red]No patch[/] {escape(p.error)}")
-    if p.diff:
+    if p.diff and not out.is_terminal:  # the diff as it is (controls escaped): copy-pasteable, never re-flowed
+        out.print(escape_text(p.diff, lines=True).rstrip("\n"), markup=False, highlight=False, soft_wrap=True)
+    elif p.diff:
         out.print(Syntax(escape_text(p.diff, lines=True), "diff", theme="ansi_dark", background_color="default",
                          word_wrap=True))
     v = p.validation

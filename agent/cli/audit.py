@@ -8,8 +8,8 @@ from pathlib import Path
 
 import typer
 
-from agent import render
-from agent.cli import DbOpt, FormatOpt, ListFmt, RepoOpt, _open
+from agent.cli import render
+from agent.cli.options import DbOpt, FormatOpt, ListFmt, RepoOpt, open_session
 
 audit_cli = typer.Typer(help="Check the review history for changes made behind suture's back.",
                         no_args_is_help=True)
@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
 def verify(repo: RepoOpt = Path("."), db: DbOpt = None, fmt: FormatOpt = ListFmt.table) -> None:
     """Walk the history chain: edited, deleted or reordered rows, edited diffs, validations or approver names,
     proposals without history. Exit 1 if anything is wrong, 0 if the chain is intact."""
-    session = _open(repo, db, _create=False)
+    session = open_session(repo, db, _create=False)
     problems = session.store.audit()
     rows = session.store.transitions_count()
     if fmt == ListFmt.json:
@@ -33,6 +33,6 @@ def verify(repo: RepoOpt = Path("."), db: DbOpt = None, fmt: FormatOpt = ListFmt
     else:
         render.out.print(f"audit: {len(problems)} change(s) made behind suture's back:", markup=False)
         for p in problems:
-            render.out.print(f"  - {render.safe(p.message)}", markup=False)
+            render.line(f"  - {p.message}")
     if problems:
         sys.exit(1)

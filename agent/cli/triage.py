@@ -7,13 +7,13 @@ import sys
 from datetime import UTC, datetime, time
 from enum import Enum
 from pathlib import Path
-from time import monotonic
 from typing import Annotated
 
 import typer
 
-from agent import render
-from agent.cli import DbOpt, FormatOpt, ListFmt, RepoOpt, _open, usecases
+from agent.cli import render
+from agent.cli.options import DbOpt, FormatOpt, ListFmt, RepoOpt, ReviewerOpt, open_session
+from agent.cli.progress import DelayedProgress
 from agent.errors import SutureError
 
 feeds_cli = typer.Typer(help="Exploitability feeds (EPSS, CISA KEV) from files you download; never the network.",
@@ -39,43 +39,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(feeds_cli, name="feeds")
 
 
-PROGRESS_DELAY = 1.0  # seconds of work before a progress bar appears
-
-
-class DelayedProgress:
-    """A progress bar on the terminal's stderr that appears only once the work has run `delay` seconds (default
-    PROGRESS_DELAY), counted from the first report; nothing on a non-terminal. Call it with (done, total);
-    `close()` when the work ends."""
-
-    def __init__(self, label: str, delay: float | None = None) -> None:
-        self.label, self.delay = label, PROGRESS_DELAY if delay is None else delay
-        self.start: float | None = None
-        self.bar = None
-        self.task = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is None:
-            if self.start is None:
-                self.start = monotonic()
-            if not render.err.is_terminal or monotonic() - self.start < self.delay:
-                return
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                TimeElapsedColumn(), console=render.err, transient=True)
-            self.bar.start()
-            self.task = self.bar.add_task(self.label, total=total)
-        self.bar.update(self.task, completed=done, total=total)
-        if done >= total:  # the work is over: let the next phase's bar have the terminal
-            self.close()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-            self.bar = None
-        self.start = float("inf")  # a closed bar never comes back
-
-
 def triage(
     repo: RepoOpt = Path("."), db: DbOpt = None,
     top: Annotated[int | None, typer.Option("--top", "-n", min=1, help="Show only the first N.")] = None,
@@ -92,7 +55,7 @@ def triage(
 
     if lane is not None and lane not in ("now", "batch", "defer"):
         raise SutureError(f"--lane must be now, batch or defer, not {lane!r}")
-    session = _open(repo, db)
+    session = open_session(repo, db)
     bars = [DelayedProgress("ranking: reading source files"), DelayedProgress("ranking: scoring findings")
             ] if fmt != TriageFmt.json else [None, None]
     try:
@@ -109,13 +72,13 @@ def triage(
     rows = [r for r in result.rows if (team is None or r.team == team) and (lane is None or r.decision.lane == lane)]
     shown = rows[:top] if top else rows
     for fid in result.reopened:
-        render.err.print(f"risk acceptance expired: finding {fid[:10]} is open again")
+        render.line(f"risk acceptance expired: finding {fid[:10]} is open again", render.err)
     for note in result.notes:
-        render.err.print(f"[yellow]note:[/] {note}")
+        render.warn(note, "note")
     for o in result.overflow:
-        render.err.print(f"[yellow]capacity:[/] team {o.team} fixes {o.capacity}/week; {len(o.moved)} now-lane "
+        render.warn(f"team {o.team} fixes {o.capacity}/week; {len(o.moved)} now-lane "
                          f"finding(s) moved to batch with later due dates: "
-                         + ", ".join(m[:10] for m in o.moved))
+                    + ", ".join(m[:10] for m in o.moved), "capacity")
     if fmt == TriageFmt.json:  # a list of rows, one per group (overflow and notes go to stderr)
         render.emit_json([report.row_dict(i, r) for i, r in enumerate(shown, 1)])
     elif fmt == TriageFmt.csv:
@@ -152,21 +115,22 @@ def accept(
     until: Annotated[str, typer.Option("--until", help="Last day the risk is tolerated (YYYY-MM-DD).")],
     reason: Annotated[str, typer.Option("--reason", "-r", help="Why the risk is acceptable (kept in the log and "
                                         "in SARIF suppressions).")],
-    reviewer: Annotated[str | None, typer.Option("--reviewer", help="Who accepts; default: git user.name "
-                                                 "<user.email>.")] = None,
+    reviewer: ReviewerOpt = None,
     repo: RepoOpt = Path("."), db: DbOpt = None, fmt: FormatOpt = ListFmt.table,
 ) -> None:
     """Accept the risk of an open finding until a date, as a named person. When the date passes, the finding
     re-opens (at the next `suture triage` or `fix`)."""
     when = parse_date(until)
-    session = _open(repo, db)
-    who = usecases.reviewer_identity(session.ws.project.git_root, reviewer)
+    session = open_session(repo, db)
+    from agent import app
+
+    who = app.reviewer_identity(session.ws.project.git_root, reviewer)
     finding = session.store.accept_risk(finding_id, when, reason, who)
     if fmt == ListFmt.json:
         render.emit_json({"id": finding.id, "status": finding.status, "until": when.isoformat(), "by": who,
                           "reason": reason})
     else:
-        render.out.print(f"accepted {finding.short_id} ({finding.rule_id} {finding.location.path}:"
+        render.line(f"accepted {finding.short_id} ({finding.rule_id} {finding.location.path}:"
                          f"{finding.location.start_line}) until {when:%Y-%m-%d} as {who}")
 
 
@@ -180,13 +144,13 @@ def feeds_import(
     file of the wrong shape changes nothing)."""
     from agent.triage.feeds import import_feeds
 
-    session = _open(repo, db)
+    session = open_session(repo, db)
     results = import_feeds(files, session.ws.state_dir)
     if fmt == ListFmt.json:
         render.emit_json([{"file": f, "feed": kind, "cves": n} for f, kind, n in results])
         return
     for f, kind, n in results:
-        render.out.print(f"{f}: imported {kind.upper()} ({n} CVEs) → .suture/feeds/{kind}.json")
+        render.line(f"{f}: imported {kind.upper()} ({n} CVEs) → .suture/feeds/{kind}.json")
 
 
 def sarif(
@@ -199,7 +163,7 @@ def sarif(
     from agent.triage.report import row_dict
     from agent.triage.service import triage_store
 
-    session = _open(repo, db)
+    session = open_session(repo, db)
     result = triage_store(session.store, session.settings.triage, session.ws.project_dir, session.ws.state_dir)
     ranks = {r.finding.id: {k: v for k, v in row_dict(i, r).items()
                             if k in ("rank", "score", "team", "decision", "lane", "due", "reason")}
@@ -211,5 +175,4 @@ def sarif(
     else:
         out.write_text(text + "\n", encoding="utf-8")
         count = sum(len(r["results"]) for r in log["runs"])
-        render.err.print(render.safe(f"wrote {out}: {count} results in {len(log['runs'])} run(s)"), markup=False,
-                         soft_wrap=True)
+        render.line(f"wrote {out}: {count} results in {len(log['runs'])} run(s)", render.err)

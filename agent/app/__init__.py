@@ -115,6 +115,9 @@ class IngestReport:
     suppressed: int = 0  # new findings the log itself suppresses, recorded as dismissed / risk-accepted
     path_mappings: list[str] = field(default_factory=list)  # every path mapping used (path_map.PathMap.summary)
 
+    def to_json(self) -> dict[str, Any]:
+        return {**self.__dict__, "skipped": [s.model_dump() for s in self.skipped]}
+
 
 @contextmanager
 def head_tree(session: Session) -> Iterator[Path]:

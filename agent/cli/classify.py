@@ -1,16 +1,15 @@
-"""`suture context` (what a model would be sent) and `suture classify` (verdicts only, for whole backlogs)."""
+"""`suture classify`: verdicts only (true positive / false positive / uncertain), for whole backlogs."""
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from agent import render
-from agent.cli import (
+from agent.cli import render
+from agent.cli.options import (
     ApiBaseOpt,
     BudgetOpt,
     DbOpt,
@@ -19,58 +18,14 @@ from agent.cli import (
     ModelOpt,
     NoCacheOpt,
     RepoOpt,
-    _open,
-    usecases,
+    open_session,
 )
+from agent.cli.progress import task_bar
 from agent.errors import SutureError
 
 
-class PromptTask(str, Enum):
-    classify = "classify"
-    draft = "draft"
-
-
 def register(app: typer.Typer) -> None:
-    app.command()(context)
     app.command()(classify)
-
-
-def context(
-    finding_id: Annotated[str, typer.Argument(help="Finding id or unique prefix (see `suture triage`).")],
-    repo: RepoOpt = Path("."), db: DbOpt = None,
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Count tokens, size the budget and price "
-                                              "the call for this litellm model (nothing is sent).")] = None,
-    task: Annotated[PromptTask, typer.Option("--task", "-t", help="Which prompt: classify (verdict) or draft "
-                                             "(fix).")] = PromptTask.draft,
-    fmt: FormatOpt = ListFmt.table,
-) -> None:
-    """Print exactly what would be sent to a model for one finding: the rendered, redacted prompt messages,
-    their token count against the budget, and what was cut to fit. Nothing leaves the machine."""
-    from agent.preview import preview_in_head
-
-    session = _open(repo, db, model=model)
-    preview = preview_in_head(session.ws, session.store, finding_id, session.settings, task.value)
-    if fmt == ListFmt.json:
-        render.emit_json(preview.as_json())
-        return
-    c = preview.context
-    for message in preview.messages:
-        render.out.rule(f"{message['role']} message", style="dim")
-        render.out.print(message["content"], markup=False, highlight=False, soft_wrap=True)
-    render.out.rule("summary", style="dim")
-    cost = ("unknown" if preview.estimated_cost_usd is None and preview.model
-            else "n/a (no --model)" if preview.estimated_cost_usd is None
-            else f"at most ${preview.estimated_cost_usd:.5f} (prompt + max_tokens={preview.max_tokens})")
-    share = f" ({c.tokens_used / c.token_budget:.0%})" if c.token_budget else ""
-    lines = [
-        f"finding {preview.finding_id[:10]}, task {preview.task}, model {preview.model or '(none: default budget)'}",
-        (f"prompt: {preview.prompt_tokens} tokens{'' if preview.tokens_exact else ' (estimated)'} in "
-        f"{len(preview.messages)} messages; code context {c.tokens_used}/{c.token_budget} budget tokens{share}"),
-        f"secrets redacted: {c.redactions}; prompt hash {preview.prompt_hash[:12]}; cost {cost}",
-    ]
-    lines += [f"dropped (over budget): {d}" for d in c.dropped] or ["dropped: nothing"]
-    for line in lines + preview.notes:
-        render.out.print(line, markup=False, soft_wrap=True)
 
 
 def classify(
@@ -90,39 +45,35 @@ def classify(
     has no opinion otherwise. Verdicts are stored; a false positive becomes a dismissal proposal for a person
     to approve (`suture review`) — a finding is never closed by a verdict alone. Findings already answered at
     this commit, engine, prompt and settings are skipped (their stored verdict is shown) unless --retry-failed."""
+    from agent import app
     from agent.classify import classify_findings
 
     if top and all_:
         raise SutureError("give either --top or --all, not both")
-    session = _open(repo, db, model=model, api_base=api_base, budget_usd=budget_usd,
+    session = open_session(repo, db, model=model, api_base=api_base, budget_usd=budget_usd,
                     cache=False if no_cache else None)
-    ranked = [f for f, _ in usecases.ranked_open_findings(session)]
+    ranked = [f for f, _ in app.ranked_open_findings(session)]
     findings = ranked if all_ else ranked[: top or session.settings.top]
     if not findings:
-        render.err.print("No open findings to classify. Run `suture scan` first.")
+        render.line("No open findings to classify. Run `suture scan` first.", render.err)
         if fmt == ListFmt.json:
             render.emit_json([])
         return
-    engine = usecases.make_engine(session)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=render.err, transient=True, disable=fmt == ListFmt.json) as progress:
-        bar = progress.add_task("classifying", total=len(findings))
-
+    engine = app.make_engine(session)
+    with task_bar("classifying", len(findings), quiet=fmt == ListFmt.json) as bar:
         def step(finding, status: str) -> None:
-            progress.update(bar, description=f"{finding.short_id} {finding.rule_id}: {status}")
-            progress.advance(bar)
+            bar.status(f"{finding.short_id} {finding.rule_id}: {status}")
+            bar.advance()
 
         results = classify_findings(session.ws, session.store, findings, engine, session.settings, step,
                                     retry_failed=retry_failed)
     skipped = [r for r in results if r.skipped]
     if skipped and fmt != ListFmt.json:
-        render.err.print(f"skipped {len(skipped)}: final outcome at this commit (their stored verdicts are shown); "
-                         "--retry-failed to try again", markup=False, soft_wrap=True, highlight=False)
+        render.line(f"skipped {len(skipped)}: final outcome at this commit (their stored verdicts are shown); "
+                    "--retry-failed to try again", render.err)
     spend = getattr(engine, "spend", None)
     for note in (spend.notes if spend else []):
-        render.err.print(f"[yellow]note:[/] {render.escape(note)}")
+        render.warn(note, "note")
     rows = [_row(r) for r in results]
     if fmt == ListFmt.json:
         render.emit_json(rows)

@@ -1,0 +1,49 @@
+"""`suture export`: approved patches out as a branch (the checkout untouched) or a patch file."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agent.cli import render
+from agent.cli.options import DbOpt, FormatOpt, ListFmt, RepoOpt, open_session
+from agent.errors import SutureError
+
+
+class ExportTo(str, Enum):
+    branch = "branch"
+    patch = "patch"
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(export)
+
+
+def export(
+    proposal_id: Annotated[str | None, typer.Argument(help="Proposal id or prefix.")] = None,
+    approved: Annotated[bool, typer.Option("--approved", help="Export every approved proposal.")] = False,
+    to: Annotated[ExportTo, typer.Option("--to", help="branch: suture/<id> with one commit; patch: a "
+                                         ".patch file.")] = ExportTo.branch,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for patch files (default "
+                                                ".suture/exports).")] = None,
+    repo: RepoOpt = Path("."), db: DbOpt = None, fmt: FormatOpt = ListFmt.table,
+) -> None:
+    """Export approved patches as a branch (your checkout is not touched) or a patch file."""
+    from agent.export.service import export as export_proposals
+
+    if bool(proposal_id) == approved:
+        raise SutureError("give a proposal id or --approved (one of them)")
+    session = open_session(repo, db, _create=False)
+    results = export_proposals(session, proposal_id, to.value, out)
+    if fmt == ListFmt.json:
+        render.emit_json([{"proposal_id": r.proposal_id, "branch": r.branch, "commit": r.commit,
+                           "patch": str(r.patch_path) if r.patch_path else None} for r in results])
+        return
+    if not results:
+        render.out.print("No approved proposals to export.")
+    for r in results:
+        where = f"branch {r.branch}" if r.branch else f"patch {r.patch_path}"
+        render.line(f"exported {r.proposal_id[:8]} → {where} (commit {r.commit[:10]})")
