@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agent import render
+from agent.cli import render
 from agent.models import Edit, Finding, Location, Proposal
 from agent.validate.pipeline import validate_patch
 from agent.validate.worktree import Worktree

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from agent import render
+from agent.cli import render
 from agent.models import Proposal, TestRun, Validation
 from agent.validate.evidence import baseline_problem
 from agent.validate.project_env import detect_project_env
