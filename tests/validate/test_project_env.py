@@ -120,3 +120,19 @@ def test_project_venv_without_pytest_says_what_to_install(tmp_path: Path) -> Non
     assert validation.baseline.reason == (f"test environment incomplete: pytest is not installed in {venv}; install "
                                           f"it there (`{venv}/bin/python -m pip install pytest`) or set "
                                           "test_command in suture.toml")
+
+
+def test_project_venv_without_coverage_leaves_the_fix_unproven_with_a_note(tmp_path: Path) -> None:
+    """The project's venv has pytest but not coverage.py: the tests run and pass, nothing crashes, and since no
+    test can be shown to execute the change the patch is unproven, saying why (issue 14)."""
+    project = make_repo(tmp_path / "repo", APP)
+    add_projdep(make_venv(project.git_root / ".venv"))
+    env = make_env(tmp_path, project)
+    edit = Edit(path="app/calc.py", search="return projdep.plus(a, b)", replace="return projdep.plus(b, a)")
+    with Worktree(project) as wt:
+        validation, _ = validate_patch(env, wt.project_path, finding(), [edit], "no-coverage")
+    assert validation.passed and validation.patched.passed == 1, validation.reasons
+    assert validation.state == "unproven"
+    assert validation.coverage.scope == "none" and validation.coverage.tests == []
+    assert "coverage.py cannot be imported" in validation.coverage.note
+    assert "coverage.py cannot be imported" in validation.unproven_reason
