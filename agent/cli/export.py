@@ -29,6 +29,9 @@ def export(
                                          ".patch file.")] = ExportTo.branch,
     out: Annotated[Path | None, typer.Option("--out", help="Folder for patch files (default "
                                                 ".suture/exports).")] = None,
+    without_regression_test: Annotated[bool, typer.Option(
+        "--without-regression-test", help="Leave out the security regression test, which otherwise follows the "
+        "fix as a commit of its own.")] = False,
     repo: RepoOpt = Path("."), db: DbOpt = None, fmt: FormatOpt = ListFmt.table,
 ) -> None:
     """Export approved patches as a branch (your checkout is not touched) or a patch file."""
@@ -37,9 +40,10 @@ def export(
     if bool(proposal_id) == approved:
         raise SutureError("give a proposal id or --approved (one of them)")
     session = open_session(repo, db, _create=False)
-    results = export_proposals(session, proposal_id, to.value, out)
+    results = export_proposals(session, proposal_id, to.value, out, with_test=not without_regression_test)
     if fmt == ListFmt.json:
         render.emit_json([{"proposal_id": r.proposal_id, "branch": r.branch, "commit": r.commit,
+                           "test_commit": r.test_commit,
                            "patch": str(r.patch_path) if r.patch_path else None} for r in results])
         return
     if not results:

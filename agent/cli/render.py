@@ -103,7 +103,7 @@ def proposal_summary(p: Proposal) -> str:
     if v.passed:
         tests = f"{v.patched.passed} tests pass" if v.patched and v.patched.ran else "no tests ran"
         gone = {True: "finding gone on re-scan", None: v.rescan_note or "not re-scanned", False: ""}[v.finding_gone]
-        proof = (f"executed by {len(v.coverage.tests)} passing test(s)" if v.state == "validated"
+        proof = (f"executed by {len(v.covering_tests)} passing test(s)" if v.state == "validated"
                  else NO_TEST_COVERS)
         return f"{proof}; {tests}, {gone}"
     return "; ".join(v.reasons) or "validation failed"
@@ -136,6 +136,17 @@ def proposals_table(rows: list[tuple[Proposal, Finding | None]], title: str) -> 
     return table
 
 
+def _show_regression(v) -> None:
+    """The security regression test (agent.validate.regression): outcome, note, and its text when one was written."""
+    from agent.validate.regression import regression_lines
+
+    for line in regression_lines(v):
+        out.print(f"  {escape(line)}")
+    if v.regression is not None and v.regression.content:
+        out.print(escape_text(v.regression.content, lines=True).rstrip("\n"), markup=False, highlight=False,
+                  soft_wrap=True)
+
+
 def show_proposal(p: Proposal, f: Finding, history: list[Transition]) -> None:
     rule(f"proposal {p.short_id} · {p.kind} · [{STATE_STYLE.get(p.state, '')}]{p.state}[/]")
     out.print(f"[bold]Finding[/] {f.short_id}: {escape(f.tool)} {escape(f.rule_id)} "
@@ -158,11 +169,12 @@ def show_proposal(p: Proposal, f: Finding, history: list[Transition]) -> None:
         out.print("[bold]Validation[/] " + {"validated": "[green]validated[/]: a passing test executes the change",
                                              "unproven": f"[yellow]unproven[/]: {escape(v.unproven_reason)}",
                                              "failed": "[red]failed[/]"}[v.state])
-        if v.coverage is not None and v.coverage.tests:
-            out.print(f"  tests executing the changed lines: {escape(', '.join(v.coverage.tests[:10]))}"
-                      + (f" (+{len(v.coverage.tests) - 10} more)" if len(v.coverage.tests) > 10 else ""))
+        if v.covering_tests:
+            out.print(f"  tests executing the changed lines: {escape(', '.join(v.covering_tests[:10]))}"
+                      + (f" (+{len(v.covering_tests) - 10} more)" if len(v.covering_tests) > 10 else ""))
         if v.coverage is not None and v.coverage.uncovered:
             out.print(f"  changed lines no passing test executes: {escape(', '.join(v.coverage.uncovered[:10]))}")
+        _show_regression(v)
         for name, run in (("baseline", v.baseline), ("targeted", v.targeted), ("patched", v.patched)):
             if run is not None:
                 out.print(f"  tests {name}: {escape(run.summary)}")
