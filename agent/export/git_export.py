@@ -73,10 +73,10 @@ def commit_message(proposal: Proposal, finding: Finding, reviewer: str, approval
             evidence.append(f"- newly failing tests: {', '.join(v.newly_failing)}")
         gone = {True: "finding gone", False: "finding STILL reported", None: "not re-scanned"}[v.finding_gone]
         evidence.append(f"- re-scan ({v.rescan_tool or 'n/a'}): {gone}; new findings: {len(v.new_findings)}")
-        if v.state == "validated" and v.coverage is not None:
+        if v.state == "validated":
             evidence.append("- validated: passing tests execute the changed lines: "
-                            + escape_text(", ".join(v.coverage.tests[:5]))
-                            + (f" (+{len(v.coverage.tests) - 5} more)" if len(v.coverage.tests) > 5 else ""))
+                            + escape_text(", ".join(v.covering_tests[:5]))
+                            + (f" (+{len(v.covering_tests) - 5} more)" if len(v.covering_tests) > 5 else ""))
         elif v.state == "unproven":
             evidence.append(f"- UNPROVEN: {escape_text(v.unproven_reason)}")
         evidence.append(f"- {regression_line(v)}")

@@ -118,8 +118,8 @@ def diff_to_fix(proposal: Proposal, approval: Transition | None = None, repo_pre
         fix.setdefault("properties", {})["suture/validation"] = v.state
         if v.state == "unproven":
             text += f"UNPROVEN: {escape_text(v.unproven_reason)}. "
-        elif v.coverage is not None:
-            fix["properties"]["suture/testsExecutingChange"] = v.coverage.tests[:20]
+        else:
+            fix["properties"]["suture/testsExecutingChange"] = v.covering_tests[:20]
     fix["description"] = {"text": text + proposal.rationale.strip()[:500]}
     return fix
 
