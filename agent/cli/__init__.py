@@ -14,6 +14,7 @@ import typer
 
 from agent.cli import audit, classify, context, evaluate, export, fix, options, render, review, scan, triage
 from agent.errors import SutureError
+from agent.web.cli import register as register_web
 
 cli = typer.Typer(
     help="suture: rank scanner findings, draft and prove fixes, and queue them for human review.\n\n"
@@ -50,6 +51,7 @@ def _global_options(
 
 for _group in (scan, fix, review, export, triage, context, classify, evaluate, audit):
     _group.register(cli)
+register_web(cli)  # `suture serve` (agent/web)
 
 
 def main() -> None:
