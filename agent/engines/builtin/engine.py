@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent.engines.base import Draft, Feedback
+from agent.engines.builtin.dependencies import dependency_note
 from agent.engines.builtin.edits import EditBuildError, edits_between
 from agent.engines.builtin.evidence import collect_evidence, verdict_from_evidence
 from agent.engines.builtin.fixers import Fixer, candidate_fixers, fixers_for
@@ -77,23 +78,28 @@ class BuiltinEngine:
                                    f"recognises the code on {lines_label(first, last)}")
             return Draft(error=f"no builtin fixer recognises the code at the finding ({looked_for})",
                          model_params=_fixer_param(candidates))
-        declines: list[str] = []
+        declines: list[tuple[Fixer, str]] = []
         for fixer in fixers:
             result = fixer.fix_parsed(parsed, first, last)
             if result.new_source is None:
-                declines.append(f"{fixer.name}: {result.reason}")
+                declines.append((fixer, result.reason))
                 continue
             try:
                 edits = edits_between(finding.location.path, source, result.new_source)
             except EditBuildError as exc:
-                declines.append(f"{fixer.name}: {exc}")
+                declines.append((fixer, str(exc)))
                 continue
             return Draft(
                 edits=edits,
-                rationale=f"{fixer.summary}. {result.reason}.\n\nReview guidance: {fixer.review_guidance}",
+                rationale=f"{fixer.summary}. {result.reason}.\n\nReview guidance: {fixer.review_guidance}"
+                          + dependency_note(project_root, result.dependencies),
                 model_params={"fixer": fixer.name},
             )
-        return Draft(error="; ".join(declines), model_params={"fixer": fixers[0].name})
+        # bandit's candidates are not filtered by shape: when some fixer recognised the code, its reasons are the
+        # ones that matter (not another candidate's "no ... on line N")
+        recognised = [(f, r) for f, r in declines if f.detects(parsed, first, last)] or declines
+        return Draft(error="; ".join(f"{f.name}: {r}" for f, r in recognised),
+                     model_params={"fixer": recognised[0][0].name})
 
 
 def _fixer_param(fixers: list[Fixer]) -> dict:

@@ -143,9 +143,10 @@ def test_repair_round_is_refused(project: Path) -> None:
 
 def test_fixers_are_ordered_rule_id_first() -> None:
     other_tool = make_finding(1, "B324", (78,), tool="semgrep")
-    assert [f.name for f in fixers_for(other_tool)] == ["weak_hash", "shell_command"]
-    # bandit's rule ids are exact: a CWE shared with another bandit rule is no match
-    assert [f.name for f in fixers_for(make_finding(1, "B324", (78,)))] == ["weak_hash"]
+    assert [f.name for f in fixers_for(other_tool)] == ["hmac_signature", "weak_hash", "shell_command"]
+    # bandit's rule ids are exact: a CWE shared with another bandit rule is no match; hmac_signature comes first
+    # because a weak hash over key + data needs HMAC, and it declines every other MD5/SHA-1 shape
+    assert [f.name for f in fixers_for(make_finding(1, "B324", (78,)))] == ["hmac_signature", "weak_hash"]
     assert fixers_for(make_finding(1, "B607", (78,))) == []  # partial executable path: a shell rewrite can't fix it
     assert [f.name for f in fixers_for(make_finding(1, "python.cmd-injection", (78,), tool="codeql"))] == [
         "shell_command"]

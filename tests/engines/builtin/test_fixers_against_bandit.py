@@ -28,6 +28,9 @@ SAMPLES: dict[str, tuple[str, str]] = {
     "temp_file": ("B306", ("import tempfile\n\n\ndef scratch():\n    path = tempfile.mktemp()\n"
                            "    return open(path, 'w')\n")),
     "hardcoded_secret": ("B105", "import os\n\nDB_PASSWORD = 'Xk2pq9Lr7vB4'\n"),
+    "xml_parser": ("B314", "import xml.etree.ElementTree as ET\n\n\ndef read(data):\n    return ET.fromstring(data)\n"),
+    "hmac_signature": ("B324", ("import hashlib\n\n\ndef sign(key, payload):\n"
+                                "    return hashlib.md5(key + payload).hexdigest()\n")),
     "tls_verify": ("B501", ("import requests\n\n\ndef fetch(url):\n    return requests.get(url, timeout=5, "
                             "verify=False)\n")),
 }

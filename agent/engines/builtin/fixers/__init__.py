@@ -21,6 +21,7 @@ from functools import lru_cache
 
 from agent.engines.builtin.fixers.base import Fixer, FixResult, ParsedSource, SourceParseError, parse_source
 from agent.engines.builtin.fixers.hardcoded_secret import HardcodedSecretFixer
+from agent.engines.builtin.fixers.hmac_signature import HmacSignatureFixer
 from agent.engines.builtin.fixers.insecure_random import InsecureRandomFixer
 from agent.engines.builtin.fixers.jinja2_autoescape import Jinja2AutoescapeFixer
 from agent.engines.builtin.fixers.requests_timeout import RequestsTimeoutFixer
@@ -30,6 +31,7 @@ from agent.engines.builtin.fixers.tar_extract import TarExtractFixer
 from agent.engines.builtin.fixers.temp_file import TempFileFixer
 from agent.engines.builtin.fixers.tls_verify import TlsVerifyFixer
 from agent.engines.builtin.fixers.weak_hash import WeakHashFixer
+from agent.engines.builtin.fixers.xml_parser import XmlParserFixer
 from agent.engines.builtin.fixers.yaml_load import YamlLoadFixer
 from agent.models import Finding, Location
 
@@ -39,12 +41,14 @@ FIXERS: tuple[Fixer, ...] = (
     YamlLoadFixer(),
     TarExtractFixer(),
     InsecureRandomFixer(),
+    HmacSignatureFixer(),  # before weak_hash: a weak hash over key + data needs HMAC, not just SHA-256
     WeakHashFixer(),
     TlsVerifyFixer(),
     Jinja2AutoescapeFixer(),
     RequestsTimeoutFixer(),
     TempFileFixer(),
     HardcodedSecretFixer(),
+    XmlParserFixer(),
 )
 
 

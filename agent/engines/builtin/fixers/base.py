@@ -41,6 +41,7 @@ class FixResult:
 
     new_source: str | None
     reason: str
+    dependencies: tuple[str, ...] = ()  # distributions the rewritten code imports that it did not before
 
     def __post_init__(self) -> None:
         if not self.reason.strip():
@@ -67,6 +68,7 @@ class Rewrite:
     replacement: cst.CSTNode
     summary: str
     imports: tuple[NeededImport, ...] = ()
+    dependencies: tuple[str, ...] = ()  # third-party distributions the replacement needs (e.g. "defusedxml")
 
 
 @dataclass(frozen=True)
@@ -318,7 +320,8 @@ def combine(parsed: ParsedSource, plans: list[tuple[cst.CSTNode, Rewrite | Decli
         return FixResult(None, declined_text)
     changed = "; ".join(f"line {parsed.span(r.original).start.line}: {r.summary}" for r in rewrites)
     reason = changed if not declines else f"{changed}. Left unchanged: {declined_text}"
-    return FixResult(apply_rewrites(parsed, rewrites), reason)
+    dependencies = tuple(sorted({d for r in rewrites for d in r.dependencies}))
+    return FixResult(apply_rewrites(parsed, rewrites), reason, dependencies)
 
 
 def rename_callee(call: cst.Call, module: str, new_name: str) -> tuple[cst.Call, tuple[NeededImport, ...]]:

@@ -5,7 +5,7 @@ import hmac
 
 
 def sign(secret, message):
-    # ruleid: python-weak-hash
+    # ruleid: python-weak-hash, python-hash-keyed-by-concatenation
     return hashlib.md5(secret + message).hexdigest()
 
 

@@ -40,3 +40,25 @@ def constant_doc():
 def build(tag):
     # ok: python-xml-unsafe-parser
     return ET.Element(tag)
+
+
+import xml.sax
+from xml.sax.handler import feature_external_ges
+
+
+def read_feed(data, handler):
+    parser = xml.sax.make_parser()
+    # ruleid: python-xml-external-entities-enabled
+    parser.setFeature(feature_external_ges, True)
+    # ok: python-xml-external-entities-enabled
+    parser.setFeature(feature_external_ges, False)
+    parser.setContentHandler(handler)
+    parser.parse(data)
+
+
+def lxml_parser():
+    # ruleid: python-xml-external-entities-enabled
+    unsafe = etree.XMLParser(resolve_entities=True)
+    # ok: python-xml-external-entities-enabled
+    safe = etree.XMLParser(resolve_entities=False)
+    return unsafe, safe
