@@ -63,7 +63,7 @@ def _export_to(form) -> str:
 
 
 def _export(project, pid, form, reviewer: str) -> str:
-    results = usecases.export(project, pid, _export_to(form))
+    results = usecases.export(project, pid, _export_to(form), with_test=form.get("without_test") != "yes")
     return "; ".join(_exported(r) for r in results)
 
 

@@ -131,13 +131,13 @@ def reject(project: Project, proposal_id: str, reviewer: str, reason: str, retra
         return service.reject(s.store, proposal_id, reviewer, reason, retract=retract)
 
 
-def export(project: Project, proposal_id: str | None, to: str) -> list:
-    """`suture export ID --to branch|patch` (or `--approved` when `proposal_id` is None). Patches go to the
-    default folder, .suture/exports: a web request never chooses where files are written."""
+def export(project: Project, proposal_id: str | None, to: str, with_test: bool = True) -> list:
+    """`suture export ID --to branch|patch [--without-regression-test]` (or `--approved` when `proposal_id` is
+    None). Patches go to the default folder, .suture/exports: a web request never chooses where files are written."""
     from agent.export.service import export as export_proposals
 
     with session(project) as s:
-        return export_proposals(s, proposal_id, to, None)
+        return export_proposals(s, proposal_id, to, None, with_test=with_test)
 
 
 def exported_patch(project: Project, proposal: Proposal) -> Path | None:

@@ -1,0 +1,203 @@
+"""Fixtures for the review web UI: a real repository with real proposals, a real uvicorn server on a free
+loopback port, and Debian's headless chromium driven by Selenium.
+
+Without chromium + chromedriver the browser tests skip with the reason, unless SUTURE_REQUIRE_BROWSER=1 (CI's
+.ci/run sets it), where they fail instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE, git
+
+REVIEWER = "Rita Reviewer <rita@example.com>"
+HOSTILE = "<script>window.pwned=1</script><img src=x onerror=\"window.pwned=2\"> shell=True with untrusted input"
+
+
+def _browser_paths() -> tuple[str, str] | None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    return (chromium, driver) if chromium and driver else None
+
+
+def need_browser() -> tuple[str, str]:
+    paths = _browser_paths()
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        paths = None
+    if paths is None:
+        why = "no chromium + chromedriver + selenium (apt-get install chromium chromium-driver; pip install -e '.[dev]')"
+        if os.environ.get("SUTURE_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"SUTURE_REQUIRE_BROWSER=1 but {why}")
+        pytest.skip(why)
+    return paths
+
+
+def sarif(results: list[tuple[str, str, str, int]]) -> dict:
+    """A minimal bandit-like SARIF log: (rule, message, path, line) per result."""
+    rules = {"B602": "78", "B608": "89"}
+    return {"version": "2.1.0", "runs": [{
+        "tool": {"driver": {"name": "Bandit", "rules": [
+            {"id": r, "properties": {"tags": ["security", f"external/cwe/cwe-{cwe}"]}} for r, cwe in rules.items()]}},
+        "results": [{"ruleId": rule, "level": "error", "message": {"text": message},
+                     "locations": [{"physicalLocation": {"artifactLocation": {"uri": path},
+                                                         "region": {"startLine": line}}}]}
+                    for rule, message, path, line in results]}]}
+
+
+@dataclass
+class Proposals:
+    repo: Path
+    shell: str  # proposal id fixing B602 in billing/exports.py (its finding message is HOSTILE)
+    sql: str  # proposal id fixing B608 in billing/db.py
+
+
+@pytest.fixture(scope="session")
+def proposals(tmp_path_factory) -> Proposals:
+    """examples/billing in a fresh git repo, two findings ingested from SARIF and fixed by the builtin engine
+    (real validation: tests before/after, coverage, re-scan) — two validated proposals awaiting review."""
+    from agent import app
+
+    repo = tmp_path_factory.mktemp("web") / "billing"
+    shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns(".suture", "__pycache__", ".pytest_cache"))
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.name", "Rita Reviewer")
+    git(repo, "config", "user.email", "rita@example.com")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "initial")
+    log = repo.parent / "findings.sarif"
+    log.write_text(json.dumps(sarif([
+        ("B602", HOSTILE, "billing/exports.py", 36),
+        ("B608", "Possible SQL injection vector through string-based query construction.", "billing/db.py", 72),
+    ])))
+    session = app.open_session(repo)
+    try:
+        app.ingest_files(session, [log])
+        findings, _ = app.select_findings(session, 5, None)
+        made = app.fix(session, findings)
+    finally:
+        session.close()
+    by_rule = {}
+    for p in made:
+        assert p.state == "validated", (p.short_id, p.state, p.error, p.validation and p.validation.reasons)
+        by_rule[p.engine] = p.id
+    shell = next(pid for engine, pid in by_rule.items() if "shell" in engine)
+    sql = next(pid for engine, pid in by_rule.items() if "sql" in engine)
+    return Proposals(repo, shell, sql)
+
+
+def stored(repo: Path, proposal_id: str):
+    """(proposal, its history) as the store holds them now."""
+    from agent import app
+
+    session = app.open_session(repo, create=False)
+    try:
+        return session.store.get_proposal(proposal_id), session.store.transitions(proposal_id)
+    finally:
+        session.close()
+
+
+class Server:
+    """A uvicorn server running create_app(config) in a thread, on a loopback socket bound to a free port."""
+
+    def __init__(self, config) -> None:
+        import uvicorn
+
+        from agent.web.app import create_app
+
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning", lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def __enter__(self) -> Server:  # noqa: PYI034
+        self.thread.start()
+        for _ in range(200):
+            if self.server.started:
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("uvicorn did not start")
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.sock.close()
+
+
+def serve_config(repo: Path, token: str | None = None, host: str = "127.0.0.1"):
+    from agent.web.cli import build_config
+
+    config, _ = build_config([repo], host, token, None)
+    return config
+
+
+@pytest.fixture(scope="module")
+def server(proposals):
+    with Server(serve_config(proposals.repo)) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium, driver_path = need_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=1400,1000", "--disable-background-networking", "--no-first-run"):
+        options.add_argument(arg)
+    options.binary_location = chromium
+    driver = webdriver.Chrome(options=options, service=Service(driver_path))
+    driver.implicitly_wait(0)
+    yield driver
+    driver.quit()
+
+
+class Http:
+    """Plain HTTP requests (no browser) with their own cookie jar: what a script or another site could send."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.jar = CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect)
+
+    def request(self, path: str, data: dict | None = None, headers: dict | None = None) -> tuple[int, str, dict]:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        req = urllib.request.Request(self.base + path, data=body, headers=headers or {})
+        try:
+            with self.opener.open(req, timeout=60) as resp:
+                return resp.status, resp.read().decode(), dict(resp.headers)
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode(), dict(error.headers)
+
+    def copy_cookies(self, driver) -> None:
+        """Take the browser's session cookie (a signed-in reviewer, with a CSRF token in it)."""
+        from http.cookiejar import Cookie
+
+        for c in driver.get_cookies():
+            self.jar.set_cookie(Cookie(0, c["name"], c["value"], None, False, "127.0.0.1", False, False,
+                                       "/", True, False, None, False, None, None, {}))
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
