@@ -25,7 +25,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.ingest import scanners
+from agent import scanners
 from agent.ingest.sarif import load_sarif, parse_sarif
 from agent.models import SEVERITY_ORDER, Finding
 from agent.patch.guards import GuardConfig, is_test_path

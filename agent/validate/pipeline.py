@@ -13,11 +13,10 @@ re-scan is recorded as not possible rather than guessed.
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
 
+from agent import scanners
 from agent.errors import SutureError
-from agent.ingest import scanners
 from agent.ingest.closing import misplaced_reason
 from agent.ingest.sarif import load_sarif, parse_sarif
 from agent.models import SEVERITY_ORDER, Edit, Finding, Validation
@@ -28,8 +27,8 @@ from agent.validate.lint import lint_reasons
 from agent.validate.rigging import rigging_reasons
 from agent.validate.testplan import run_baseline, test_patch
 
-RESCANNABLE = {"bandit", "semgrep"}
-__all__ = ["RESCANNABLE", "ValidationEnv", "pack_has_rule", "rescan_files", "run_baseline", "validate_patch"]
+RESCANNABLE = frozenset(scanners.SCANNERS)  # the tools suture can run itself (agent/scanners registry)
+__all__ = ["RESCANNABLE", "ValidationEnv", "rescan_files", "run_baseline", "validate_patch"]
 
 
 def rescan_files(env: ValidationEnv, tool: str, project_dir: Path, files: list[str], tag: str) -> list[Finding]:
@@ -58,14 +57,6 @@ def _scan(env: ValidationEnv, tool: str, project_dir: Path, files: tuple[str, ..
     return [f for r in parsed.runs for f in r.findings]
 
 
-def pack_has_rule(rule_id: str) -> bool:
-    """Whether a semgrep rule id (possibly prefixed with the config path) is one of suture's own rules."""
-    ids: set[str] = set()
-    for yml in scanners.DEFAULT_SEMGREP_RULES.glob("*.y*ml"):
-        ids.update(re.findall(r"^\s*-\s*id:\s*([\w.-]+)\s*$", yml.read_text(encoding="utf-8"), re.MULTILINE))
-    return rule_id.rsplit(".", 1)[-1] in ids
-
-
 def _same_rule(a: str, b: str) -> bool:
     """Rule ids match exactly, or by their last dotted part (semgrep prefixes ids with the config path)."""
     return a == b or a.rsplit(".", 1)[-1] == b.rsplit(".", 1)[-1]
@@ -76,10 +67,9 @@ def _rescan(env: ValidationEnv, finding: Finding, project_dir: Path, files: list
     """(finding_gone, new findings, note, reasons) comparing a re-scan of the patched files with the unpatched."""
     if not env.settings.rescan:
         return None, [], "re-scan disabled by settings", []
-    if finding.tool not in RESCANNABLE:
-        return None, [], f"{finding.tool} cannot be re-run here; finding not re-checked", []
-    if finding.tool == "semgrep" and not pack_has_rule(finding.rule_id):
-        return None, [], f"semgrep rule {finding.rule_id} is not in suture's local pack; not re-checked", []
+    refusal = scanners.rescan_refusal(finding.tool, finding.rule_id)
+    if refusal:
+        return None, [], refusal, []
     if before is None:
         return None, [], "baseline re-scan unavailable", []
     after = rescan_files(env, finding.tool, project_dir, files, tag="patched")

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from agent.attempt import prepare
 from agent.config import Settings
-from agent.ingest import scanners
+from agent import scanners
 from agent.ingest.sarif import load_sarif, parse_sarif
 from agent.preview import preview_prompt
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.ingest.scanners import find_semgrep, run_bandit, run_semgrep
+from agent.scanners import find_semgrep, run_bandit, run_semgrep
 from tests.examples.billing_truth import (
     EXAMPLE,
     REFERENCE_FIXES,

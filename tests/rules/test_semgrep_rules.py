@@ -9,7 +9,7 @@ import subprocess
 import pytest
 import yaml
 
-from agent.ingest.scanners import DEFAULT_SEMGREP_RULES, find_semgrep, semgrep_environment
+from agent.scanners import DEFAULT_SEMGREP_RULES, find_semgrep, semgrep_environment
 
 RULE_FILES = sorted(DEFAULT_SEMGREP_RULES.glob("*.yml"))
 TEST_FILES = sorted((DEFAULT_SEMGREP_RULES / "tests").glob("*.py"))

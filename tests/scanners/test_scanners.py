@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from agent import scanners
 from agent.errors import SutureError
-from agent.ingest import scanners
-from agent.ingest.scanners import (
+from agent.scanners import (
     ScannerNotInstalled,
     ScanRun,
     ScanTargetError,
@@ -255,7 +255,7 @@ def test_timeout_kills_the_whole_process_group(tmp_path):
     pid_file = tmp_path / "child.pid"
     command = ["sh", "-c", f"sleep 30 & echo $! > {pid_file}; wait"]
     out = tmp_path / "never.sarif"
-    run = scanners._execute("bandit", command, tmp_path, out, None, 1.0, ok_codes={0})
+    run = scanners.base.execute(scanners.get("bandit"), command, tmp_path, out, None, 1.0, ok_codes={0})
     assert run.error is not None and "timed out" in run.error
     child = int(pid_file.read_text())
     deadline = time.monotonic() + 5
