@@ -149,20 +149,22 @@ async def logout(request: Request) -> Response:
 class SignIn:
     """ASGI middleware: every page but sign-in and static files needs a reviewer (see the module docstring)."""
 
-    OPEN = ("/login", "/static/")
+    OPEN_PREFIX = "/static/"
+    OPEN_PATHS = ("/login", "/favicon.ico")
 
     def __init__(self, app) -> None:
         self.app = app
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and not scope["path"].startswith(self.OPEN):
+        path = scope.get("path", "")
+        if scope["type"] == "http" and path not in self.OPEN_PATHS and not path.startswith(self.OPEN_PREFIX):
             request = Request(scope, receive)
             if reviewer_of(request) is None:
                 if request.method != "GET":
                     await render(request, "error.html", 403, title="Sign in first",
                                  message="this request needs a signed-in reviewer")(scope, receive, send)
                     return
-                target = scope["path"] + (f"?{scope['query_string'].decode()}" if scope["query_string"] else "")
+                target = path + (f"?{scope['query_string'].decode()}" if scope["query_string"] else "")
                 await see_other("/login?" + urlencode({"next": target}))(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -180,7 +182,7 @@ def create_app(config: ServeConfig) -> Starlette:
 
     routes = [
         Route("/", pages.home), Route("/login", login_page, methods=["GET"]), Route("/login", login, methods=["POST"]),
-        Route("/logout", logout, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]), Route("/favicon.ico", lambda request: Response(status_code=204)),
         *pages.ROUTES, *actions.ROUTES,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

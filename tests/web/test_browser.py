@@ -99,6 +99,27 @@ def test_queue_sorted_by_risk_with_hostile_message_shown_as_text(browser, server
     assert added[0].find_elements(By.CSS_SELECTOR, "span")  # syntax-highlighted tokens
     assert browser.find_elements(By.CSS_SELECTOR, "#triage table.factors tr")  # score factors
     screenshot(browser, "proposal", tmp_path)
+    # nothing the CSP refused (no inline script or style anywhere), no failed request, no script error
+    assert [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_triage_context_and_dashboard_pages(browser, server, proposals):
+    browser.get(server.url + "/triage")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#triage-table > tbody > tr")
+    assert len(rows) >= 2 and any("B602" in r.text for r in rows) and any("B608" in r.text for r in rows)
+    scores = [float(r.find_elements(By.TAG_NAME, "td")[1].text) for r in rows]
+    assert scores == sorted(scores, reverse=True)
+    assert rows[0].find_elements(By.CSS_SELECTOR, "table.factors tr")
+    browser.get(server.url + f"/p/billing/{proposals.sql}/context")
+    assert "rebuilt now from head" in browser.find_element(By.CSS_SELECTOR, "p.warn").text.lower()
+    messages = browser.find_elements(By.CSS_SELECTOR, "pre.message-text")
+    assert messages and any("billing/db.py" in m.text for m in messages)
+    browser.get(server.url + "/dashboards")
+    assert "Not built yet" in browser.find_element(By.ID, "dashboards-placeholder").text
+    browser.get(server.url + "/p/billing/0000000000")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Not found"
+    assert [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"
+            and "/p/billing/0000000000" not in e["message"]] == []
 
 
 def test_csrf_refused_then_reject_with_reason_from_the_keyboard(browser, server, proposals):
