@@ -91,3 +91,13 @@ def test_engine_explains_why_no_candidate_fits(tmp_path: Path) -> None:
     assert draft.edits == []
     assert draft.error == ("no builtin fixer recognises the code at the finding (yaml_load: no yaml.load / "
                            f"load_all / full_load / unsafe_load call on line {line})")
+
+
+def test_semgrep_pack_rule_ids_match_behind_their_config_prefix() -> None:
+    # semgrep names a local pack's rules after the config path
+    finding = make_finding(1, "agent.rules.semgrep.python-xml-unsafe-parser", (611,), tool="semgrep")
+    assert fixer_named("xml_parser").matches_rule_id(finding)
+    assert not fixer_named("weak_hash").matches_rule_id(finding)
+    keyed = make_finding(1, "rules.python-hash-keyed-by-concatenation", (327,), tool="semgrep")
+    assert [f.name for f in fixers_for(keyed)][:2] == ["hmac_signature", "weak_hash"]
+    assert not fixer_named("xml_parser").matches_rule_id(make_finding(1, "python-xml-unsafe-parser-v2", (611,)))

@@ -243,8 +243,11 @@ class Fixer(ABC):
     target_description: str = "code"  # e.g. "subprocess call with shell=True", for "no ... on line N"
 
     def matches_rule_id(self, finding: Finding) -> bool:
+        """The rule id is one of `rule_ids`, also with a `:suffix` or behind a dotted prefix (semgrep names a
+        local pack's rules after the config path: `agent.rules.semgrep.python-weak-hash`)."""
         rule = finding.rule_id.strip().upper()
-        return any(rule == r.upper() or rule.startswith(r.upper() + ":") for r in self.rule_ids)
+        last = rule.rsplit(".", 1)[-1]
+        return any(rule == r.upper() or rule.startswith(r.upper() + ":") or last == r.upper() for r in self.rule_ids)
 
     def matches(self, finding: Finding) -> bool:
         """Cheap pre-filter: the finding's rule id is one this fixer knows, or it carries one of its CWEs."""

@@ -117,7 +117,7 @@ class XmlParserFixer(Fixer):
     summary = "Parse XML without entity expansion or external entities (defusedxml, or safe parser flags)"
     cwe = (611, 776, 827)
     rule_ids = ("B313", "B314", "B315", "B316", "B317", "B318", "B319", "B320", "B405", "B406", "B407", "B408",
-                "B409", "B410", "B411", "python-xml-unsafe-parser")
+                "B409", "B410", "B411", "python-xml-unsafe-parser", "python-xml-external-entities-enabled")
     references = (
         "https://docs.python.org/3/library/xml.html#xml-vulnerabilities",
         "https://pypi.org/project/defusedxml/",
