@@ -148,7 +148,7 @@ def test_b_tests_that_never_reach_the_change_do_not_validate_it(tmp_path: Path) 
     assert len(requests) == 3  # verdict, fix, regression test: a call of its own
     assert proposal["state"] == "unproven", proposal
     text, stored = shown(repo, proposal["id"])
-    assert NO_TESTS in text
+    assert NO_TESTS in text and "passes on the unpatched code, so it proves nothing" in text
     regression = stored["validation"]["regression"]
     assert regression["before"] == "passed" and not regression["kept"]
     assert "passes on the unpatched code, so it proves nothing" in regression["note"]
@@ -163,8 +163,9 @@ def test_c_model_regression_test_validates_the_fix_and_is_exported_apart(tmp_pat
     prompt = requests[-1].messages[-1]["content"]
     assert "yaml.safe_load(text)" in prompt, "the regression-test prompt shows the drafted fix"
     assert proposal["state"] == "validated", proposal
-    _text, stored = shown(repo, proposal["id"])
+    text, stored = shown(repo, proposal["id"])
     regression = stored["validation"]["regression"]
+    assert f"regression test {regression['path']}" in text and "def test_python_tag_is_refused" in text
     assert regression["kept"] and regression["covers_change"], regression
     assert (regression["before"], regression["after"]) == ("failed", "passed")
     assert regression["tests"] == [f"{regression['path']}::test_python_tag_is_refused"]
@@ -181,3 +182,10 @@ def test_c_model_regression_test_validates_the_fix_and_is_exported_apart(tmp_pat
     assert "in its own commit" in fix_message and "Reviewed-by: Mo" in fix_message
     pr = next((repo / ".suture" / "exports").glob("*-pr.md")).read_text()
     assert "## Security regression test" in pr and "test_python_tag_is_refused" in pr
+
+    # the reviewer can leave the test out: the patch file then holds the fix alone, and says so
+    out = tmp_path / "patches"
+    suture(repo, "export", proposal["id"], "--to", "patch", "--out", str(out), "--without-regression-test")
+    patch = next(out.glob("suture-*.patch")).read_text()
+    assert patch.count("Subject: [PATCH") == 1 and regression["path"] not in patch.split("\n---\n", 1)[1]
+    assert "left out of this export" in patch
