@@ -7,6 +7,7 @@ Without chromium + chromedriver the browser tests skip with the reason, unless S
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -108,6 +109,26 @@ def stored(repo: Path, proposal_id: str):
     session = app.open_session(repo, create=False)
     try:
         return session.store.get_proposal(proposal_id), session.store.transitions(proposal_id)
+    finally:
+        session.close()
+
+
+def record_copy(repo: Path, like: str, tag: str, passed: bool, reason: str) -> str:
+    """A new proposal with the diff, finding and commit of proposal `like`, stored the way agent/attempt.py stores
+    a drafted patch and its validation outcome (`passed=False`: failed, with `reason`). For flows that need one
+    more proposal in a given state (an override needs a failed patch) without drafting and validating again."""
+    from agent import app
+
+    session = app.open_session(repo, create=False)
+    try:
+        base = session.store.get_proposal(like)
+        pid = hashlib.sha256(f"{base.id}\0{tag}".encode()).hexdigest()[:16]
+        validation = base.validation.model_copy(update={"passed": passed, "reasons": [] if passed else [reason]})
+        draft = base.model_copy(update={"id": pid, "engine": f"builtin:{tag}", "state": "drafted", "validation": None})
+        session.store.add_proposal(draft)
+        session.store.update_proposal(draft.model_copy(update={"validation": validation}))
+        session.store.transition(pid, validation.state, "suture", reason)
+        return pid
     finally:
         session.close()
 

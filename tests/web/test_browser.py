@@ -17,7 +17,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import REPO_ROOT, git
-from tests.web.conftest import REVIEWER, Http, stored
+from tests.web.conftest import REVIEWER, Http, record_copy, stored
 
 pytestmark = pytest.mark.slow
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
@@ -199,3 +199,45 @@ def test_approve_from_the_keyboard_then_export_branch_and_patch(browser, server,
     assert body == (proposals.repo / ".suture" / "exports" / f"suture-{proposals.shell[:8]}.patch").read_text()
     assert "-    subprocess.run(f\"tar -czf" in body
 
+
+
+def test_override_a_failed_patch_retract_an_approval_and_export_every_approved(browser, server, proposals):
+    """The rest of `suture review` / `suture export`: approve --override --reason, reject --retract, export
+    --approved --to patch."""
+    failed = record_copy(proposals.repo, proposals.sql, "web-failed", False, "tests/test_db.py::test_search failed")
+    other = record_copy(proposals.repo, proposals.sql, "web-retract", True, "all checks passed")
+    browser.get(server.url + "/queue")
+    select_row(browser, failed)
+    assert browser.find_element(By.CSS_SELECTOR, "tr.qrow.selected").find_elements(
+        By.CSS_SELECTOR, "form.approve-form") == []  # a failed patch is not approved in one keystroke
+    press(browser, "a")  # opens its page, where the override form is
+    wait(browser, EC.presence_of_element_located((By.ID, "override-reason")))
+    assert browser.current_url == server.url + f"/p/billing/{failed}"
+    browser.find_element(By.ID, "approve").click()  # no reason: the browser refuses to send the form
+    assert stored(proposals.repo, failed)[0].state == "failed"
+    browser.find_element(By.ID, "override-reason").send_keys("the failing test asserts the injectable query")
+    browser.find_element(By.ID, "approve").click()
+    assert flash(browser).startswith(f"approved {failed[:8]} as {REVIEWER} (OVERRIDE)")
+    p, history = stored(proposals.repo, failed)
+    assert p.state == "approved" and history[-1].override
+    assert history[-1].comment == "the failing test asserts the injectable query"
+    assert "OVERRIDE" in browser.find_element(By.ID, "history").text
+
+    browser.get(server.url + f"/p/billing/{other}")
+    browser.find_element(By.ID, "approve").click()
+    wait(browser, EC.alert_is_present()).accept()
+    assert flash(browser).startswith(f"approved {other[:8]}")
+    browser.find_element(By.CSS_SELECTOR, "#retract-form input[name=reason]").send_keys("approved the wrong copy")
+    browser.find_element(By.CSS_SELECTOR, "#retract-form button").click()
+    assert flash(browser) == f"rejected {other[:8]} as {REVIEWER}"
+    p, history = stored(proposals.repo, other)
+    assert p.state == "rejected" and (history[-2].to_state, history[-1].comment) == ("approved", "approved the wrong copy")
+
+    browser.get(server.url + "/queue")
+    form = browser.find_element(By.CSS_SELECTOR, "form.export-all")
+    form.find_element(By.CSS_SELECTOR, "option[value=patch]").click()
+    form.find_element(By.TAG_NAME, "button").click()
+    text = flash(browser)
+    assert text.startswith(f"exported {failed[:8]} → patch ") and "exported " + other[:8] not in text
+    assert stored(proposals.repo, failed)[0].state == "exported"
+    assert (proposals.repo / ".suture" / "exports" / f"suture-{failed[:8]}.patch").is_file()
