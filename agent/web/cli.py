@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
                                           "--token.")] = "127.0.0.1",
         port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="Port to listen on.")
                         ] = DEFAULT_PORT,
-        repo: Annotated[list[Path] | None, typer.Option("--repo", "-C", help="Repository (or project folder) "
+        repo: Annotated[list[Path] | None, typer.Option("--repo", "-C", metavar="PATH", help="Repository (or project folder) "
                         "whose proposals to serve; repeat to serve several in one queue. Default: .")] = None,
         token: Annotated[str | None, typer.Option("--token", envvar="SUTURE_SERVE_TOKEN", help="Access token "
                          "every browser must give once to sign in (at least 16 characters); required off "

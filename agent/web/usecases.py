@@ -174,9 +174,9 @@ def context_preview(project: Project, finding_id: str):
 def summary(p: Proposal) -> str:
     """The one-line outcome `suture review list` shows for a proposal."""
     try:
+        from agent.app.views import proposal_summary
+    except ImportError:  # the application layer before its typed views
         from agent.cli.render import proposal_summary
-    except ImportError:  # the CLI package before its split
-        from agent.render import proposal_summary
     return proposal_summary(p)
 
 

@@ -90,7 +90,8 @@ def proposals(tmp_path_factory) -> Proposals:
     try:
         app.ingest_files(session, [log])
         findings, _ = app.select_findings(session, 5, None)
-        made = app.fix(session, findings)
+        fix = app.fix if callable(app.fix) else app.fix.fix  # agent.app.fix: a function, or its area module
+        made = fix(session, findings)
     finally:
         session.close()
     by_rule = {}
