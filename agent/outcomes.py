@@ -21,15 +21,15 @@ itself (the builtin engine; a model with the response cache on replays its cache
 timed out. Errors (a model reply that could not be used, a classification or drafting failure) are never final.
 A run skips a finding whose *last* outcome at its key is final; `--retry-failed` (or `--redo`) attempts it again.
 
-The table is this module's own (created on first use, additive, like `agent.code.facts_store`) and is the one
-place where a finding's outcome without a proposal (e.g. "no fixer") is kept: `record_outcome` takes any kind.
+The table (`outcomes`, agent/store/schema.py, created by the store's migrations under its write lock; each row
+carries the store's repo) is the one place where a finding's outcome without a proposal (e.g. "no fixer") is
+kept: `record_outcome` takes any kind.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +38,7 @@ import sqlalchemy as sa
 import agent
 from agent.config import Settings
 from agent.models import Proposal, utcnow
+from agent.store.schema import outcomes_t
 
 FIX, CLASSIFY = "fix", "classify"
 RESULT_SETTINGS: dict[str, tuple[str, ...]] = {
@@ -49,23 +50,6 @@ RESULT_SETTINGS: dict[str, tuple[str, ...]] = {
 FINAL_KINDS = frozenset({"validated", "unproven", "dismissal", "no_fixer", "verdict", "no_opinion"})
 SKIPPED = "skipped"  # the progress status prefix of a finding a run skipped ("skipped: <why>")
 _BUILTIN_CODE = ("engines/builtin", "code")  # folders of agent/ whose code is the builtin engine's "prompt"
-
-_meta = sa.MetaData()
-outcomes_t = sa.Table(
-    "outcomes", _meta,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("finding_id", sa.String(64), nullable=False),
-    sa.Column("task", sa.String(20), nullable=False),
-    sa.Column("key", sa.String(64), nullable=False),
-    sa.Column("kind", sa.String(20), nullable=False),
-    sa.Column("final", sa.Boolean, nullable=False),
-    sa.Column("reason", sa.Text, nullable=False),
-    sa.Column("proposal_id", sa.String(64)),
-    sa.Column("detail", sa.JSON),  # the record the outcome holds, if any (classify: the verdict)
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-    sa.Index("ix_outcomes_finding_task_key", "finding_id", "task", "key"),
-)
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -111,34 +95,21 @@ def outcome_key(task: str, settings: Settings, engine: object, commit: str) -> s
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-_create_lock = threading.Lock()
-
-
-def _table(store) -> sa.Table:
-    """The outcomes table, created on a store's first use (once, also when worker threads get there together)."""
-    if not getattr(store, "_outcomes_ready", False):
-        with _create_lock:
-            if not getattr(store, "_outcomes_ready", False):
-                _meta.create_all(store.engine)
-                store._outcomes_ready = True
-    return outcomes_t
-
-
 def record_outcome(store, finding_id: str, task: str, key: str, kind: str, final: bool, reason: str,
                    proposal_id: str | None = None, detail: dict | None = None) -> Outcome:
     """Append one outcome (any kind: also findings that got no proposal, such as "no fixer for this rule")."""
-    table = _table(store)
+    table = outcomes_t
     outcome = Outcome(finding_id, kind, final, reason[:2000], proposal_id, detail)
     with store.engine.begin() as conn:
         conn.execute(table.insert().values(finding_id=finding_id, task=task, key=key, kind=kind, final=final,
                                            reason=outcome.reason, proposal_id=proposal_id, detail=detail,
-                                           at=utcnow()))
+                                           at=utcnow(), repo=getattr(store, "repo", None)))
     return outcome
 
 
 def last_outcome(store, finding_id: str, task: str, key: str) -> Outcome | None:
     """The latest outcome recorded for the finding at this key, or None."""
-    table = _table(store)
+    table = outcomes_t
     with store.engine.connect() as conn:
         row = conn.execute(sa.select(table.c.kind, table.c.final, table.c.reason, table.c.proposal_id,
                                      table.c.detail).where(
@@ -156,7 +127,7 @@ def final_outcome(store, finding_id: str, task: str, key: str) -> Outcome | None
 
 def final_outcomes(store, finding_ids: list[str], task: str, key: str, chunk: int = 500) -> dict[str, Outcome]:
     """`final_outcome` for many findings at once: {finding id: its last outcome at this key, when final}."""
-    table = _table(store)
+    table = outcomes_t
     latest: dict[str, Outcome] = {}
     with store.engine.connect() as conn:
         for start in range(0, len(finding_ids), chunk):

@@ -14,6 +14,7 @@ from agent.gc_pause import paused_gc
 from agent.models import Finding, utcnow
 from agent.review.identity import check_reviewer
 from agent.store.base import StoreError, nothing, writing
+from agent.store.events import FINDING, event_row, write_events
 from agent.store.schema import _finding_from_json, _finding_row, finding_events_t, findings_t
 
 
@@ -65,7 +66,7 @@ class FindingStore:
         with ctx as maybe_conn:
             c = conn or maybe_conn
             row = c.execute(
-                sa.select(findings_t.c.data, findings_t.c.scope).where(findings_t.c.id == finding_id,
+                sa.select(findings_t.c.data, findings_t.c.scope, findings_t.c.repo).where(findings_t.c.id == finding_id,
                                                                        self._mine(findings_t))
             ).first()
             if row is None:
@@ -77,7 +78,7 @@ class FindingStore:
                                  "someone changed it first")
             new = old.model_copy(update={"status": status})
             self._swap_finding(c, old, new, row[1])
-            self._log_finding(c, finding_id, old.status, status, actor, utcnow(), comment)
+            self._log_finding(c, finding_id, old.status, status, actor, utcnow(), comment, row[2])
 
     @staticmethod
     def _swap_finding(conn: Connection, old: Finding, new: Finding, scope: str | None) -> None:
@@ -99,12 +100,13 @@ class FindingStore:
 
     @staticmethod
     def _log_finding(conn: Connection, fid: str, old: str | None, new: str, actor: str, at: datetime,
-                     comment: str | None) -> None:
+                     comment: str | None, repo: str | None) -> None:
+        """The status change's history row and event, on the connection (so in the change's transaction)."""
         conn.execute(finding_events_t.insert().values(
-            finding_id=fid, from_status=old, to_status=new, actor=actor, at=at, comment=comment
+            finding_id=fid, from_status=old, to_status=new, actor=actor, at=at, comment=comment, repo=repo,
         ))
+        write_events(conn, [event_row(at, repo, actor, FINDING, fid, {"from": old, "to": new, "comment": comment})])
 
-    # ---------------------------------------------------------- risk acceptance
     def accept_risk(self, finding_id: str, until: datetime, reason: str, actor: str) -> Finding:
         """A named person tolerates an open finding until a date; the reason is kept in the finding's events."""
         try:
@@ -118,7 +120,7 @@ class FindingStore:
         finding_id = self.get_finding(finding_id).id
         with writing(self.engine) as conn:
             row = conn.execute(
-                sa.select(findings_t.c.data, findings_t.c.scope).where(findings_t.c.id == finding_id)
+                sa.select(findings_t.c.data, findings_t.c.scope, findings_t.c.repo).where(findings_t.c.id == finding_id)
             ).one()
             finding = Finding.model_validate(row[0])
             if finding.status not in ("open", "risk_accepted"):
@@ -126,7 +128,7 @@ class FindingStore:
             new = finding.model_copy(update={"status": "risk_accepted", "risk_accepted_until": until})
             self._swap_finding(conn, finding, new, row[1])
             self._log_finding(conn, finding.id, finding.status, "risk_accepted", actor, utcnow(),
-                              f"until {until.isoformat()}: {reason.strip()}")
+                              f"until {until.isoformat()}: {reason.strip()}", row[2])
         return new
 
     def expire_acceptances(self, now: datetime | None = None) -> list[str]:
@@ -135,15 +137,16 @@ class FindingStore:
         reopened = []
         with writing(self.engine) as conn:
             rows = conn.execute(
-                sa.select(findings_t.c.data, findings_t.c.scope).where(findings_t.c.status == "risk_accepted",
+                sa.select(findings_t.c.data, findings_t.c.scope, findings_t.c.repo).where(findings_t.c.status == "risk_accepted",
                                                                        self._mine(findings_t))
             ).all()
-            for data, scope in rows:
+            for data, scope, repo in rows:
                 f = Finding.model_validate(data)
                 if f.risk_accepted_until is not None and f.risk_accepted_until <= now:
                     new = f.model_copy(update={"status": "open", "risk_accepted_until": None})
                     self._swap_finding(conn, f, new, scope)
-                    self._log_finding(conn, f.id, "risk_accepted", "open", "suture", now, "risk acceptance expired")
+                    self._log_finding(conn, f.id, "risk_accepted", "open", "suture", now, "risk acceptance expired",
+                                      repo)
                     reopened.append(f.id)
         return reopened
 

@@ -1,39 +1,70 @@
-"""Bring a store written by an older suture up to the current tables when it is opened.
+"""Create a store, or bring one written by an older suture up to the current tables, when it is opened.
 
-* a nullable column the tables declare but the file lacks is added (`ALTER TABLE … ADD COLUMN`, plain SQL);
-* the history written before the hash chain existed is sealed once, as found, into the chain (each such row
-  marked `migrated` in its facts: the chain proves nothing about what happened to it before that moment);
-* the chain head (`audit_heads`) is created;
-* rows without a repo (written before the `repo` column existed, or by a caller that named none) are given the
-  repo of the project opening the store: an old store is one project's `.suture/`, and its opener is that project.
+The schema's history is a chain of Alembic revisions (agent/store/migrations/versions/), run programmatically: no
+alembic.ini is needed, the revisions ship inside the package. Opening a store:
 
-A row written later without a link (an old suture still running against a migrated store, or a plain SQL
-insert) is not sealed: `suture audit verify` reports it. Safe when several processes open one store at once: the
-work happens under the store's write lock and is re-checked there.
+* a store at the newest revision: nothing to do (one read of `alembic_version`);
+* an empty database: every revision runs, creating the tables;
+* a store written before Alembic (it has suture's tables but no `alembic_version`): every revision runs too; the
+  first (0001, agent.store.legacy.adopt) creates only what is missing, adds missing columns and seals the old
+  history into the hash chain, so the store is brought to the baseline in place; no row is lost.
+
+All of it happens in one transaction under the store's write lock (agent.store.base.writing: BEGIN IMMEDIATE on
+SQLite, the advisory lock on PostgreSQL) and is re-checked there, so several processes opening one store at once
+migrate it once; a failure part-way leaves the store as it was (PostgreSQL and SQLite both roll DDL back).
+
+Rows without a repo (written before the `repo` column existed, or by a caller that named none) are given to the
+repo of the project opening the store: an old store is one project's `.suture/`, and its opener is that project.
+
+Developers add a revision with `alembic -c agent/store/migrations/alembic.ini revision -m "…"` (see CONTRIBUTING).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
-from agent.models import Proposal
-from agent.review.audit import CHAIN, GENESIS, link_hash, proposal_facts
-from agent.store.base import writing
-from agent.store.schema import _meta, audit_heads_t, proposals_t, transitions_t
+from agent.store.base import StoreError, writing
+from agent.store.schema import _meta
+
+SCRIPTS = Path(__file__).with_name("migrations")
+_OWN_TABLES = {"audit_heads", "repos"}  # the store's own: no repo column
+
+
+def _config(conn: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPTS))
+    config.attributes["connection"] = conn  # env.py runs the revisions on this connection (in its transaction)
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def _known(revision: str | None) -> None:
+    """Refuse a store whose schema revision this suture does not ship (written by a newer suture)."""
+    if revision is None:
+        return
+    if revision not in {script.revision for script in ScriptDirectory.from_config(_config()).walk_revisions()}:
+        raise StoreError(f"the store was written by a newer version of suture (schema revision {revision}); "
+                         "upgrade suture to use it")
+
+
+def current_revision(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
 
 
 def _repo_tables() -> list[sa.Table]:
-    return [t for t in _meta.sorted_tables if "repo" in t.c]
-
-
-def _missing_columns(conn: Connection) -> list[sa.Column]:
-    """Nullable columns the tables declare but the store lacks (one catalog query for all tables)."""
-    have: dict[str, set[str]] = {}
-    for (_schema, name), columns in sa.inspect(conn).get_multi_columns().items():
-        have[name] = {c["name"] for c in columns}
-    return [c for table in _meta.sorted_tables if table.name in have
-            for c in table.columns if c.name not in have[table.name] and c.nullable]
+    return [t for t in _meta.sorted_tables if "repo" in t.c and t.name not in _OWN_TABLES]
 
 
 def _unowned(conn: Connection) -> list[sa.Table]:
@@ -41,50 +72,29 @@ def _unowned(conn: Connection) -> list[sa.Table]:
             if conn.execute(sa.select(t.c.repo).where(t.c.repo.is_(None)).limit(1)).first() is not None]
 
 
-def _needs_work(conn: Connection, repo: str | None) -> bool:
-    if _missing_columns(conn):
-        return True
-    if conn.execute(sa.select(audit_heads_t.c.seq).where(audit_heads_t.c.name == CHAIN)).first() is None:
+def _needs_work(conn: Connection, repo: str | None, head: str) -> bool:
+    current = current_revision(conn)
+    _known(current)
+    if current != head:
         return True
     return repo is not None and bool(_unowned(conn))
 
 
 def migrate(engine: Engine, repo: str | None = None) -> None:
-    """Add missing columns (and their indexes), give rows without a repo to `repo` (when given), seal old
-    history into the chain and create its head; a no-op on a current store. SQLite and PostgreSQL."""
+    """Create or upgrade the store's tables to the newest revision and give rows without a repo to `repo` (when
+    given); a no-op on a current store. SQLite and PostgreSQL."""
+    head = head_revision()
     with engine.connect() as conn:
-        if not _needs_work(conn, repo):
+        if not _needs_work(conn, repo, head):
             return
     with writing(engine) as conn:
-        preparer = conn.dialect.identifier_preparer
-        missing = _missing_columns(conn)
-        for column in missing:
-            conn.exec_driver_sql(f"ALTER TABLE {preparer.format_table(column.table)} ADD COLUMN "
-                                 f"{preparer.format_column(column)} {column.type.compile(conn.dialect)}")
-        for table in {transitions_t, *(c.table for c in missing)}:
-            for index in table.indexes:
-                index.create(conn, checkfirst=True)
+        upgrade(conn)
         if repo is not None:
             for table in _unowned(conn):
                 conn.execute(table.update().where(table.c.repo.is_(None)).values(repo=repo))
-        if conn.execute(sa.select(audit_heads_t.c.seq).where(audit_heads_t.c.name == CHAIN)).first() is None:
-            seq, head = _seal_old_history(conn)
-            conn.execute(audit_heads_t.insert().values(name=CHAIN, seq=seq, hash=head))
 
 
-def _seal_old_history(conn: Connection) -> tuple[int, str]:
-    proposals = {pid: Proposal.model_validate(data)
-                 for pid, data in conn.execute(sa.select(proposals_t.c.id, proposals_t.c.data))}
-    rows = conn.execute(sa.select(transitions_t).order_by(transitions_t.c.id)).mappings().all()
-    prev, seq = GENESIS, 0
-    for old in rows:
-        seq += 1
-        proposal = proposals.get(old["proposal_id"])
-        facts = {**(proposal_facts(proposal) if proposal else {}), "migrated": True}
-        row = {**old, "seq": seq, "override": (old["comment"] or "").startswith("OVERRIDE"), "target": None,
-               "facts": facts}
-        digest = link_hash(prev, row)
-        conn.execute(transitions_t.update().where(transitions_t.c.id == old["id"]).values(
-            seq=seq, prev_hash=prev, hash=digest, override=row["override"], target=None, facts=facts))
-        prev = digest
-    return seq, prev
+def upgrade(conn: Connection, revision: str = "head") -> None:
+    """Run the revisions up to `revision` on `conn` (inside the caller's transaction, under its lock)."""
+    _known(current_revision(conn))
+    command.upgrade(_config(conn), revision)

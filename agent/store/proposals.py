@@ -28,6 +28,7 @@ from agent.models import Proposal, ProposalState, Transition, utcnow
 from agent.review.audit import CHAIN, FIXED_FACTS, Problem, facts_drift, link_hash, proposal_facts, verify
 from agent.review.identity import check_reviewer
 from agent.store.base import StoreError, writing
+from agent.store.events import event_row, proposal_kind, write_events
 from agent.store.schema import _proposal_row, audit_heads_t, proposals_t, transitions_t
 
 
@@ -73,7 +74,7 @@ class ProposalStore:
                             raise StoreError(f"proposal {proposal.short_id} is already in this store for repo {row[1]}")
                         return Proposal.model_validate(row[0])
                     conn.execute(proposals_t.insert().values(**_proposal_row(proposal), repo=self.repo))
-                    self._append(conn, proposal, None, actor, None)
+                    self._append(conn, proposal, None, actor, None, repo=self.repo)
                 return proposal
             except (_Lost, sa.exc.IntegrityError):
                 continue
@@ -155,7 +156,8 @@ class ProposalStore:
 
     def _transition_once(self, proposal_id, to_state, actor, comment, override, expected, target) -> Proposal:
         with writing(self.engine) as conn:
-            row = conn.execute(sa.select(proposals_t.c.data).where(proposals_t.c.id == proposal_id)).first()
+            row = conn.execute(sa.select(proposals_t.c.data, proposals_t.c.repo)
+                               .where(proposals_t.c.id == proposal_id)).first()
             if row is None:
                 raise StoreError(f"no proposal with id {proposal_id!r}")
             proposal = Proposal.model_validate(row[0])
@@ -182,7 +184,8 @@ class ProposalStore:
                                 .values(**_proposal_row(updated)))
             if done.rowcount != 1:
                 raise _Lost()
-            self._append(conn, updated, proposal.state, actor, comment, override=override, target=target)
+            self._append(conn, updated, proposal.state, actor, comment, override=override, target=target,
+                         repo=row[1])
             if proposal.kind == "dismissal" and to_state == "approved":
                 self.set_finding_status(proposal.finding_id, "dismissed", actor,  # type: ignore[attr-defined]
                                         f"dismissal {proposal.short_id} approved: {comment or ''}".strip(), conn)
@@ -190,8 +193,10 @@ class ProposalStore:
 
     @staticmethod
     def _append(conn: Connection, proposal: Proposal, from_state: str | None, actor: str, comment: str | None,
-                override: bool = False, target: str | None = None, at: datetime | None = None) -> None:
-        """Append one history row to the chain and move the head (compare-and-set on its number)."""
+                override: bool = False, target: str | None = None, at: datetime | None = None,
+                repo: str | None = None) -> None:
+        """Append one history row to the chain and move the head (compare-and-set on its number), and its event
+        (agent.store.events; `repo` is the proposal's, kept beside the chain, not hashed)."""
         head = conn.execute(sa.select(audit_heads_t.c.seq, audit_heads_t.c.hash)
                             .where(audit_heads_t.c.name == CHAIN)).first()
         if head is None:
@@ -200,7 +205,10 @@ class ProposalStore:
                "to_state": proposal.state, "actor": actor, "at": at or utcnow(), "comment": comment,
                "override": override, "target": target, "facts": proposal_facts(proposal)}
         digest = link_hash(head.hash, row)
-        conn.execute(transitions_t.insert().values(**row, prev_hash=head.hash, hash=digest))
+        conn.execute(transitions_t.insert().values(**row, prev_hash=head.hash, hash=digest, repo=repo))
+        write_events(conn, [event_row(row["at"], repo, actor, proposal_kind(proposal.state), proposal.id, {
+            "from": from_state, "to": proposal.state, "comment": comment, "override": override, "target": target,
+            "finding_id": proposal.finding_id, "engine": proposal.engine})])
         moved = conn.execute(audit_heads_t.update().where(audit_heads_t.c.name == CHAIN,
                                                           audit_heads_t.c.seq == head.seq)
                              .values(seq=row["seq"], hash=digest))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,13 +14,13 @@ from sqlalchemy.engine import Connection
 from agent.gc_pause import paused_gc
 from agent.models import Finding, utcnow
 from agent.store.base import StoreError, writing
+from agent.store.events import FINDING, SCAN, event_row, write_events
 from agent.store.schema import _data_row, _finding_row, _instant, finding_events_t, findings_t, scans_t
 
 _UPDATE_FINDING = findings_t.update().where(findings_t.c.id == sa.bindparam("b_id")).values(
     tool=sa.bindparam("b_tool"), scope=sa.bindparam("b_scope"), rule_id=sa.bindparam("b_rule_id"),
     path=sa.bindparam("b_path"), status=sa.bindparam("b_status"), data=sa.bindparam("b_data"),
 )
-
 
 
 SCAN_BATCH = 2000  # findings merged per statement batch by record_scan (memory: a few MB per batch)
@@ -47,10 +47,17 @@ class ScanStore:
 
     def record_scan(
         self, *, tool: str, scope: str, source: str, content: bytes | None = None, findings: Iterable[Finding],
-        full: bool, summary: dict | None = None, at: datetime | None = None, content_hash: str | None = None,
-        batch: int | None = None,
+        full: bool, summary: dict | None = None, taken_at: datetime | None = None, content_hash: str | None = None,
+        batch: int | None = None, at: datetime | None = None,
     ) -> dict[str, int]:
         """Merge one scan's findings. Returns counts: new, updated, reopened, fixed, unchanged, duplicate_scan.
+
+        `taken_at` (default now; `at` is its older name) is when the scan was taken: a caller backfilling history
+        from CI artifacts gives the artifact's time. Findings' first_seen, last_seen and fixed_at are scan times,
+        so scans may arrive in any order: an older scan moves a first_seen back, closes nothing seen after it, and
+        re-opens nothing fixed after it (a fixed finding it reports keeps its status; one it misses that a later
+        full scan closed is fixed at this scan's time instead, the earlier evidence). Backfill oldest first: a
+        scan closes only findings the store holds when it is recorded (scans keep no list of what they reported).
 
         `findings` is any iterable (a list, a generator, a streamed log's sarif_spill.SpilledFindings). It is read
         once, `batch` (default SCAN_BATCH) findings at a time; only that batch and the ids seen so far are held,
@@ -58,7 +65,8 @@ class ScanStore:
 
         `full` says the caller holds the evidence to close: a successful scan of the whole scope whose results
         were all placed (agent.ingest.closing). Such a scan marks findings of the same scope that it no longer
-        reports as `fixed` (with the time). A reported finding that is `fixed` is re-opened, always.
+        reports as `fixed` at its taken_at. A reported finding that is `fixed` is re-opened (unless the scan was
+        taken before it was fixed).
 
         Dedupe is keyed on the content: `content_hash` (hex sha256 of it, for callers that hash a file in
         chunks) or `content` itself; give exactly one. It guards closing only: content seen before closes nothing
@@ -67,16 +75,20 @@ class ScanStore:
         finding closed without evidence (a failed or partial log, by older versions) is repaired. So the same
         content twice changes nothing in a consistent store. The first report of an id wins. Reads and writes go
         in batches, so a scan of 100,000 results is a few hundred statements, not 100,000 round trips.
+
+        The scan, each finding first seen and each status change are events (agent.store.events) in the same
+        transaction, at taken_at.
         """
         if (content is None) == (content_hash is None):
             raise ValueError("record_scan takes exactly one of content and content_hash")
-        at = at or utcnow()
+        taken = taken_at or at or utcnow()
+        taken = taken if taken.tzinfo is not None else taken.replace(tzinfo=UTC)  # a naive time is UTC
         content_hash = content_hash if content is None else hashlib.sha256(content).hexdigest()
         counts = {"new": 0, "updated": 0, "reopened": 0, "fixed": 0, "unchanged": 0, "duplicate_scan": 0}
         duplicate = self.scan_already_ingested(content_hash)
         counts["duplicate_scan"] = int(duplicate)
-        self._merge_scan(tool, scope, source, content_hash, findings, full and not duplicate, summary, at, counts,
-                         duplicate, max(1, batch or SCAN_BATCH))
+        self._merge_scan(tool, scope, source, content_hash, findings, full and not duplicate, summary, taken,
+                         counts, duplicate, max(1, batch or SCAN_BATCH))
         return counts
 
     def _merge_scan(
@@ -94,10 +106,14 @@ class ScanStore:
             if full:
                 self._close_unreported(conn, tool, scope, seen, at, counts, batch)
             if not duplicate or any(counts[k] for k in ("new", "updated", "reopened", "fixed")):
-                conn.execute(scans_t.insert().values(
-                    tool=tool, scope=scope, source=source, content_hash=content_hash, full=full, at=at,
-                    summary={**(summary or {}), **counts}, repo=self.repo,
-                ))
+                recorded = utcnow()
+                scan_id = conn.execute(scans_t.insert().values(
+                    tool=tool, scope=scope, source=source, content_hash=content_hash, full=full, at=recorded,
+                    taken_at=at, summary={**(summary or {}), **counts}, repo=self.repo,
+                )).inserted_primary_key[0]
+                write_events(conn, [event_row(at, self.repo, "scanner", SCAN, str(scan_id), {
+                    "tool": tool, "scope": scope, "source": source, "full": full, "counts": counts,
+                    "recorded_at": recorded.isoformat()})])
 
     def _merge_batch(self, conn: Connection, tool: str, scope: str, unique: list[Finding], at: datetime,
                      counts: dict[str, int], duplicate: bool) -> None:
@@ -106,12 +122,13 @@ class ScanStore:
         stamp = at.isoformat()
         inserts: list[dict] = []
         updates: list[dict] = []
-        events: list[dict] = []
+        changes: list[dict] = []
         for finding in unique:
             old = existing.get(finding.id)
             if old is None:
                 new = finding.model_copy(update={"first_seen": at, "last_seen": at, "status": "open"})
                 inserts.append({**_finding_row(new, scope), "repo": self.repo})
+                changes.append(_change(finding.id, None, "open", at, f"first reported by {tool}"))
                 counts["new"] += 1
                 continue
             if duplicate and old["status"] != "fixed":
@@ -119,43 +136,57 @@ class ScanStore:
                 continue
             # merge on the stored JSON directly: validating 100,000 records per re-scan costs seconds
             fresh = finding.model_dump(mode="json", include={"location", "flow", "message"})
-            data = {**old, **fresh, "last_seen": max(old["last_seen"], stamp, key=_instant)}
-            if old["status"] == "fixed":
+            data = {**old, **fresh, "last_seen": max(old["last_seen"], stamp, key=_instant),
+                    "first_seen": min(old["first_seen"], stamp, key=_instant)}
+            fixed_later = old.get("fixed_at") is not None and _instant(old["fixed_at"]) > at
+            if old["status"] == "fixed" and not fixed_later:
                 data.update(status="open", fixed_at=None)
                 again = " (a log ingested before)" if duplicate else ""
-                events.append({"finding_id": finding.id, "from_status": "fixed", "to_status": "open",
-                               "actor": "scanner", "at": at, "comment": f"reported again by {tool}{again}"})
+                changes.append(_change(finding.id, "fixed", "open", at, f"reported again by {tool}{again}"))
                 counts["reopened"] += 1
             else:
                 counts["updated"] += 1
             updates.append(_data_row(data, scope))
-        self._write_batch(conn, inserts, events, updates)
+        self._write_batch(conn, inserts, changes, updates)
 
     def _close_unreported(self, conn: Connection, tool: str, scope: str, seen: set[str], at: datetime,
                           counts: dict[str, int], batch: int) -> None:
-        """Mark `fixed` the open findings of `scope` that a full scan did not report (ids in `seen`), in batches."""
-        open_ids = conn.execute(sa.select(findings_t.c.id).where(
-            findings_t.c.scope == scope, findings_t.c.status == "open", self._mine(findings_t))).scalars().all()
-        gone = [fid for fid in open_ids if fid not in seen]
-        del open_ids
+        """Mark `fixed` at `at` the findings of `scope` that a full scan taken at `at` did not report (ids not in
+        `seen`) and that were last seen before it: the open ones, and (a scan older than a later one that closed
+        them) the fixed ones whose fixed_at is later. In batches."""
+        older_than_some = conn.execute(sa.select(scans_t.c.id).where(
+            scans_t.c.scope == scope, scans_t.c.taken_at > at, self._mine(scans_t)).limit(1)).first() is not None
+        statuses = ("open", "fixed") if older_than_some else ("open",)
+        candidates = conn.execute(sa.select(findings_t.c.id).where(
+            findings_t.c.scope == scope, findings_t.c.status.in_(statuses), self._mine(findings_t))).scalars().all()
+        gone = [fid for fid in candidates if fid not in seen]
+        del candidates
         stamp = at.isoformat()
         for i in range(0, len(gone), batch):
             updates: list[dict] = []
-            events: list[dict] = []
+            changes: list[dict] = []
             with paused_gc():
                 for fid, data in self._finding_data_by_id(conn, gone[i:i + batch], self.repo).items():
+                    if _instant(data["last_seen"]) > at:
+                        continue  # seen after this scan was taken: this scan is no evidence that it is gone
+                    if data["status"] == "fixed":
+                        if data.get("fixed_at") and _instant(data["fixed_at"]) > at:
+                            updates.append(_data_row({**data, "fixed_at": stamp}, scope))  # fixed earlier
+                        continue
                     updates.append(_data_row({**data, "status": "fixed", "fixed_at": stamp}, scope))
-                    events.append({"finding_id": fid, "from_status": "open", "to_status": "fixed",
-                                   "actor": "scanner", "at": at, "comment": f"not reported by a full {tool} scan"})
+                    changes.append(_change(fid, "open", "fixed", at, f"not reported by a full {tool} scan"))
                     counts["fixed"] += 1
-                self._write_batch(conn, [], events, updates)
+                self._write_batch(conn, [], changes, updates)
 
-    @staticmethod
-    def _write_batch(conn: Connection, inserts: list[dict], events: list[dict], updates: list[dict]) -> None:
+    def _write_batch(self, conn: Connection, inserts: list[dict], changes: list[dict], updates: list[dict]) -> None:
         if inserts:
             conn.execute(findings_t.insert(), inserts)
-        if events:
-            conn.execute(finding_events_t.insert(), events)
+        if changes:
+            logged = [c for c in changes if c["from_status"] is not None]  # finding_events: changes, not births
+            if logged:
+                conn.execute(finding_events_t.insert(), [{**c, "repo": self.repo} for c in logged])
+            write_events(conn, [event_row(c["at"], self.repo, c["actor"], FINDING, c["finding_id"], {
+                "from": c["from_status"], "to": c["to_status"], "comment": c["comment"]}) for c in changes])
         if updates:
             conn.execute(_UPDATE_FINDING, [{("b_" + k): v for k, v in row.items()} for row in updates])
 
@@ -176,3 +207,8 @@ class ScanStore:
                                      "for two repos yet: use a store per repo for these (--store)")
                 found[data["id"]] = data
         return found
+
+
+def _change(finding_id: str, old: str | None, new: str, at: datetime, comment: str) -> dict:
+    return {"finding_id": finding_id, "from_status": old, "to_status": new, "actor": "scanner", "at": at,
+            "comment": comment}

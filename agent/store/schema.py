@@ -2,8 +2,12 @@
 
 Records are kept whole as JSON beside the columns queries filter on. The types work on SQLite and PostgreSQL
 alike: JSON (PostgreSQL `json`, not `jsonb`: it keeps the text as written, escapes such as \\u0000 or lone
-surrogates included), timestamps with time zone, TEXT for anything unbounded. Tables holding one project's rows
-carry a `repo` column (the repo key, agent.store.url) so several projects can share one store."""
+surrogates included), timestamps with time zone, TEXT for anything unbounded. Every table carries a `repo`
+column (the repo key, agent.store.url) so several projects can share one store, except the two that are the
+store's own: `audit_heads` (one hash chain for the whole store) and `repos` (the registry, keyed by the repo).
+
+These are the tables as the current code reads and writes them; they are created and changed only by the Alembic
+revisions in agent/store/migrations/versions/ (tests check that both agree)."""
 
 import json
 from datetime import datetime
@@ -56,6 +60,8 @@ scans_t = sa.Table(
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("summary", sa.JSON, nullable=False),
     sa.Column("repo", sa.Text, index=True),  # the project the row belongs to (agent.store.url.repo_key)
+    # when the scan was taken (the caller's --at for a backfilled history); `at` is when it was recorded
+    sa.Column("taken_at", sa.DateTime(timezone=True)),
 )
 proposals_t = sa.Table(
     "proposals", _meta,
@@ -83,6 +89,7 @@ transitions_t = sa.Table(
     sa.Column("override", sa.Boolean),
     sa.Column("target", sa.Text),
     sa.Column("facts", sa.JSON),
+    sa.Column("repo", sa.Text, index=True),  # not hashed: the proposal's repo, for store-wide listings
     sa.Index("ux_transitions_seq", "seq", unique=True),
 )
 audit_heads_t = sa.Table(
@@ -100,6 +107,7 @@ finding_events_t = sa.Table(
     sa.Column("actor", _Text(300), nullable=False),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("comment", _Text()),
+    sa.Column("repo", sa.Text, index=True),
 )
 verdicts_t = sa.Table(
     "verdicts", _meta,
@@ -115,6 +123,47 @@ llm_cache_t = sa.Table(
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.JSON, nullable=False),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("repo", sa.Text, index=True),  # who asked first; replies are shared (keyed by the request)
+)
+outcomes_t = sa.Table(  # what became of the last attempt at a finding (agent/outcomes.py)
+    "outcomes", _meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("finding_id", sa.String(64), nullable=False),
+    sa.Column("task", sa.String(20), nullable=False),
+    sa.Column("key", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("final", sa.Boolean, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("proposal_id", sa.String(64)),
+    sa.Column("detail", sa.JSON),  # the record the outcome holds, if any (classify: the verdict)
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("repo", sa.Text, index=True),
+    sa.Index("ix_outcomes_finding_task_key", "finding_id", "task", "key"),
+)
+file_facts_t = sa.Table(  # the per-file facts cache (agent/code/facts_store.py keeps its own copy of this table)
+    "file_facts", _meta,
+    sa.Column("path", sa.Text, primary_key=True),
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("facts", sa.Text, nullable=False),
+    sa.Column("repo", sa.Text, index=True),  # who wrote the row; rows are shared (keyed by path and bytes)
+)
+repos_t = sa.Table(  # every repo that has used the store, registered on first use
+    "repos", _meta,
+    sa.Column("repo", sa.Text, primary_key=True),
+    sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),  # e.g. {"path": the checkout it was first seen in}
+)
+events_t = sa.Table(  # the store's history: every scan, finding and proposal change, review and export
+    "events", _meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("repo", sa.Text),
+    sa.Column("actor", _Text(300), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False, index=True),
+    sa.Column("subject", sa.String(64), nullable=False, index=True),
+    sa.Column("detail", sa.JSON, nullable=False),
+    sa.Index("ix_events_repo_at", "repo", "at"),
 )
 
 

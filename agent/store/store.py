@@ -20,16 +20,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from agent.models import Verdict, utcnow
-from agent.store.base import StoreError, writing
+from agent.store.base import StoreError
+from agent.store.events import EventStore
 from agent.store.findings import FindingStore
 from agent.store.migrate import migrate
 from agent.store.proposals import ProposalStore
 from agent.store.scans import ScanStore
-from agent.store.schema import _json_text, _meta, _sqlite_pragmas, llm_cache_t, verdicts_t
+from agent.store.schema import _json_text, _sqlite_pragmas, llm_cache_t, verdicts_t
 from agent.store.url import redact, store_url
 
 
-class Store(FindingStore, ScanStore, ProposalStore):
+class Store(FindingStore, ScanStore, ProposalStore, EventStore):
     """All reads and writes of suture's records. Use `Store.open(path)` or `Store(url, repo)`.
 
     `url`: a SQLAlchemy URL (sqlite:///PATH or postgresql+psycopg://…, see agent.store.url.store_url). A store
@@ -45,22 +46,13 @@ class Store(FindingStore, ScanStore, ProposalStore):
         elif self.engine.dialect.name == "postgresql":
             sa.event.listen(self.engine, "connect", _postgres_session)
         try:
-            self._create_tables()
             migrate(self.engine, repo)
+            if repo is not None:
+                self.add_repo(repo)  # registered on first use
         except sa.exc.DBAPIError as exc:  # unreachable, refused, not a database, no permission to create
             self.engine.dispose()
             reason = str(exc.orig or exc).strip().splitlines()[0] if str(exc.orig or exc).strip() else "unreachable"
             raise StoreError(f"cannot open the store {redact(url)}: {reason}") from None
-
-    def _create_tables(self) -> None:
-        if self.engine.dialect.name != "postgresql":
-            _meta.create_all(self.engine)
-            return
-        # several processes may open a new database at once: create under the store's write lock
-        names = set(sa.inspect(self.engine).get_table_names())
-        if any(t.name not in names for t in _meta.sorted_tables):
-            with writing(self.engine) as conn:
-                _meta.create_all(conn)
 
     @classmethod
     def open(cls, db_path: Path, repo: str | None = None) -> Store:
@@ -70,8 +62,10 @@ class Store(FindingStore, ScanStore, ProposalStore):
     def _mine(self, table: sa.Table) -> sa.ColumnElement[bool]:
         """The rows of this store's repo (all rows when it was opened without one)."""
         return sa.true() if self.repo is None else table.c.repo == self.repo
+
     def close(self) -> None:
         self.engine.dispose()
+
     # ---------------------------------------------------------------- verdicts
     def save_verdict(self, finding_id: str, verdict: Verdict, engine: str) -> None:
         """Keep a verdict (e.g. from `suture classify`). A verdict never changes a finding's status by itself."""
@@ -96,7 +90,7 @@ class Store(FindingStore, ScanStore, ProposalStore):
     def cache_put(self, key: str, value: dict) -> None:
         with self.engine.begin() as conn:
             conn.execute(llm_cache_t.delete().where(llm_cache_t.c.key == key))
-            conn.execute(llm_cache_t.insert().values(key=key, value=value, at=utcnow()))
+            conn.execute(llm_cache_t.insert().values(key=key, value=value, at=utcnow(), repo=self.repo))
 
 
 def _postgres_session(dbapi_conn, _record) -> None:
