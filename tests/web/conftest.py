@@ -134,6 +134,24 @@ def record_copy(repo: Path, like: str, tag: str, passed: bool, reason: str) -> s
         session.close()
 
 
+def record_dismissal(repo: Path, finding_of: str, rationale: str) -> str:
+    """A dismissal proposal (a false-positive verdict awaiting a person) for the finding of proposal `finding_of`,
+    stored as agent/attempt.py's `_dismissal` stores one."""
+    from agent import app
+    from agent.models import Proposal, Verdict
+
+    session = app.open_session(repo, create=False)
+    try:
+        finding_id = session.store.get_proposal(finding_of).finding_id
+        pid = hashlib.sha256(f"{finding_id}\0dismiss\0{rationale}".encode()).hexdigest()[:16]
+        verdict = Verdict(verdict="false_positive", confidence=0.9, rationale=rationale)
+        session.store.add_proposal(Proposal(id=pid, finding_id=finding_id, kind="dismissal", engine="builtin:classify",
+                                            verdict=verdict, rationale=rationale))
+        return pid
+    finally:
+        session.close()
+
+
 class Server:
     """A uvicorn server running create_app(config) in a thread, on a loopback socket bound to a free port."""
 

@@ -17,7 +17,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import REPO_ROOT, git
-from tests.web.conftest import REVIEWER, Http, record_copy, stored
+from tests.web.conftest import REVIEWER, Http, record_copy, record_dismissal, stored
 
 pytestmark = pytest.mark.slow
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
@@ -241,3 +241,23 @@ def test_override_a_failed_patch_retract_an_approval_and_export_every_approved(b
     assert text.startswith(f"exported {failed[:8]} → patch ") and "exported " + other[:8] not in text
     assert stored(proposals.repo, failed)[0].state == "exported"
     assert (proposals.repo / ".suture" / "exports" / f"suture-{failed[:8]}.patch").is_file()
+
+
+def test_approving_a_dismissal_dismisses_its_finding(browser, server, proposals):
+    """Last in this file: it dismisses the B608 finding the other tests rank."""
+    from agent import app
+
+    pid = record_dismissal(proposals.repo, proposals.sql, "the <b>term</b> is a constant in every caller")
+    browser.get(server.url + "/queue")
+    select_row(browser, pid)
+    row = browser.find_element(By.CSS_SELECTOR, "tr.qrow.selected")
+    assert "dismissal?" in row.text and "<b>term</b>" in row.text
+    press(browser, "a")
+    wait(browser, EC.alert_is_present()).accept()
+    assert flash(browser) == f"approved {pid[:8]} as {REVIEWER}; finding dismissed"
+    session = app.open_session(proposals.repo, create=False)
+    try:
+        p = session.store.get_proposal(pid)
+        assert p.state == "approved" and session.store.get_finding(p.finding_id).status == "dismissed"
+    finally:
+        session.close()
