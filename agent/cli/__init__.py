@@ -20,7 +20,7 @@ cli = typer.Typer(
     help="suture: rank scanner findings, draft and prove fixes, and queue them for human review.\n\n"
          "Typical flow: `suture scan` → `suture triage` → `suture fix` → `suture review` → `suture export`, "
          "or `suture run` for scan + triage + fix in one go. State lives in .suture/ inside the repository.",
-    no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+    no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False, rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

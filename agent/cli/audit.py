@@ -23,16 +23,16 @@ def register(app: typer.Typer) -> None:
 def verify(repo: RepoOpt = Path("."), db: DbOpt = None, fmt: FormatOpt = ListFmt.table) -> None:
     """Walk the history chain: edited, deleted or reordered rows, edited diffs, validations or approver names,
     proposals without history. Exit 1 if anything is wrong, 0 if the chain is intact."""
-    session = open_session(repo, db, _create=False)
-    problems = session.store.audit()
-    rows = session.store.transitions_count()
+    from agent.app import audit
+
+    report = audit.verify(open_session(repo, db, _create=False))
     if fmt == ListFmt.json:
-        render.emit_json({"ok": not problems, "rows": rows, "problems": [p.as_dict() for p in problems]})
-    elif not problems:
-        render.out.print(f"audit: history intact ({rows} rows, chain and proposals agree)")
+        render.emit_json(report.to_json())
+    elif report.ok:
+        render.out.print(f"audit: history intact ({report.rows} rows, chain and proposals agree)")
     else:
-        render.out.print(f"audit: {len(problems)} change(s) made behind suture's back:", markup=False)
-        for p in problems:
-            render.line(f"  - {p.message}")
-    if problems:
+        render.line(f"audit: {len(report.problems)} change(s) made behind suture's back:")
+        for p in report.problems:
+            render.line(f"  - {p['message']}")
+    if not report.ok:
         sys.exit(1)

@@ -45,40 +45,34 @@ def classify(
     has no opinion otherwise. Verdicts are stored; a false positive becomes a dismissal proposal for a person
     to approve (`suture review`) — a finding is never closed by a verdict alone. Findings already answered at
     this commit, engine, prompt and settings are skipped (their stored verdict is shown) unless --retry-failed."""
-    from agent import app
-    from agent.classify import classify_findings
+    from agent.app import classify as classifying
 
-    if top and all_:
+    if top and all_:  # refused before the store is opened
         raise SutureError("give either --top or --all, not both")
     session = open_session(repo, db, model=model, api_base=api_base, budget_usd=budget_usd,
-                    cache=False if no_cache else None)
-    ranked = [f for f, _ in app.ranked_open_findings(session)]
-    findings = ranked if all_ else ranked[: top or session.settings.top]
+                           cache=False if no_cache else None)
+    findings = classifying.classify_targets(session, top, all_)
     if not findings:
         render.line("No open findings to classify. Run `suture scan` first.", render.err)
         if fmt == ListFmt.json:
             render.emit_json([])
         return
-    engine = app.make_engine(session)
     with task_bar("classifying", len(findings), quiet=fmt == ListFmt.json) as bar:
         def step(finding, status: str) -> None:
             bar.status(f"{finding.short_id} {finding.rule_id}: {status}")
             bar.advance()
 
-        results = classify_findings(session.ws, session.store, findings, engine, session.settings, step,
-                                    retry_failed=retry_failed)
-    skipped = [r for r in results if r.skipped]
-    if skipped and fmt != ListFmt.json:
-        render.line(f"skipped {len(skipped)}: final outcome at this commit (their stored verdicts are shown); "
+        verdicts = classifying.classify(session, findings, step, retry_failed=retry_failed)
+    if verdicts.skipped and fmt != ListFmt.json:
+        render.line(f"skipped {verdicts.skipped}: final outcome at this commit (their stored verdicts are shown); "
                     "--retry-failed to try again", render.err)
-    spend = getattr(engine, "spend", None)
-    for note in (spend.notes if spend else []):
+    for note in verdicts.notes:
         render.warn(note, "note")
-    rows = [_row(r) for r in results]
+    rows = verdicts.rows
     if fmt == ListFmt.json:
-        render.emit_json(rows)
+        render.emit_json(verdicts.to_json())
         return
-    render.out.print(_table(rows, engine.name))
+    render.out.print(_table(rows, verdicts.engine))
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["verdict"] or ("error" if row["error"] else "no opinion")] = counts.get(
@@ -87,17 +81,6 @@ def classify(
     render.out.print(", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
                      + (f". {dismissals} dismissal proposal(s) await review: `suture review list`."
                         if dismissals else "."))
-
-
-def _row(result) -> dict:
-    f, v = result.finding, result.verdict
-    return {
-        "id": f.id, "tool": f.tool, "rule_id": f.rule_id, "path": f.location.path, "line": f.location.start_line,
-        "verdict": v.verdict if v else None, "confidence": v.confidence if v else None,
-        "rationale": v.rationale if v else None, "source": v.source if v else None,
-        "dismissal_id": result.dismissal.id if result.dismissal else None, "error": result.error,
-        "usage": result.usage.model_dump() if result.usage else None, "skipped": result.skipped,
-    }
 
 
 def _table(rows: list[dict], engine: str) -> Table:

@@ -32,10 +32,9 @@ def context(
 ) -> None:
     """Print exactly what would be sent to a model for one finding: the rendered, redacted prompt messages,
     their token count against the budget, and what was cut to fit. Nothing leaves the machine."""
-    from agent.preview import preview_in_head
+    from agent.app import context as contexts
 
-    session = open_session(repo, db, model=model)
-    preview = preview_in_head(session.ws, session.store, finding_id, session.settings, task.value)
+    preview = contexts.prompt_preview(open_session(repo, db, model=model), finding_id, task.value)
     if fmt == ListFmt.json:
         render.emit_json(preview.as_json())
         return

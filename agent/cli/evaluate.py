@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +10,6 @@ import typer
 
 from agent.cli import render
 from agent.cli.progress import task_bar
-from agent.errors import SutureError
 
 
 class EngineName(str, Enum):
@@ -74,46 +72,20 @@ def eval_main(
     """Run the eval: every case through the real pipeline, scored on gates G0–G4 and verdict quality."""
     if ctx.invoked_subcommand is not None:
         return
-    from agent.evals.cases import SPLITS, load_cases
-    from agent.evals.harness import EvalSpec, slug
-    from agent.evals.real import prepare_case
-    from agent.models import utcnow
+    from agent.app import evaluate
 
-    if engine != EngineName.llm and model:
-        raise SutureError("--model is only used with --engine llm")
-    if engine != EngineName.llm and (k > 1 or temperature or seed):
-        raise SutureError("-k, --temperature and --seed apply to --engine llm only (the other engines are "
-                          "deterministic)")
-    selected = load_cases(cases or SPLITS[split.value], only)
-    models: list[str | None] = list(model) if model else [None]
-    from agent.evals.harness import engine_factory
-
-    for m in models:  # a bad spec is refused before anything is fetched or run
-        engine_factory(EvalSpec(engine=engine.value, model=m, k=k, temperature=temperature, seed=seed))
-    selected = [prepare_case(c) for c in selected]  # real cases: the pinned sdist, fetched once
+    selected, runs = evaluate.plan_eval(engine.value, model, cases, split.value, only, api_base, k, temperature,
+                                        seed, workers, out)
     results = []
-    for m in models:
-        spec = EvalSpec(engine=engine.value, model=m, api_base=api_base, k=k, workers=workers or os.cpu_count() or 2,
-                        temperature=temperature, seed=seed, split=split.value)
-        name = slug(f"{engine.value}-{m}" if m else engine.value)
-        run_dir = out / name if out and len(models) > 1 else out
-        run_dir = run_dir or Path("evals/results") / f"{name}-{utcnow().strftime('%Y%m%dT%H%M%S')}"
-        metrics = _run_with_progress(selected, spec, run_dir, fmt)
-        results.append((run_dir, metrics))
+    for run in runs:
+        with task_bar(f"eval {run.spec.engine}", evaluate.samples(selected, run), quiet=fmt == OutFmt.json) as bar:
+            def done(case, outcome, bar=bar) -> None:
+                result = "fixed" if outcome.get("fixed") else "dismissed" if outcome.get("dismissed") else "not fixed"
+                bar.status(f"{case.id}: {result}")
+                bar.advance()
+
+            results.append((run.run_dir, evaluate.run_eval(selected, run, done)))
     _print_results(results, fmt)
-
-
-def _run_with_progress(selected, spec, run_dir: Path, fmt: OutFmt):
-    from agent.evals.harness import DETERMINISTIC, run_eval
-
-    total = len(selected) * (1 if spec.engine in DETERMINISTIC else spec.k)
-    with task_bar(f"eval {spec.engine}", total, quiet=fmt == OutFmt.json) as bar:
-        def done(case, outcome) -> None:
-            result = "fixed" if outcome.get("fixed") else "dismissed" if outcome.get("dismissed") else "not fixed"
-            bar.status(f"{case.id}: {result}")
-            bar.advance()
-
-        return run_eval(selected, spec, run_dir, done)
 
 
 def _print_results(results, fmt: OutFmt) -> None:

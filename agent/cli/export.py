@@ -35,19 +35,17 @@ def export(
     repo: RepoOpt = Path("."), db: DbOpt = None, fmt: FormatOpt = ListFmt.table,
 ) -> None:
     """Export approved patches as a branch (your checkout is not touched) or a patch file."""
-    from agent.export.service import export as export_proposals
+    from agent.app import export as exporting
 
-    if bool(proposal_id) == approved:
+    if bool(proposal_id) == approved:  # refused before the store is opened
         raise SutureError("give a proposal id or --approved (one of them)")
-    session = open_session(repo, db, _create=False)
-    results = export_proposals(session, proposal_id, to.value, out, with_test=not without_regression_test)
+    results = exporting.export(open_session(repo, db, _create=False), proposal_id, to.value, out, approved,
+                               with_test=not without_regression_test)
     if fmt == ListFmt.json:
-        render.emit_json([{"proposal_id": r.proposal_id, "branch": r.branch, "commit": r.commit,
-                           "test_commit": r.test_commit,
-                           "patch": str(r.patch_path) if r.patch_path else None} for r in results])
+        render.emit_json([r.to_json() for r in results])
         return
     if not results:
         render.out.print("No approved proposals to export.")
     for r in results:
-        where = f"branch {r.branch}" if r.branch else f"patch {r.patch_path}"
+        where = f"branch {r.branch}" if r.branch else f"patch {r.patch}"
         render.line(f"exported {r.proposal_id[:8]} → {where} (commit {r.commit[:10]})")

@@ -40,10 +40,10 @@ def register(app: typer.Typer) -> None:
 
 def _run_fix(session: Session, top: int | None, finding: str | None, redo: bool, fmt: ListFmt,
              retry_failed: bool = False) -> list[Any]:
-    from agent import app
+    from agent.app import fix as fixing
     from agent.outcomes import SKIPPED
 
-    findings, duplicates = app.select_findings(session, top, finding)
+    findings, duplicates = fixing.select_findings(session, top, finding)
     if duplicates and fmt != ListFmt.json:
         render.line(f"{len(duplicates)} finding(s) not drafted separately: grouped with a selected one "
                     "(same spot from another tool, or an import of the module it uses): "
@@ -60,7 +60,7 @@ def _run_fix(session: Session, top: int | None, finding: str | None, redo: bool,
             if status != "working":
                 bar.advance()
 
-        proposals = app.fix(session, findings, step, redo=redo, retry_failed=retry_failed)
+        proposals = fixing.fix(session, findings, step, redo=redo, retry_failed=retry_failed)
     if skipped and fmt != ListFmt.json:
         _skipped_lines(skipped)
     return proposals
@@ -79,6 +79,7 @@ def _fix_and_summarise(session: Session, top: int | None, finding: str | None, r
                        hint: str = "", retry_failed: bool = False) -> None:
     """Fix and show the queue. If the model stops the run (endpoint down, budget reached), what was finished
     is still shown before the one-line error."""
+    from agent.app import fix as fixing
     from agent.llm.errors import ModelUnavailableError
     from agent.models import utcnow
 
@@ -86,11 +87,11 @@ def _fix_and_summarise(session: Session, top: int | None, finding: str | None, r
     try:
         proposals = _run_fix(session, top, finding, redo, fmt, retry_failed)
     except ModelUnavailableError:
-        done = [p for p in session.store.list_proposals() if p.created_at >= started]
+        done = fixing.proposals_since(session, started)
         if done and fmt != ListFmt.json:
-            queue_summary(session, done, fmt, hint)
+            queue_summary(fixing.queue(session, done), fmt, hint)
         raise
-    queue_summary(session, proposals, fmt, hint)
+    queue_summary(fixing.queue(session, proposals), fmt, hint)
 
 
 def fix(

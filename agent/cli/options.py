@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from agent.cli import render
+from agent.errors import SutureError
 
 if TYPE_CHECKING:
     from agent.app import Session
@@ -75,5 +76,5 @@ def where(repo: Path, db: Path | None) -> str:
 def repo_or_positional(positional: Path | None, option: Path | None) -> Path:
     """The repository given as `--repo` or as the (older) positional argument; both at once must agree."""
     if positional is not None and option is not None and positional != option:
-        raise typer.BadParameter(f"the repository was given twice ({positional} and --repo {option}); give one")
+        raise SutureError(f"the repository was given twice ({positional} and --repo {option}); give one")
     return option or positional or Path(".")

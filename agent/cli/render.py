@@ -15,8 +15,11 @@ from rich.markup import escape as _markup_escape
 from rich.syntax import Syntax
 from rich.table import Table
 
-from agent.models import NO_TEST_COVERS, Finding, Proposal, Transition
+from agent.app.views import ProposalRow, Risk, proposal_summary
+from agent.models import Finding, Proposal, Transition
 from agent.review.identity import escape_text
+
+__all__ = ["emit_json", "err", "escape", "out", "proposal_summary", "proposals_table", "show_proposal"]
 
 OFF_TTY_WIDTH = 100_000  # off a terminal: wide enough that no line of ours is ever wrapped
 RULE_WIDTH = 100  # a rule (a full-width line) is this wide off a terminal
@@ -86,53 +89,26 @@ STATE_STYLE = {"validated": "green", "unproven": "yellow", "failed": "red", "dra
                "rejected": "dim", "exported": "blue"}
 
 
-def proposal_summary(p: Proposal) -> str:
-    """One line: what this proposal is and why it is in its state."""
-    if p.kind == "dismissal":
-        v = p.verdict
-        return f"false positive ({v.confidence:.0%}): {p.rationale}" if v else p.rationale
-    if p.without_draft:
-        return f"no draft: {p.error}"
-    if p.error:
-        return f"no patch: {p.error}"
-    v = p.validation
-    if v is None:
-        return "not validated yet"
-    if not v.applied:
-        return f"did not apply: {v.apply_error}"
-    if v.passed:
-        tests = f"{v.patched.passed} tests pass" if v.patched and v.patched.ran else "no tests ran"
-        gone = {True: "finding gone on re-scan", None: v.rescan_note or "not re-scanned", False: ""}[v.finding_gone]
-        proof = (f"executed by {len(v.covering_tests)} passing test(s)" if v.state == "validated"
-                 else NO_TEST_COVERS)
-        return f"{proof}; {tests}, {gone}"
-    return "; ".join(v.reasons) or "validation failed"
-
-
-def proposal_row(p: Proposal, finding: Finding | None = None) -> dict[str, Any]:
-    row = {"id": p.id, "short_id": p.short_id, "finding_id": p.finding_id, "kind": p.kind, "engine": p.engine,
-           "state": "no_draft" if p.without_draft else p.state, "summary": proposal_summary(p), "created_at": p.created_at.isoformat(),
-           "usage": p.usage.model_dump()}
-    if finding is not None:
-        row.update(rule_id=finding.rule_id, path=finding.location.path, line=finding.location.start_line,
-                   severity=finding.severity)
-    return row
-
-
-def proposals_table(rows: list[tuple[Proposal, Finding | None]], title: str) -> Table:
+def proposals_table(rows: list[ProposalRow], title: str) -> Table:
+    """A review queue for people: id, state, finding, engine (and risk, when the rows have it), outcome."""
+    with_risk = any(r.risk is not None for r in rows)
     table = Table(title=title, title_justify="left")
     table.add_column("id", no_wrap=True)
     table.add_column("state", no_wrap=True)
     table.add_column("finding", ratio=2)
     table.add_column("by", ratio=1)
+    if with_risk:
+        table.add_column("risk", no_wrap=True)
     table.add_column("outcome", ratio=3)
-    for p, f in rows:
+    for row in rows:
+        p, f = row.proposal, row.finding
         where = escape(f"{f.rule_id} {f.location.path}:{f.location.start_line}") if f else p.finding_id[:10]
         style = STATE_STYLE.get(p.state, "")
         state = "dismissal?" if p.kind == "dismissal" and p.state == "drafted" else \
             "no draft" if p.without_draft else p.state
         engine = p.engine.removeprefix("builtin:").removeprefix("llm:")
-        table.add_row(p.short_id, f"[{style}]{state}[/]", where, escape(engine), escape(proposal_summary(p)))
+        risk = [] if not with_risk else [_risk(row.risk)]
+        table.add_row(p.short_id, f"[{style}]{state}[/]", where, escape(engine), *risk, escape(proposal_summary(p)))
     return table
 
 
@@ -145,6 +121,13 @@ def _show_regression(v) -> None:
     if v.regression is not None and v.regression.content:
         out.print(escape_text(v.regression.content, lines=True).rstrip("\n"), markup=False, highlight=False,
                   soft_wrap=True)
+
+
+def _risk(risk: Risk | None) -> str:
+    if risk is None:
+        return ""
+    parts = [f"{risk.score:.0f}" if risk.score is not None else "-", risk.lane or "", risk.team or ""]
+    return escape(" ".join(part for part in parts if part))
 
 
 def show_proposal(p: Proposal, f: Finding, history: list[Transition]) -> None:

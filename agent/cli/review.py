@@ -2,42 +2,40 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from agent.cli import render
 from agent.cli.options import DbOpt, FormatOpt, ListFmt, RepoOpt, ReviewerOpt, open_session, where
-from agent.errors import SutureError
 
 if TYPE_CHECKING:
-    from agent.app import Session
+    from agent.app.views import ReviewQueue
 
 review_cli = typer.Typer(help="Look at proposals and approve or reject them (a named reviewer is recorded).",
                          no_args_is_help=True)
+
+
+class Sort(str, Enum):
+    created = "created"
+    risk = "risk"
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(review_cli, name="review")
 
 
-def _finding_or_none(session: Session, fid: str) -> Any:
-    try:
-        return session.store.get_finding(fid)
-    except SutureError:
-        return None
-
-
-def queue_summary(session: Session, proposals: list[Any], fmt: ListFmt, hint: str = "") -> None:
-    """This run's proposals: a table and one line of counts with the next step, or JSON rows."""
-    rows = [(p, _finding_or_none(session, p.finding_id)) for p in proposals]
+def queue_summary(queue: ReviewQueue, fmt: ListFmt, hint: str = "") -> None:
+    """A run's proposals: a table and one line of counts with the next step, or JSON rows."""
     if fmt == ListFmt.json:
-        render.emit_json([render.proposal_row(p, f) for p, f in rows])
+        render.emit_json(queue.to_json())
         return
-    render.out.print(render.proposals_table(rows, "Review queue for this run"))
+    render.out.print(render.proposals_table(queue.rows, "Review queue for this run"))
     counts: dict[str, int] = {}
-    for p, _ in rows:
+    for row in queue.rows:
+        p = row.proposal
         key = "dismissal" if p.kind == "dismissal" else "without a draft" if p.without_draft else p.state
         counts[key] = counts.get(key, 0) + 1
     render.line(", ".join(f"{v} {k}" for k, v in sorted(counts.items())) +
@@ -48,32 +46,40 @@ def queue_summary(session: Session, proposals: list[Any], fmt: ListFmt, hint: st
 def review_list(
     repo: RepoOpt = Path("."), db: DbOpt = None, fmt: FormatOpt = ListFmt.table,
     state: Annotated[list[str] | None, typer.Option("--state", help="Only these states (repeat).")] = None,
+    team: Annotated[str | None, typer.Option("--team", help="Only proposals for findings this team owns.")] = None,
+    lane: Annotated[str | None, typer.Option("--lane", help="Only proposals for open findings in this triage "
+                                             "lane: now, batch or defer.")] = None,
+    engine: Annotated[str | None, typer.Option("--engine", help="Only this engine (e.g. builtin, llm, or "
+                                               "builtin:yaml_load).")] = None,
+    sort: Annotated[Sort, typer.Option("--sort", help="created: newest last; risk: highest triage score "
+                                       "first.")] = Sort.created,
 ) -> None:
-    """List proposals, newest last."""
+    """List proposals, newest last (or by risk). --team, --lane and --sort risk add a risk column (triage's
+    score, lane and owning team) and, like `suture triage`, re-open expired risk acceptances first."""
+    from agent.app import review
+
     session = open_session(repo, db, _create=False)
-    proposals = session.store.list_proposals(states=state)
-    rows = [(p, _finding_or_none(session, p.finding_id)) for p in proposals]
+    queue = review.review_queue(session, states=state, team=team, lane=lane, engine=engine, sort=sort.value)
     if fmt == ListFmt.json:
-        render.emit_json([render.proposal_row(p, f) for p, f in rows])
-    elif not rows:
-        render.out.print("No proposals yet. Run `suture fix` or `suture run`.")
+        render.emit_json(queue.to_json())
+    elif not queue.rows:
+        render.out.print("No proposals yet. Run `suture fix` or `suture run`." if not (state or team or lane or engine)
+                         else "No proposals match.")
     else:
-        render.out.print(render.proposals_table(rows, f"Proposals ({len(rows)})"))
+        render.out.print(render.proposals_table(queue.rows, f"Proposals ({len(queue.rows)})"))
 
 
 @review_cli.command("show")
 def review_show(proposal_id: Annotated[str, typer.Argument(help="Proposal id or prefix.")],
                 repo: RepoOpt = Path("."), db: DbOpt = None, fmt: FormatOpt = ListFmt.table) -> None:
     """The finding, rationale, coloured diff, validation summary and history of one proposal."""
-    session = open_session(repo, db, _create=False)
-    p = session.store.get_proposal(proposal_id)
-    f = session.store.get_finding(p.finding_id)
-    history = session.store.transitions(p.id)
+    from agent.app import review
+
+    detail = review.show(open_session(repo, db, _create=False), proposal_id)
     if fmt == ListFmt.json:
-        render.emit_json({"proposal": p.model_dump(mode="json"), "finding": f.model_dump(mode="json"),
-                          "history": [t.model_dump(mode="json") for t in history]})
+        render.emit_json(detail.to_json())
     else:
-        render.show_proposal(p, f, history)
+        render.show_proposal(detail.proposal, detail.finding, detail.history)
 
 
 @review_cli.command("approve")
@@ -87,17 +93,17 @@ def review_approve(
 ) -> None:
     """Approve a validated or unproven patch (it can then be exported) or a dismissal (the finding becomes
     dismissed); a patch that failed validation needs --override --reason."""
-    from agent import app
-    from agent.review import service
+    from agent.app import review
+    from agent.errors import SutureError
 
-    if override and not (reason or "").strip():
+    if override and not (reason or "").strip():  # refused before the store is opened
         raise SutureError("--override needs --reason: say why a patch that failed validation should be approved")
-    session = open_session(repo, db, _create=False)
-    who = app.reviewer_identity(session.ws.project.git_root, reviewer)
-    p = service.approve(session.store, proposal_id, who, comment, override=override, reason=reason)
+    decision = review.approve(open_session(repo, db, _create=False), proposal_id, reviewer, comment,
+                              override=override, reason=reason)
+    p = decision.proposal
     next_step = (f"; export it with `suture export {p.short_id}{where(repo, db)}`" if p.kind == "patch"
                  else "; finding dismissed")
-    render.line(f"approved {p.short_id} as {who}" + (" (OVERRIDE)" if override else "") + next_step)
+    render.line(f"approved {p.short_id} as {decision.reviewer}" + (" (OVERRIDE)" if override else "") + next_step)
 
 
 @review_cli.command("reject")
@@ -109,10 +115,7 @@ def review_reject(
                        ] = False,
 ) -> None:
     """Reject a proposal awaiting review, with the reason (or, with --retract, withdraw an approval)."""
-    from agent import app
-    from agent.review import service
+    from agent.app import review
 
-    session = open_session(repo, db, _create=False)
-    who = app.reviewer_identity(session.ws.project.git_root, reviewer)
-    p = service.reject(session.store, proposal_id, who, reason, retract=retract)
-    render.line(f"rejected {p.short_id} as {who}")
+    decision = review.reject(open_session(repo, db, _create=False), proposal_id, reason, reviewer, retract=retract)
+    render.line(f"rejected {decision.proposal.short_id} as {decision.reviewer}")

@@ -14,7 +14,7 @@ from agent.errors import SutureError
 if TYPE_CHECKING:
     from agent.app import IngestReport
 
-RepoArg = Annotated[Path | None, typer.Argument(metavar="[REPO]", help="Repository or project folder (same as --repo).",
+RepoArg = Annotated[Path | None, typer.Argument(metavar="REPO", help="Repository or project folder (same as --repo).",
                                                 show_default=False)]
 RepoOrArgOpt = Annotated[Path | None, typer.Option("--repo", "-C", help="The repository (or a project folder "
                                                    "inside one); default: the current folder.", show_default=False)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime, time
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -14,7 +13,6 @@ import typer
 from agent.cli import render
 from agent.cli.options import DbOpt, FormatOpt, ListFmt, RepoOpt, ReviewerOpt, open_session
 from agent.cli.progress import DelayedProgress
-from agent.errors import SutureError
 
 feeds_cli = typer.Typer(help="Exploitability feeds (EPSS, CISA KEV) from files you download; never the network.",
                         no_args_is_help=True)
@@ -50,42 +48,34 @@ def triage(
     """Rank open findings by business risk: score 0-100 with every factor's reason, owner team, SSVC decision,
     lane (now / batch / defer) and due date. Configure assets, owners, teams and SLAs under [triage] in
     suture.toml; import EPSS/KEV with `suture feeds import`. Expired risk acceptances re-open first."""
+    from agent.app import triage as triaging
     from agent.triage import report
-    from agent.triage.service import triage_store
 
-    if lane is not None and lane not in ("now", "batch", "defer"):
-        raise SutureError(f"--lane must be now, batch or defer, not {lane!r}")
+    triaging.check_lane(lane)  # before the store is opened
     session = open_session(repo, db)
     bars = [DelayedProgress("ranking: reading source files"), DelayedProgress("ranking: scoring findings")
             ] if fmt != TriageFmt.json else [None, None]
     try:
-        result = triage_store(session.store, session.settings.triage, session.ws.project_dir, session.ws.state_dir,
-                              progress=bars[0], score_progress=bars[1])
+        result = triaging.triage(session, team, lane, top, progress=bars[0], score_progress=bars[1])
     finally:
         for bar in bars:
             if bar is not None:
                 bar.close()
-    if team is not None and team not in {r.team for r in result.rows} and not (
-            session.settings.triage.get("teams") and team in session.settings.triage["teams"]):
-        known = sorted({r.team for r in result.rows})
-        raise SutureError(f"unknown team {team!r}; teams with findings: {', '.join(known) or 'none'}")
-    rows = [r for r in result.rows if (team is None or r.team == team) and (lane is None or r.decision.lane == lane)]
-    shown = rows[:top] if top else rows
+    shown = result.rows
     for fid in result.reopened:
         render.line(f"risk acceptance expired: finding {fid[:10]} is open again", render.err)
     for note in result.notes:
         render.warn(note, "note")
     for o in result.overflow:
-        render.warn(f"team {o.team} fixes {o.capacity}/week; {len(o.moved)} now-lane "
-                         f"finding(s) moved to batch with later due dates: "
-                    + ", ".join(m[:10] for m in o.moved), "capacity")
+        render.warn(f"team {o.team} fixes {o.capacity}/week; {len(o.moved)} now-lane finding(s) moved to batch "
+                    "with later due dates: " + ", ".join(m[:10] for m in o.moved), "capacity")
     if fmt == TriageFmt.json:  # a list of rows, one per group (overflow and notes go to stderr)
-        render.emit_json([report.row_dict(i, r) for i, r in enumerate(shown, 1)])
+        render.emit_json(result.to_json())
     elif fmt == TriageFmt.csv:
         sys.stdout.write(report.triage_csv(shown))
     elif fmt == TriageFmt.markdown:
         sys.stdout.write(report.triage_markdown(shown, by == By.team) + "\n")
-    elif not result.rows:
+    elif not result.total:
         render.out.print("No open findings. Run `suture scan` or `suture ingest FILE.sarif` first.")
     elif by == By.team:
         for name in sorted({r.team for r in shown}):
@@ -94,20 +84,7 @@ def triage(
             table.title = f"{name}: {len(part)} finding group(s)"
             render.out.print(table)
     else:
-        render.out.print(report.triage_table(shown, len(result.rows)))
-
-
-def parse_date(text: str, what: str = "--until") -> datetime:
-    """YYYY-MM-DD (end of that day, UTC) or an ISO 8601 date-time."""
-    value = text.strip()
-    try:
-        if len(value) == 10:
-            day = datetime.strptime(value, "%Y-%m-%d").date()
-            return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise SutureError(f"{what}: cannot read {text!r} as a date; use YYYY-MM-DD") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        render.out.print(report.triage_table(shown, result.total))
 
 
 def accept(
@@ -120,18 +97,16 @@ def accept(
 ) -> None:
     """Accept the risk of an open finding until a date, as a named person. When the date passes, the finding
     re-opens (at the next `suture triage` or `fix`)."""
-    when = parse_date(until)
-    session = open_session(repo, db)
-    from agent import app
+    from agent.app import triage as triaging
 
-    who = app.reviewer_identity(session.ws.project.git_root, reviewer)
-    finding = session.store.accept_risk(finding_id, when, reason, who)
+    triaging.parse_date(until)  # a date it cannot read is refused before the store is opened
+    accepted = triaging.accept_risk(open_session(repo, db), finding_id, until, reason, reviewer)
     if fmt == ListFmt.json:
-        render.emit_json({"id": finding.id, "status": finding.status, "until": when.isoformat(), "by": who,
-                          "reason": reason})
+        render.emit_json(accepted.to_json())
     else:
-        render.line(f"accepted {finding.short_id} ({finding.rule_id} {finding.location.path}:"
-                         f"{finding.location.start_line}) until {when:%Y-%m-%d} as {who}")
+        f = accepted.finding
+        render.line(f"accepted {f.short_id} ({f.rule_id} {f.location.path}:{f.location.start_line}) until "
+                    f"{accepted.until[:10]} as {accepted.by}")
 
 
 @feeds_cli.command("import")
@@ -142,10 +117,9 @@ def feeds_import(
 ) -> None:
     """Import FIRST EPSS scores and the CISA KEV catalog into .suture/feeds/ (each file checked whole first; a
     file of the wrong shape changes nothing)."""
-    from agent.triage.feeds import import_feeds
+    from agent.app import triage as triaging
 
-    session = open_session(repo, db)
-    results = import_feeds(files, session.ws.state_dir)
+    results = triaging.import_feeds(open_session(repo, db), files)
     if fmt == ListFmt.json:
         render.emit_json([{"file": f, "feed": kind, "cves": n} for f, kind, n in results])
         return
@@ -159,16 +133,9 @@ def sarif(
 ) -> None:
     """Export findings as SARIF 2.1.0: open findings with their triage, risk-accepted and dismissed findings as
     suppressions with their justification, and approved patches as `fixes`."""
-    from agent.export.sarif_out import build_sarif
-    from agent.triage.report import row_dict
-    from agent.triage.service import triage_store
+    from agent.app import triage as triaging
 
-    session = open_session(repo, db)
-    result = triage_store(session.store, session.settings.triage, session.ws.project_dir, session.ws.state_dir)
-    ranks = {r.finding.id: {k: v for k, v in row_dict(i, r).items()
-                            if k in ("rank", "score", "team", "decision", "lane", "due", "reason")}
-             for i, r in enumerate(result.rows, 1)}
-    log = build_sarif(session.store, ranks=ranks, repo_prefix=session.ws.project.subdir)
+    log = triaging.sarif_log(open_session(repo, db))
     text = json.dumps(log, indent=2)
     if out is None:
         sys.stdout.write(text + "\n")

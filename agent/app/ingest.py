@@ -1,0 +1,151 @@
+"""Findings into the store: SARIF files (`ingest`) and the scanners run on HEAD (`scan`)."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from agent import scanners
+from agent.app.session import Session, head_tree
+from agent.errors import SutureError
+from agent.ingest.closing import closing_blockers
+from agent.ingest.log_suppressions import (
+    new_findings,
+    open_note,
+    record_log_suppressions,
+    reopen_note,
+    reopen_unsuppressed,
+)
+from agent.ingest.path_map import PathMap
+from agent.ingest.sarif import load_sarif, parse_sarif, schema_problems
+from agent.models import SkippedResult, utcnow
+
+
+class IngestReport(BaseModel):
+    """One run of one log, ingested. `closed_nothing` says why the run marked nothing fixed (None: it was
+    evidence enough to close what it no longer reports, see agent.ingest.closing)."""
+
+    source: str
+    tool: str
+    new: int = 0
+    updated: int = 0
+    reopened: int = 0
+    fixed: int = 0
+    skipped: list[SkippedResult] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    duplicate: bool = False
+    closed_nothing: str | None = None
+    suppressed: int = 0  # new findings the log itself suppresses, recorded as dismissed / risk-accepted
+    path_mappings: list[str] = Field(default_factory=list)  # every path mapping used (path_map.PathMap.summary)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form `suture ingest --format json` prints (one object per run)."""
+        return self.model_dump()
+
+
+def path_map_for(session: Session, maps: list[str] | None = None, prefixes: list[str] | None = None) -> PathMap:
+    """The path mapping for an ingest: --map FROM=TO and --path-prefix P, plus automatic mapping (path_map.py)."""
+    return PathMap.from_options(maps, prefixes, repo_prefix=session.ws.project.subdir or "")
+
+
+def ingest_file(session: Session, path: Path, full: bool = True, tree: Path | None = None,
+                path_map: PathMap | None = None) -> list[IngestReport]:
+    """Ingest one SARIF file into the store; one report per run in the file (one report for a log without runs).
+
+    Paths are placed, and flagged lines read, in `tree` (default: a checkout of HEAD), after `path_map` (default:
+    automatic mapping only) mapped paths recorded elsewhere; each report lists the mappings used. A run closes
+    findings only when `full` and agent.ingest.closing finds it a whole, successful, fully placed scan; otherwise
+    its report says why it closed nothing. New results the log suppresses are recorded as dismissed (or
+    risk-accepted until the date suture wrote), with the suppression kept; a suppression never closes an open one."""
+    if tree is None:
+        with head_tree(session) as head:
+            return ingest_file(session, path, full, head, path_map)
+    path_map = path_map if path_map is not None else path_map_for(session)
+    log = load_sarif(path)
+    problems = [f"schema: {p}" for p in schema_problems(log, limit=5)]
+    path_map.used.clear()  # each file's report states the mappings its own paths used
+    parsed = parse_sarif(log, tree, source_name=str(path), path_map=path_map)
+    mappings = path_map.summary()
+    if not parsed.runs:
+        why = ("the log has runs: null: the tool failed before it produced a run" if parsed.runs_null
+               else "the log has no runs")
+        return [IngestReport(source=str(path), tool="no runs", warnings=problems, closed_nothing=why)]
+    blockers = closing_blockers(parsed)
+    content = _content_hash(path)
+    reports = []
+    for index, run in enumerate(parsed.runs):
+        reason = blockers.get(index) or (None if full else "--partial: the scan covered only part of the code")
+        fresh, still_open = new_findings(session.store, run.suppressed)
+        run_key = content.copy()  # the dedupe key: sha256 of the log's bytes + "#runN", as it always was
+        run_key.update(f"#run{index}".encode())
+        counts = session.store.record_scan(  # findings are read in batches (a streamed log's come from disk)
+            tool=run.tool, scope=run.scope, source=f"{path}#run{index}", content_hash=run_key.hexdigest(),
+            findings=itertools.chain(run.findings, run.suppressed), full=reason is None,
+            summary={"skipped": len(run.skipped), "closed_nothing": reason},
+        )
+        record_log_suppressions(session.store, fresh, str(path))
+        unsuppressed = reopen_unsuppressed(session.store, run.findings, str(path))
+        if reason is None and counts["duplicate_scan"]:
+            reason = "this log was ingested before (a log closes findings only the first time)"
+        reports.append(IngestReport(
+            source=str(path), tool=run.tool, new=counts["new"], updated=counts["updated"],
+            reopened=counts["reopened"], fixed=counts["fixed"], skipped=run.skipped,
+            warnings=problems + list(run.warnings) + ([open_note(still_open)] if still_open else [])
+            + ([reopen_note(unsuppressed)] if unsuppressed else []),
+            duplicate=bool(counts["duplicate_scan"]), closed_nothing=reason, suppressed=len(fresh),
+            path_mappings=mappings if index == 0 else [],
+        ))
+        reports[-1].new -= len(fresh)
+    return reports
+
+
+def _content_hash(path: Path) -> hashlib._Hash:
+    """sha256 of the file's bytes, read in chunks (a 200 MB log is never held whole)."""
+    try:
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256")
+    except OSError as error:
+        raise SutureError(f"cannot read SARIF file {path}: {error.strerror or error}") from error
+
+
+def ingest_files(session: Session, paths: list[Path], full: bool = True, path_map: PathMap | None = None
+                 ) -> list[IngestReport]:
+    """Ingest several SARIF files, in order, against one checkout of HEAD (one path mapping for all of them)."""
+    path_map = path_map if path_map is not None else path_map_for(session)
+    with head_tree(session) as tree:
+        return [report for path in paths for report in ingest_file(session, path, full, tree, path_map)]
+
+
+def scan_project(session: Session, tools: list[str] | None = None) -> tuple[list[IngestReport], list[str]]:
+    """Run the available scanners on a checkout of HEAD (never the working tree: `fix` changes HEAD) and ingest
+    their SARIF, placed in that same checkout."""
+    wanted = tools or session.settings.scanners
+    available = scanners.available_scanners()
+    for tool in wanted:
+        if tool not in available:
+            raise SutureError(f"unknown scanner {tool!r}; known: {', '.join(sorted(available))}")
+    notes: list[str] = []
+    reports: list[IngestReport] = []
+    stamp = utcnow().strftime("%Y%m%dT%H%M%S")
+    out_dir = session.ws.state_dir / "scans"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    head = session.ws.project.head[:10]
+    with head_tree(session) as tree:
+        for tool in wanted:
+            if available[tool] is None:
+                notes.append(f"{tool} is not installed; skipped ({scanners.get(tool).install_hint})")
+                continue
+            out = out_dir / f"{tool}-{stamp}.sarif"
+            run = scanners.run_scanner(tool, tree, out, timeout=session.settings.scan_timeout)
+            if run.error:
+                raise SutureError(f"{tool} failed: {run.error}")
+            reports += ingest_file(session, out, full=True, tree=tree)
+            notes.append(f"{tool} {available[tool]}: scanned HEAD ({head}) in {run.duration_s:.1f} s → "
+                         f"{out.relative_to(session.ws.project_dir)}")
+    return reports, notes
+
+
