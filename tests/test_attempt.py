@@ -112,7 +112,10 @@ def pick(findings: list[Finding], rule: str, path: str) -> Finding:
 def run_one(worktree, store, caches, server, finding, *, model="openai/test-model", budget=None, timeout=5.0,
             max_retries=2, **settings_kw):
     """fix_one with the LLM engine on the scripted server. Tests about the model conversation pass
-    rescan=False (re-scanning is covered by the tests about findings still present)."""
+    rescan=False (re-scanning is covered by the tests about findings still present). The regression-test call
+    is off unless a test asks for it (tests/validate/test_three_states_e2e.py covers it); the counts of requests
+    here are those of the fix conversation."""
+    settings_kw.setdefault("regression_tests", False)
     settings = Settings(model=model, test_timeout=120, **settings_kw)
     env = ValidationEnv(settings=settings, logs_dir=caches["logs"], commit=worktree.commit,
                         baseline_cache=caches["baseline"], rescan_cache=caches["rescan"])

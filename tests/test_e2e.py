@@ -134,14 +134,14 @@ def test_model_engine_through_scripted_server(repo: Path, tmp_path: Path):
 
     env = {"OPENAI_API_KEY": "sk-test"}
     with ScriptedOpenAIServer() as server:
-        server.enqueue(respond_with(answer), respond_with(answer))
+        server.enqueue(respond_with(answer), respond_with(answer), respond_with(answer))
         model_args = ("--model", "openai/test-model", "--api-base", server.base_url, "--format", "json")
         out = json.loads(suture(repo, "fix", "--finding", sql["id"], *model_args, env=env).stdout)
         sent = b"".join(r.body for r in server.requests)
-        assert len(server.requests) == 2
+        assert len(server.requests) == 3  # verdict, fix, and the regression test (answered with a fix: refused)
         # the answers are cached in the store: drafting again costs no request and gives the same patch
         again = json.loads(suture(repo, "fix", "--finding", sql["id"], "--redo", *model_args, env=env).stdout)
-        assert len(server.requests) == 2 and again[0]["id"] == out[0]["id"]
+        assert len(server.requests) == 3 and again[0]["id"] == out[0]["id"]
     assert b"search_customers" in sent, "the enclosing function is in the prompt"
     proposal = out[0]
     assert proposal["state"] == "validated", proposal
