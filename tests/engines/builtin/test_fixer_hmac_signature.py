@@ -164,3 +164,18 @@ def test_bandit_md5_finding_goes_to_hmac_first_and_weak_hash_still_handles_plain
     semgrep = make_finding(line_of(source, "md5(key"), "python-weak-hash", (327,), path="hooks.py", tool="semgrep")
     assert [f.name for f in fixers_for(semgrep, source)] == ["hmac_signature", "weak_hash"]
     assert rewriting_fixer(semgrep, source) == "hmac_signature"
+
+
+def test_comparison_around_the_rewritten_hash_keeps_the_hmac() -> None:
+    _, result = fix_at('''\
+        import hashlib
+
+
+        def verify(key, msg, signature):
+            return hashlib.sha256(key + msg).hexdigest() == signature
+        ''', "sha256")
+    assert "return hmac.compare_digest(hmac.new(key, msg, hashlib.sha256).hexdigest(), signature)" in \
+        result.new_source
+    verify = load_function(result.new_source, "verify")
+    assert verify(b"k", b"m", hmac.new(b"k", b"m", hashlib.sha256).hexdigest())
+    assert not verify(b"k", b"m", hashlib.sha256(b"km").hexdigest())

@@ -301,3 +301,21 @@ def test_selection_by_code_for_other_tools() -> None:
     assert rewriting_fixer(codeql, source) == "xml_parser"
     elsewhere = make_finding(line_of(source, "return"), "py/xxe", (611,), path="rss.py", tool="CodeQL")
     assert fixers_for(elsewhere, source) == [] and rewriting_fixer(elsewhere, source) is None
+
+
+def test_nested_parse_calls_are_both_rewritten() -> None:
+    _, result = fix_at('''\
+        import xml.etree.ElementTree as ET
+        from xml.dom import minidom
+
+
+        def pretty(data):
+            return minidom.parseString(ET.tostring(ET.fromstring(data))).toprettyxml()
+        ''', "return", "B318")
+    assert "defusedxml.minidom.parseString(ET.tostring(defusedxml.ElementTree.fromstring(data)))" in \
+        result.new_source
+    assert result.reason.count("new runtime dependency") == 2
+    pretty = load_function(result.new_source, "pretty")
+    assert "<order" in pretty(PLAIN)
+    with pytest.raises(DefusedXmlException):
+        pretty(ENTITY_BOMB)

@@ -94,6 +94,8 @@ class ParsedSource:
         self._parents = self.wrapper.resolve(ParentNodeProvider)
         self._scopes = self.wrapper.resolve(ScopeProvider)
         self._qualified = self.wrapper.resolve(QualifiedNameProvider)
+        self._preorder: list[cst.CSTNode] | None = None  # every node, in visit order (nodes_on_lines)
+        self._by_type: dict[type, list[tuple[cst.CSTNode, int, int]]] = {}
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
@@ -120,18 +122,24 @@ class ParsedSource:
         return pos.start.line <= last_line and pos.end.line >= first_line
 
     def nodes_on_lines(self, node_type: type[cst.CSTNode], first_line: int, last_line: int) -> list:
-        """Every node of `node_type` whose source range overlaps the given lines, in source order."""
-        found: list[cst.CSTNode] = []
-        parsed = self
+        """Every node of `node_type` whose source range overlaps the given lines, in source order. The tree is
+        walked once per parse (nodes of each type listed with their lines); each call then only filters that list:
+        detectors ask for every finding of a file (triage's quick-win check asks once per finding)."""
+        listed = self._by_type.get(node_type)
+        if listed is None:
+            if self._preorder is None:
+                order: list[cst.CSTNode] = []
 
-        class _Collect(cst.CSTVisitor):
-            def on_visit(self, node: cst.CSTNode) -> bool:
-                if isinstance(node, node_type) and parsed.overlaps(node, first_line, last_line):
-                    found.append(node)
-                return True
+                class _Collect(cst.CSTVisitor):
+                    def on_visit(self, node: cst.CSTNode) -> bool:
+                        order.append(node)
+                        return True
 
-        self.module.visit(_Collect())
-        return found
+                self.module.visit(_Collect())
+                self._preorder = order
+            listed = self._by_type[node_type] = [
+                (n, self.span(n).start.line, self.span(n).end.line) for n in self._preorder if isinstance(n, node_type)]
+        return [n for n, start, end in listed if start <= last_line and end >= first_line]
 
     def ancestors(self, node: cst.CSTNode):
         current = self.parent(node)
@@ -219,9 +227,22 @@ class _ReplaceNodes(cst.CSTTransformer):
         return self._replacements.get(id(original_node), updated_node)
 
 
+def with_replacements(node: cst.CSTNode, replacements: dict[int, cst.CSTNode]) -> cst.CSTNode:
+    """`node` with the descendants keyed by `id(original)` replaced: for a rewrite whose replacement contains the
+    code of another rewrite (both are applied, so the outer one must already hold the inner result)."""
+    if not replacements or not isinstance(node, cst.CSTNode):  # a FlattenSentinel (one statement -> several)
+        return node
+    return node.visit(_ReplaceNodes(replacements))
+
+
 def apply_rewrites(parsed: ParsedSource, rewrites: list[Rewrite]) -> str:
     """The module's code with every rewrite applied and the needed imports added (each at most once)."""
-    module = parsed.module.visit(_ReplaceNodes({id(r.original): r.replacement for r in rewrites}))
+    replacements = {id(r.original): r.replacement for r in rewrites}
+    # a replacement that still holds another rewrite's original node (an outer call rewritten around an inner one)
+    # gets the inner rewrite too: the transformer would otherwise put back the outer's stale copy of the inner
+    resolved = {key: with_replacements(node, {k: v for k, v in replacements.items() if k != key})
+                for key, node in replacements.items()}
+    module = parsed.module.visit(_ReplaceNodes(resolved))
     imports = {imp for r in rewrites for imp in r.imports}
     if imports:
         context = CodemodContext()

@@ -41,6 +41,7 @@ from agent.engines.builtin.fixers.base import (
     has_star_args,
     keyword_arg,
     positional_args,
+    with_replacements,
 )
 from agent.engines.builtin.fixers.intent import PASSWORD_WORDS, identifier_words, secret_words
 
@@ -169,15 +170,16 @@ class HmacSignatureFixer(Fixer):
                 if plan is not None:
                     plans.append((call, plan))
         signers = {_returning_function(parsed, call) for call, plan in plans if isinstance(plan, Rewrite)} - {None}
+        hashed = {id(call): plan.replacement for call, plan in plans if isinstance(plan, Rewrite)}
         for comparison in parsed.nodes_on_lines(cst.Comparison, first, last):
-            plan = _plan_comparison(parsed, comparison, signers)
+            plan = _plan_comparison(parsed, comparison, signers, hashed)
             if plan is not None:
                 plans.append((comparison, plan))
         if signers:
             seen = {id(node) for node, _ in plans}
             for comparison in parsed.nodes_on_lines(cst.Comparison, 1, 10**9):
                 if id(comparison) not in seen and _calls_signer(comparison, signers):
-                    plan = _plan_comparison(parsed, comparison, signers)
+                    plan = _plan_comparison(parsed, comparison, signers, hashed)
                     if isinstance(plan, Rewrite):
                         plans.append((comparison, plan))
         return plans
@@ -282,7 +284,9 @@ def _may_be_none(node: cst.BaseExpression) -> bool:
 LITERALS = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.Integer, cst.Float)
 
 
-def _plan_comparison(parsed: ParsedSource, comparison: cst.Comparison, signers: set[str]) -> Rewrite | Decline | None:
+def _plan_comparison(parsed: ParsedSource, comparison: cst.Comparison, signers: set[str],
+                     hashed: dict[int, cst.CSTNode]) -> Rewrite | Decline | None:
+    """`hashed`: the hash calls rewritten to HMAC (by node id), whose new code a comparison around them must use."""
     if len(comparison.comparisons) != 1:
         return None
     target = comparison.comparisons[0]
@@ -298,7 +302,8 @@ def _plan_comparison(parsed: ParsedSource, comparison: cst.Comparison, signers: 
         side = next(s for s in (left, right) if _may_be_none(s))
         return Decline(f"`{parsed.code(side).strip()}` may be None, which hmac.compare_digest rejects with "
                        "TypeError: check that it is present first")
-    call = f"hmac.compare_digest({parsed.code(left).strip()}, {parsed.code(right).strip()})"
+    sides = [parsed.code(with_replacements(s, hashed)).strip() for s in (left, right)]
+    call = f"hmac.compare_digest({sides[0]}, {sides[1]})"
     negated = isinstance(target.operator, cst.NotEqual)
     replacement = cst.parse_expression(f"not {call}" if negated else call)
     replacement = replacement.with_changes(lpar=comparison.lpar, rpar=comparison.rpar)

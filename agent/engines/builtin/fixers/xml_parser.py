@@ -155,8 +155,8 @@ class XmlParserFixer(Fixer):
         calls = parsed.nodes_on_lines(cst.Call, first, last)
         plans: list[Plan] = []
         for call in calls:
-            if any(id(node) == id(a) for node, _ in plans for a in parsed.ancestors(call)):
-                continue
+            if any(isinstance(plan, Rewrite) and plan.original is call for _, plan in plans):
+                continue  # already rewritten as the parser an enclosing call was given
             plan = self._plan_call(parsed, call)
             if plan is not None:
                 plans.extend(plan)
