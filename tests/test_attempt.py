@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from agent import scanners
 from agent.attempt import describe_failure, failure_excerpt, fix_one
 from agent.config import Settings
 from agent.engines.llm import LLMEngine
-from agent.ingest import scanners
 from agent.ingest.sarif import load_sarif, parse_sarif
 from agent.llm.budget import BudgetExceededError, SpendGuard
 from agent.models import Finding, TestRun, Validation
