@@ -150,9 +150,11 @@ def judge_regression_test(
             return record.model_copy(update={"note": "discarded: " + rigged})
     try:
         reset()
+        (project_dir / path).write_text(content, encoding="utf-8")  # with it, a project without tests has one
         command = env.project_env(project_dir).command
         if command is None or not is_pytest_command(command):
-            return record.model_copy(update={"note": "not run: regression tests need a pytest test command"})
+            why = env.project_env(project_dir).problem or "regression tests need a pytest test command"
+            return record.model_copy(update={"note": f"not run: {why}"})
         before_run, _ = _run(env, project_dir, path, content, None)
         before, failed_before, _ = _status(before_run, path)
         if before != "failed":
