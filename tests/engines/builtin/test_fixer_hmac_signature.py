@@ -131,6 +131,9 @@ def test_not_equal_rewrite_keeps_the_meaning() -> None:
     ("return hashlib.sha256(secret_key + password).hexdigest()", "includes a password"),
     ("return hashlib.sha256(key + secret + msg).hexdigest()", "more than one operand is named like a key"),
     ("return hashlib.sha256(cache_key + body).hexdigest()", None),
+    ("return hashlib.md5(redis_key + body).hexdigest()", None),
+    ("return hashlib.sha256(public_key + body).hexdigest()", None),
+    ("return hashlib.md5(key + body).hexdigest()", None),  # a bare key outside signing code: a lookup key
     ("return hashlib.sha256(header + body).hexdigest()", None),
     ("return hashlib.sha256(f'{secret}{msg}'.encode()).hexdigest()", None),
     ('return sig == request.headers.get("X-Signature")', "may be None"),
@@ -141,7 +144,7 @@ def test_not_equal_rewrite_keeps_the_meaning() -> None:
 ])
 def test_declines_and_non_shapes(line: str, reason: str | None) -> None:
     source = f"import hashlib\n\n\ndef f(salt, password, secret_key, key, secret, msg, cache_key, body, header, sig, " \
-             f"request, signature, is_signed, a, b):\n    {line}\n"
+             f"request, signature, is_signed, a, b, redis_key, public_key):\n    {line}\n"
     _, result = fix_at(source, "return", "python-hash-keyed-by-concatenation")
     assert not result.fixed
     if reason is None:

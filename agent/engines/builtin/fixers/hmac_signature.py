@@ -13,10 +13,12 @@ Handles two shapes on the finding's lines:
   `hmac.new(...).hexdigest() != sig`, `sign(body, key) == signature` -> `hmac.compare_digest(a, b)`
   (`not hmac.compare_digest(a, b)`): `==` stops at the first differing byte, so its timing leaks the signature.
 
-"Proves it is a keyed signature": exactly one operand of the concatenation has a name whose words say key or
-secret (`secret`, `SECRET_KEY`, `settings.signing_key`, `os.environ["WEBHOOK_SECRET"]`, `key.encode()`; not
-`cache_key`), the others do not; a comparison side's name says signature/sig/MAC/HMAC (variable, attribute,
-header key, function), or it is an HMAC digest.
+"Proves it is a keyed signature": one operand of the concatenation has a name that says secret (`secret`,
+`SECRET_KEY`, `os.environ["WEBHOOK_SECRET"]`, `app_secret.encode()`) or a secret kind of key (`api_key`,
+`signing_key`, `hmac_key`, `settings.PRIVATE_KEY`; not `cache_key`, `redis_key`, `public_key`); a bare `key`
+counts only inside code about signing (the function, class or assigned name says sign/signature/HMAC/MAC/verify/
+webhook). A comparison side's name says signature/sig/MAC/HMAC (variable, attribute, header key, function), or it
+is an HMAC digest.
 
 Declines: password words anywhere in the hashed expression (salted password hashes need a KDF, not a MAC), more
 than one operand named as a key, and a comparison side that may be None (`headers.get(...)` without a default:
@@ -43,9 +45,15 @@ from agent.engines.builtin.fixers.base import (
     positional_args,
     with_replacements,
 )
-from agent.engines.builtin.fixers.intent import PASSWORD_WORDS, identifier_words, secret_words
+from agent.engines.builtin.fixers.intent import PASSWORD_WORDS, identifier_words, names_around
 
-KEY_WORDS = frozenset({"secret", "secrets", "key", "keys", "apikey", "privkey"})
+SECRET_WORDS = frozenset({"secret", "secrets", "apikey", "privkey"})
+# `<qualifier>_key` names a secret key; other keys (cache_key, redis_key, public_key, object_key) are identifiers
+SECRET_KEY_QUALIFIERS = frozenset({"api", "secret", "private", "signing", "sign", "hmac", "mac", "shared",
+                                   "webhook", "auth", "access", "client", "master", "encryption"})
+# a bare `key` is a MAC key only in code about signing: the names around the hash must say so
+SIGNING_CONTEXT_WORDS = frozenset({"sign", "signs", "signed", "signing", "signature", "signatures", "sig", "hmac",
+                                   "mac", "verify", "verification", "webhook", "webhooks", "authenticate"})
 SIGNATURE_WORDS = frozenset({"signature", "signatures", "sig", "sigs", "hmac", "mac", "signed", "sign"})
 KEPT_ALGORITHMS = frozenset({"sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512", "blake2b", "blake2s"})
 UPGRADED_ALGORITHMS = frozenset({"md5", "sha1", "sha224"})
@@ -80,8 +88,22 @@ def _identity(parsed: ParsedSource, node: cst.BaseExpression) -> str:
     return ""
 
 
-def _is_key(parsed: ParsedSource, node: cst.BaseExpression) -> bool:
-    return bool(set(secret_words(identifier_words(_identity(parsed, node)))) & KEY_WORDS)
+def _key_kind(parsed: ParsedSource, node: cst.BaseExpression) -> str | None:
+    """"secret" for a name that says secret key, "bare" for a plain `key`, None for anything else."""
+    words = identifier_words(_identity(parsed, node))
+    if not words or "public" in words:
+        return None
+    if set(words) & SECRET_WORDS:
+        return "secret"
+    if words[-1] in {"key", "keys"}:
+        if len(words) == 1:
+            return "bare"
+        return "secret" if words[-2] in SECRET_KEY_QUALIFIERS else None
+    return None
+
+
+def _signing_context(parsed: ParsedSource, call: cst.Call) -> bool:
+    return any(set(n.words) & SIGNING_CONTEXT_WORDS for n in names_around(parsed, call) if n.role != "argument")
 
 
 def _operands(node: cst.BaseExpression) -> list[cst.BaseExpression] | None:
@@ -201,8 +223,9 @@ def _plan_hash(parsed: ParsedSource, call: cst.Call) -> Rewrite | Decline | None
     parts = _operands(value)
     if parts is None:
         return None
-    keys = [p for p in parts if _is_key(parsed, p)]
-    if not keys:
+    kinds = {id(p): _key_kind(parsed, p) for p in parts}
+    keys = [p for p in parts if kinds[id(p)] is not None]
+    if not keys or (all(kinds[id(k)] == "bare" for k in keys) and not _signing_context(parsed, call)):
         return None
     words = {w for name in _names_in(value) for w in identifier_words(name)}
     if words & PASSWORD_WORDS:

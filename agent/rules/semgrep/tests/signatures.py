@@ -27,6 +27,11 @@ def cache_entry(cache_key, body):
     return hashlib.sha256(cache_key + body).hexdigest()
 
 
+def key_fingerprint(public_key, body):
+    # ok: python-hash-keyed-by-concatenation
+    return hashlib.sha256(public_key + body).hexdigest()
+
+
 def content_digest(header, body):
     # ok: python-hash-keyed-by-concatenation
     return hashlib.sha256(header + body).hexdigest()
