@@ -35,6 +35,17 @@ def _browser_paths() -> tuple[str, str] | None:
     return (chromium, driver) if chromium and driver else None
 
 
+def need_selenium() -> None:
+    """At the top of a module that imports selenium: skip it (fail when SUTURE_REQUIRE_BROWSER=1) without it."""
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        why = "selenium is not installed (pip install -e '.[dev]')"
+        if os.environ.get("SUTURE_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"SUTURE_REQUIRE_BROWSER=1 but {why}", pytrace=False)
+        pytest.skip(why, allow_module_level=True)
+
+
 def need_browser() -> tuple[str, str]:
     paths = _browser_paths()
     try:

@@ -10,6 +10,11 @@ import sys
 import time
 
 import pytest
+
+from tests.web.conftest import need_selenium
+
+need_selenium()  # before the selenium imports below
+
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait

@@ -11,6 +11,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+
+from tests.web.conftest import need_selenium
+
+need_selenium()  # before the selenium imports below
+
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -27,7 +32,14 @@ def wait(driver, condition, seconds: float = 60):
     return WebDriverWait(driver, seconds).until(condition)
 
 
-def flash(driver) -> str:
+def page(driver):
+    """The page now shown; hand it to `flash` after an action that loads the next one."""
+    return driver.find_element(By.TAG_NAME, "html")
+
+
+def flash(driver, before) -> str:
+    """The one-line message of the page that replaced `before` (never the old page's message)."""
+    wait(driver, EC.staleness_of(before))
     return wait(driver, EC.presence_of_element_located((By.ID, "flash"))).text
 
 
@@ -123,7 +135,7 @@ def test_triage_context_and_dashboard_pages(browser, server, proposals):
 
 
 def test_csrf_refused_then_reject_with_reason_from_the_keyboard(browser, server, proposals):
-    before, history = stored(proposals.repo, proposals.sql)
+    was, history = stored(proposals.repo, proposals.sql)
     # 1. in the browser: the approve form without its CSRF field is refused and changes nothing
     browser.get(server.url + f"/p/billing/{proposals.sql}")
     browser.execute_script("document.querySelector('#approve-form input[name=csrf]').remove()")
@@ -146,17 +158,18 @@ def test_csrf_refused_then_reject_with_reason_from_the_keyboard(browser, server,
     with pytest.raises(NoAlertPresentException):
         browser.switch_to.alert.text  # noqa: B018 - neither the approve confirm nor the reject prompt opened
     after, history_after = stored(proposals.repo, proposals.sql)
-    assert after.state == before.state == "validated" and history_after == history
+    assert after.state == was.state == "validated" and history_after == history
 
     # 4. the real thing: r in the queue, with the reason typed into the prompt
     browser.get(server.url + "/queue")
     select_row(browser, proposals.sql)
+    before = page(browser)
     press(browser, "r")
     prompt = wait(browser, EC.alert_is_present())
     assert proposals.sql[:8] in prompt.text
     prompt.send_keys("parameterised the wrong query; keep the original")
     prompt.accept()
-    assert flash(browser) == f"rejected {proposals.sql[:8]} as {REVIEWER}"
+    assert flash(browser, before) == f"rejected {proposals.sql[:8]} as {REVIEWER}"
     p, history = stored(proposals.repo, proposals.sql)
     assert p.state == "rejected"
     assert (history[-1].actor, history[-1].comment) == (REVIEWER, "parameterised the wrong query; keep the original")
@@ -169,18 +182,20 @@ def test_approve_from_the_keyboard_then_export_branch_and_patch(browser, server,
     press(browser, "j")
     press(browser, "k")
     select_row(browser, proposals.shell)
+    before = page(browser)
     press(browser, "a")
     confirm = wait(browser, EC.alert_is_present())
     assert confirm.text == f"Approve {proposals.shell[:8]} as {REVIEWER}?"
     confirm.accept()
-    assert flash(browser).startswith(f"approved {proposals.shell[:8]} as {REVIEWER}")
+    assert flash(browser, before).startswith(f"approved {proposals.shell[:8]} as {REVIEWER}")
     p, history = stored(proposals.repo, proposals.shell)
     assert p.state == "approved" and history[-1].actor == REVIEWER
 
     browser.get(server.url + f"/p/billing/{proposals.shell}")
     browser.find_element(By.ID, "to-branch").click()
+    before = page(browser)
     browser.find_element(By.ID, "export").click()
-    text = flash(browser)
+    text = flash(browser, before)
     assert re.fullmatch(rf"exported {proposals.shell[:8]} → branch suture/{proposals.shell[:8]} \(commit \w{{10}}\)",
                         text), text
     branch = f"suture/{proposals.shell[:8]}"
@@ -189,8 +204,9 @@ def test_approve_from_the_keyboard_then_export_branch_and_patch(browser, server,
     assert stored(proposals.repo, proposals.shell)[0].state == "exported"
 
     browser.find_element(By.ID, "to-patch").click()
+    before = page(browser)
     browser.find_element(By.ID, "export").click()
-    assert "→ patch " in flash(browser)
+    assert "→ patch " in flash(browser, before)
     link = browser.find_element(By.ID, "download-patch").get_attribute("href")
     http = Http(server.url)
     http.copy_cookies(browser)
@@ -216,28 +232,32 @@ def test_override_a_failed_patch_retract_an_approval_and_export_every_approved(b
     browser.find_element(By.ID, "approve").click()  # no reason: the browser refuses to send the form
     assert stored(proposals.repo, failed)[0].state == "failed"
     browser.find_element(By.ID, "override-reason").send_keys("the failing test asserts the injectable query")
+    before = page(browser)
     browser.find_element(By.ID, "approve").click()
-    assert flash(browser).startswith(f"approved {failed[:8]} as {REVIEWER} (OVERRIDE)")
+    assert flash(browser, before).startswith(f"approved {failed[:8]} as {REVIEWER} (OVERRIDE)")
     p, history = stored(proposals.repo, failed)
     assert p.state == "approved" and history[-1].override
     assert history[-1].comment == "the failing test asserts the injectable query"
     assert "OVERRIDE" in browser.find_element(By.ID, "history").text
 
     browser.get(server.url + f"/p/billing/{other}")
+    before = page(browser)
     browser.find_element(By.ID, "approve").click()
     wait(browser, EC.alert_is_present()).accept()
-    assert flash(browser).startswith(f"approved {other[:8]}")
+    assert flash(browser, before).startswith(f"approved {other[:8]}")
     browser.find_element(By.CSS_SELECTOR, "#retract-form input[name=reason]").send_keys("approved the wrong copy")
+    before = page(browser)
     browser.find_element(By.CSS_SELECTOR, "#retract-form button").click()
-    assert flash(browser) == f"rejected {other[:8]} as {REVIEWER}"
+    assert flash(browser, before) == f"rejected {other[:8]} as {REVIEWER}"
     p, history = stored(proposals.repo, other)
     assert p.state == "rejected" and (history[-2].to_state, history[-1].comment) == ("approved", "approved the wrong copy")
 
     browser.get(server.url + "/queue")
     form = browser.find_element(By.CSS_SELECTOR, "form.export-all")
     form.find_element(By.CSS_SELECTOR, "option[value=patch]").click()
+    before = page(browser)
     form.find_element(By.TAG_NAME, "button").click()
-    text = flash(browser)
+    text = flash(browser, before)
     assert text.startswith(f"exported {failed[:8]} → patch ") and "exported " + other[:8] not in text
     assert stored(proposals.repo, failed)[0].state == "exported"
     assert (proposals.repo / ".suture" / "exports" / f"suture-{failed[:8]}.patch").is_file()
@@ -252,9 +272,10 @@ def test_approving_a_dismissal_dismisses_its_finding(browser, server, proposals)
     select_row(browser, pid)
     row = browser.find_element(By.CSS_SELECTOR, "tr.qrow.selected")
     assert "dismissal?" in row.text and "<b>term</b>" in row.text
+    before = page(browser)
     press(browser, "a")
     wait(browser, EC.alert_is_present()).accept()
-    assert flash(browser) == f"approved {pid[:8]} as {REVIEWER}; finding dismissed"
+    assert flash(browser, before) == f"approved {pid[:8]} as {REVIEWER}; finding dismissed"
     session = app.open_session(proposals.repo, create=False)
     try:
         p = session.store.get_proposal(pid)
