@@ -10,6 +10,7 @@ import pytest
 from defusedxml import DefusedXmlException
 
 from agent.engines.builtin import BuiltinEngine
+from agent.engines.builtin.dependencies import declared_in
 from agent.engines.builtin.fixers import fixers_for, rewriting_fixer
 from agent.engines.builtin.fixers.xml_parser import XmlParserFixer
 from agent.models import Context
@@ -319,3 +320,15 @@ def test_nested_parse_calls_are_both_rewritten() -> None:
     assert "<order" in pretty(PLAIN)
     with pytest.raises(DefusedXmlException):
         pretty(ENTITY_BOMB)
+
+
+@pytest.mark.parametrize(("name", "text", "declared"), [
+    ("pyproject.toml", '[project]\ndependencies = ["flask>=3", "defusedxml>=0.7"]\n', True),
+    ("setup.cfg", "[options]\ninstall_requires =\n    Defused_XML\n", False),  # another name
+    ("setup.py", "setup(install_requires=['defusedxml'])\n", True),
+    ("requirements-prod.txt", "defusedxml==0.7.1 --hash=sha256:abc\n", True),
+    ("requirements.txt", "defusedxml-stubs==0.1\npython-defusedxml\n", False),
+])
+def test_declared_dependency_is_found_by_whole_name(tmp_path: Path, name: str, text: str, declared: bool) -> None:
+    (tmp_path / name).write_text(text)
+    assert (declared_in(tmp_path, "defusedxml") == name) is declared
