@@ -219,6 +219,14 @@ class SuiteRun:
     def not_passed(self) -> list[str]:
         return [t for t, r in self.outcomes.items() if r != "passed"]
 
+    @property
+    def failed(self) -> list[str]:
+        return [t for t, r in self.outcomes.items() if r == "failed"]
+
+    @property
+    def skipped(self) -> list[str]:
+        return [t for t, r in self.outcomes.items() if r == "skipped"]
+
 
 def suite_command(root: Path, targets: list[str] | None = None) -> list[str] | None:
     """The pytest command for the project's functional tests (its own configuration decides what they are), or
@@ -254,9 +262,12 @@ def run_suite(root: Path, targets: list[str] | None = None, timeout: float = 120
     return SuiteRun(True, outcomes, f"{len(outcomes)} test(s)", run.exit_code)
 
 
-def suite_gate(baseline: SuiteRun | None, patched: SuiteRun, expect_all_pass: bool = True) -> GateResult:
+def suite_gate(baseline: SuiteRun | None, patched: SuiteRun, expect_all_pass: bool = True,
+               allow_baseline_skips: bool = False) -> GateResult:
     """Passes when the patched run collected exactly the baseline's test ids and each of them passed (with
-    `expect_all_pass` False: each test that passed at baseline still passes)."""
+    `expect_all_pass` False: each test that passed at baseline still passes). With `allow_baseline_skips`, a
+    test the baseline skipped (a platform or optional-dependency condition of a real project's suite) may be
+    skipped again, but must not fail."""
     if baseline is None or not baseline.ran:
         return GateResult(False, "no baseline test run to compare with")
     if not patched.ran:
@@ -267,13 +278,16 @@ def suite_gate(baseline: SuiteRun | None, patched: SuiteRun, expect_all_pass: bo
         return GateResult(False, "collected tests differ from the baseline: "
                           + "; ".join(x for x in (f"missing {', '.join(missing[:3])}" if missing else "",
                                                   f"new {', '.join(extra[:3])}" if extra else "") if x))
-    required = want if expect_all_pass else set(baseline.passed)
+    skipped_before = set(baseline.skipped) if allow_baseline_skips else set()
+    required = (want - skipped_before) if expect_all_pass else set(baseline.passed)
     bad = sorted(t for t in required if patched.outcomes[t] != "passed")
+    bad += sorted(t for t in skipped_before if patched.outcomes[t] == "failed")
     if bad:
         return GateResult(False, f"{len(bad)} failing or skipped: {', '.join(bad[:3])}")
     if not required:
         return GateResult(False, "no test to pass")
-    return GateResult(True, f"{len(required)} passed, same {len(want)} test id(s) as the baseline")
+    skips = f" ({len(skipped_before)} skipped, as at baseline)" if skipped_before else ""
+    return GateResult(True, f"{len(required)} passed{skips}, same {len(want)} test id(s) as the baseline")
 
 
 def run_exploit(root: Path, exploit: Path, timeout: float = 60.0, options: tuple[str, ...] = ()) -> SuiteRun:

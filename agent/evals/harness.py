@@ -35,6 +35,7 @@ from agent.models import utcnow
 
 ENGINES = ("builtin", "llm", "oracle", "null", "saboteur")
 DETERMINISTIC = {"builtin", "oracle", "null", "saboteur"}
+REAL_TEST_TIMEOUT = 600  # seconds per test run of a real case: real projects' suites are larger than the smoke cases'
 
 
 class EvalError(SutureError):
@@ -101,11 +102,13 @@ def engine_factory(spec: EvalSpec, cache_store=None) -> Callable[[EvalCase, int]
 
 
 def eval_settings(spec: EvalSpec) -> Settings:
-    """Pipeline settings for eval runs: bandit only; the pipeline re-scans only when a model can repair; the
+    """Pipeline settings for eval runs: bandit only; the pipeline re-scans only when a model can repair; test runs
+    time out after 120 s (REAL_TEST_TIMEOUT on the real split); the
     pipeline's test runs see PYTEST_DISABLE_PLUGIN_AUTOLOAD (set by `_quiet_pytest_plugins`), as the gates' do."""
     llm = spec.engine == "llm"
     return Settings(model=spec.model, api_base=spec.api_base, scanners=["bandit"], rescan=llm,
-                    max_attempts=spec.max_attempts or (3 if llm else 1), test_timeout=120, scan_timeout=120,
+                    max_attempts=spec.max_attempts or (3 if llm else 1),
+                    test_timeout=REAL_TEST_TIMEOUT if spec.split == "real" else 120, scan_timeout=120,
                     request_timeout=spec.timeout, test_env=["PYTEST_DISABLE_PLUGIN_AUTOLOAD"])
 
 

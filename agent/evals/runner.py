@@ -14,7 +14,8 @@ The gates never take the pipeline's word: G2 does not read the pipeline's own te
 accepted is judged again on a fresh copy (`score_patch`, usable on any list of edits). A case is fixed when every
 gate passes and the pipeline did not reject the proposal (state "failed").
 
-Each case's baseline (finding produced, functional tests pass on the original, exploit test fails on it for a
+Each case's baseline (finding produced, functional tests pass on the original (skips allowed: a skipped test may
+stay skipped in G2, never fail), exploit test fails on it for a
 real vulnerability and passes for a false positive) is checked once per process and cached; a case that fails its
 baseline — no tests, an exploit test that proves nothing — scores as a failure, never a pass.
 """
@@ -146,7 +147,7 @@ def _compute_baseline(case: EvalCase, digest: str, timeout: float) -> Baseline:
             base.problems.append(f"finding not produced: {exc}")
             return base
         base.target = pick_target(case, base.findings)
-        base.build = gates.build_check(repo, case.pythonpath)
+        base.build = gates.build_check(repo, case.pythonpath, timeout)
         if not base.build.ran:
             base.problems.append(f"the import check does not run on the original code: {base.build.detail}")
         if base.target is None:
@@ -157,7 +158,7 @@ def _compute_baseline(case: EvalCase, digest: str, timeout: float) -> Baseline:
         else:
             base.functional = run_tests(command, repo, timeout=timeout, env_extra=gates.SUITE_ENV)
             base.suite = gates.run_suite(repo, _suite_args(case), timeout=timeout)
-            if not (base.suite.ran and base.suite.passed and not base.suite.not_passed):
+            if not (base.suite.ran and base.suite.passed and not base.suite.failed):
                 base.problems.append(f"functional tests do not all pass on the original code ({base.suite.detail})")
         if not case.exploit_test.is_file():
             base.problems.append("the case has no hidden exploit test")
@@ -304,10 +305,11 @@ def score_patch(case: EvalCase, base: Baseline, edits: list[Edit], repo: Path, w
         details["G0"] = "not a code fix: " + "; ".join(refused[:3])
         return PatchScore(gate_list, details)
     gate_list["G0"], details["G0"] = True, f"{len(edits)} edit(s) apply to code only"
-    built = gates.check_builds(gate_root, case.pythonpath, base.build)
+    built = gates.check_builds(gate_root, case.pythonpath, base.build, settings.test_timeout)
     gate_list["G1"], details["G1"] = built.passed, built.detail
     functional = gates.suite_gate(base.suite, gates.run_suite(gate_root, _suite_args(case),
-                                                               timeout=settings.test_timeout))
+                                                               timeout=settings.test_timeout),
+                                  allow_baseline_skips=True)
     gate_list["G2"], details["G2"] = functional.passed, functional.detail
     exploit = gates.suite_gate(base.exploit, gates.run_exploit(gate_root, case.exploit_test, settings.test_timeout,
                                                                case.pytest_options))
