@@ -332,3 +332,24 @@ def test_nested_parse_calls_are_both_rewritten() -> None:
 def test_declared_dependency_is_found_by_whole_name(tmp_path: Path, name: str, text: str, declared: bool) -> None:
     (tmp_path / name).write_text(text)
     assert (declared_in(tmp_path, "defusedxml") == name) is declared
+
+
+def test_feeding_a_parser_variable_makes_that_parser_safe() -> None:
+    _, result = fix_at('''\
+        import xml.etree.ElementTree as ET
+
+
+        def read(chunks):
+            parser = ET.XMLParser()
+            for chunk in chunks:
+                parser.feed(chunk)
+            return parser.close()
+        ''', "parser.feed")
+    assert "parser = defusedxml.ElementTree.XMLParser()" in result.new_source
+    read = load_function(result.new_source, "read")
+    assert read([PLAIN[:10], PLAIN[10:]]).tag == "orders"
+    with pytest.raises(DefusedXmlException):
+        read([ENTITY_BOMB])
+    _, lxml = fix_at("from lxml import etree\n\n\ndef read(data):\n    p = etree.XMLParser()\n    p.feed(data)\n"
+                     "    return p.close()\n", "p.feed", "B320")
+    assert "p = etree.XMLParser(resolve_entities=False)" in lxml.new_source

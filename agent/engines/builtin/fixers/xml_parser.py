@@ -11,9 +11,10 @@ Handles, on the finding's lines (any import style: `import xml.etree.ElementTree
   and whether the project already declares it);
 * a SAX parser told to load external entities (`p.setFeature(feature_external_ges, True)`, also the `_pes`
   feature and their URIs) -> `False`: no new dependency;
-* a method call on a variable holding a SAX parser (`parser.parse(...)` after `parser = xml.sax.make_parser()` in
-  the same scope): the `setFeature(..., True)` calls on it flip to False when there are any, else its
-  `make_parser()` becomes `defusedxml.sax.make_parser()`;
+* a method call on a variable holding a parser (`parser.parse(...)` after `parser = xml.sax.make_parser()` in
+  the same scope; `parser.feed(data)` after `ET.XMLParser()` or lxml's `etree.XMLParser()`): a SAX parser's
+  `setFeature(..., True)` calls flip to False when there are any, else the parser is made by defusedxml
+  (`defusedxml.sax.make_parser()`, `defusedxml.ElementTree.XMLParser()`) or, for lxml, with safe flags;
 * lxml (no defusedxml equivalent): `etree.XMLParser(...)` gets `resolve_entities=False` (and `no_network=True` if it
   was turned off); `etree.parse/fromstring/XML` without a parser get `parser=etree.XMLParser(resolve_entities=False,
   no_network=True)`; with a parser variable made by `etree.XMLParser(...)` in the same scope, that constructor is
@@ -66,7 +67,7 @@ from agent.engines.builtin.fixers.xml_targets import (
     LXML_PARSER,
     NO_EQUIVALENT,
     PARSER_ARGUMENT,
-    SAX_PARSER_FACTORIES,
+    PARSER_FACTORIES,
 )
 
 Plan = tuple[cst.CSTNode, Rewrite | Decline]
@@ -190,11 +191,14 @@ class XmlParserFixer(Fixer):
         return None
 
     def _plan_receiver(self, parsed: ParsedSource, call: cst.Call) -> list[Plan]:
-        """A method call on a variable holding a SAX parser made in the same scope (module docstring)."""
+        """A method call on a variable holding a parser made in the same scope (SAX, ElementTree.XMLParser, lxml's
+        XMLParser: `parser.feed(data)`, `parser.parse(source)`)."""
         if not (isinstance(call.func, cst.Attribute) and isinstance(call.func.value, cst.Name)):
             return []
         factory = single_binding(parsed, call.func.value)
-        if factory is None or not call_names(parsed, factory) & SAX_PARSER_FACTORIES:
+        if factory is not None and LXML_PARSER in call_names(parsed, factory):
+            return [(factory, plan_lxml_parser(parsed, factory))]
+        if factory is None or not call_names(parsed, factory) & PARSER_FACTORIES:
             return []
         receiver = call.func.value.value
         scope = parsed.scope(call)

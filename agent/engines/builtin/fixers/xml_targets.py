@@ -57,6 +57,7 @@ NO_EQUIVALENT: dict[str, str] = {
 
 # Parser objects made by these calls; a flagged method call on a variable holding one is about that parser.
 SAX_PARSER_FACTORIES = frozenset({"xml.sax.make_parser", "xml.sax.expatreader.create_parser"})
+PARSER_FACTORIES = SAX_PARSER_FACTORIES | {f"xml.etree.{m}.XMLParser" for m in ("ElementTree", "cElementTree")}
 SAX_EXTERNAL_FEATURES = frozenset({
     "xml.sax.handler.feature_external_ges", "xml.sax.handler.feature_external_pes",
 })
