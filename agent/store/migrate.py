@@ -15,56 +15,72 @@ migrate it once; a failure part-way leaves the store as it was (PostgreSQL and S
 
 Rows without a repo (written before the `repo` column existed, or by a caller that named none) are given to the
 repo of the project opening the store: an old store is one project's `.suture/`, and its opener is that project.
+The shared caches (LLM replies, file facts) are not claimed: their rows serve every repo.
 
 Developers add a revision with `alembic -c agent/store/migrations/alembic.ini revision -m "…"` (see CONTRIBUTING).
 """
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
 from agent.store.base import StoreError, writing
 from agent.store.schema import _meta
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 SCRIPTS = Path(__file__).with_name("migrations")
 _OWN_TABLES = {"audit_heads", "repos"}  # the store's own: no repo column
+_SHARED_CACHES = {"llm_cache", "file_facts"}  # rows shared by every repo; `repo` says who wrote one, if known
 
 
 def _config(conn: Connection | None = None) -> Config:
+    from alembic.config import Config  # alembic is imported when a store is opened, not with suture
+
     config = Config()
     config.set_main_option("script_location", str(SCRIPTS))
     config.attributes["connection"] = conn  # env.py runs the revisions on this connection (in its transaction)
     return config
 
 
-def head_revision() -> str:
-    head = ScriptDirectory.from_config(_config()).get_current_head()
+@cache
+def _revisions() -> tuple[str, frozenset[str]]:
+    """(the newest revision, every revision) this suture ships; read once per process."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(_config())
+    head = scripts.get_current_head()
     assert head is not None
-    return head
+    return head, frozenset(script.revision for script in scripts.walk_revisions())
+
+
+def head_revision() -> str:
+    return _revisions()[0]
 
 
 def _known(revision: str | None) -> None:
     """Refuse a store whose schema revision this suture does not ship (written by a newer suture)."""
     if revision is None:
         return
-    if revision not in {script.revision for script in ScriptDirectory.from_config(_config()).walk_revisions()}:
+    if revision not in _revisions()[1]:
         raise StoreError(f"the store was written by a newer version of suture (schema revision {revision}); "
                          "upgrade suture to use it")
 
 
 def current_revision(conn: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(conn).get_current_revision()
 
 
 def _repo_tables() -> list[sa.Table]:
-    return [t for t in _meta.sorted_tables if "repo" in t.c and t.name not in _OWN_TABLES]
+    return [t for t in _meta.sorted_tables if "repo" in t.c and t.name not in _OWN_TABLES | _SHARED_CACHES]
 
 
 def _unowned(conn: Connection) -> list[sa.Table]:
@@ -96,5 +112,7 @@ def migrate(engine: Engine, repo: str | None = None) -> None:
 
 def upgrade(conn: Connection, revision: str = "head") -> None:
     """Run the revisions up to `revision` on `conn` (inside the caller's transaction, under its lock)."""
+    from alembic import command
+
     _known(current_revision(conn))
     command.upgrade(_config(conn), revision)
