@@ -83,6 +83,7 @@ class Baseline:
 _BASELINES: dict[str, Baseline] = {}
 _BASELINE_LOCKS: dict[str, threading.Lock] = {}
 _LOCK = threading.Lock()
+_STORE_OPEN = threading.Lock()
 
 
 def init_repo(case: EvalCase, dest: Path) -> Path:
@@ -208,7 +209,8 @@ def run_case(case: EvalCase, engine: Engine, settings: Settings, sample: int = 0
     with tempfile.TemporaryDirectory(prefix="suture-eval-") as tmp:
         work = Path(tmp)
         repo = init_repo(case, work / "repo")
-        store = Store.open(work / "state" / "suture.db")
+        with _STORE_OPEN:  # creating a store runs Alembic, whose context is module-global (not thread-safe)
+            store = Store.open(work / "state" / "suture.db")
         try:
             store.record_scan(tool=base.target.tool, scope="eval", source=case.id, content=base.scan_content,
                               findings=base.findings, full=True)
