@@ -17,7 +17,7 @@ Rows without a repo (written before the `repo` column existed, or by a caller th
 repo of the project opening the store: an old store is one project's `.suture/`, and its opener is that project.
 The shared caches (LLM replies, file facts) are not claimed: their rows serve every repo.
 
-Developers add a revision with `alembic -c agent/store/migrations/alembic.ini revision -m "…"` (see CONTRIBUTING).
+Developers add a revision with `alembic -c agent/store/migrations/alembic.ini revision -m "…" --rev-id 000N`.
 """
 
 from __future__ import annotations
