@@ -73,8 +73,9 @@ def _export_approved(project, pid, form, reviewer: str) -> str:
 
 
 def _exported(r) -> str:
-    where = f"branch {r.branch}" if r.branch else f"patch {r.patch_path}"
-    return f"exported {r.proposal_id[:8]} → {where} (commit {(r.commit or '')[:10]})"
+    where = f"branch {r.branch}" if r.branch else f"patch {r.patch}"
+    test = f", regression test commit {r.test_commit[:10]}" if r.test_commit else ""
+    return f"exported {r.proposal_id[:8]} → {where} (commit {(r.commit or '')[:10]}{test})"
 
 
 async def approve(request: Request) -> Response:

@@ -31,7 +31,7 @@ def proposal(request: Request) -> Response:
     view = usecases.show(project, request.path_params["pid"])
     p = view.proposal
     files, whole = render_diff(p.diff)
-    rank = usecases.ranks(project).get(view.finding.id) if view.finding.status == "open" else None
+    rank = usecases.rank(project, view.finding.id) if view.finding.status == "open" else None
     return render(request, "proposal.html", project=project, view=view, p=p, f=view.finding, v=p.validation,
                   files=files, whole_diff=whole, rank=rank, log=usecases.validation_log(view),
                   state=views.state_label(p), awaiting=views.awaits_review(p),

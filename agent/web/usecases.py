@@ -1,9 +1,8 @@
 """The web UI's only door into suture: thin calls to the application layer's use cases, nothing decided here.
 
-Every function takes a `Project` (one repository the server serves) and plain values, and returns records. The
-same functions back the CLI (`agent.app`, `agent.review.service`, `agent.export.service`), so a decision made in
-the browser is the decision `suture review approve` would make, with the same checks and the same refusals.
-When the application layer grows dedicated review use cases, switching to them is a change to this file only.
+Every function takes a `Project` (one repository the server serves) and plain values, opens a session on it,
+calls the use case the CLI calls (agent.app: review, export, triage, context) and returns its records. A decision
+made in the browser is the one `suture review approve` would make, with the same checks and the same refusals.
 """
 
 from __future__ import annotations
@@ -67,25 +66,21 @@ def check_reviewer(name: str) -> str:
     return check(name)
 
 
-def proposals(project: Project) -> list[tuple[Proposal, Finding | None]]:
-    """Every proposal of the project with its finding (None if the store lost it), newest last."""
-    with session(project) as s:
-        findings: dict[str, Finding | None] = {}
-        rows = []
-        for p in s.store.list_proposals():
-            if p.finding_id not in findings:
-                findings[p.finding_id] = _finding_or_none(s.store, p.finding_id)
-            rows.append((p, findings[p.finding_id]))
-        return rows
-
-
-def ranks(project: Project) -> dict[str, Rank]:
-    """The triage rank (score, factors, team, lane) of every open finding, by finding id, as `suture triage`
-    computes it (which also re-opens expired risk acceptances)."""
+def queue(project: Project) -> list:
+    """Every proposal of the project with its finding and risk (score, team, lane, due), highest risk first:
+    `suture review list --sort risk` (agent.app.review.review_queue). Rows are agent.app.views.ProposalRow."""
     from agent import app
 
     with session(project) as s:
-        return {f.id: r for f, r in app.ranked_open_findings(s)}
+        return app.review.review_queue(s, sort="risk", with_risk=True).rows
+
+
+def rank(project: Project, finding_id: str) -> Rank | None:
+    """The triage rank of an open finding, with its score factors (None when it is not open): `suture triage`."""
+    from agent import app
+
+    with session(project) as s:
+        return next((r for f, r in app.ranked_open_findings(s) if f.id == finding_id), None)
 
 
 def triage(project: Project) -> list[tuple[Finding, Rank]]:
@@ -106,38 +101,40 @@ class ProposalView:
 
 
 def show(project: Project, proposal_id: str) -> ProposalView:
-    """One proposal, its finding, its review history and its finding's status history: `suture review show`."""
+    """One proposal, its finding and review history (`suture review show`), and its finding's status history."""
+    from agent import app
+
     with session(project) as s:
-        p = s.store.get_proposal(proposal_id)
-        f = s.store.get_finding(p.finding_id)
-        events = s.store.finding_events(f.id) if hasattr(s.store, "finding_events") else []
-        return ProposalView(p, f, s.store.transitions(p.id), events, s.ws.state_dir)
+        detail = app.review.show(s, proposal_id)
+        events = s.store.finding_events(detail.finding.id) if hasattr(s.store, "finding_events") else []
+        return ProposalView(detail.proposal, detail.finding, detail.history, events, s.ws.state_dir)
 
 
 def approve(project: Project, proposal_id: str, reviewer: str, comment: str | None, override: bool,
             reason: str | None) -> Proposal:
     """`suture review approve ID --reviewer R [--comment C] [--override --reason W]`."""
-    from agent.review import service
+    from agent import app
 
     with session(project) as s:
-        return service.approve(s.store, proposal_id, reviewer, comment, override=override, reason=reason)
+        return app.review.approve(s, proposal_id, reviewer, comment, override=override, reason=reason).proposal
 
 
 def reject(project: Project, proposal_id: str, reviewer: str, reason: str, retract: bool) -> Proposal:
     """`suture review reject ID --reviewer R --reason W [--retract]`."""
-    from agent.review import service
+    from agent import app
 
     with session(project) as s:
-        return service.reject(s.store, proposal_id, reviewer, reason, retract=retract)
+        return app.review.reject(s, proposal_id, reason, reviewer, retract=retract).proposal
 
 
 def export(project: Project, proposal_id: str | None, to: str, with_test: bool = True) -> list:
-    """`suture export ID --to branch|patch [--without-regression-test]` (or `--approved` when `proposal_id` is
-    None). Patches go to the default folder, .suture/exports: a web request never chooses where files are written."""
-    from agent.export.service import export as export_proposals
+    """`suture export ID|--approved --to branch|patch [--without-regression-test]` (every approved proposal when
+    `proposal_id` is None); agent.app.views.Exported records. Patches go to the default folder, .suture/exports:
+    a web request never chooses where files are written."""
+    from agent import app
 
     with session(project) as s:
-        return export_proposals(s, proposal_id, to, None, with_test=with_test)
+        return app.export.export(s, proposal_id, to, None, approved=proposal_id is None, with_test=with_test)
 
 
 def exported_patch(project: Project, proposal: Proposal) -> Path | None:
@@ -165,23 +162,7 @@ def validation_log(view: ProposalView) -> str | None:
 
 def context_preview(project: Project, finding_id: str):
     """What a fix would send a model for this finding now (redacted, rebuilt from HEAD): `suture context`."""
-    from agent.preview import preview_in_head
+    from agent import app
 
     with session(project) as s:
-        return preview_in_head(s.ws, s.store, finding_id, s.settings, "draft")
-
-
-def summary(p: Proposal) -> str:
-    """The one-line outcome `suture review list` shows for a proposal."""
-    try:
-        from agent.app.views import proposal_summary
-    except ImportError:  # the application layer before its typed views
-        from agent.cli.render import proposal_summary
-    return proposal_summary(p)
-
-
-def _finding_or_none(store, finding_id: str) -> Finding | None:
-    try:
-        return store.get_finding(finding_id)
-    except SutureError:
-        return None
+        return app.context.prompt_preview(s, finding_id, "draft")

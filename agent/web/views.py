@@ -1,5 +1,6 @@
-"""What the pages show, assembled from use-case records: queue rows with their filters and counts. Presentation
-only (which rows match the filters, in which order); every fact comes from the store through agent.web.usecases.
+"""What the pages show, assembled from use-case records: the queue of every served repository with its filters
+and counts. Presentation only (which rows match the filters, in which order); every fact, risk included, comes
+from agent.app's review queue through agent.web.usecases.
 """
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from agent.models import SEVERITY_ORDER, Finding, Proposal, Rank
+from agent.models import SEVERITY_ORDER, Finding, Proposal
 from agent.web import usecases
 from agent.web.usecases import Project
 
@@ -33,16 +34,10 @@ class QueueRow:
     project: str
     proposal: Proposal
     finding: Finding | None
-    rank: Rank | None
+    score: float | None  # triage's risk score (None: the finding is not open)
+    team: str
+    lane: str
     summary: str
-
-    @property
-    def team(self) -> str:
-        return (self.rank.owner if self.rank else None) or "-"
-
-    @property
-    def lane(self) -> str:
-        return self.rank.lane if self.rank else "-"
 
     @property
     def engine(self) -> str:
@@ -63,7 +58,7 @@ class QueueRow:
 
     def risk_key(self) -> tuple:
         severity = SEVERITY_ORDER.get(self.finding.severity, 0) if self.finding else -1
-        return (self.rank.score if self.rank else -1.0, severity)
+        return (self.score if self.score is not None else -1.0, severity)
 
 
 @dataclass
@@ -83,9 +78,11 @@ def queue(projects: list[Project], filters: dict[str, str], sort: str) -> Queue:
     for project in projects:
         if filters.get("repo") and filters["repo"] != project.key:
             continue
-        ranks = usecases.ranks(project)
-        for p, f in usecases.proposals(project):
-            rows.append(QueueRow(project.key, p, f, ranks.get(p.finding_id), usecases.summary(p)))
+        for row in usecases.queue(project):
+            risk = row.risk
+            rows.append(QueueRow(project.key, row.proposal, row.finding, risk.score if risk else None,
+                                 (risk.team if risk else None) or "-", (risk.lane if risk else None) or "-",
+                                 row.summary))
     choices = {"repo": [p.key for p in projects], "team": sorted({r.team for r in rows}),
                "lane": sorted({r.lane for r in rows}), "engine": sorted({r.engine for r in rows}),
                "state": [AWAITING, "all", *STATES]}

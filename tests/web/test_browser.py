@@ -196,7 +196,7 @@ def test_approve_from_the_keyboard_then_export_branch_and_patch(browser, server,
     before = page(browser)
     browser.find_element(By.ID, "export").click()
     text = flash(browser, before)
-    assert re.fullmatch(rf"exported {proposals.shell[:8]} → branch suture/{proposals.shell[:8]} \(commit \w{{10}}\)",
+    assert re.fullmatch(rf"exported {proposals.shell[:8]} → branch suture/{proposals.shell[:8]} \(commit \w{{10}}(, regression test commit \w{{10}})?\)",
                         text), text
     branch = f"suture/{proposals.shell[:8]}"
     assert "shell=True" not in git(proposals.repo, "show", f"{branch}:billing/exports.py")
