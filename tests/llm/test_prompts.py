@@ -105,7 +105,7 @@ def test_missing_variable_is_an_error_not_blank_text():
 
 
 def test_unknown_task_lists_the_real_ones():
-    with pytest.raises(PromptError, match=r"no prompt task 'summarise'.*classify, draft, repair"):
+    with pytest.raises(PromptError, match=r"no prompt task 'summarise'.*classify, draft, regression_test, repair"):
         render("summarise")
 
 
