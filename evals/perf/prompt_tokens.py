@@ -24,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from agent import scanners
 from agent.attempt import prepare
 from agent.config import Settings
-from agent import scanners
 from agent.ingest.sarif import load_sarif, parse_sarif
 from agent.preview import preview_prompt
 
