@@ -91,6 +91,7 @@ def fix_one(
 
     retryable = engine.name.startswith("llm:")
     feedback: Feedback | None = None
+    held: tuple | None = None  # (draft, validation, diff, attempt) of a passing patch its own regression test doubts
     last_error = "no attempt made"
     notes: list[str] = []
     for attempt in range(1, settings.max_attempts + 1):
@@ -113,6 +114,9 @@ def fix_one(
                 continue
             if not retryable:  # the builtin engine drafted nothing: a finding without a draft, not a failed patch
                 return no_draft(finding, engine, env, last_error, verdict, draft, usage)
+            if held is not None:
+                return _patch(store, env, finding, engine, held[0], verdict, held[1], held[2], attempt, usage,
+                              notes + _spend_notes(engine))
             return _failed(store, env, finding, engine, last_error, verdict, draft, attempt, usage,
                            notes + _spend_notes(engine))
         for candidate in candidates:
@@ -130,7 +134,20 @@ def fix_one(
             validation, spent = with_regression_test(env, source_dir, finding, engine, prepared, chosen.draft,
                                                      validation, chosen.diff, reset)
             usage = spent if usage is None else usage.add(spent)
-            return _patch(store, env, finding, engine, chosen.draft, verdict, validation, chosen.diff, attempt,
+            draft, diff = chosen.draft, chosen.diff
+            if retryable and attempt < settings.max_attempts and attack_survives(validation):
+                # the model's own attack test still fails on its patch: one more round, shown that result; the
+                # passing patch is held and kept unless the repaired one is at least as good
+                held = held or (draft, validation, diff, attempt)
+                feedback = Feedback(attempt=attempt, previous_reply=draft.raw_reply,
+                                    failure="Your patch passed the tests and the re-scan, but the security "
+                                            "regression test written for it still fails on the patched code.",
+                                    coverage=describe_coverage(validation), regression=describe_regression(validation))
+                reset()
+                continue
+            if held is not None and _STATE_RANK[held[1].state] < _STATE_RANK[validation.state]:
+                draft, validation, diff = held[0], held[1], held[2]
+            return _patch(store, env, finding, engine, draft, verdict, validation, diff, attempt,
                           usage, notes + _spend_notes(engine))
         feedback = Feedback(attempt=attempt, previous_reply=chosen.draft.raw_reply,
                             failure=describe_failure(finding, validation), coverage=describe_coverage(validation),
@@ -198,6 +215,16 @@ def describe_coverage(validation: Validation) -> str | None:
     return "\n".join(parts) or None
 
 
+_STATE_RANK = {"validated": 0, "unproven": 1, "failed": 2}
+
+
+def attack_survives(validation: Validation) -> bool:
+    """True when a passing patch's regression test failed on the unpatched code and still fails on the patched
+    code: by the test's own account the attack still works (the test may be wrong; a person judges)."""
+    r = validation.regression
+    return validation.passed and r is not None and r.before == "failed" and r.after == "failed"
+
+
 def describe_regression(validation: Validation) -> str | None:
     """What the proposed security regression test showed on both trees, for the repair round; None when no test
     was proposed (agent.validate.regression)."""
@@ -206,6 +233,9 @@ def describe_regression(validation: Validation) -> str | None:
         return validation.regression_note
     text = (f"The security regression test {r.path} was {r.before} on the unpatched code and {r.after} on the "
             "patched code" + (f" ({r.note})" if r.note else "") + ".")
+    if attack_survives(validation):
+        text += (" Your patch passed every other check, but by this test the attack still works after it: make the "
+                 "fix complete (the test itself will be written again for the new patch).\nThe test:\n" + r.content)
     return text
 
 

@@ -19,7 +19,7 @@ from tests.conftest import git
 from tests.fakes.openai_server import ScriptedOpenAIServer, reply, respond_with
 from tests.test_e2e import find, suture
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # many sandboxed pytest runs each; a loaded machine
 
 NO_TESTS = "no test covers this change"
 CONFIG = "import yaml\n\n\ndef read_config(text):\n    return yaml.load(text, Loader=yaml.Loader)\n"
@@ -189,3 +189,33 @@ def test_c_model_regression_test_validates_the_fix_and_is_exported_apart(tmp_pat
     patch = next(out.glob("suture-*.patch")).read_text()
     assert patch.count("Subject: [PATCH") == 1 and regression["path"] not in patch.split("\n---\n", 1)[1]
     assert "left out of this export" in patch
+
+
+def test_repair_round_sees_the_regression_test_that_still_fails(tmp_path: Path) -> None:
+    """A patch the re-scan accepts (`yaml.unsafe_load` is not B506) but whose own regression test still fails on
+    the patched code goes back to the model with that result; the repaired patch is validated by a new test."""
+    repo = make_repo(tmp_path, with_tests=True)
+    finding = yaml_finding(repo)
+    incomplete = FIX.replace("    return yaml.safe_load(text)", "    return yaml.unsafe_load(text)")
+    answer = scripted_model(PROVING_TEST)
+
+    def model(request):
+        system = request.json["messages"][0]["content"]
+        if "security regression test" not in system and "response_format" not in request.json \
+                and "repair round" not in system:
+            return reply(incomplete)  # the first draft
+        return answer(request)
+
+    with ScriptedOpenAIServer() as server:
+        server.enqueue(*[respond_with(model)] * 5)
+        out = json.loads(suture(repo, "fix", "--finding", finding["id"], "--model", "openai/test-model",
+                                "--api-base", server.base_url, "--format", "json",
+                                env={"OPENAI_API_KEY": "sk-test"}).stdout)[0]
+        requests = list(server.requests)
+    assert len(requests) == 5  # verdict, draft, its test, repair, the repaired patch's test
+    repair_prompt = requests[3].messages[-1]["content"]
+    assert "## The security regression test" in repair_prompt
+    assert "was failed on the unpatched code and failed on the patched code" in repair_prompt
+    assert out["state"] == "validated", out
+    _text, stored = shown(repo, out["id"])
+    assert "yaml.safe_load(text)" in stored["diff"] and stored["validation"]["regression"]["kept"]
