@@ -117,3 +117,24 @@ def test_loopback_server_answers_only_to_loopback_names(server):
     http = Http(server.url)
     assert http.request("/queue", headers={"Host": "attacker.example:80"})[0] == 421
     assert http.request("/static/app.js", headers={"Host": f"localhost:{server.port}"})[0] == 200
+
+
+def test_not_you_on_loopback_records_another_checked_name(browser, server):
+    browser.delete_all_cookies()
+    browser.get(server.url + "/queue")
+    browser.find_element(By.LINK_TEXT, "not you?").click()
+    name = WebDriverWait(browser, 30).until(EC.presence_of_element_located((By.ID, "name")))
+    assert name.get_attribute("value") == "Rita Reviewer <rita@example.com>"  # suggested: git's identity
+    assert browser.find_elements(By.ID, "token") == []  # no token on loopback
+    name.clear()
+    name.send_keys("Eve \u202eresU")  # a bidi override would disguise the name in every record
+    browser.find_element(By.ID, "login").submit()
+    error = WebDriverWait(browser, 30).until(EC.presence_of_element_located((By.ID, "flash"))).text
+    assert "invisible format character" in error and "U+202E" in error
+    name = browser.find_element(By.ID, "name")
+    name.clear()
+    name.send_keys("Una Other <una@example.com>")
+    browser.find_element(By.ID, "login").submit()
+    WebDriverWait(browser, 30).until(EC.presence_of_element_located((By.ID, "reviewer")))
+    assert browser.find_element(By.ID, "reviewer").text == "Una Other <una@example.com>"
+    browser.delete_all_cookies()
