@@ -63,12 +63,13 @@ def test_saboteur_is_caught_by_functional_or_exploit_tests(eval_runs):
 def test_builtin_numbers_follow_its_fixers(eval_runs, all_cases):
     """Bounds derived from what the builtin engine does: fixers for shell commands without shell syntax, plain
     yaml.load, tar extraction, secret-looking random values, security-named weak hashes (not passwords), verify=False,
-    SQL values that can be bound, jinja2 autoescape and secret-named literals (read from the environment, which this
-    case's module-level use cannot survive); a false-positive verdict only for constant input, dead code, an
-    allowlist or test code; nothing for pickle, eval, SSRF, XXE, password hashing."""
+    SQL values that can be bound, jinja2 autoescape, secret-named literals (read from the environment, which this
+    case's module-level use cannot survive), XML parsers (defusedxml or safe parser flags) and key-prefix MACs
+    (hmac); a false-positive verdict only for constant input, dead code, an allowlist or test code; nothing for
+    pickle, eval, SSRF, password hashing."""
     run = eval_runs["builtin"]
     m = run["metrics"]["overall"]
-    assert 0.25 <= m["fix_rate"]["rate"] <= 0.55
+    assert 0.25 <= m["fix_rate"]["rate"] <= 0.65
     assert m["classification"]["tp_miss_rate"]["hits"] == 0  # never dismisses a real vulnerability
     assert m["insecure_but_functional"]["hits"] == 0  # a builtin patch that applies is a sound patch
     for o in run["outcomes"].values():
@@ -79,7 +80,7 @@ def test_builtin_numbers_follow_its_fixers(eval_runs, all_cases):
         if o["label"] == "true_positive" and not o["gates"]["G0"]:
             assert o["error"], o["case_id"]  # declined with a reason
     by_cwe = run["metrics"]["per_cwe"]
-    for cwe in ("CWE-94", "CWE-798", "CWE-918", "CWE-611", "CWE-916"):
+    for cwe in ("CWE-94", "CWE-798", "CWE-918", "CWE-916"):
         assert by_cwe[cwe]["fix_rate"]["hits"] == 0, cwe
     dismissed = {cid for cid, o in run["outcomes"].items() if o["dismissed"]}
     assert dismissed and all(run["outcomes"][c]["label"] == "false_positive" for c in dismissed)
