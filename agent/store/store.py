@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from agent.models import Verdict, utcnow
 from agent.store.base import StoreError
+from agent.store.campaigns import CampaignStore
 from agent.store.events import EventStore
 from agent.store.findings import FindingStore
 from agent.store.migrate import migrate
@@ -30,7 +31,7 @@ from agent.store.schema import _json_text, _sqlite_pragmas, llm_cache_t, verdict
 from agent.store.url import redact, store_url
 
 
-class Store(FindingStore, ScanStore, ProposalStore, EventStore):
+class Store(FindingStore, ScanStore, ProposalStore, EventStore, CampaignStore):
     """All reads and writes of suture's records. Use `Store.open(path)` or `Store(url, repo)`.
 
     `url`: a SQLAlchemy URL (sqlite:///PATH or postgresql+psycopg://…, see agent.store.url.store_url). A store
