@@ -363,10 +363,11 @@ def run_cases(cases: list[EvalCase], make_engine: EngineFactory, settings: Setti
         case, sample = job
         try:
             result = run_case(case, make_engine(case, sample), settings, sample, artifacts)
-        except SutureError as exc:
+        except Exception as exc:  # noqa: BLE001 - one case's crash (ours or the interpreter's) must not lose the run
+            message = str(exc) if isinstance(exc, SutureError) else f"internal error: {type(exc).__name__}: {exc}"
             result = {"case_id": case.id, "sample": sample, "cwe": case.cwe, "label": case.label,
                       "gates": dict.fromkeys(GATES, False), "fixed": False, "dismissed": False,
-                      "error": str(exc), "engine": "?"}
+                      "error": message, "engine": "?"}
         if on_done:
             on_done(case, result)
         return result
