@@ -65,6 +65,7 @@ def open_session(repo: Path, db: Path | None = None, overrides: dict[str, Any] |
     key = repo_key(project.git_root, project.subdir)
     path = sqlite_path(url)
     opened = Store.open(path, key) if path is not None else Store(url, key)
+    opened.note_repo_path(key, str(project_dir))  # registered on first use, with where its checkout is
     return Session(Workspace(project, state_dir), opened, settings, warnings)
 
 

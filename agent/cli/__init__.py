@@ -12,7 +12,20 @@ from typing import Annotated
 
 import typer
 
-from agent.cli import audit, classify, context, evaluate, export, fix, options, render, review, scan, triage
+from agent.cli import (
+    audit,
+    classify,
+    context,
+    evaluate,
+    export,
+    fix,
+    options,
+    render,
+    repo,
+    review,
+    scan,
+    triage,
+)
 from agent.errors import SutureError
 from agent.web.cli import register as register_web
 
@@ -49,7 +62,7 @@ def _global_options(
     options.set_store(store)
 
 
-for _group in (scan, fix, review, export, triage, context, classify, evaluate, audit):
+for _group in (scan, fix, review, export, triage, context, classify, evaluate, audit, repo):
     _group.register(cli)
 register_web(cli)  # `suture serve` (agent/web)
 

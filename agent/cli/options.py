@@ -57,6 +57,11 @@ def set_store(url: str | None) -> None:
     _store["url"] = url
 
 
+def store_option() -> str | None:
+    """The global --store of this invocation (None: $SUTURE_STORE or the project's own store)."""
+    return _store["url"]
+
+
 def open_session(repo: Path, db: Path | None, _create: bool = True, **overrides: Any) -> Session:
     """agent.app.open_session with this invocation's --store, its warnings printed on stderr."""
     from agent import app

@@ -10,6 +10,12 @@ caller backfilling history from CI artifacts gives), so history can be recorded 
 Kinds: `scan` (subject: the scan's id), `finding` (a finding's status changed, or it was first seen: from None;
 subject: the finding id), `proposal` (drafted, validated, unproven, failed), `review` (approved, rejected) and
 `export` (exported); subject: the proposal id. The detail of a status or state change has `from`, `to`, `comment`.
+`merge` (an exported branch reached the default branch, recorded once by agent.app.merged; subject: the proposal
+id; detail: `branch`, `commit` (the fix commit found on the default branch), `default` (the branch checked)).
+
+A repos row's `detail` holds `{"path": ...}`: the absolute path of a checkout of the repo (the project folder, a
+subfolder for a monorepo project), recorded when a command first opens the store from it, and replaced when the
+recorded folder no longer exists here (`note_repo_path`). Campaigns and metrics use it to reach each repo's code.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,8 +33,8 @@ from agent.models import utcnow
 from agent.store.base import writing
 from agent.store.schema import events_t, findings_t, repos_t
 
-SCAN, FINDING, PROPOSAL, REVIEW, EXPORT = "scan", "finding", "proposal", "review", "export"
-KINDS = (SCAN, FINDING, PROPOSAL, REVIEW, EXPORT)
+SCAN, FINDING, PROPOSAL, REVIEW, EXPORT, MERGE = "scan", "finding", "proposal", "review", "export", "merge"
+KINDS = (SCAN, FINDING, PROPOSAL, REVIEW, EXPORT, MERGE)
 _PROPOSAL_KIND = {"approved": REVIEW, "rejected": REVIEW, "exported": EXPORT}
 
 
@@ -97,6 +104,37 @@ class EventStore:
             if conn.execute(sa.select(repos_t.c.repo).where(repos_t.c.repo == repo)).first() is not None:
                 return False
             conn.execute(repos_t.insert().values(repo=repo, added_at=utcnow(), detail=detail or {}))
+        return True
+
+    def note_repo_path(self, repo: str, path: str) -> None:
+        """Record `path` (a checkout's absolute path) in `repo`'s detail when the store has no path for it, or the
+        one it has is not a folder on this machine (a moved or deleted clone). Registers the repo if needed."""
+        if self.add_repo(repo, {"path": path}):
+            return
+        with self.engine.connect() as conn:
+            detail = conn.execute(sa.select(repos_t.c.detail).where(repos_t.c.repo == repo)).scalar_one()
+        known = (detail or {}).get("path")
+        if known == path or (known and Path(known).is_dir()):
+            return
+        with writing(self.engine) as conn:
+            conn.execute(repos_t.update().where(repos_t.c.repo == repo).values(detail={**(detail or {}), "path": path}))
+
+    def set_repo_detail(self, repo: str, detail: dict) -> None:
+        """Replace a registered repo's detail (see the module docstring for its keys)."""
+        with writing(self.engine) as conn:
+            conn.execute(repos_t.update().where(repos_t.c.repo == repo).values(detail=detail))
+
+    def add_event(self, kind: str, subject: str, detail: dict, actor: str = "suture", at: datetime | None = None,
+                  repo: str | None = None, once: bool = False) -> bool:
+        """Append one event of its own (one not written with a change, e.g. a merge found by looking at git).
+        With `once`, nothing is written when an event of this kind about this subject exists (checked under the
+        write lock, so two processes noticing the same merge record it once). Returns True when written."""
+        with writing(self.engine) as conn:
+            if once and conn.execute(sa.select(events_t.c.id).where(
+                    events_t.c.kind == kind, events_t.c.subject == subject).limit(1)).first() is not None:
+                return False
+            write_events(conn, [event_row(at or utcnow(), repo if repo is not None else self.repo, actor, kind,
+                                          subject, detail)])
         return True
 
     def list_repos(self) -> list[dict[str, Any]]:
