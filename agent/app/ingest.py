@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,18 +53,34 @@ def path_map_for(session: Session, maps: list[str] | None = None, prefixes: list
     return PathMap.from_options(maps, prefixes, repo_prefix=session.ws.project.subdir or "")
 
 
+def parse_taken_at(text: str) -> datetime:
+    """A scan time given as `--at`: ISO 8601 (`2026-01-05`, `2026-01-05T14:30:00Z`, `…+02:00`; a time without a
+    zone is UTC, a date alone is its midnight UTC). A time in the future is refused: history is what happened."""
+    value = text.strip()
+    try:
+        parsed = datetime.fromisoformat(value[:-1] + "+00:00" if value[-1:] in ("Z", "z") else value)
+    except ValueError:
+        raise SutureError(f"--at: cannot read {text!r} as a time; use ISO 8601, e.g. 2026-01-05T14:30:00Z or "
+                          "2026-01-05") from None
+    parsed = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    if parsed > utcnow():
+        raise SutureError(f"--at {text}: that is in the future; give the time the scan was taken")
+    return parsed.astimezone(UTC)
+
+
 def ingest_file(session: Session, path: Path, full: bool = True, tree: Path | None = None,
-                path_map: PathMap | None = None) -> list[IngestReport]:
+                path_map: PathMap | None = None, taken_at: datetime | None = None) -> list[IngestReport]:
     """Ingest one SARIF file into the store; one report per run in the file (one report for a log without runs).
 
     Paths are placed, and flagged lines read, in `tree` (default: a checkout of HEAD), after `path_map` (default:
     automatic mapping only) mapped paths recorded elsewhere; each report lists the mappings used. A run closes
     findings only when `full` and agent.ingest.closing finds it a whole, successful, fully placed scan; otherwise
-    its report says why it closed nothing. New results the log suppresses are recorded as dismissed (or
+    its report says why it closed nothing. `taken_at` (default now) is when the scan was taken: the time its
+    findings were seen and the ones it no longer reports were fixed (backfilling history). New results the log suppresses are recorded as dismissed (or
     risk-accepted until the date suture wrote), with the suppression kept; a suppression never closes an open one."""
     if tree is None:
         with head_tree(session) as head:
-            return ingest_file(session, path, full, head, path_map)
+            return ingest_file(session, path, full, head, path_map, taken_at)
     path_map = path_map if path_map is not None else path_map_for(session)
     log = load_sarif(path)
     problems = [f"schema: {p}" for p in schema_problems(log, limit=5)]
@@ -85,7 +102,7 @@ def ingest_file(session: Session, path: Path, full: bool = True, tree: Path | No
         counts = session.store.record_scan(  # findings are read in batches (a streamed log's come from disk)
             tool=run.tool, scope=run.scope, source=f"{path}#run{index}", content_hash=run_key.hexdigest(),
             findings=itertools.chain(run.findings, run.suppressed), full=reason is None,
-            summary={"skipped": len(run.skipped), "closed_nothing": reason},
+            summary={"skipped": len(run.skipped), "closed_nothing": reason}, taken_at=taken_at,
         )
         record_log_suppressions(session.store, fresh, str(path))
         unsuppressed = reopen_unsuppressed(session.store, run.findings, str(path))
@@ -112,17 +129,19 @@ def _content_hash(path: Path) -> hashlib._Hash:
         raise SutureError(f"cannot read SARIF file {path}: {error.strerror or error}") from error
 
 
-def ingest_files(session: Session, paths: list[Path], full: bool = True, path_map: PathMap | None = None
-                 ) -> list[IngestReport]:
-    """Ingest several SARIF files, in order, against one checkout of HEAD (one path mapping for all of them)."""
+def ingest_files(session: Session, paths: list[Path], full: bool = True, path_map: PathMap | None = None,
+                 taken_at: datetime | None = None) -> list[IngestReport]:
+    """Ingest several SARIF files, in order, against one checkout of HEAD (one path mapping for all of them),
+    each as a scan taken at `taken_at` (default now)."""
     path_map = path_map if path_map is not None else path_map_for(session)
     with head_tree(session) as tree:
-        return [report for path in paths for report in ingest_file(session, path, full, tree, path_map)]
+        return [report for path in paths for report in ingest_file(session, path, full, tree, path_map, taken_at)]
 
 
-def scan_project(session: Session, tools: list[str] | None = None) -> tuple[list[IngestReport], list[str]]:
+def scan_project(session: Session, tools: list[str] | None = None, taken_at: datetime | None = None
+                 ) -> tuple[list[IngestReport], list[str]]:
     """Run the available scanners on a checkout of HEAD (never the working tree: `fix` changes HEAD) and ingest
-    their SARIF, placed in that same checkout."""
+    their SARIF, placed in that same checkout, as scans taken at `taken_at` (default now)."""
     wanted = tools or session.settings.scanners
     available = scanners.available_scanners()
     for tool in wanted:
@@ -143,7 +162,7 @@ def scan_project(session: Session, tools: list[str] | None = None) -> tuple[list
             run = scanners.run_scanner(tool, tree, out, timeout=session.settings.scan_timeout)
             if run.error:
                 raise SutureError(f"{tool} failed: {run.error}")
-            reports += ingest_file(session, out, full=True, tree=tree)
+            reports += ingest_file(session, out, full=True, tree=tree, taken_at=taken_at)
             notes.append(f"{tool} {available[tool]}: scanned HEAD ({head}) in {run.duration_s:.1f} s → "
                          f"{out.relative_to(session.ws.project_dir)}")
     return reports, notes

@@ -20,6 +20,12 @@ RepoOrArgOpt = Annotated[Path | None, typer.Option("--repo", "-C", help="The rep
                                                    "inside one); default: the current folder.", show_default=False)]
 
 
+AtOpt = Annotated[str | None, typer.Option("--at", metavar="TIME", help="When the scan was taken (ISO 8601: "
+                                           "2026-01-05T14:30:00Z, or a date; no zone means UTC): to backfill "
+                                           "history from CI artifacts, oldest first. Default: now.",
+                                           show_default=False)]
+
+
 def register(app: typer.Typer) -> None:
     app.command()(scan)
     app.command()(ingest)
@@ -53,12 +59,12 @@ def ingest_lines(reports: list[IngestReport], fmt: ListFmt) -> None:
             render.line(f"  warning: {w}", render.err)
 
 
-def scan_and_report(session, tools: list[str] | None) -> list[IngestReport]:
+def scan_and_report(session, tools: list[str] | None, taken_at=None) -> list[IngestReport]:
     """Run the scanners (a spinner on a terminal), print their notes on stderr, return the ingest reports."""
     from agent import app
 
     with render.err.status("scanning…"):
-        reports, notes = app.scan_project(session, tools)
+        reports, notes = app.scan_project(session, tools, taken_at)
     for n in notes:
         render.line(n, render.err)
     return reports
@@ -68,14 +74,17 @@ def scan(
     repo_arg: RepoArg = None, repo: RepoOrArgOpt = None,
     tool: Annotated[list[str] | None, typer.Option("--tool", "-t", help="Scanner to run (repeat); "
                                                       "default: bandit and semgrep when installed.")] = None,
-    db: DbOpt = None, fmt: FormatOpt = ListFmt.table,
+    db: DbOpt = None, fmt: FormatOpt = ListFmt.table, at: AtOpt = None,
 ) -> None:
     """Run bandit (and semgrep with suture's own rules, when installed) on HEAD and ingest the results.
 
     Scans a checkout of the last commit (HEAD), the tree `fix` changes: uncommitted edits are not scanned.
     A scan closes (marks fixed) what it no longer reports only if it succeeded and every result was placed."""
+    from agent.app.ingest import parse_taken_at
+
+    taken_at = parse_taken_at(at) if at is not None else None  # a bad time is refused before anything runs
     session = open_session(repo_or_positional(repo_arg, repo), db)
-    ingest_lines(scan_and_report(session, tool), fmt)
+    ingest_lines(scan_and_report(session, tool, taken_at), fmt)
 
 
 def ingest(
@@ -88,6 +97,7 @@ def ingest(
                            ] = None,
     path_map: Annotated[list[str] | None, typer.Option("--map", help="FROM=TO: paths (or URLs) starting with "
                         "FROM are TO (a project folder, empty for the root) + the rest. Repeat.")] = None,
+    at: AtOpt = None,
 ) -> None:
     """Ingest SARIF files; paths and lines are read from HEAD (the tree `fix` changes).
 
@@ -97,12 +107,15 @@ def ingest(
 
     Paths the scan recorded on another machine (CI build folders, https://…/blob/<sha>/ roots) are mapped to the
     repository: by --path-prefix / --map, else automatically when exactly one project file matches a path's end;
-    every mapping used is printed."""
+    every mapping used is printed. --at records the scan as taken at that time (backfill CI history oldest
+    first: a finding is first seen at the earliest scan reporting it, fixed at the first later full scan without it)."""
     from agent import app
+    from agent.app.ingest import parse_taken_at
 
+    taken_at = parse_taken_at(at) if at is not None else None
     session = open_session(repo, db)
     for f in files:
         if not f.is_file():
             raise SutureError(f"{f}: no such file")
     mapping = app.path_map_for(session, path_map, path_prefix)
-    ingest_lines(app.ingest_files(session, files, full=not partial, path_map=mapping), fmt)
+    ingest_lines(app.ingest_files(session, files, full=not partial, path_map=mapping, taken_at=taken_at), fmt)
