@@ -61,6 +61,9 @@ class Settings(BaseModel):
     scan_timeout: float = Field(900.0, gt=0)
     # business context for triage (assets, owners, capacity, SLAs): validated by agent/triage
     triage: dict[str, Any] = Field(default_factory=dict)
+    # metrics: an exported suture/<id> branch whose fix commit reaches this branch counts as merged
+    default_branch: str | None = Field(None, description="the branch fixes are merged into; none = origin/HEAD, "
+                                       "else main, else master")
 
 
 ENV_PREFIX = "SUTURE_"
