@@ -14,6 +14,7 @@ import typer
 
 from agent.cli import (
     audit,
+    campaign,
     classify,
     context,
     evaluate,
@@ -62,7 +63,7 @@ def _global_options(
     options.set_store(store)
 
 
-for _group in (scan, fix, review, export, triage, context, classify, evaluate, audit, repo):
+for _group in (scan, fix, review, export, triage, context, classify, evaluate, audit, repo, campaign):
     _group.register(cli)
 register_web(cli)  # `suture serve` (agent/web)
 
