@@ -36,6 +36,7 @@ from agent.store.campaigns import DONE, FAILED
 
 Progress = Callable[[dict[str, Any], str], None]  # (item, status)
 HOST = socket.gethostname()
+BUSY, BUSY_WAIT = "busy", 0.5  # seconds a worker waits while the claims held may use up --max-proposals
 
 
 def claimant(index: int) -> str:
@@ -159,6 +160,9 @@ def run_workers(store: Any, campaign: dict[str, Any], sessions: Sessions, worker
     def worker(me: str) -> None:
         while not state.stop.is_set():
             got = store.claim_item(name, me, lease)
+            if got == BUSY:
+                state.stop.wait(BUSY_WAIT)
+                continue
             if isinstance(got, str):
                 with state.lock:
                     state.stop_reason = state.stop_reason or got

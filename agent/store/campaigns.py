@@ -146,7 +146,8 @@ class CampaignStore:
     def claim_item(self, name: str, worker: str, lease: timedelta) -> dict[str, Any] | str:
         """Take the next item of campaign `name` for `worker`: the first pending one in rank order, or one whose
         claim is older than `lease`. Returns the item (claimed, attempts counted), or why nothing was claimed:
-        "closed", "max_proposals", "budget" or "empty" (nothing claimable now)."""
+        "closed", "max_proposals", "budget", "empty" (nothing claimable now) or "busy" (the claims held now
+        may use up --max-proposals: ask again when one of them ends)."""
         t = campaign_items_t
         now = utcnow()
         with writing(self.engine) as conn:
@@ -158,11 +159,14 @@ class CampaignStore:
             mine = t.c.campaign == name
             expired = sa.and_(t.c.state == CLAIMED, t.c.claimed_at < now - lease)
             if campaign["max_proposals"] is not None:
-                held = conn.execute(sa.select(sa.func.count()).where(mine, sa.or_(
-                    t.c.proposal_id.is_not(None), sa.and_(t.c.state == CLAIMED, t.c.claimed_at >= now - lease)))
-                ).scalar_one()
-                if held >= campaign["max_proposals"]:
+                proposed = conn.execute(sa.select(sa.func.count()).where(mine, t.c.proposal_id.is_not(None))
+                                        ).scalar_one()
+                if proposed >= campaign["max_proposals"]:
                     return "max_proposals"
+                live = conn.execute(sa.select(sa.func.count()).where(
+                    mine, t.c.state == CLAIMED, t.c.claimed_at >= now - lease)).scalar_one()
+                if proposed + live >= campaign["max_proposals"]:
+                    return "busy"  # the claims held now may use up the limit; ask again when one ends
             if campaign["budget_usd"] is not None:
                 spent = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(t.c.cost_usd), 0.0)).where(mine)
                                      ).scalar_one()
