@@ -146,14 +146,15 @@ class Safety:
         func = node.func
         if isinstance(func, ast.Name) and func.id in NUMBER_BUILTINS and not self.qualified(func):
             return f"`{_text(node)}` is a number"
-        attr = func.attr if isinstance(func, ast.Attribute) else ""
-        if attr == "join" and len(node.args) == 1 and is_constant(func.value) and self._placeholders(
+        if not isinstance(func, ast.Attribute):
+            return None
+        if func.attr == "join" and len(node.args) == 1 and is_constant(func.value) and self._placeholders(
                 node.args[0], is_constant):
             return f"`{_text(node)}` joins placeholders only"
-        if attr == "get" and self._constant_container(func.value, is_constant) and (
+        if func.attr == "get" and self._constant_container(func.value, is_constant) and (
                 len(node.args) < 2 or is_constant(node.args[1])):
             return f"`{_text(node)}` is looked up in a constant table"
-        if isinstance(func, ast.Attribute) and func.attr == "format":
+        if func.attr == "format":
             values = [func.value, *node.args, *(k.value for k in node.keywords)]
             return _combine([self.safe_reason(v, is_constant, seen) for v in values])
         return None
@@ -240,7 +241,7 @@ def _is_number_expr(node: ast.expr) -> bool:
 def _combine(reasons: list[str | None]) -> str | None:
     if any(r is None for r in reasons):
         return None
-    specific = [r for r in reasons if r != "constant"]
+    specific = [r for r in reasons if r is not None and r != "constant"]
     return "; ".join(dict.fromkeys(specific)) if specific else "constant"
 
 

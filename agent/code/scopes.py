@@ -69,7 +69,7 @@ class ScopeMap:
         self.of_name: dict[int, Scope] = {}
         self._keep: list[ast.AST] = []  # holds the nodes whose ids key `of_name`
         self.root = Scope("module", None)
-        self._pending: list[tuple[ast.AST, Scope]] = []
+        self._pending: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, Scope]] = []
         self._declare(tree.body, self.root)
         self._visit_all(tree.body, self.root)
         while self._pending:  # function bodies are visited once their enclosing scope is complete

@@ -160,12 +160,13 @@ class ModuleFacts:
             current = self.parent.get(id(current))
 
     @staticmethod
-    def _span(node: ast.AST) -> tuple[int, int]:
+    def _span(node: ast.stmt) -> tuple[int, int]:
         return node.lineno, node.end_lineno or node.lineno
 
     def _on_line(self, line: int) -> tuple[list[ast.stmt], list[ast.stmt]]:
         """(simple statements not in a one-line suite, compound statements) overlapping the line, source order."""
-        simple, compound = [], []
+        simple: list[ast.stmt] = []
+        compound: list[ast.stmt] = []
         for node in self.statements:
             start, end = self._span(node)
             if start <= line <= end:
@@ -244,7 +245,7 @@ class ModuleFacts:
 
     @staticmethod
     def _first_input(call: ast.Call) -> ast.expr | None:
-        args: list[ast.AST] = sorted([*call.args, *call.keywords], key=lambda a: (a.lineno, a.col_offset))
+        args: list[ast.expr | ast.keyword] = sorted([*call.args, *call.keywords], key=lambda a: (a.lineno, a.col_offset))
         if not args or isinstance(args[0], ast.Starred) or (isinstance(args[0], ast.keyword) and args[0].arg is None):
             return None
         return args[0].value if isinstance(args[0], ast.keyword) else args[0]
@@ -284,7 +285,7 @@ class ModuleFacts:
         if not constant:
             reasons = [self.safety.safe_reason(v, self.is_constant) for v in inputs]
             if all(r is not None for r in reasons):
-                safe = "; ".join(dict.fromkeys(r for r in reasons if r != "constant")) or "constant"
+                safe = "; ".join(dict.fromkeys(r for r in reasons if r is not None and r != "constant")) or "constant"
         return SinkFacts(where, self.code(value, call).strip(), constant,
                          not concatenated and _has_no_fields(value), interpolated, safe=safe)
 
@@ -299,7 +300,9 @@ class ModuleFacts:
                 return False  # a list bound once to constants but changed in place (`cmd.append(x)`)
             return bound is not None and self.is_constant(bound, seen | {node.id})
         if isinstance(node, ast.JoinedStr):
-            return all(isinstance(p, ast.Constant) or self.is_constant(p.value, seen) for p in node.values)
+            # A JoinedStr's parts are Constant or FormattedValue (the ast grammar).
+            return all(isinstance(p, ast.Constant) or (isinstance(p, ast.FormattedValue)
+                                                       and self.is_constant(p.value, seen)) for p in node.values)
         if isinstance(node, ast.BinOp):
             return self.is_constant(node.left, seen) and self.is_constant(node.right, seen)
         if isinstance(node, ast.Tuple | ast.List):
