@@ -21,7 +21,6 @@ not used here: it is for rewriting code (the fixers), not for reading facts.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import astuple, dataclass, field
@@ -30,6 +29,7 @@ from typing import Any, Protocol
 
 from agent.code.calls import CallFacts, call_facts, module_name, statement_at
 from agent.code.entry_points import EntryPoint, entry_points
+from agent.code.pyparse import parse_python
 from agent.code.sinks import ModuleFacts, SinkFacts
 
 PYTHON_SUFFIXES = (".py", ".pyw")
@@ -158,7 +158,7 @@ def _fill(facts: FileFacts, module: ModuleFacts | None, path: str) -> None:
 
 def parse_module(source: str) -> ModuleFacts | None:
     try:
-        return ModuleFacts(source, ast.parse(source))
+        return ModuleFacts(source, parse_python(source))
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 

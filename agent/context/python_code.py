@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import NamedTuple
 
+from agent.code import pyparse
 from agent.context.languages import Excerpt, Focus, LineWindowSupport, RelatedTests, Scope, line_window
 from agent.context.python_refs import FUNCTION_NODES, Target, find_callers, related_tests
 from agent.context.repo_files import RepoFiles, split_lines
@@ -27,7 +28,7 @@ if hasattr(ast, "TryStar"):
 @lru_cache(maxsize=64)
 def parse_python(source: str) -> ast.Module:
     """Parse (cached by source text). Raises SyntaxError or ValueError for text that is not Python 3."""
-    return ast.parse(source)
+    return pyparse.parse_python(source)
 
 
 def _start(node: ast.AST) -> int:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from agent.code.pyparse import parse_python
 from agent.context.languages import Excerpt, RelatedTests, Scope, line_window
 from agent.context.repo_files import RepoFiles, is_test_path, split_lines
 
@@ -130,7 +131,7 @@ class Target:
 
 def _parse(text: str) -> ast.Module | None:
     try:
-        return ast.parse(text)
+        return parse_python(text)
     except (SyntaxError, ValueError):
         return None
 

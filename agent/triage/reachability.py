@@ -22,7 +22,6 @@ per-run file-facts layer (`agent.code.file_facts`: each file read once and parse
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import os
 from collections.abc import Callable, Iterable
@@ -33,6 +32,7 @@ import agent.engines.builtin.fixers as fixers_pkg
 from agent.code.calls import CallGraph
 from agent.code.entry_points import EntryPoint, entry_points
 from agent.code.file_facts import FactsCache, FactsIndex, FileFacts
+from agent.code.pyparse import parse_python
 from agent.engines.builtin.evidence import Evidence, file_evidence
 from agent.engines.builtin.fixers import candidate_fixers, fixers_for
 from agent.engines.builtin.fixers.base import SourceParseError, parse_source
@@ -48,7 +48,7 @@ def analyse_source(source: str) -> FileFacts:
     """The entry-point facts of one module's source (no facts when it does not parse)."""
     facts = FileFacts(digest="", header="\n".join(source.splitlines()[:5]))
     try:
-        tree = ast.parse(source)
+        tree = parse_python(source)
     except (SyntaxError, ValueError):
         return facts
     facts.parsed = True

@@ -14,12 +14,13 @@ could use to switch a rule off.
 
 from __future__ import annotations
 
-import ast
 import difflib
 import warnings
 from collections.abc import Mapping
 
 from pyflakes import checker, messages
+
+from agent.code.pyparse import parse_python
 
 COUNTED: dict[type, str] = {
     messages.UnusedImport: "F401 unused import",
@@ -61,7 +62,7 @@ def _flakes(path: str, text: str) -> list[tuple[str, tuple, int]]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            tree = ast.parse(text, filename=path)
+            tree = parse_python(text, filename=path)
     except (SyntaxError, ValueError):
         return []
     found = checker.Checker(tree, filename=path).messages

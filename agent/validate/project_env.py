@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agent.code.pyparse import parse_python
 from agent.validate.runner import PYTEST_DEFAULT_ARGS as PYTEST_ARGS
 from agent.validate.runner import parse_test_command, wants_pytest
 
@@ -228,7 +229,7 @@ def _lines(path: Path) -> list[str]:
 def _finder_mapping(finder: Path) -> list[str]:
     """The package paths of a setuptools editable finder's `MAPPING = {...}` (read, never executed)."""
     try:
-        tree = ast.parse(finder.read_text(encoding="utf-8", errors="replace"))
+        tree = parse_python(finder.read_text(encoding="utf-8", errors="replace"))
     except (OSError, SyntaxError, ValueError):
         return []
     for node in tree.body:

@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
+from agent.code.pyparse import parse_python
 from agent.errors import SutureError
 from agent.models import Edit, Finding, RegressionTest, TestRun, Validation
 from agent.patch.apply import apply_edits
@@ -96,7 +97,7 @@ SOURCE_READERS = {"open", "read_text", "read_bytes", "getsource", "getsourceline
 def _source_reads(content: str) -> list[str]:
     """Names in the test through which it could read the code under test as text (heuristic, see module doc)."""
     seen: list[str] = []
-    for node in ast.walk(ast.parse(content)):
+    for node in ast.walk(parse_python(content)):
         name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else \
             node.names[0].name if isinstance(node, ast.Import) else node.module if isinstance(node, ast.ImportFrom) \
             else None

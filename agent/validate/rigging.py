@@ -38,6 +38,7 @@ import ast
 from collections import Counter
 from dataclasses import dataclass
 
+from agent.code.pyparse import parse_python
 from agent.context.python_refs import import_bindings
 
 RUNNER_MODULES = {"pytest", "_pytest", "pluggy", "unittest", "doctest", "nose", "nose2", "xdist", "coverage",
@@ -121,7 +122,7 @@ def rigging_reasons(changed: dict[str, tuple[str, str]]) -> list[str]:
 
 
 def _scan(path: str, source: str) -> list[Rigging]:
-    tree = ast.parse(source, filename=path)
+    tree = parse_python(source, filename=path)
     visitor = _Visitor(path, import_bindings(tree, path))
     visitor.visit(tree)
     return visitor.found

@@ -14,6 +14,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from agent.code.pyparse import parse_python
 from agent.validate.runner import is_pytest_command
 
 _SKIP_DIRS = {".git", ".suture", "__pycache__", "node_modules", "site-packages", ".venv", "venv", "env", ".tox",
@@ -42,7 +43,7 @@ def module_names(project_dir: Path, rel_path: str) -> set[str]:
 
 def imported_names(source: str, rel_path: str) -> set[str]:
     """Every dotted module name a file's imports can refer to (relative imports resolved from its path)."""
-    tree = ast.parse(source)
+    tree = parse_python(source)
     package = rel_path.split("/")[:-1]
     names: set[str] = set()
     for node in ast.walk(tree):

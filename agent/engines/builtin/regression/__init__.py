@@ -19,6 +19,7 @@ import ast
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from agent.code.pyparse import parse_python
 from agent.models import Finding
 
 
@@ -68,7 +69,7 @@ def find_call_site(source: str, finding: Finding, names: set[str]) -> CallSite |
     if module is None:
         return RegressionDecline(f"{finding.location.path} cannot be imported by a dotted module name")
     try:
-        tree = ast.parse(source)
+        tree = parse_python(source)
     except SyntaxError as exc:
         return RegressionDecline(f"the file does not parse: {exc.msg}")
     first, last = finding.location.start_line, finding.location.last_line
