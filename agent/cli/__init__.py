@@ -20,6 +20,7 @@ from agent.cli import (
     evaluate,
     export,
     fix,
+    metrics,
     options,
     render,
     repo,
@@ -63,7 +64,7 @@ def _global_options(
     options.set_store(store)
 
 
-for _group in (scan, fix, review, export, triage, context, classify, evaluate, audit, repo, campaign):
+for _group in (scan, fix, review, export, triage, context, classify, evaluate, audit, repo, campaign, metrics):
     _group.register(cli)
 register_web(cli)  # `suture serve` (agent/web)
 
