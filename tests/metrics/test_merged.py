@@ -1,0 +1,65 @@
+"""Merged detection with real git and a real SQLite store: an exported suture/<id> branch counts as merged when
+its fix commit (the first after the proposal's base; a regression-test commit after it may be dropped) is on the
+default branch, and the merge is recorded once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent.app.merged import default_branch, detect_merges
+from agent.models import Proposal
+from agent.store import Store
+from agent.store.events import EXPORT, MERGE
+from tests.conftest import git
+
+ID = "ab12cd34" + "0" * 56
+
+
+def commit(repo: Path, name: str, text: str) -> str:
+    (repo / name).write_text(text)
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=T", "-c", "user.email=t@e", "commit", "-qm", name)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def test_a_branch_is_merged_once_its_fix_commit_reaches_the_default_branch(tmp_path: Path):
+    repo = tmp_path / "app"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    base = commit(repo, "app.py", "x = 1\n")
+    store = Store.open(tmp_path / "s.db", "local:app")
+    store.add_proposal(Proposal(id=ID, finding_id="f" * 64, kind="patch", engine="builtin", commit=base))
+    git(repo, "checkout", "-q", "-b", "suture/ab12cd34")
+    fix = commit(repo, "app.py", "x = 2\n")
+    commit(repo, "test_app.py", "def test(): pass\n")  # the regression test's own commit
+    git(repo, "checkout", "-q", "main")
+    store.add_event(EXPORT, ID, {"from": "approved", "to": "exported", "target": "branch suture/ab12cd34"})
+
+    assert default_branch(repo) == "main"
+    assert detect_merges(store, "local:app", repo) == []  # exported, not merged yet
+    commit(repo, "other.py", "y = 1\n")
+    git(repo, "-c", "user.name=T", "-c", "user.email=t@e", "merge", "-q", "--no-edit", fix)  # the fix, not the test
+    assert detect_merges(store, "local:app", repo) == [ID]
+    assert detect_merges(store, "local:app", repo) == []  # recorded once
+    [event] = store.events(kinds=[MERGE])
+    assert (event.subject, event.repo, event.detail) == (ID, "local:app", {
+        "branch": "suture/ab12cd34", "commit": fix, "default": "main"})
+    assert detect_merges(store, "local:other", repo) == []  # another repo's exports are not this checkout's
+    store.close()
+
+
+def test_default_branch_prefers_the_setting_then_origin_head(tmp_path: Path):
+    upstream = tmp_path / "up"
+    upstream.mkdir()
+    git(upstream, "init", "-q", "-b", "trunk")
+    commit(upstream, "a.py", "a = 1\n")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(upstream), str(clone))
+    assert default_branch(clone) == "origin/trunk"
+    assert default_branch(clone, "trunk") == "trunk"
+    assert default_branch(clone, "develop") is None  # configured but missing: nothing is judged merged
+    bare = tmp_path / "plain"
+    bare.mkdir()
+    git(bare, "init", "-q", "-b", "work")
+    commit(bare, "a.py", "a = 1\n")
+    assert default_branch(bare) is None
