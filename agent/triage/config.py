@@ -162,7 +162,7 @@ def _expect(cond: bool, loc: tuple[Any, ...], value: object, message: str, where
 
 
 def _globs(raw: object, loc: tuple[Any, ...], where: _Locator) -> tuple[tuple[str, ...], tuple[re.Pattern[str], ...]]:
-    patterns = [raw] if isinstance(raw, str) else raw
+    patterns: list[str] = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else []
     _expect(isinstance(patterns, list) and bool(patterns) and all(isinstance(p, str) for p in patterns), loc, None,
             "expected a glob or a non-empty list of globs", where)
     regexes = []

@@ -80,15 +80,15 @@ def parse_epss(path: Path) -> dict:
         cve = row[0].strip().upper()
         if not CVE_RE.match(cve):
             raise FeedError(f"{path}:{line}: cve: {row[0]!r} is not a CVE id")
-        values = []
+        values: list[float] = []
         for name, cell in (("epss", row[1]), ("percentile", row[2])):
             try:
-                value = float(cell)
+                number = float(cell)
             except ValueError:
                 raise FeedError(f"{path}:{line}: {name}: {cell!r} is not a number") from None
-            if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+            if not (math.isfinite(number) and 0.0 <= number <= 1.0):
                 raise FeedError(f"{path}:{line}: {name}: {cell!r} is not a probability between 0 and 1")
-            values.append(value)
+            values.append(number)
         scores[cve] = values
     if not scores:
         raise FeedError(f"{path}: no EPSS rows after the header")

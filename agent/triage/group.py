@@ -95,17 +95,18 @@ def group_findings(ranked: list[tuple[Finding, Rank]], corroboration_weight: flo
         span = statement(finding) if statement is not None else None
         if span is not None:
             for gi in by_statement.get((path, span[0]), ()):
-                other = groups[gi].primary
-                if spans[gi] is not None and spans[gi][:2] == span[:2] and tool not in groups[gi].tool_set and (
+                other, other_span = groups[gi].primary, spans[gi]
+                if other_span is not None and other_span[:2] == span[:2] and tool not in groups[gi].tool_set and (
                         set(other.cwe) & set(finding.cwe) or other.location.start_line == start):
                     joined, how = gi, f"also reported by {tool} ({finding.rule_id})"
                     break
-                if spans[gi] is not None and spans[gi][:2] != span[:2] and set(other.cwe) & set(finding.cwe):
+                if other_span is not None and other_span[:2] != span[:2] and set(other.cwe) & set(finding.cwe):
                     joined, how = gi, f"{tool} ({finding.rule_id}) reports where the query is built or run"
                     break
             if joined is None and span[2]:
                 for gi in by_statement.get((path, span[2]), ()):
-                    if spans[gi] is not None and spans[gi][:2] == span[2:] and set(
+                    other_span = spans[gi]
+                    if other_span is not None and other_span[:2] == span[2:] and set(
                             groups[gi].primary.cwe) & set(finding.cwe):
                         joined, how = gi, f"{tool} ({finding.rule_id}) reports where the query is built"
                         break

@@ -73,8 +73,10 @@ LANE_STYLE = {"now": "bold red", "batch": "yellow", "defer": "dim"}
 
 def triage_table(rows: list[TriageRow], total: int) -> Table:
     table = Table(title=f"Open findings, ranked ({len(rows)} of {total} groups)", title_justify="left")
-    for col, kw in (("#", {"justify": "right"}), ("score", {"justify": "right"}), ("id", {}), ("lane", {}),
-                    ("due", {}), ("team", {}), ("rule", {}), ("location", {}), ("why", {"overflow": "fold"})):
+    columns: tuple[tuple[str, dict[str, Any]], ...] = (
+        ("#", {"justify": "right"}), ("score", {"justify": "right"}), ("id", {}), ("lane", {}),
+        ("due", {}), ("team", {}), ("rule", {}), ("location", {}), ("why", {"overflow": "fold"}))
+    for col, kw in columns:
         table.add_column(col, **kw)
     for i, r in enumerate(rows, 1):
         f, d = r.finding, r.decision
