@@ -127,3 +127,49 @@ def test_table_and_html_out(history):
     suture(root, "metrics", "--until", "2026-01-25", "--format", "html", "--out", str(out), env=env)
     page = out.read_text()
     assert page.count("<svg") == 2 and "<script" not in page
+
+
+@pytest.mark.slow
+def test_the_html_report_shows_both_charts_in_headless_chromium(history, tmp_path: Path):
+    """The page `--format html` writes, opened from disk in Debian's chromium: both charts are drawn (SVG elements
+    of non-zero size with bars in them) and the page loads nothing else. Screenshot: docs/screenshots/metrics.png
+    when SUTURE_UPDATE_SCREENSHOTS=1."""
+    import os
+    import shutil
+
+    from tests.web.conftest import need_browser
+
+    chromium, driver_path = need_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    root, env = history
+    page = tmp_path / "metrics.html"
+    suture(root, "metrics", "--until", "2026-01-25", "--by", "repo", "--format", "html", "--out", str(page), env=env)
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000",
+                "--disable-background-networking", "--no-first-run"):
+        options.add_argument(arg)
+    options.binary_location = chromium
+    driver = webdriver.Chrome(options=options, service=Service(driver_path))
+    try:
+        driver.get(page.as_uri())
+        assert driver.find_element(By.TAG_NAME, "h1").text == "Remediation metrics"
+        for chart in ("velocity-chart", "mttr-chart"):
+            svg = driver.find_element(By.CSS_SELECTOR, f"#{chart} svg")
+            assert svg.is_displayed() and svg.size["width"] > 300 and svg.size["height"] > 100, chart
+            bars = driver.execute_script("return arguments[0].querySelectorAll('path').length", svg)
+            assert bars > 5, chart
+        assert driver.execute_script("return performance.getEntriesByType('resource').length") == 0
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(1400, min(max(height + 40, 600), 4000))
+        shot = tmp_path / "metrics.png"
+        driver.save_screenshot(str(shot))
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        if os.environ.get("SUTURE_UPDATE_SCREENSHOTS") == "1":
+            target = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy(shot, target / "metrics.png")
+    finally:
+        driver.quit()
