@@ -129,8 +129,8 @@ def summarize(outcomes: list[dict], k: int = 1) -> dict[str, Any]:
     recall = hits / len(tp) if tp else None
     f1 = (2 * precision * recall / (precision + recall)) if precision and recall else (0.0 if precision is not None
                                                                                       and recall is not None else None)
-    scored = [(p_real(o), 1 if o["label"] == "true_positive" else 0) for o in outcomes]
-    scored = [(p, y) for p, y in scored if p is not None]
+    said = [(p_real(o), 1 if o["label"] == "true_positive" else 0) for o in outcomes]
+    scored = [(p, y) for p, y in said if p is not None]
     usage = [o.get("usage") or {} for o in outcomes]
     latencies = [o.get("latency_s") or 0.0 for o in outcomes]
     calls = [c for o in outcomes for c in o.get("calls") or []]

@@ -4,6 +4,7 @@ scripts, no external assets), next to `metrics.json` (machine-readable; written 
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +115,8 @@ def _short(rate: dict) -> str:
     return "–" if rate.get("rate") is None else f"{rate['rate']:.0%} ({rate['hits']}/{rate['n']})"
 
 
-def bar_chart(title: str, rows: list[tuple[str, float | None, tuple[float, float] | None]], width: int = 560) -> str:
+def bar_chart(title: str, rows: Sequence[tuple[str, float | None, tuple[float, float] | None]],
+              width: int = 560) -> str:
     """Horizontal bars (0–100%) with 95% CI whiskers, as inline SVG."""
     row_h, label_w, top = 22, 150, 26
     plot_w = width - label_w - 60

@@ -18,6 +18,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import TypeGuard
 
 from pydantic import BaseModel
 
@@ -101,7 +102,7 @@ def _days(start: datetime, end: datetime) -> float:
     return (end - start).total_seconds() / DAY
 
 
-def _inside(at: datetime | None, since: datetime | None, until: datetime) -> bool:
+def _inside(at: datetime | None, since: datetime | None, until: datetime) -> TypeGuard[datetime]:
     return at is not None and (since is None or at >= since) and at < until
 
 
@@ -117,7 +118,7 @@ def mttr(lives: Iterable[FindingLife], by: Sequence[str], since: datetime | None
     for life in lives:
         key = _group(life, by)
         if _inside(life.fixed_at, since, until):
-            fixed[key].append(_days(life.first_seen, life.fixed_at))  # type: ignore[arg-type]
+            fixed[key].append(_days(life.first_seen, life.fixed_at))
         elif life.first_seen < until and (life.fixed_at is None or life.fixed_at >= until):
             still_open[key] += 1
     keys = sorted(set(fixed) | set(still_open))

@@ -43,7 +43,7 @@ def approve(store: Store, proposal_id: str, reviewer: str, comment: str | None =
                          "validation failed")
     note = comment.strip() if comment and comment.strip() else None
     if override:
-        note = reason.strip() + (f" ({note})" if note else "")
+        note = (reason or "").strip() + (f" ({note})" if note else "")
     elif reason and reason.strip():
         note = f"{note}; {reason.strip()}" if note else reason.strip()
     return store.transition(p.id, "approved", reviewer, note, override=override, expected=p.state)
