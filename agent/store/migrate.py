@@ -22,6 +22,7 @@ Developers add a revision with `alembic -c agent/store/migrations/alembic.ini re
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
 
 SCRIPTS = Path(__file__).with_name("migrations")
 _OWN_TABLES = {"audit_heads", "repos"}  # the store's own: no repo column
+# Alembic keeps its running context and loaded revision scripts in module globals: one thread at a time in it
+# (threads opening stores at once, e.g. the eval runner's workers, otherwise fail inside alembic).
+_ALEMBIC = threading.RLock()
 _SHARED_CACHES = {"llm_cache", "file_facts"}  # rows shared by every repo; `repo` says who wrote one, if known
 
 
@@ -54,10 +58,11 @@ def _revisions() -> tuple[str, frozenset[str]]:
     """(the newest revision, every revision) this suture ships; read once per process."""
     from alembic.script import ScriptDirectory
 
-    scripts = ScriptDirectory.from_config(_config())
-    head = scripts.get_current_head()
-    assert head is not None
-    return head, frozenset(script.revision for script in scripts.walk_revisions())
+    with _ALEMBIC:
+        scripts = ScriptDirectory.from_config(_config())
+        head = scripts.get_current_head()
+        assert head is not None
+        return head, frozenset(script.revision for script in scripts.walk_revisions())
 
 
 def head_revision() -> str:
@@ -115,4 +120,5 @@ def upgrade(conn: Connection, revision: str = "head") -> None:
     from alembic import command
 
     _known(current_revision(conn))
-    command.upgrade(_config(conn), revision)
+    with _ALEMBIC:
+        command.upgrade(_config(conn), revision)
