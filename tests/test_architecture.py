@@ -135,7 +135,6 @@ KNOWN_CYCLES = {
     frozenset({"agent.context.languages", "agent.context.python_code", "agent.context.python_refs"}),
     frozenset({"agent.triage.rank", "agent.triage.reachability"}),
     frozenset({"agent.ingest.closing", "agent.ingest.sarif", "agent.ingest.sarif_stream"}),
-    frozenset({"agent.web.actions", "agent.web.app", "agent.web.pages"}),
 }
 
 

@@ -13,7 +13,7 @@ from starlette.routing import Route
 from agent.errors import SutureError
 from agent.review.identity import escape_text
 from agent.web import security, usecases
-from agent.web.app import config_of, flash, render, reviewer_of, safe_next, see_other
+from agent.web.respond import config_of, flash, render, reviewer_of, safe_next, see_other
 
 
 async def _decision(request: Request, act) -> Response:

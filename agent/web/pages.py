@@ -7,8 +7,8 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from agent.web import usecases, views
-from agent.web.app import config_of, render, see_other
 from agent.web.diffview import render_diff
+from agent.web.respond import config_of, render, see_other
 
 
 def home(request: Request) -> Response:
