@@ -90,6 +90,44 @@ def add(path: Path, name: str | None = None, store: str | None = None) -> RepoVi
         session.close()
 
 
+def store_wide(store: str | None, at: Path = Path(".")) -> tuple[list[tuple[str, Path]], list[str]] | None:
+    """Where a listing runs when it is not given a repo: None (its project, as always) when `at` is inside a git
+    repository or no store was given; else, run outside any project against a shared store (--store or
+    $SUTURE_STORE), every registered repo: (key, checkout) of those with a checkout on this machine, and the keys
+    of those without one (which the listing cannot reach: it says so)."""
+    from agent.validate.worktree import WorktreeError, find_project
+
+    if store is None and not os.environ.get(ENV):
+        return None
+    try:
+        find_project(at)
+        return None
+    except WorktreeError:
+        pass
+    opened = open_store(store, at)
+    try:
+        views = list_repos(opened)
+    finally:
+        opened.close()
+    return ([(v.key, Path(v.path)) for v in views if v.path_exists and v.path],
+            [v.key for v in views if not v.path_exists])
+
+
+def checkout_path(store: str | None, given: str) -> Path:
+    """The checkout of the repo `given` names (a key or a `repo add --name` name) in the store (`store`, else
+    $SUTURE_STORE): how `--repo github.com/org/app` reaches a project. An error when it has none here."""
+    opened = open_store(store, Path("."))
+    try:
+        key = resolve_repo(opened, given)
+        view = next(v for v in list_repos(opened) if v.key == key)
+    finally:
+        opened.close()
+    if not view.path_exists or not view.path:
+        raise SutureError(f"--repo {given}: repo {key} has no checkout on this machine"
+                          + (f" (recorded: {view.path})" if view.path else "") + "; run `suture repo add PATH`")
+    return Path(view.path)
+
+
 def resolve_repo(store: Store, given: str) -> str:
     """The repo key meant by `given`: a registered key, a name from `repo add --name`, or the path of a checkout
     (its project's key). Anything else is an error naming the known repos."""
@@ -116,4 +154,4 @@ def resolve_repo(store: Store, given: str) -> str:
     raise SutureError(f"--repo {given!r}: not a repo of this store (a key, a name or a checkout path); known: {known}")
 
 
-__all__ = ["RepoView", "add", "list_repos", "open_store", "resolve_repo"]
+__all__ = ["RepoView", "add", "checkout_path", "list_repos", "open_store", "resolve_repo", "store_wide"]

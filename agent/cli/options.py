@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from enum import Enum
 from pathlib import Path
@@ -28,7 +29,8 @@ class ListFmt(str, Enum):
     json = "json"
 
 
-RepoOpt = Annotated[Path, typer.Option("--repo", "-C", help="The repository (or a project folder inside one).")]
+RepoOpt = Annotated[Path, typer.Option("--repo", "-C", help="The repository (or a project folder inside one); "
+                                       "with a shared store, also a repo key or name (`suture repo list`).")]
 DbOpt = Annotated[Path | None, typer.Option("--db", help="Store file; default .suture/suture.db in the repo.")]
 FormatOpt = Annotated[ListFmt, typer.Option("--format", "-f", help="table for people, json for machines.")]
 ReviewerOpt = Annotated[str | None, typer.Option("--reviewer", help="Who decides; default: git user.name "
@@ -66,6 +68,10 @@ def open_session(repo: Path, db: Path | None, _create: bool = True, **overrides:
     """agent.app.open_session with this invocation's --store, its warnings printed on stderr."""
     from agent import app
 
+    if not repo.exists() and db is None and (_store["url"] or os.environ.get("SUTURE_STORE")):
+        from agent.app.repos import checkout_path
+
+        repo = checkout_path(_store["url"], str(repo))  # --repo KEY or NAME of a shared store's repo
     session = app.open_session(repo, db, overrides, create=_create, store=_store["url"])
     for w in session.warnings:
         render.warn(w)

@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from agent.cli import render
-from agent.cli.options import DbOpt, FormatOpt, ListFmt, RepoOpt, ReviewerOpt, open_session, where
+from agent.cli.options import (
+    DbOpt,
+    FormatOpt,
+    ListFmt,
+    RepoOpt,
+    ReviewerOpt,
+    open_session,
+    store_option,
+    where,
+)
 
 if TYPE_CHECKING:
     from agent.app.views import ReviewQueue
@@ -55,9 +64,26 @@ def review_list(
                                        "first.")] = Sort.created,
 ) -> None:
     """List proposals, newest last (or by risk). --team, --lane and --sort risk add a risk column (triage's
-    score, lane and owning team) and, like `suture triage`, re-open expired risk acceptances first."""
-    from agent.app import review
+    score, lane and owning team) and, like `suture triage`, re-open expired risk acceptances first. Run outside
+    any repository with a shared store (--store, $SUTURE_STORE), it lists every registered repo's proposals."""
+    from agent.app import repos, review
 
+    wide = repos.store_wide(store_option()) if repo == Path(".") and db is None else None
+    if wide is not None:  # outside any project, with a shared store: every repo's proposals
+        parts = [(key, review.review_queue(open_session(path, None, _create=False), states=state, team=team,
+                                           lane=lane, engine=engine, sort=sort.value)) for key, path in wide[0]]
+        for key in wide[1]:
+            render.warn(f"{key}: no checkout of it on this machine; skipped (run `suture repo add PATH`)")
+        if fmt == ListFmt.json:
+            render.emit_json([{"repo": key, **row} for key, queue in parts for row in queue.to_json()])
+            return
+        for key, queue in parts:
+            if not queue.rows:
+                render.line(f"{key}: no proposals" + (" match" if state or team or lane or engine else ""))
+                continue
+            render.out.print(render.proposals_table(queue.rows, f"Proposals in {render.escape(key)} "
+                                                                f"({len(queue.rows)})"))
+        return
     session = open_session(repo, db, _create=False)
     queue = review.review_queue(session, states=state, team=team, lane=lane, engine=engine, sort=sort.value)
     if fmt == ListFmt.json:

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from agent.cli import render
-from agent.cli.options import DbOpt, FormatOpt, ListFmt, RepoOpt, ReviewerOpt, open_session
+from agent.cli.options import DbOpt, FormatOpt, ListFmt, RepoOpt, ReviewerOpt, open_session, store_option
 from agent.cli.progress import DelayedProgress
 
 feeds_cli = typer.Typer(help="Exploitability feeds (EPSS, CISA KEV) from files you download; never the network.",
@@ -47,11 +47,14 @@ def triage(
 ) -> None:
     """Rank open findings by business risk: score 0-100 with every factor's reason, owner team, SSVC decision,
     lane (now / batch / defer) and due date. Configure assets, owners, teams and SLAs under [triage] in
-    suture.toml; import EPSS/KEV with `suture feeds import`. Expired risk acceptances re-open first."""
+    suture.toml; import EPSS/KEV with `suture feeds import`. Expired risk acceptances re-open first. Run outside
+    any repository with a shared store (--store, $SUTURE_STORE), it ranks every registered repo, one by one."""
     from agent.app import triage as triaging
     from agent.triage import report
 
     triaging.check_lane(lane)  # before the store is opened
+    if repo == Path(".") and db is None and _triage_store_wide(fmt, team, lane, top):
+        return
     session = open_session(repo, db)
     bars = [DelayedProgress("ranking: reading source files"), DelayedProgress("ranking: scoring findings")
             ] if fmt != TriageFmt.json else [None, None]
@@ -85,6 +88,37 @@ def triage(
             render.out.print(table)
     else:
         render.out.print(report.triage_table(shown, result.total))
+
+
+def _triage_store_wide(fmt: TriageFmt, team: str | None, lane: str | None, top: int | None) -> bool:
+    """Outside any repository with a shared store (--store, $SUTURE_STORE): every registered repo's ranking, one
+    table per repo (JSON: every row with its `repo`). False when triage runs in a project, as always."""
+    from agent.app import repos
+    from agent.app import triage as triaging
+    from agent.errors import SutureError
+    from agent.triage import report
+
+    wide = repos.store_wide(store_option())
+    if wide is None:
+        return False
+    if fmt in (TriageFmt.csv, TriageFmt.markdown):
+        raise SutureError("--format csv and markdown rank one repository: pass --repo (or use table or json)")
+    for key in wide[1]:
+        render.warn(f"{key}: no checkout of it on this machine; skipped (run `suture repo add PATH`)")
+    parts = []
+    for key, path in wide[0]:
+        result = triaging.triage(open_session(path, None), None, lane, None)
+        rows = [r for r in result.rows if team is None or r.team == team]
+        parts.append((key, rows[:top] if top else rows))
+    if fmt == TriageFmt.json:
+        render.emit_json([{"repo": key, **report.row_dict(i, r)} for key, rows in parts
+                          for i, r in enumerate(rows, 1)])
+        return True
+    for key, rows in parts:
+        table = report.triage_table(rows, len(rows))
+        table.title = f"{render.escape(key)}: {len(rows)} finding group(s)"
+        render.out.print(table)
+    return True
 
 
 def accept(

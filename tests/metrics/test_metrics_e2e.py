@@ -173,3 +173,17 @@ def test_the_html_report_shows_both_charts_in_headless_chromium(history, tmp_pat
             shutil.copy(shot, target / "metrics.png")
     finally:
         driver.quit()
+
+
+def test_listings_are_store_wide_outside_a_project_and_narrow_by_repo_key(history):
+    root, env = history
+    two = f"local:{(root / 'two').resolve().as_posix()}"
+    ranked = json.loads(suture(root, "triage", "--format", "json", env=env).stdout)  # root: no git repository
+    assert [(r["repo"], r["rule_id"]) for r in ranked] == [(two, "B602")]  # repo one's findings are all fixed
+    narrowed = json.loads(suture(root, "triage", "--repo", two, "--format", "json", env=env).stdout)
+    assert [r["rule_id"] for r in narrowed] == ["B602"] and "repo" not in narrowed[0]
+    assert json.loads(suture(root, "review", "list", "--format", "json", env=env).stdout) == []
+    listed = suture(root, "review", "list", env=env).stdout
+    assert sorted(listed.splitlines()) == [f"{two[:-3]}one: no proposals", f"{two}: no proposals"]
+    proc = suture(root, "triage", "--repo", "github.com/nobody/else", env=env, expect=2)
+    assert "not a repo of this store" in proc.stderr
