@@ -3,15 +3,15 @@
 A finding ends as a validated patch (a passing test executes the change), an unproven one (every check passed,
 but no test executes the change), a failed patch with the reason (did not apply, tests broke, finding still
 present, a worse one added; for model engines also "no usable edits"), a dismissal proposal when the engine
-judged it a false positive, or, when the builtin engine drafts nothing (no fixer for the rule, or its fixers
-decline the code), a finding without a draft: `no_draft` returns an unsaved proposal (`is_no_draft`) that is
+judged it a false positive, or, when a deterministic engine (the builtin one) drafts nothing (no fixer for the
+rule, or its fixers decline the code), a finding without a draft: an unsaved proposal (`is_no_draft`) that is
 never stored, so nothing sits in the review queue as a failed patch; callers keep its reason (agent.outcomes).
-Nothing here approves anything: every proposal waits for a person.
+Every proposal is made by one `ProposalRecorder` (agent.recorder). The engine is asked only through the `Engine`
+protocol (agent.engines.base), never by its name. Nothing here approves anything: every proposal waits for a person.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,14 +24,11 @@ from agent.context.redact import Redactor, contains_placeholder, unredact
 from agent.engines.base import Draft, Engine, Feedback
 from agent.errors import SutureError
 from agent.llm.errors import ModelUnavailableError
-from agent.models import Context, Finding, Proposal, Validation, Verdict
+from agent.models import Context, Finding, Proposal, Validation
+from agent.recorder import ProposalRecorder, is_no_draft, proposal_id
 from agent.store import Store
 from agent.validate.pipeline import ValidationEnv, validate_patch
 from agent.validate.regression_step import with_regression_test
-
-
-def proposal_id(finding_id: str, engine: str, content: str) -> str:
-    return hashlib.sha256(f"{finding_id}\0{engine}\0{content}".encode()).hexdigest()[:16]
 
 
 def static_hints(finding: Finding, source_dir: Path) -> list[str]:
@@ -75,21 +72,20 @@ def fix_one(
     """
     prepared = prepare(finding, source_dir, settings)
     view, context = prepared.view, prepared.context
-    with_usage = getattr(engine, "classify_with_usage", None)  # thread-safe: usage comes back with the verdict
-    usage = None
-    try:
-        if with_usage is not None:
-            verdict, usage, _prompt_hash = with_usage(view, context)
-        else:
-            verdict = engine.classify(view, context, source_dir)
+    record = ProposalRecorder(store, env, finding, engine)
+    try:  # thread-safe: usage comes back with the verdict
+        verdict, usage, _prompt_hash = engine.classify_with_usage(view, context, source_dir)
     except ModelUnavailableError:
         raise  # the model cannot be used at all: stop the run, every later finding would fail the same way
     except SutureError as exc:
-        return _failed(store, env, finding, engine, f"classification failed: {exc}", None, Draft())
+        return record.failed(f"classification failed: {exc}")
+    record.verdict = verdict
+    if usage is not None:
+        record.spent(usage)
     if verdict is not None and verdict.verdict == "false_positive":
-        return _dismissal(store, env, finding, engine, verdict, usage)
+        return record.dismissal()
 
-    retryable = engine.name.startswith("llm:")
+    retryable = engine.calls_model  # a deterministic engine would only repeat itself
     feedback: Feedback | None = None
     held: tuple | None = None  # (draft, validation, diff, attempt) of a passing patch its own regression test doubts
     last_error = "no attempt made"
@@ -101,9 +97,9 @@ def fix_one(
         except ModelUnavailableError:
             raise
         except SutureError as exc:
-            return _failed(store, env, finding, engine, f"drafting failed: {exc}", verdict, Draft(), attempt, usage)
+            return record.failed(f"drafting failed: {exc}", attempts=attempt)
         for d in drafts:
-            usage = d.usage if usage is None else usage.add(d.usage)
+            record.spent(d.usage)
         drafts = [restore_secrets(d, prepared.redactor) for d in drafts]
         candidates = merge_identical(drafts)
         if not candidates:
@@ -113,12 +109,10 @@ def fix_one(
                 feedback = Feedback(attempt=attempt, previous_reply=draft.raw_reply, failure=last_error)
                 continue
             if not retryable:  # the builtin engine drafted nothing: a finding without a draft, not a failed patch
-                return no_draft(finding, engine, env, last_error, verdict, draft, usage)
+                return record.no_draft(last_error, draft)
             if held is not None:
-                return _patch(store, env, finding, engine, held[0], verdict, held[1], held[2], attempt, usage,
-                              notes + _spend_notes(engine))
-            return _failed(store, env, finding, engine, last_error, verdict, draft, attempt, usage,
-                           notes + _spend_notes(engine))
+                return record.patch(held[0], held[1], held[2], attempt, notes + engine.spend_notes())
+            return record.failed(last_error, draft, attempt, notes + engine.spend_notes())
         for candidate in candidates:
             reset()
             label = proposal_id(finding.id, engine.name, candidate.draft.raw_reply or repr(candidate.draft.edits))
@@ -133,7 +127,7 @@ def fix_one(
             reset()
             validation, spent = with_regression_test(env, source_dir, finding, engine, prepared, chosen.draft,
                                                      validation, chosen.diff, reset)
-            usage = spent if usage is None else usage.add(spent)
+            record.spent(spent)
             draft, diff = chosen.draft, chosen.diff
             if retryable and attempt < settings.max_attempts and attack_survives(validation):
                 # the model's own attack test still fails on its patch: one more round, shown that result; the
@@ -147,26 +141,19 @@ def fix_one(
                 continue
             if held is not None and _STATE_RANK[held[1].state] < _STATE_RANK[validation.state]:
                 draft, validation, diff = held[0], held[1], held[2]
-            return _patch(store, env, finding, engine, draft, verdict, validation, diff, attempt,
-                          usage, notes + _spend_notes(engine))
+            return record.patch(draft, validation, diff, attempt, notes + engine.spend_notes())
         feedback = Feedback(attempt=attempt, previous_reply=chosen.draft.raw_reply,
                             failure=describe_failure(finding, validation), coverage=describe_coverage(validation),
                             regression=describe_regression(validation))
         reset()
-    return _failed(store, env, finding, engine, last_error, verdict, Draft(), settings.max_attempts, usage)
+    return record.failed(last_error, attempts=settings.max_attempts)
 
 
 def _draw(engine: Engine, view: Finding, context: Context, source_dir: Path, feedback: Feedback | None,
           k: int) -> list[Draft]:
-    many = getattr(engine, "draft_candidates", None)
-    if k > 1 and many is not None:
-        return many(view, context, source_dir, feedback, k=k)
+    if k > 1:
+        return engine.draft_candidates(view, context, source_dir, feedback, k=k)
     return [engine.draft(view, context, source_dir, feedback)]
-
-
-def _spend_notes(engine: Engine) -> list[str]:
-    spend = getattr(engine, "spend", None)
-    return list(spend.notes) if spend is not None else []
 
 
 LOG_EXCERPT_CHARS = 3000
@@ -282,66 +269,8 @@ def restore_secrets(draft: Draft, redactor: Redactor) -> Draft:
                  model_params=draft.model_params, raw_reply=draft.raw_reply)
 
 
-def _base(finding: Finding, engine: Engine, env: ValidationEnv, draft: Draft, verdict: Verdict | None,
-          attempts: int, usage, notes: list[str] | None = None) -> dict:
-    return {
-        "notes": list(notes or []),
-        "finding_id": finding.id, "engine": _engine_label(engine, draft), "verdict": verdict,
-        "prompt_hash": draft.prompt_hash, "model": getattr(engine, "model", None),
-        "model_params": draft.model_params, "usage": usage or draft.usage, "attempts": attempts,
-        "commit": env.commit,
-    }
-
-
-def _engine_label(engine: Engine, draft: Draft) -> str:
-    fixer = draft.model_params.get("fixer") if draft.model_params else None
-    return f"{engine.name}:{fixer}" if fixer and engine.name == "builtin" else engine.name
-
-
-def _patch(store, env, finding, engine, draft, verdict, validation, diff, attempts, usage, notes=None) -> Proposal:
-    pid = proposal_id(finding.id, engine.name, diff or draft.raw_reply or "")
-    proposal = Proposal(
-        id=pid, kind="patch", rationale=draft.rationale, edits=draft.edits, diff=diff,
-        **_base(finding, engine, env, draft, verdict, attempts, usage, notes),
-    )
-    stored = store.add_proposal(proposal)
-    if stored.state != "drafted":
-        return stored
-    stored = stored.model_copy(update={"validation": validation})
-    store.update_proposal(stored)
-    target = validation.state  # validated | unproven | failed (DESIGN.md)
-    comment = {"validated": "all checks passed; tests executing the change: " + ", ".join(
-        validation.covering_tests[:5]),
-               "unproven": "all checks passed, but " + validation.unproven_reason,
-               "failed": "; ".join(validation.reasons) or "validation failed"}[target]
-    return store.transition(pid, target, "suture", comment)
-
-
-def no_draft(finding, engine, env, error, verdict, draft, usage=None) -> Proposal:
-    """The finding without a draft, as an unsaved proposal carrying the reason (`is_no_draft` is true of it)."""
-    return Proposal(id=proposal_id(finding.id, engine.name, "no-draft:" + error), kind="patch", error=error,
-                    rationale=draft.rationale,
-                    **_base(finding, engine, env, draft, verdict, 1, usage, [f"no draft: {error}"]))
-
-
-def is_no_draft(proposal: Proposal) -> bool:
-    """True for `no_draft`'s result (Proposal.without_draft): never stored, nothing to review."""
-    return proposal.without_draft
-
-
-def _failed(store, env, finding, engine, error, verdict, draft, attempts=1, usage=None, notes=None) -> Proposal:
-    pid = proposal_id(finding.id, engine.name, "error:" + error)
-    proposal = Proposal(id=pid, kind="patch", rationale=draft.rationale, error=error,
-                        **_base(finding, engine, env, draft, verdict, attempts, usage, notes))
-    stored = store.add_proposal(proposal)
-    if stored.state != "drafted":
-        return stored
-    return store.transition(pid, "failed", "suture", error)
-
-
-def _dismissal(store, env, finding, engine, verdict: Verdict, usage) -> Proposal:
-    """A false-positive verdict as a dismissal proposal awaiting a person; the finding stays open."""
-    pid = proposal_id(finding.id, engine.name, "dismiss:" + verdict.rationale)
-    proposal = Proposal(id=pid, kind="dismissal", rationale=verdict.rationale,
-                        **_base(finding, engine, env, Draft(), verdict, 1, usage))
-    return store.add_proposal(proposal)
+__all__ = [
+    "Prepared", "attack_survives", "describe_coverage", "describe_failure", "describe_regression",
+    "failure_excerpt", "fix_one", "is_no_draft", "prepare", "proposal_id", "redacted_finding", "restore_secrets",
+    "static_hints",
+]

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent import outcomes
-from agent.attempt import _dismissal, prepare
+from agent.attempt import prepare
 from agent.config import Settings
 from agent.engines.base import Engine
 from agent.errors import SutureError
 from agent.models import Finding, Proposal, Usage, Verdict
+from agent.recorder import ProposalRecorder
 from agent.remediate import Workspace
 from agent.store import Store
 from agent.validate.pipeline import ValidationEnv
@@ -45,11 +46,8 @@ def _one(engine: Engine, finding: Finding, source_dir: Path, settings: Settings)
 
     prepared = prepare(finding, source_dir, settings)
     try:
-        with_usage = getattr(engine, "classify_with_usage", None)
-        if with_usage is not None:
-            verdict, usage, _hash = with_usage(prepared.view, prepared.context)
-            return Classified(finding, verdict, usage=usage)
-        return Classified(finding, engine.classify(prepared.view, prepared.context, source_dir))
+        verdict, usage, _hash = engine.classify_with_usage(prepared.view, prepared.context, source_dir)
+        return Classified(finding, verdict, usage=usage)
     except ModelUnavailableError:
         raise
     except SutureError as exc:
@@ -73,7 +71,7 @@ def classify_findings(
     Results come back in the order of `findings`; skipped ones carry `skipped` and their latest stored verdict.
     """
     env = ValidationEnv(settings=settings, logs_dir=ws.state_dir / "logs", commit=ws.project.head)
-    workers = settings.llm_concurrency if engine.name.startswith("llm:") else 1
+    workers = settings.llm_concurrency if engine.calls_model else 1
     key = outcomes.outcome_key(outcomes.CLASSIFY, settings, engine, ws.project.head)
     done = {} if retry_failed else outcomes.final_outcomes(store, [f.id for f in findings], outcomes.CLASSIFY, key)
     skipped = {f.id: Classified(f, _kept_verdict(done[f.id]), skipped=done[f.id].describe(),
@@ -134,4 +132,5 @@ def _store(store: Store, env: ValidationEnv, engine: Engine, result: Classified)
     store.save_verdict(result.finding.id, result.verdict, engine.name)
     if result.verdict.verdict == "false_positive":
         existing = _pending_dismissal(store, result.finding)
-        result.dismissal = existing or _dismissal(store, env, result.finding, engine, result.verdict, result.usage)
+        result.dismissal = existing or ProposalRecorder(store, env, result.finding, engine, result.verdict,
+                                                        result.usage).dismissal()

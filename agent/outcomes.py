@@ -4,8 +4,8 @@ Every `fix` / `classify` attempt at one finding ends in one *outcome*, recorded 
 key*: a sha256 over everything that decides the result of that work, and nothing else:
 
 * the task (`fix` or `classify`) and the commit worked on (HEAD);
-* the engine (`builtin`, `llm:<model>`), the model and the API base;
-* the engine's instructions: for a model engine the prompt hash of every prompt task it may use (classify, draft,
+* the engine's fingerprint (`Engine.fingerprint`): its name (`builtin`, `llm:<model>`), the model and the API
+  base, and its instructions: for a model engine the prompt hash of every prompt task it may use (classify, draft,
   repair; `agent.llm.prompt_hash`), for the builtin engine a hash of its own code (fixers, static evidence and the
   facts layer), so a new or changed fixer is a new key; and suture's version;
 * the settings that change a result (`RESULT_SETTINGS`): for a fix the test command, test interpreter, test
@@ -31,12 +31,12 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import sqlalchemy as sa
 
 import agent
 from agent.config import Settings
+from agent.engines.base import Engine
 from agent.models import Proposal, utcnow
 from agent.store.schema import outcomes_t
 
@@ -49,7 +49,6 @@ RESULT_SETTINGS: dict[str, tuple[str, ...]] = {
 }
 FINAL_KINDS = frozenset({"validated", "unproven", "dismissal", "no_fixer", "verdict", "no_opinion"})
 SKIPPED = "skipped"  # the progress status prefix of a finding a run skipped ("skipped: <why>")
-_BUILTIN_CODE = ("engines/builtin", "code")  # folders of agent/ whose code is the builtin engine's "prompt"
 
 @dataclass(frozen=True)
 class Outcome:
@@ -65,31 +64,15 @@ class Outcome:
         return f"final outcome at this commit ({self.kind}: {self.reason})"
 
 
-def _code_digest() -> str:
-    digest = hashlib.sha256()
-    base = Path(agent.__file__).parent
-    for folder in _BUILTIN_CODE:
-        for file in sorted((base / folder).rglob("*.py")):
-            digest.update(file.relative_to(base).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
-    return digest.hexdigest()
+def instructions_hash(engine: Engine) -> str:
+    """The engine's "prompt": model engines' prompt hashes (classify, draft, repair), else the engine's own code."""
+    return str(engine.fingerprint()["instructions"])
 
 
-def instructions_hash(engine: object) -> str:
-    """The engine's "prompt": model engines' prompt hashes (classify, draft, repair), else the builtin code."""
-    if not getattr(engine, "name", "").startswith("llm:"):
-        return "builtin:" + _code_digest()
-    from agent.llm.prompts import prompt_hash
-
-    root = getattr(engine, "prompts_root", None)
-    return "prompts:" + ",".join(f"{task}={prompt_hash(task, root)}" for task in ("classify", "draft", "repair"))
-
-
-def outcome_key(task: str, settings: Settings, engine: object, commit: str) -> str:
+def outcome_key(task: str, settings: Settings, engine: Engine, commit: str) -> str:
     """The key of `task` on one commit with `engine` and `settings` (see the module docstring)."""
     parts = {
-        "task": task, "commit": commit, "engine": getattr(engine, "name", "?"),
-        "model": getattr(engine, "model", None), "api_base": (getattr(engine, "_request_options", None) or {}).get("api_base"),
-        "instructions": instructions_hash(engine), "suture": agent.__version__,
+        "task": task, "commit": commit, **engine.fingerprint(), "suture": agent.__version__,
         "settings": {name: getattr(settings, name) for name in RESULT_SETTINGS[task]},
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
@@ -141,9 +124,9 @@ def final_outcomes(store, finding_ids: list[str], task: str, key: str, chunk: in
     return {fid: o for fid, o in latest.items() if o.final}
 
 
-def repeats_itself(engine: object) -> bool:
+def repeats_itself(engine: Engine) -> bool:
     """Would the engine give the same drafts again? The builtin engine always; a model with the cache on."""
-    return not getattr(engine, "name", "").startswith("llm:") or getattr(engine, "cache", None) is not None
+    return engine.repeats_itself()
 
 
 def fix_outcome(proposal: Proposal, repeatable: bool) -> tuple[str, bool, str]:

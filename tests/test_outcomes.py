@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -14,6 +13,7 @@ from agent import app, outcomes
 from agent.classify import classify_findings
 from agent.config import Settings
 from agent.engines.builtin.engine import BuiltinEngine
+from agent.engines.llm import LLMEngine
 from agent.llm.prompts import prompts_dir
 from agent.models import Finding
 from agent.remediate import fix_findings
@@ -108,7 +108,7 @@ def test_outcome_key_holds_what_changes_a_result_and_nothing_else(tmp_path: Path
     # a model engine's key holds its model and its prompts: an edited prompt template is a new key
     prompts = tmp_path / "prompts"
     shutil.copytree(prompts_dir(), prompts)
-    model = SimpleNamespace(name="llm:m", model="m", prompts_root=prompts, cache=None)
+    model = LLMEngine("m", prompts_root=prompts)  # built only: no call is made
     with_model = outcomes.outcome_key(outcomes.FIX, base, model, "a" * 40)
     assert with_model != key
     template = next(p for p in sorted((prompts / "draft").iterdir()) if p.suffix == ".j2")

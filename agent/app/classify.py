@@ -34,9 +34,8 @@ def classify(session: Session, findings: list[Finding], progress: Callable[[Find
     engine = make_engine(session)
     results = classify_findings(session.ws, session.store, findings, engine, session.settings, progress,
                                 retry_failed=retry_failed)
-    spend = getattr(engine, "spend", None)
     return Verdicts(rows=[_row(r) for r in results], engine=engine.name, skipped=sum(1 for r in results if r.skipped),
-                    notes=list(spend.notes) if spend else [])
+                    notes=engine.spend_notes())
 
 
 def _row(result: Any) -> dict[str, Any]:

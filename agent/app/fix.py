@@ -7,6 +7,8 @@ from datetime import datetime
 
 from agent.app.session import Session
 from agent.app.views import ReviewQueue
+from agent.engines.base import Engine
+from agent.engines.registry import build_engine
 from agent.errors import SutureError
 from agent.models import Finding, Proposal
 from agent.remediate import fix_findings
@@ -49,24 +51,22 @@ def select_findings(session: Session, top: int | None, finding_id: str | None) -
     return chosen, duplicates
 
 
-def make_engine(session: Session):
+def make_engine(session: Session) -> Engine:
     """The builtin engine when no model is set, else the LLM engine (litellm imported only then), with the run's
-    spend guard (`budget_usd`), the store's response cache unless `cache` is off, and `llm_concurrency`."""
+    spend guard (`budget_usd`), the store's response cache unless `cache` is off, and `llm_concurrency`; both
+    built by agent.engines.registry, as `suture eval` builds them."""
     s = session.settings
     if not s.model:
-        from agent.engines.builtin.engine import BuiltinEngine
-
-        return BuiltinEngine()
-    from agent.engines.llm import LLMEngine
+        return build_engine("builtin")
     from agent.llm import set_concurrency
     from agent.llm.budget import SpendGuard
     from agent.store import StoreResponseCache
 
     set_concurrency(s.llm_concurrency)
     api_base = s.api_base or os.environ.get("SUTURE_API_BASE")
-    return LLMEngine(model=s.model, api_base=api_base, temperature=s.temperature, max_tokens=s.max_tokens,
-                     timeout=s.request_timeout, cache=StoreResponseCache(session.store) if s.cache else None,
-                     spend=SpendGuard(s.budget_usd))
+    return build_engine("llm", model=s.model, api_base=api_base, temperature=s.temperature, max_tokens=s.max_tokens,
+                        timeout=s.request_timeout, cache=StoreResponseCache(session.store) if s.cache else None,
+                        spend=SpendGuard(s.budget_usd))
 
 
 def fix(session: Session, findings: list[Finding], progress=None, redo: bool = False,

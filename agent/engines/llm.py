@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from agent.context.redact import Redactor
-from agent.engines.base import Draft, Feedback
+from agent.engines.base import BaseEngine, Draft, Feedback, RegressionDraft
+from agent.errors import SutureError
 from agent.llm.budget import SpendGuard
 from agent.llm.cache import ResponseCache
 from agent.llm.client import JSON_OBJECT, ModelReply, ModelRequest, complete
@@ -47,8 +48,10 @@ def prompt_messages(
     return render(task, prompts_root, finding=finding, context=context)
 
 
-class LLMEngine:
+class LLMEngine(BaseEngine):
     """Classify and draft with one model. `cache` (any ResponseCache) makes repeated identical calls free."""
+
+    calls_model = True
 
     def __init__(
         self,
@@ -92,7 +95,8 @@ class LLMEngine:
         self.last_classify = (prompt_hash, usage)
         return verdict
 
-    def classify_with_usage(self, finding: Finding, context: Context) -> tuple[Verdict, Usage, str]:
+    def classify_with_usage(self, finding: Finding, context: Context,
+                            project_root: Path | None = None) -> tuple[Verdict, Usage, str]:
         """(verdict, usage, prompt hash) for one finding; safe to call from several threads at once."""
         messages, prompt_hash = prompt_messages("classify", finding, context, prompts_root=self.prompts_root)
         reply = self._complete(messages, response_format=JSON_OBJECT)
@@ -133,18 +137,42 @@ class LLMEngine:
                 break
         return drafts[:k]
 
-    def regression_test(self, finding: Finding, context: Context, diff: str, path: str) -> Draft:
-        """A security regression test for the drafted fix `diff`, as a Draft whose edits should create `path`
+    def regression_test(self, finding: Finding, context: Context, diff: str, path: str, project_root: Path,
+                        draft: Draft) -> RegressionDraft:
+        """A security regression test for the drafted fix `diff`: the model's edits, which should create `path`
         (prompts/regression_test; a call of its own, after the patch: the reply cannot change the patch, and
-        agent.validate.regression refuses any edit but that one new file)."""
-        messages, prompt_hash = render("regression_test", self.prompts_root, finding=finding, context=context,
-                                       diff=Redactor().redact(diff).text, path=path)
+        agent.validate.regression refuses any edit but that one new file). An endpoint failure or a spent budget
+        is a reason, not an error: the patch is kept without a test."""
         try:
+            messages, prompt_hash = render("regression_test", self.prompts_root, finding=finding, context=context,
+                                           diff=Redactor().redact(diff).text, path=path)
             reply = self._complete(messages)
         except ModelTruncatedError as exc:
-            return Draft(usage=exc.usage, prompt_hash=prompt_hash, model_params=self._params(None),
-                         raw_reply=exc.partial_text, error=str(exc))
-        return _parsed_draft(reply.text, [path], reply.usage, prompt_hash, self._params(reply))
+            return RegressionDraft(reason=f"the model's reply has no usable test: {exc}", usage=exc.usage)
+        except SutureError as exc:
+            return RegressionDraft(reason=f"the model could not write one: {exc}")
+        parsed = _parsed_draft(reply.text, [path], reply.usage, prompt_hash, self._params(reply))
+        if parsed.error:
+            return RegressionDraft(reason=f"the model's reply has no usable test: {parsed.error}", usage=reply.usage)
+        return RegressionDraft(edits=parsed.edits, source=self.name, usage=reply.usage)
+
+    def spend_notes(self) -> list[str]:
+        return list(self.spend.notes)
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {"engine": self.name, "model": self.model, "api_base": self._request_options["api_base"],
+                "instructions": self.instructions()}
+
+    def instructions(self) -> str:
+        """The hash of every prompt the engine may send for a fix or a verdict (classify, draft, repair)."""
+        from agent.llm.prompts import prompt_hash
+
+        return "prompts:" + ",".join(f"{task}={prompt_hash(task, self.prompts_root)}"
+                                     for task in ("classify", "draft", "repair"))
+
+    def repeats_itself(self) -> bool:
+        """Only with the response cache on: a model asked again answers anew."""
+        return self.cache is not None
 
     # helpers ----------------------------------------------------------------------------------------------
     def _complete(

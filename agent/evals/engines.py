@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from agent.engines.base import Draft, Feedback
+from agent.engines.base import BaseEngine, Draft, Feedback
 from agent.engines.builtin.edits import EditBuildError, edits_between
 from agent.errors import SutureError
 from agent.evals.cases import EvalCase
@@ -22,7 +22,7 @@ from agent.models import Context, Finding, Verdict
 REFERENCE_ENGINES = ("oracle", "null", "saboteur")
 
 
-class OracleEngine:
+class OracleEngine(BaseEngine):
     """The case's own label and reference fix."""
 
     name = "oracle"
@@ -49,7 +49,7 @@ class OracleEngine:
         return Draft(edits=edits, rationale="reference fix")
 
 
-class NullEngine:
+class NullEngine(BaseEngine):
     """No verdict, no edits."""
 
     name = "null"
@@ -62,7 +62,7 @@ class NullEngine:
         return Draft(error="the null engine makes no edits")
 
 
-class SaboteurEngine:
+class SaboteurEngine(BaseEngine):
     """Calls every finding real and removes the feature around it."""
 
     name = "saboteur"

@@ -26,15 +26,15 @@ from typing import Any
 
 from agent.config import Settings
 from agent.engines.base import Engine
+from agent.engines.registry import ENGINE_NAMES, build_engine
 from agent.errors import SutureError
 from agent.evals.cases import EvalCase
-from agent.evals.engines import NullEngine, OracleEngine, SaboteurEngine
 from agent.evals.metrics import compute_metrics
 from agent.evals.runner import run_cases
 from agent.models import utcnow
 
-ENGINES = ("builtin", "llm", "oracle", "null", "saboteur")
-DETERMINISTIC = {"builtin", "oracle", "null", "saboteur"}
+ENGINES = ENGINE_NAMES  # agent.engines.registry builds every one
+DETERMINISTIC = {name for name in ENGINES if name != "llm"}  # one sample says it all
 REAL_TEST_TIMEOUT = 600  # seconds per test run of a real case: real projects' suites are larger than the smoke cases'
 
 
@@ -82,22 +82,12 @@ def engine_factory(spec: EvalSpec, cache_store=None) -> Callable[[EvalCase, int]
     lock = threading.Lock()
 
     def make(case: EvalCase, sample: int) -> Engine:
-        if spec.engine == "oracle":
-            return OracleEngine(case)
-        if spec.engine == "null":
-            return NullEngine()
-        if spec.engine == "saboteur":
-            return SaboteurEngine()
-        if spec.engine == "builtin":
-            from agent.engines.builtin.engine import BuiltinEngine
-
-            return BuiltinEngine()
-        from agent.engines.llm import LLMEngine
-
-        namespace = f"seed{spec.seed}:s{sample}" if spec.seed else f"s{sample}"
-        cache = _LockedCache(cache_store, lock, namespace) if cache_store is not None else None
-        return LLMEngine(model=spec.model, api_base=spec.api_base, temperature=spec.temperature,
-                         timeout=spec.timeout, cache=cache)
+        cache = None  # the run folder's llm-cache.db, opened for model engines only
+        if cache_store is not None:
+            namespace = f"seed{spec.seed}:s{sample}" if spec.seed else f"s{sample}"
+            cache = _LockedCache(cache_store, lock, namespace)
+        return build_engine(spec.engine, case=case, model=spec.model, api_base=spec.api_base,
+                            temperature=spec.temperature, timeout=spec.timeout, cache=cache)
     return make
 
 

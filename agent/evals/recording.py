@@ -1,9 +1,9 @@
 """What an engine saw and how long it took, plus the line arithmetic behind diff size and context recall.
 
 `RecordingEngine` wraps any Engine: it forwards every call and attribute, and keeps the contexts the engine was
-given and, for every model-facing call the orchestrator makes (`classify`, `draft`, and the optional
-`classify_with_usage` / `draft_candidates` that agent.attempt prefers when an engine has them), its kind, wall time
-and token usage (`CallRecord`). `changed_lines` finds the lines of the original files a case's reference fix
+given and, for every model-facing call the orchestrator makes (`classify`, `draft`, and `classify_with_usage` /
+`draft_candidates`, which agent.attempt calls on every engine: agent.engines.base), its kind, wall time and token
+usage (`CallRecord`). `changed_lines` finds the lines of the original files a case's reference fix
 changes; `context_recall` is the share of those lines that were inside the snippets sent to the engine.
 """
 

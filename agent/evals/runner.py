@@ -195,7 +195,7 @@ def run_case(case: EvalCase, engine: Engine, settings: Settings, sample: int = 0
     base = baseline(case, settings.test_timeout)
     outcome: dict[str, Any] = {
         "case_id": case.id, "sample": sample, "cwe": case.cwe, "label": case.label, "tags": list(case.tags),
-        "engine": engine.name, "model": getattr(engine, "model", None), "case_digest": base.digest,
+        "engine": engine.name, "model": engine.model, "case_digest": base.digest,
         "invalid_case": "; ".join(base.problems) or None, "gates": dict.fromkeys(GATES, False),
         "gate_details": {}, "fixed": False, "dismissed": False, "predicted": None, "confidence": None,
         "error": None, "usage": {}, "latency_s": 0.0, "diff_lines": None,

@@ -1,11 +1,12 @@
 """Propose and judge the security regression test of one patch that passed its checks (issue 14).
 
 Called by agent.attempt once a patch is chosen. The test is written after the patch, in a step of its own:
-- model engines: a separate call with its own prompt (prompts/regression_test, `engine.regression_test`); the
-  reply must be exactly one new file at the path suture chose (agent.validate.regression.refused_test_edits),
-  so it cannot edit the patch, and the path is none the patch edits, so the patch cannot edit it;
+`engine.regression_test` (agent.engines.base.RegressionDraft):
+- model engines: a separate call with its own prompt (prompts/regression_test); the reply's edits must be exactly
+  one new file at the path suture chose (agent.validate.regression.refused_test_edits), so it cannot edit the
+  patch, and the path is none the patch edits, so the patch cannot edit it;
 - the builtin engine: the template of the fixer that drafted the patch (agent.engines.builtin.regression);
-- any other engine: none, with a note.
+- any other engine: none, with a note (BaseEngine's default).
 The test is then run on both trees (agent.validate.regression.judge_regression_test) and recorded on the
 validation, kept or discarded, with a note whenever no test was written or it was discarded.
 """
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from agent.engines.base import Engine
 from agent.errors import SutureError
 from agent.models import Finding, Usage, Validation
 from agent.validate.env import ValidationEnv
@@ -27,7 +29,7 @@ from agent.validate.regression import (
 )
 
 
-def with_regression_test(env: ValidationEnv, source_dir: Path, finding: Finding, engine: Any, prepared: Any,
+def with_regression_test(env: ValidationEnv, source_dir: Path, finding: Finding, engine: Engine, prepared: Any,
                          draft: Any, validation: Validation, diff: str,
                          reset: Callable[[], None]) -> tuple[Validation, Usage]:
     """`validation` with the regression test's record (or the note why there is none) and the model usage spent
@@ -40,7 +42,7 @@ def with_regression_test(env: ValidationEnv, source_dir: Path, finding: Finding,
     return result, usage
 
 
-def _with_regression_test(env: ValidationEnv, source_dir: Path, finding: Finding, engine: Any, prepared: Any,
+def _with_regression_test(env: ValidationEnv, source_dir: Path, finding: Finding, engine: Engine, prepared: Any,
                          draft: Any, validation: Validation, diff: str,
                          reset: Callable[[], None]) -> tuple[Validation, Usage]:
     if not validation.passed:
@@ -62,31 +64,21 @@ def _with_regression_test(env: ValidationEnv, source_dir: Path, finding: Finding
     return validation.model_copy(update={"regression": record}), usage
 
 
-def _write(source_dir: Path, finding: Finding, engine: Any, prepared: Any, draft: Any, diff: str,
+def _write(source_dir: Path, finding: Finding, engine: Engine, prepared: Any, draft: Any, diff: str,
            path: str) -> tuple[tuple[str, str, bool] | str, Usage]:
-    """((content, source, untrusted) or why there is none, usage)."""
-    ask = getattr(engine, "regression_test", None)
-    if ask is not None:
-        try:
-            reply = ask(prepared.view, prepared.context, diff, path)
-        except SutureError as exc:  # the endpoint down or the budget reached too: the patch is kept without a test
-            return f"the model could not write one: {exc}", Usage()
-        if reply.error:
-            return f"the model's reply has no usable test: {reply.error}", reply.usage
+    """((content, source, untrusted) or why there is none, usage). A model's edits are untrusted: only one new
+    file at `path` is accepted (refused_test_edits); content an engine vouches for is run as written."""
+    try:
+        reply = engine.regression_test(prepared.view, prepared.context, diff, path, source_dir, draft)
+    except SutureError as exc:  # whatever fails, the patch is kept without a test
+        return f"the engine could not write one: {exc}", Usage()
+    if reply.reason is not None:
+        return reply.reason, reply.usage
+    if reply.edits is not None:
         refused = refused_test_edits(reply.edits, path)
         if refused:
             return f"refused: {refused}", reply.usage
-        return (reply.edits[0].replace, engine.name, True), reply.usage
-    if getattr(engine, "name", "") == "builtin":
-        from agent.engines.builtin.regression import RegressionDecline, regression_test_source
-
-        fixer = (draft.model_params or {}).get("fixer")
-        try:
-            source = (source_dir / finding.location.path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            return f"cannot read {finding.location.path}: {exc}", Usage()
-        made = regression_test_source(fixer, finding, source)
-        if isinstance(made, RegressionDecline):
-            return made.reason, Usage()
-        return (made, f"builtin:{fixer}", False), Usage()
-    return f"the engine {getattr(engine, 'name', '?')} writes no regression tests", Usage()
+        return (reply.edits[0].replace, reply.source, True), reply.usage
+    if reply.content is None:
+        return f"the engine {engine.name} wrote an empty regression test", reply.usage
+    return (reply.content, reply.source, False), reply.usage

@@ -9,9 +9,11 @@ The engine is deterministic, so a repair round (feedback) cannot do better than 
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
-from agent.engines.base import Draft, Feedback
+import agent
+from agent.engines.base import BaseEngine, Draft, Feedback, RegressionDraft
 from agent.engines.builtin.dependencies import dependency_note
 from agent.engines.builtin.edits import EditBuildError, edits_between
 from agent.engines.builtin.evidence import collect_evidence, verdict_from_evidence
@@ -39,10 +41,39 @@ def read_finding_source(project_root: Path, finding: Finding) -> str:
         raise UnreadableSourceError(f"cannot read {finding.location.path}: {exc}") from exc
 
 
-class BuiltinEngine:
-    """Engine protocol implementation with no model: `name = "builtin"`."""
+_OWN_CODE = ("engines/builtin", "code")  # folders of agent/ whose code is the builtin engine's "prompt"
+
+
+class BuiltinEngine(BaseEngine):
+    """Engine protocol implementation with no model: `name = "builtin"`. Its instructions are its own code (fixers,
+    static evidence and the facts layer), so a new or changed fixer is a new outcome key; its regression tests are
+    the drafting fixer's templates (agent.engines.builtin.regression)."""
 
     name = "builtin"
+
+    def instructions(self) -> str:
+        digest = hashlib.sha256()
+        base = Path(agent.__file__).parent
+        for folder in _OWN_CODE:
+            for file in sorted((base / folder).rglob("*.py")):
+                digest.update(file.relative_to(base).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
+        return "builtin:" + digest.hexdigest()
+
+    def regression_test(self, finding: Finding, context: Context, diff: str, path: str, project_root: Path,
+                        draft: Draft) -> RegressionDraft:
+        """The template of the fixer that drafted `draft`, filled in for the finding's call site, or its reason
+        for declining."""
+        from agent.engines.builtin.regression import RegressionDecline, regression_test_source
+
+        fixer = (draft.model_params or {}).get("fixer")
+        try:
+            source = (project_root / finding.location.path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            return RegressionDraft(reason=f"cannot read {finding.location.path}: {exc}")
+        made = regression_test_source(fixer, finding, source)
+        if isinstance(made, RegressionDecline):
+            return RegressionDraft(reason=made.reason)
+        return RegressionDraft(content=made, source=f"builtin:{fixer}")
 
     def classify(self, finding: Finding, context: Context, project_root: Path) -> Verdict | None:
         try:
