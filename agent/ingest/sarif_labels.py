@@ -60,7 +60,7 @@ class RuleLabelMemo:
             whole = self._get(self._whole, key, rule)
             if whole is None:
                 whole = self._put(self._whole, key, rule, self._labels(result, rule, rule_id, run, tool, properties))
-            return whole  # type: ignore[return-value]
+            return whole
         return self._labels(result, rule, rule_id, run, tool, properties)
 
     def _labels(self, result: dict, rule: dict, rule_id: str, run: dict, tool: str, properties: dict) -> Labels:

@@ -117,8 +117,8 @@ def resolve_rule(result: dict, tool: dict) -> tuple[str, dict, dict]:
     ) else None
     component = component or driver
     rules = arr(component.get("rules"))
-    rule_id = result.get("ruleId") if isinstance(result.get("ruleId"), str) else reference.get("id")
-    rule_id = rule_id if isinstance(rule_id, str) else ""
+    given = result.get("ruleId") if isinstance(result.get("ruleId"), str) else reference.get("id")
+    rule_id: str = given if isinstance(given, str) else ""
     rule: dict = {}
     for candidate_index in (reference.get("index"), result.get("ruleIndex")):
         position = _index(candidate_index, len(rules))
@@ -135,7 +135,8 @@ def resolve_rule(result: dict, tool: dict) -> tuple[str, dict, dict]:
     if not rule and isinstance(guid, str):
         rule = next((obj(r) for r in rules if obj(r).get("guid") == guid), {})
     if not rule_id:
-        rule_id = rule.get("id") if isinstance(rule.get("id"), str) else "unknown-rule"
+        found = rule.get("id")
+        rule_id = found if isinstance(found, str) else "unknown-rule"
     return rule_id, rule, component
 
 

@@ -72,7 +72,7 @@ class _PositionalReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer) -> int:
         data = os.pread(self._fd, len(buffer), self._offset)
         buffer[: len(data)] = data
         self._offset += len(data)
@@ -90,6 +90,7 @@ class Spill:
         """Keep one record. Its fields are kept as JSON (read back as a Finding twice as fast as unpickled
         models), or pickled as they are when JSON cannot hold them (a lone surrogate)."""
         *head, fields = record
+        payload: dict[str, Any] | bytes
         try:
             payload = to_json(fields)
         except PydanticSerializationError:

@@ -122,7 +122,8 @@ def read_skeleton(path: Path) -> tuple[dict, list[int | None]]:
                         skip_from = None
                     elif prefix == _RESULT_PREFIX and (depth == skip_from + 1 if opens else depth == skip_from
                                                         and event not in ("end_map", "end_array", "map_key")):
-                        counts[-1] += 1  # a result starts (an object, or any other value: still a result)
+                        # skip_from is set only right after counts[-1] = 0, so the count is an int here
+                        counts[-1] = (counts[-1] or 0) + 1  # a result starts (an object, or any other value: still a result)
                     continue
                 # {"runs": [run, ...]}: a run is a value at depth 2, or a container opening depth 3
                 if prefix == "runs.item" and (depth == 3 if opens else depth == 2 and event not in
