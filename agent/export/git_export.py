@@ -119,7 +119,8 @@ def exported_test(proposal: Proposal, with_test: bool = True):
 
 
 def test_commit_message(proposal: Proposal, finding: Finding, reviewer: str) -> str:
-    r = proposal.validation.regression  # type: ignore[union-attr]
+    r = proposal.validation.regression if proposal.validation is not None else None
+    assert r is not None, "only called for a proposal that exports a regression test (exported_test)"
     return "\n".join([
         f"test(security): regression test for {finding.rule_id} in {finding.location.path}"[:72], "",
         f"{r.path} fails on the code before the fix ({r.before}) and passes after it ({r.after}).",

@@ -9,10 +9,10 @@ replies that contain two valid verdicts that disagree; those fail with a `ModelE
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from agent.llm.errors import ModelError
-from agent.models import Verdict
+from agent.models import Verdict, VerdictLabel
 
 LABELS = ("true_positive", "false_positive", "uncertain")
 
@@ -34,11 +34,11 @@ def _json_objects(text: str) -> list[dict[str, Any]]:
     return found
 
 
-def _label(raw: Any) -> str:
+def _label(raw: Any) -> VerdictLabel:
     label = str(raw).strip().lower().replace("-", "_").replace(" ", "_")
     if label not in LABELS:
         raise ValueError(f"verdict {raw!r} is not one of {', '.join(LABELS)}")
-    return label
+    return cast(VerdictLabel, label)  # one of LABELS, checked above
 
 
 def _confidence(raw: Any) -> float:

@@ -17,7 +17,7 @@ import pytest
 try:
     import coverage
 except ImportError as exc:  # the project's interpreter lacks coverage.py
-    coverage = None
+    coverage = None  # type: ignore[assignment]  # checked before use: the plugin then reports why it cannot measure
     _IMPORT_ERROR = str(exc)
 
 _cov = None

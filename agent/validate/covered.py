@@ -26,6 +26,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from agent.models import CoverageEvidence, TestRun
 from agent.validate.lint import changed_lines
@@ -183,5 +184,6 @@ def coverage_evidence(project_dir: Path, changes: dict[str, list[int]],
     notes = [n for _run, cov in runs if (n := cov.note)]
     if note is None and not tests:
         note = notes[0] if notes and not scopes else None
-    scope = "per-test" if "per-test" in scopes else "whole-suite" if scopes else "none"
+    scope: Literal["per-test", "whole-suite", "none"] = (
+        "per-test" if "per-test" in scopes else "whole-suite" if scopes else "none")
     return CoverageEvidence(scope=scope, changed=changes, tests=tests, uncovered=uncovered, note=note)
