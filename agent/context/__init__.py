@@ -1,7 +1,8 @@
 """Code context for a finding: gathered per language, deduplicated, redacted and fitted to a token budget.
 
 - gather.py: `build_context(finding, project_root, ...)` and `render_context_text(context)`
-- languages.py: the `LanguageSupport` seam and the line-window fallback; python_code.py / python_refs.py: Python
+- languages.py: the `LanguageSupport` seam and the line-window fallback; python_code.py / python_refs.py: Python;
+  language_registry.py: `language_for(path)`, the one list of plugins
 - budget.py: offline tiktoken counting (`count_tokens`) and `fill_budget`
 - redact.py: `Redactor`, `redact`, `unredact`, `contains_placeholder`
 """

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.context.budget import Candidate, count_tokens, default_budget, fill_budget
-from agent.context.languages import Excerpt, language_for, line_window
+from agent.context.language_registry import language_for
+from agent.context.languages import Excerpt, line_window
 from agent.context.redact import PLACEHOLDER_RE, Redactor
 from agent.context.repo_files import RepoFiles, read_text, split_lines
 from agent.models import CodeSnippet, Context, Finding

@@ -4,7 +4,8 @@ A plugin says which scopes enclose a line, which code to show for a finding (lar
 which imports and module-level names that code uses, who calls the enclosing function, and which tests
 relate to it. Python is implemented with `ast` (python_code.py); every other file gets `LineWindowSupport`,
 a window of lines around the finding. Plugins return line sets (`Excerpt`), never text: the gatherer renders
-text from the file itself, so excerpts can be deduplicated against each other by line.
+text from the file itself, so excerpts can be deduplicated against each other by line. Which plugin handles a
+file is decided in language_registry.py, above every plugin.
 """
 
 from __future__ import annotations
@@ -121,13 +122,3 @@ class LineWindowSupport:
 
     def related_tests(self, repo: RepoFiles, path: str, focus: Focus, limit: int) -> RelatedTests:
         return RelatedTests()
-
-
-def language_for(path: str) -> LanguageSupport:
-    """The plugin for a file by its name; `LineWindowSupport` when no language plugin handles it."""
-    from agent.context.python_code import PythonSupport
-
-    for plugin in (PythonSupport(),):
-        if plugin.handles(path):
-            return plugin
-    return LineWindowSupport()

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.context.languages import LineWindowSupport, language_for
+from agent.context.language_registry import language_for
+from agent.context.languages import LineWindowSupport
 from agent.context.python_code import PythonSupport
 from agent.context.python_refs import import_bindings, module_matches, module_name
 from agent.context.repo_files import RepoFiles, is_test_path
