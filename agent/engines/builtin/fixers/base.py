@@ -14,6 +14,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import cast
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -223,7 +224,7 @@ class _ReplaceNodes(cst.CSTTransformer):
         super().__init__()
         self._replacements = replacements
 
-    def on_leave(self, original_node, updated_node):  # type: ignore[override]
+    def on_leave(self, original_node, updated_node):
         return self._replacements.get(id(original_node), updated_node)
 
 
@@ -232,7 +233,8 @@ def with_replacements(node: cst.CSTNode, replacements: dict[int, cst.CSTNode]) -
     code of another rewrite (both are applied, so the outer one must already hold the inner result)."""
     if not replacements or not isinstance(node, cst.CSTNode):  # a FlattenSentinel (one statement -> several)
         return node
-    return node.visit(_ReplaceNodes(replacements))
+    # _ReplaceNodes only swaps nodes for the CSTNodes in `replacements`: never a removal or a flattening
+    return cast(cst.CSTNode, node.visit(_ReplaceNodes(replacements)))
 
 
 def apply_rewrites(parsed: ParsedSource, rewrites: list[Rewrite]) -> str:

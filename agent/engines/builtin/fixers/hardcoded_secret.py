@@ -59,7 +59,7 @@ def _env_name(identifier: str) -> str:
 def _candidates(parsed: ParsedSource, first: int, last: int) -> list[tuple[str, cst.SimpleString]]:
     """(name, string literal) pairs on the lines: assignments, keyword arguments and dict entries."""
     found: list[tuple[str, cst.SimpleString]] = []
-    for node in parsed.nodes_on_lines(cst.CSTNode, first, last):
+    for node in parsed.nodes_on_lines(cst.CSTNode, first, last):  # type: ignore[type-abstract]  # every node kind
         pairs: list[tuple[cst.CSTNode, cst.BaseExpression | None]] = []
         if isinstance(node, cst.Assign):
             pairs = [(t.target, node.value) for t in node.targets]

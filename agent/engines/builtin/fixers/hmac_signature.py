@@ -191,7 +191,8 @@ class HmacSignatureFixer(Fixer):
                 plan = _plan_hash(parsed, call)
                 if plan is not None:
                     plans.append((call, plan))
-        signers = {_returning_function(parsed, call) for call, plan in plans if isinstance(plan, Rewrite)} - {None}
+        signers = {signer for call, plan in plans if isinstance(plan, Rewrite) and isinstance(call, cst.Call)
+                   and (signer := _returning_function(parsed, call)) is not None}
         hashed = {id(call): plan.replacement for call, plan in plans if isinstance(plan, Rewrite)}
         for comparison in parsed.nodes_on_lines(cst.Comparison, first, last):
             plan = _plan_comparison(parsed, comparison, signers, hashed)
@@ -215,11 +216,13 @@ def _plan_hash(parsed: ParsedSource, call: cst.Call) -> Rewrite | Decline | None
     if isinstance(found, str):
         return None
     algorithm, data = found
-    value, encode = data.value, None
+    value = data.value
+    encode: cst.Call | None = None
     if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value == "encode":
         inner = value.func.value
         if _operands(inner) is not None:
-            value, encode = inner, value
+            encode = value
+            value = inner
     parts = _operands(value)
     if parts is None:
         return None

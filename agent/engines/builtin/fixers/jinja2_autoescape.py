@@ -63,6 +63,7 @@ class Jinja2AutoescapeFixer(CallFixer):
         if setting is None and has_star_args(call):
             return Decline("the call passes *args or **kwargs, which may set autoescape")
         kind = "Template" if call_names(parsed, call) & TEMPLATES else "Environment"
+        imports: tuple[NeededImport, ...]
         if kind == "Template":
             value, imports = "True", ()
         elif isinstance(call.func, cst.Attribute) and parsed.qualified_names(call.func.value) == {"jinja2"}:

@@ -85,13 +85,14 @@ def _fstring_pieces(parsed: ParsedSource, node: cst.FormattedString) -> list[Pie
             text = ast.literal_eval(f"{prefix}{node.quote}{part.value}{node.quote}")
             pieces.append(text.replace("{{", "{").replace("}}", "}"))
             continue
+        assert isinstance(part, cst.FormattedStringExpression)  # libcst's only other f-string part
         if part.equal is not None:
             raise UnsupportedCommand("an f-string field uses the debugging form `{x=}`")
         spec = None
         if part.format_spec is not None:
             if any(not isinstance(p, cst.FormattedStringText) for p in part.format_spec):
                 raise UnsupportedCommand("an f-string field has a computed format spec")
-            spec = "".join(p.value for p in part.format_spec)  # type: ignore[union-attr]
+            spec = "".join(p.value for p in part.format_spec if isinstance(p, cst.FormattedStringText))
         pieces.append(_value(parsed, part.expression, bare_ok=False, conversion=part.conversion, spec=spec))
     return pieces
 
@@ -180,14 +181,14 @@ def command_pieces(parsed: ParsedSource, node: cst.BaseExpression) -> list[Piece
     if isinstance(node, cst.FormattedString):
         return _fstring_pieces(parsed, node)
     if isinstance(node, cst.ConcatenatedString):
-        return [*command_pieces(parsed, node.left), *command_pieces(parsed, node.right)]  # type: ignore[arg-type]
+        return [*command_pieces(parsed, node.left), *command_pieces(parsed, node.right)]
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo):
         template = _literal_text(node.left)
         if template is None:
             raise UnsupportedCommand("the `%` template is not a string literal")
         return _percent_pieces(parsed, template, node.right)
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "format":
-        template = _literal_text(node.func.value)  # type: ignore[arg-type]
+        template = _literal_text(node.func.value)
         if template is None:
             raise UnsupportedCommand("the `.format` template is not a string literal")
         return _format_pieces(parsed, template, node)

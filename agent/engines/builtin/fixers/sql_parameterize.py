@@ -273,7 +273,7 @@ def _single_assignment(parsed: ParsedSource, name: cst.Name) -> cst.Assign:
             f"the query is the variable `{name.value}`, assigned {len(assignments)} times in this scope "
             "(or a parameter of the function); rewrite the place that builds it"
         )
-    node = assignments[0].node
+    node = assignments[0].node  # type: ignore[attr-defined]  # a local variable's binding is an Assignment
     target = parsed.parent(node)
     assign = parsed.parent(target) if isinstance(target, cst.AssignTarget) else None
     if not isinstance(assign, cst.Assign) or len(assign.targets) != 1 or not isinstance(parsed.parent(assign),

@@ -71,7 +71,7 @@ def _bool_literal(arg: cst.Arg | None) -> bool | None:
 def plan_flags(parsed: ParsedSource, call: cst.Call, flags, what: str) -> Rewrite | Decline:
     if has_star_args(call):
         return Decline(f"{what} is called with *args or **kwargs, so its flags cannot be seen")
-    new_call, changed = call, []
+    new_call, changed = call, list[str]()
     for flag, safe in flags:
         arg = keyword_arg(call, flag)
         if arg is None:
@@ -108,6 +108,7 @@ def plan_lxml_parse(parsed: ParsedSource, call: cst.Call) -> list[Plan]:
         return [(call, Rewrite(call, with_keyword(base, "parser", value),
                                "lxml parse call now uses a parser with resolve_entities=False, no_network=True",
                                imports))]
+    assert own is not None  # is_none() holds for a missing argument
     if isinstance(own.value, cst.Call) and LXML_PARSER in call_names(parsed, own.value):
         return [(own.value, plan_lxml_parser(parsed, own.value))]
     if isinstance(own.value, cst.Name):

@@ -88,7 +88,9 @@ def _root_name(func: cst.BaseExpression) -> cst.Name | None:
 def _import_binding(parsed: ParsedSource, call: cst.Call) -> tuple[str, str | None, str | None] | None:
     """(module, obj, asname) of the import the callee goes through, for removing it once unused."""
     root = _root_name(call.func)
-    scope = parsed.scope(root) if root is not None else None
+    if root is None:
+        return None
+    scope = parsed.scope(root)
     if scope is None:
         return None
     callee = parsed.code(call.func).strip()
@@ -106,7 +108,7 @@ def _import_binding(parsed: ParsedSource, call: cst.Call) -> tuple[str, str | No
                 continue
             if isinstance(node, cst.Import):
                 return alias.evaluated_name, None, alias.evaluated_alias
-            if node.module is not None and not node.relative:
+            if isinstance(node, cst.ImportFrom) and node.module is not None and not node.relative:
                 return parsed.code(node.module), alias.evaluated_name, alias.evaluated_alias
     return None
 
@@ -149,7 +151,7 @@ class XmlParserFixer(Fixer):
             return result
         bindings = {_import_binding(parsed, node) for node, plan in plans
                     if isinstance(plan, Rewrite) and DEPENDENCY in plan.dependencies and isinstance(node, cst.Call)}
-        return FixResult(_drop_unused_imports(result.new_source, bindings - {None}), result.reason,
+        return FixResult(_drop_unused_imports(result.new_source, {b for b in bindings if b is not None}), result.reason,
                          result.dependencies)
 
     def _plans(self, parsed: ParsedSource, first: int, last: int) -> list[Plan]:
@@ -158,9 +160,9 @@ class XmlParserFixer(Fixer):
         for call in calls:
             if any(isinstance(plan, Rewrite) and plan.original is call for _, plan in plans):
                 continue  # already rewritten as the parser an enclosing call was given
-            plan = self._plan_call(parsed, call)
-            if plan is not None:
-                plans.extend(plan)
+            planned = self._plan_call(parsed, call)
+            if planned is not None:
+                plans.extend(planned)
         if not plans:
             for call in calls:
                 plans.extend(self._plan_receiver(parsed, call))
@@ -202,7 +204,7 @@ class XmlParserFixer(Fixer):
             return []
         receiver = call.func.value.value
         scope = parsed.scope(call)
-        flips = [(c, flip_feature(c)) for c in parsed.nodes_on_lines(cst.Call, 1, 10**9)
+        flips: list[Plan] = [(c, flip_feature(c)) for c in parsed.nodes_on_lines(cst.Call, 1, 10**9)
                  if is_external_feature_on(parsed, c) and isinstance(c.func, cst.Attribute)
                  and isinstance(c.func.value, cst.Name) and c.func.value.value == receiver and parsed.scope(c) is scope]
         if flips:
@@ -217,10 +219,11 @@ def _plan_defused(parsed: ParsedSource, call: cst.Call, qualified: str) -> Rewri
     if qualified in PARSER_ARGUMENT:
         own = parser_arg(call, *PARSER_ARGUMENT[qualified])
         if not is_none(own):
+            assert own is not None  # is_none() holds for a missing argument
             made_by = own.value if isinstance(own.value, cst.Call) else (
                 single_binding(parsed, own.value) if isinstance(own.value, cst.Name) else None)
             maker = _name_of(call_names(parsed, made_by), DEFUSED) if made_by is not None else None
-            if maker is not None and maker not in PARSER_ARGUMENT:
+            if maker is not None and made_by is not None and maker not in PARSER_ARGUMENT:
                 return _plan_defused(parsed, made_by, maker)
             return Decline(f"{qualified} is given its own parser `{parsed.code(own.value).strip()}`, which defusedxml "
                            "would use unchanged: make that parser a defused one")
@@ -262,11 +265,12 @@ def _plan_binding_uses(parsed: ParsedSource, node: cst.CSTNode, alias: cst.Impor
     scope = parsed.scope(node)
     assignments = [a for a in scope.assignments if isinstance(a, ImportAssignment) and a.node is node
                    and a.name == bound] if scope else []
-    calls, other = [], []
+    calls: list[tuple[cst.Call, str]] = []
+    other: list[cst.CSTNode] = []
     for reference in (r for a in assignments for r in a.references):
         call = _call_rooted_at(parsed, reference.node)
         qualified = _name_of(call_names(parsed, call), DEFUSED) if call is not None else None
-        if qualified is None:
+        if call is None or qualified is None:  # qualified is None whenever call is
             other.append(reference.node)
         else:
             calls.append((call, qualified))
