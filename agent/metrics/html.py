@@ -75,7 +75,8 @@ def velocity_svg(report: MetricsReport) -> str:
     backlog = ax.twinx()
     backlog.plot(list(x), [row.backlog for row in report.velocity], color="#333", marker="o", label="backlog")
     backlog.set_ylabel("backlog")
-    ax.set_xticks(list(x), weeks, rotation=45, ha="right", fontsize=8)
+    step = max(1, -(-len(weeks) // 16))  # at most 16 week labels, so a year of history stays readable
+    ax.set_xticks(list(x)[::step], weeks[::step], rotation=45, ha="right", fontsize=8)
     ax.set_ylabel("findings per week")
     ax.legend(loc="upper left", fontsize=8)
     return _svg(plt, fig)

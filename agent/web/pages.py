@@ -65,11 +65,30 @@ def patch_file(request: Request) -> Response:
 
 
 def dashboards(request: Request) -> Response:
-    return render(request, "dashboards.html")
+    """Remediation metrics of every served repository: the numbers of `suture metrics`, charts as SVG images."""
+    config = config_of(request)
+    reports = [(project, usecases.metrics(project)) for project in config.projects]
+    return render(request, "dashboards.html", reports=reports)
+
+
+SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"  # matplotlib styles its shapes inline; no script runs
+
+
+def chart(request: Request) -> Response:
+    """One chart of a served repository's metrics (velocity or mttr) as a static SVG image."""
+    from agent.metrics.html import mttr_svg, velocity_svg
+
+    project = config_of(request).project(request.path_params["repo"])
+    draw = {"velocity": velocity_svg, "mttr": mttr_svg}.get(request.path_params["chart"])
+    if draw is None:
+        return render(request, "error.html", 404, title="Not found", message="no such chart")
+    svg = draw(usecases.metrics(project).report)
+    return Response(svg, media_type="image/svg+xml", headers={"content-security-policy": SVG_CSP})
 
 
 ROUTES = [
     Route("/queue", queue), Route("/triage", triage), Route("/dashboards", dashboards),
+    Route("/dashboards/{repo}/{chart}.svg", chart),
     Route("/p/{repo}/{pid}", proposal), Route("/p/{repo}/{pid}/context", context),
     Route("/p/{repo}/{pid}/patch", patch_file),
 ]

@@ -166,3 +166,12 @@ def context_preview(project: Project, finding_id: str):
 
     with session(project) as s:
         return app.context.prompt_preview(s, finding_id, "draft")
+
+
+def metrics(project: Project):
+    """The remediation metrics of `project` (agent.app.metrics, as `suture metrics --repo` computes them): its
+    exported branches are checked for merges first."""
+    from agent.app.metrics import metrics as compute
+
+    with session(project) as s:
+        return compute(s.store, s.store.repo)

@@ -12,6 +12,8 @@ Repo `two`: one finding seen 2026-01-06, never fixed.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -71,6 +73,37 @@ def history(tmp_path_factory) -> tuple[Path, dict]:
     (logs / "two.sarif").write_text(sarif(F1, path="two.py"))
     suture(two, "ingest", str(logs / "two.sarif"), "--at", "2026-01-06", env=env)
     return root, env
+
+
+def _chromium():
+    """Debian's headless chromium (skips without it, fails when SUTURE_REQUIRE_BROWSER=1, like tests/web)."""
+    from tests.web.conftest import need_browser
+
+    chromium, driver_path = need_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000",
+                "--disable-background-networking", "--no-first-run"):
+        options.add_argument(arg)
+    options.binary_location = chromium
+    return webdriver.Chrome(options=options, service=Service(driver_path))
+
+
+def _save_screenshot(driver, name: str, folder: Path | None = None) -> None:
+    """A full-page PNG (in `folder`), copied to docs/screenshots/NAME.png when SUTURE_UPDATE_SCREENSHOTS=1."""
+    import tempfile
+
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1400, min(max(height + 40, 600), 4000))
+    shot = Path(folder or tempfile.mkdtemp()) / f"{name}.png"
+    driver.save_screenshot(str(shot))
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("SUTURE_UPDATE_SCREENSHOTS") == "1":
+        target = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, target / f"{name}.png")
 
 
 def metrics_json(root: Path, env: dict, *args: str) -> dict:
@@ -134,43 +167,20 @@ def test_the_html_report_shows_both_charts_in_headless_chromium(history, tmp_pat
     """The page `--format html` writes, opened from disk in Debian's chromium: both charts are drawn (SVG elements
     of non-zero size with bars in them) and the page loads nothing else. Screenshot: docs/screenshots/metrics.png
     when SUTURE_UPDATE_SCREENSHOTS=1."""
-    import os
-    import shutil
-
-    from tests.web.conftest import need_browser
-
-    chromium, driver_path = need_browser()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-
     root, env = history
     page = tmp_path / "metrics.html"
     suture(root, "metrics", "--until", "2026-01-25", "--by", "repo", "--format", "html", "--out", str(page), env=env)
-    options = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000",
-                "--disable-background-networking", "--no-first-run"):
-        options.add_argument(arg)
-    options.binary_location = chromium
-    driver = webdriver.Chrome(options=options, service=Service(driver_path))
+    driver = _chromium()
     try:
         driver.get(page.as_uri())
-        assert driver.find_element(By.TAG_NAME, "h1").text == "Remediation metrics"
+        assert driver.find_element("tag name", "h1").text == "Remediation metrics"
         for chart in ("velocity-chart", "mttr-chart"):
-            svg = driver.find_element(By.CSS_SELECTOR, f"#{chart} svg")
+            svg = driver.find_element("css selector", f"#{chart} svg")
             assert svg.is_displayed() and svg.size["width"] > 300 and svg.size["height"] > 100, chart
             bars = driver.execute_script("return arguments[0].querySelectorAll('path').length", svg)
             assert bars > 5, chart
         assert driver.execute_script("return performance.getEntriesByType('resource').length") == 0
-        height = driver.execute_script("return document.documentElement.scrollHeight")
-        driver.set_window_size(1400, min(max(height + 40, 600), 4000))
-        shot = tmp_path / "metrics.png"
-        driver.save_screenshot(str(shot))
-        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        if os.environ.get("SUTURE_UPDATE_SCREENSHOTS") == "1":
-            target = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-            target.mkdir(parents=True, exist_ok=True)
-            shutil.copy(shot, target / "metrics.png")
+        _save_screenshot(driver, "metrics", tmp_path)
     finally:
         driver.quit()
 
@@ -187,3 +197,25 @@ def test_listings_are_store_wide_outside_a_project_and_narrow_by_repo_key(histor
     assert sorted(listed.splitlines()) == [f"{two[:-3]}one: no proposals", f"{two}: no proposals"]
     proc = suture(root, "triage", "--repo", "github.com/nobody/else", env=env, expect=2)
     assert "not a repo of this store" in proc.stderr
+
+
+def test_the_web_dashboard_shows_the_metrics_and_serves_its_charts_as_svg_images(history, monkeypatch):
+    """`suture serve` on repo one of the shared store: /dashboards has its numbers and two chart images; each
+    chart is image/svg+xml under a CSP that lets matplotlib's inline styles draw and nothing run."""
+    import urllib.request
+
+    from tests.web.conftest import Server, serve_config
+
+    root, env = history
+    monkeypatch.setenv("SUTURE_STORE", env["SUTURE_STORE"])
+    with Server(serve_config(root / "one")) as server:
+        with urllib.request.urlopen(server.url + "/dashboards", timeout=120) as resp:
+            page = resp.read().decode()
+        assert "3 findings" in page and 'class="metrics-mttr"' in page
+        key = page.split('src="/dashboards/', 1)[1].split("/velocity.svg", 1)[0]
+        for chart in ("velocity", "mttr"):
+            with urllib.request.urlopen(f"{server.url}/dashboards/{key}/{chart}.svg", timeout=120) as resp:
+                assert resp.headers["content-type"].startswith("image/svg+xml")
+                assert "script-src" not in resp.headers["content-security-policy"]
+                assert resp.headers["content-security-policy"].startswith("default-src 'none'")
+                assert resp.read().lstrip().startswith(b"<svg")
