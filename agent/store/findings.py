@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -23,6 +23,9 @@ class FindingStore:
 
     engine: Any
     repo: str | None
+
+    if TYPE_CHECKING:
+        def _mine(self, table: sa.Table) -> sa.ColumnElement[bool]: ...  # Store's
 
     def _data_text(self) -> sa.ColumnElement:
         """findings.data as the JSON text stored (PostgreSQL's driver would parse a json column itself)."""
@@ -65,6 +68,7 @@ class FindingStore:
         ctx = writing(self.engine) if conn is None else nothing()
         with ctx as maybe_conn:
             c = conn or maybe_conn
+            assert c is not None  # the caller's connection, or the one writing() opened
             row = c.execute(
                 sa.select(findings_t.c.data, findings_t.c.scope, findings_t.c.repo).where(findings_t.c.id == finding_id,
                                                                        self._mine(findings_t))
@@ -81,7 +85,7 @@ class FindingStore:
             self._log_finding(c, finding_id, old.status, status, actor, utcnow(), comment, row[2])
 
     @staticmethod
-    def _swap_finding(conn: Connection, old: Finding, new: Finding, scope: str | None) -> None:
+    def _swap_finding(conn: Connection, old: Finding, new: Finding, scope: str) -> None:
         """Write `new` over `old` only if the stored status is still `old.status`; StoreError otherwise."""
         done = conn.execute(
             findings_t.update().where(findings_t.c.id == old.id, findings_t.c.status == old.status)

@@ -6,7 +6,7 @@ import hashlib
 import itertools
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -39,6 +39,9 @@ class ScanStore:
 
     engine: Any
     repo: str | None
+
+    if TYPE_CHECKING:
+        def _mine(self, table: sa.Table) -> sa.ColumnElement[bool]: ...  # Store's
 
     def scan_already_ingested(self, content_hash: str) -> bool:
         with self.engine.connect() as conn:
@@ -83,7 +86,9 @@ class ScanStore:
             raise ValueError("record_scan takes exactly one of content and content_hash")
         taken = taken_at or at or utcnow()
         taken = taken if taken.tzinfo is not None else taken.replace(tzinfo=UTC)  # a naive time is UTC
-        content_hash = content_hash if content is None else hashlib.sha256(content).hexdigest()
+        if content is not None:
+            content_hash = hashlib.sha256(content).hexdigest()
+        assert content_hash is not None  # exactly one of content and content_hash, checked above
         counts = {"new": 0, "updated": 0, "reopened": 0, "fixed": 0, "unchanged": 0, "duplicate_scan": 0}
         duplicate = self.scan_already_ingested(content_hash)
         counts["duplicate_scan"] = int(duplicate)
@@ -99,7 +104,11 @@ class ScanStore:
         with writing(self.engine) as conn:  # one ingest at a time: two merging one id would both insert it
             seen: set[str] = set()  # every id the scan reports: closing needs these, not the findings
             for chunk in _batches(findings, batch):
-                unique = [f for f in chunk if f.id not in seen and not seen.add(f.id)]  # first report wins
+                unique = []
+                for f in chunk:
+                    if f.id not in seen:  # first report wins
+                        seen.add(f.id)
+                        unique.append(f)
                 with paused_gc():  # the rows built for the batch are freed before the collector runs again
                     self._merge_batch(conn, tool, scope, unique, at, counts, duplicate)
                 del chunk, unique  # before the next batch is read: one batch in memory at a time
@@ -110,7 +119,7 @@ class ScanStore:
                 scan_id = conn.execute(scans_t.insert().values(
                     tool=tool, scope=scope, source=source, content_hash=content_hash, full=full, at=recorded,
                     taken_at=at, summary={**(summary or {}), **counts}, repo=self.repo,
-                )).inserted_primary_key[0]
+                )).inserted_primary_key[0]  # type: ignore[index]  # an INSERT of one row has its key
                 write_events(conn, [event_row(at, self.repo, "scanner", SCAN, str(scan_id), {
                     "tool": tool, "scope": scope, "source": source, "full": full, "counts": counts,
                     "recorded_at": recorded.isoformat()})])
