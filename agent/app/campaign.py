@@ -69,6 +69,8 @@ def create(name: str, repos: list[Path], selectors: Any, store: str | None = Non
     url = _store_url(store, repos)
     shared = open_store(url)
     try:
+        if any(c["name"] == name for c in shared.list_campaigns()):  # before ranking every repo for nothing
+            raise SutureError(f"campaign {name!r} exists already (see `suture campaign list`)")
         if not repos:
             known = {r["repo"]: (r["detail"] or {}).get("path") for r in shared.list_repos()}
             repos = [Path(p) for p in known.values() if p]

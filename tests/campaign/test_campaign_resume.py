@@ -22,6 +22,7 @@ from tests.conftest import EXAMPLE, git
 from tests.store_backends import another_store
 
 MAX_PROPOSALS = 3
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # two campaigns of real fixes (worktrees, tests, bandit)
 
 
 def _repo(root: Path, rename: str | None = None) -> Path:
@@ -55,14 +56,15 @@ def _prepare(store: str, repos: list[Path]) -> None:
            "--has-builtin-fix", "--max-proposals", str(MAX_PROPOSALS), "--due", "2099-12-31", "--owner", "sec")
 
 
-def _outcome(store: str) -> tuple[dict, list]:
-    s = Store(store)
+def _outcome(store: str | Store) -> tuple[dict, list]:
+    s = store if isinstance(store, Store) else Store(store)
     try:
         items = {(i["repo"], i["finding_id"]): (i["state"], i["proposal_id"]) for i in s.campaign_items("sweep")}
         proposals = sorted((p.finding_id, p.id, p.state) for p in s.list_proposals())
         return items, proposals
     finally:
-        s.close()
+        if s is not store:
+            s.close()
 
 
 def _worktrees(repo: Path) -> list[str]:
@@ -94,9 +96,10 @@ def test_killed_campaign_resumes_to_the_same_proposals(store_url, tmp_path):
                               "--workers", "2", "--format", "json"], stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 1200
+    watcher = Store(killed)
     try:
         while True:
-            states = [state for state, _ in _outcome(killed)[0].values()]
+            states = [state for state, _ in _outcome(watcher)[0].values()]
             if "done" in states and "claimed" in states and any(len(_worktrees(r)) > 1 for r in repos):
                 break
             assert child.poll() is None, "the run ended before it could be killed mid-way"
@@ -105,6 +108,7 @@ def test_killed_campaign_resumes_to_the_same_proposals(store_url, tmp_path):
     finally:
         os.killpg(child.pid, signal.SIGKILL)
         child.wait()
+        watcher.close()
     assert "claimed" in [state for state, _ in _outcome(killed)[0].values()]  # killed mid-way: a claim is held
     assert any(len(_worktrees(r)) > 1 for r in repos)  # and its worktree is left behind
 
