@@ -1,9 +1,10 @@
 """Export use case: check approval and the review history, write the branch or patch, record the transition.
 
 Before anything is written: the proposal must be approved (or already exported), the hash-chained history must
-be intact (`suture audit verify` finds nothing), and the diff about to be written must be the one whose
-validation was recorded. The export is recorded (a compare-and-set from `approved`) after the commit is made and
-before the branch or patch file appears, so a proposal rejected meanwhile is never published.
+be intact (`suture audit verify` finds nothing), and the diff about to be written and the kept security regression
+test (its path and text) must be the ones whose validation was recorded. The export is recorded (a compare-and-set
+from `approved`) after the commit is made and before the branch or patch file appears, so a proposal rejected
+meanwhile is never published.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from pathlib import Path
 
 from agent.errors import SutureError
 from agent.export.git_export import ExportError, ExportResult, export_branch, export_patch
-from agent.review.audit import digest
+from agent.review.audit import digest, proposal_facts, regression_test_hash
+from agent.review.identity import escape_text
 
 
 def export(session, proposal_id: str | None, to: str, out_dir: Path | None,
@@ -67,6 +69,34 @@ def _check_evidence(store, p) -> None:
     if digest(p.diff) != recorded:
         raise ExportError(f"refusing to export {p.short_id}: its diff is not the one that was validated "
                           f"(sha256 {digest(p.diff)[:12]}, validated {recorded[:12]})")
+    _check_regression_test(p, store.validated_facts(p.id) or {})
+
+
+def _check_regression_test(p, recorded: dict) -> None:
+    """The kept regression test must be the one validation ran: its path and text hash as recorded then. A
+    validation recorded before that hash existed is checked through its whole-validation digest instead."""
+    current = regression_test_hash(p)
+    path = escape_text(p.validation.regression.path) if current is not None else None
+    if "regression_test_hash" not in recorded:
+        if current is not None and (recorded.get("validation") or {}).get("digest") != \
+                proposal_facts(p)["validation"]["digest"]:
+            raise ExportError(f"refusing to export {p.short_id}: its regression test "
+                              f"{path} is not the one that was validated (its validation "
+                              "record changed since; `suture audit verify`)")
+        return
+    validated = recorded["regression_test_hash"]
+    if current == validated:
+        return
+    if current is None:
+        raise ExportError(f"refusing to export {p.short_id}: its validation kept a regression test that the "
+                          "proposal no longer carries (`suture audit verify`)")
+    if validated is None:
+        raise ExportError(f"refusing to export {p.short_id}: it carries a regression test "
+                          f"({path}) that its validation did not keep "
+                          "(`suture audit verify`)")
+    raise ExportError(f"refusing to export {p.short_id}: its regression test {path} is "
+                      f"not the one that was validated (path and text sha256 {current[:12]}, validated "
+                      f"{validated[:12]}; `suture audit verify`)")
 
 
 def _approver(history) -> str:

@@ -2,8 +2,9 @@
 
 Every row of the `transitions` table is one link: its hash covers the previous row's hash and the row's whole
 content — who, when, which move, the comment or reason, the override flag, the export target, and the facts of
-the proposal at that moment (engine, model, prompt hash, context hash, diff hash, validation summary). The store
-keeps the newest link's hash and number in `audit_heads`, so deleting the newest rows shows too.
+the proposal at that moment (engine, model, prompt hash, context hash, diff hash, validation summary, and the hash
+of the kept security regression test's path and text). The store keeps the newest link's hash and number in
+`audit_heads`, so deleting the newest rows shows too.
 
 What this proves, and what not: a row edited, deleted or reordered with plain SQL, or a proposal's diff or
 validation edited in its JSON, breaks the chain and is reported. Someone who rewrites every later hash (and the
@@ -28,6 +29,11 @@ CHAIN = "transitions"
 GENESIS = ""
 # facts fixed when a proposal is drafted; they may never differ between two rows of one proposal
 FIXED_FACTS = ("kind", "finding_id", "engine", "model", "prompt_hash", "context_hash", "diff_hash", "commit")
+# facts set by validation: they may change only while the proposal is drafted
+VALIDATION_FACTS = ("validation", "regression_test_hash")
+# facts added after stores were written: a row written before lacks them, and is not compared on them (removing
+# one from a row breaks the row's link hash, so an absent key is never an attacker's doing)
+ADDED_FACTS = ("regression_test_hash",)
 
 
 def canonical(value: Any) -> str:
@@ -46,6 +52,15 @@ def stamp(at: datetime) -> str:
     return at.isoformat()
 
 
+def regression_test_hash(p: Proposal) -> str | None:
+    """The hash of the path and text of the proposal's kept security regression test (what export writes as its
+    own commit), or None when it has none kept."""
+    r = p.validation.regression if p.validation is not None else None
+    if r is None or not r.kept:
+        return None
+    return digest(canonical({"path": r.path, "content": r.content}))
+
+
 def proposal_facts(p: Proposal) -> dict[str, Any]:
     """What a reviewer's decision is about: where the proposal came from, its diff and its validation."""
     v = p.validation
@@ -58,7 +73,7 @@ def proposal_facts(p: Proposal) -> dict[str, Any]:
     }
     return {"kind": p.kind, "finding_id": p.finding_id, "engine": p.engine, "model": p.model,
             "prompt_hash": p.prompt_hash, "context_hash": p.context_hash, "diff_hash": digest(p.diff),
-            "commit": p.commit, "validation": validation}
+            "commit": p.commit, "validation": validation, "regression_test_hash": regression_test_hash(p)}
 
 
 def entry(row: dict[str, Any]) -> dict[str, Any]:
@@ -90,10 +105,12 @@ def _who(row: dict[str, Any]) -> str:
 
 
 def facts_drift(recorded: dict[str, Any] | None, current: dict[str, Any], validation_may_change: bool) -> list[str]:
-    """Names of the facts that differ between the newest row and the proposal as stored now."""
+    """Names of the facts that differ between the newest row and the proposal as stored now (facts added later
+    are compared only when the row has them)."""
     if not recorded:
         return []
-    keys = [k for k in current if k != "validation" or not validation_may_change]
+    keys = [k for k in current if (k not in VALIDATION_FACTS or not validation_may_change)
+            and (k not in ADDED_FACTS or k in recorded)]
     return [k for k in keys if recorded.get(k) != current.get(k)]
 
 

@@ -241,11 +241,16 @@ class ProposalStore:
 
     def validated_diff_hash(self, proposal_id: str) -> str | None:
         """The diff hash recorded when the proposal's validation ended (validated, unproven or failed)."""
+        return (self.validated_facts(proposal_id) or {}).get("diff_hash")
+
+    def validated_facts(self, proposal_id: str) -> dict[str, Any] | None:
+        """The proposal's facts (agent.review.audit.proposal_facts) recorded when its validation ended (validated,
+        unproven or failed), or None when it never ended."""
         with self.engine.connect() as conn:
             facts = conn.execute(sa.select(transitions_t.c.facts).where(
                 transitions_t.c.proposal_id == proposal_id, transitions_t.c.to_state.in_(("validated", "unproven", "failed")))
                 .order_by(transitions_t.c.id.desc()).limit(1)).scalar()
-        return (facts or {}).get("diff_hash")
+        return facts
 
     def transitions_count(self) -> int:
         with self.engine.connect() as conn:
