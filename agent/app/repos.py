@@ -37,7 +37,7 @@ def _view(row: dict[str, Any]) -> RepoView:
     detail = row.get("detail") or {}
     path = detail.get("path")
     return RepoView(key=row["repo"], name=detail.get("name"), path=path,
-                    path_exists=bool(path) and Path(path).is_dir(), added_at=row["added_at"])
+                    path_exists=path is not None and bool(path) and Path(path).is_dir(), added_at=row["added_at"])
 
 
 def open_store(store: str | None, at: Path = Path(".")) -> Store:

@@ -75,7 +75,8 @@ def review_queue(session: Session, states: list[str] | None = None, team: str | 
     if need_risk:
         known = risks(session, [r.finding for r in rows if r.finding is not None])
         rows = [r.model_copy(update={"risk": known.get(r.proposal.finding_id, Risk())}) for r in rows]
-        rows = [r for r in rows if (team is None or r.risk.team == team) and (lane is None or r.risk.lane == lane)]
+        rows = [r for r in rows if r.risk is not None and (team is None or r.risk.team == team)
+                and (lane is None or r.risk.lane == lane)]  # every row has its risk now
     if sort == "risk":
         rows.sort(key=lambda r: -(r.risk.score if r.risk and r.risk.score is not None else -1.0))
     return ReviewQueue.of(rows)

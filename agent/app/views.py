@@ -22,8 +22,8 @@ def proposal_state(p: Proposal) -> str:
 def proposal_summary(p: Proposal) -> str:
     """One line: what this proposal is and why it is in its state."""
     if p.kind == "dismissal":
-        v = p.verdict
-        return f"false positive ({v.confidence:.0%}): {p.rationale}" if v else p.rationale
+        verdict = p.verdict
+        return f"false positive ({verdict.confidence:.0%}): {p.rationale}" if verdict else p.rationale
     if p.without_draft:
         return f"no draft: {p.error}"
     if p.error:

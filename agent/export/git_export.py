@@ -29,7 +29,7 @@ class ExportError(SutureError):
 class ExportResult:
     proposal_id: str
     branch: str | None
-    commit: str | None
+    commit: str  # the fix's commit (always made, also for a patch-file export)
     patch_path: Path | None
     pr_text: str
     test_commit: str | None = None  # the regression test's own commit (the fix is its parent), if exported

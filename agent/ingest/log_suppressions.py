@@ -9,6 +9,7 @@ the log suppressed it. A suppression never changes a finding the store already h
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, time
 
 from agent.errors import SutureError
@@ -17,7 +18,7 @@ from agent.models import Finding, utcnow
 LOG_ACTOR = "SARIF log"
 
 
-def new_findings(store, findings: list[Finding]) -> tuple[list[Finding], int]:
+def new_findings(store, findings: Iterable[Finding]) -> tuple[list[Finding], int]:
     """(the findings the store does not hold yet, how many of the others are open there). Looked up one by one:
     suppressed results are few."""
     fresh, still_open = [], 0
@@ -66,7 +67,7 @@ def record_log_suppressions(store, findings: list[Finding], source: str) -> None
                                      f"suppressed by the log {source} ({first['kind']}): {why}", expected="open")
 
 
-def reopen_unsuppressed(store, findings: list[Finding], source: str) -> int:
+def reopen_unsuppressed(store, findings: Iterable[Finding], source: str) -> int:
     """Re-open findings that only a log's suppression had closed (their last status change is LOG_ACTOR's) and
     that this log reports without one: an earlier log's suppression is no evidence against a later scan. A
     dismissal or acceptance by a person stays. Returns how many were re-opened."""
