@@ -8,26 +8,26 @@ both and keeps it only then). What every template needs from the call site, and 
 - the attack input reaches the call directly: the call's argument is one of that function's parameters (for
   the shell template: a parameter interpolated into the command text);
 - every other parameter of the function has a default, so the test can call it with that one argument.
-Classes with a template: yaml_load (a YAML document with a Python tag must be refused with a YAMLError) and
-shell_command (an argument with `; touch <file>` must not run a shell: the file is never created). Other
-fixer classes return a reason instead (`RegressionDecline`); that reason is recorded on the proposal.
+Classes with a template here: yaml_load (a YAML document with a Python tag must be refused with a YAMLError) and
+shell_command (an argument with `; touch <file>` must not run a shell: the file is never created). Templates that
+stub the library call and stop the function there (their own rules for reaching the call: stopped.py):
+requests_timeout and tls_verify (http.py: the request carries a timeout / verifies certificates) and temp_file
+(tempfiles.py: mkstemp, not mktemp). Other fixer classes return a reason instead (`RegressionDecline`); that reason
+is recorded on the proposal.
 """
 
 from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from agent.code.pyparse import parse_python
+from agent.engines.builtin.regression.http import timeout_test, verify_test
+from agent.engines.builtin.regression.site import RegressionDecline, callee, module_name
+from agent.engines.builtin.regression.tempfiles import mktemp_test
 from agent.models import Finding
 
-
-@dataclass(frozen=True)
-class RegressionDecline:
-    """Why no test was written, in words for the reviewer."""
-
-    reason: str
+__all__ = ["RegressionDecline", "module_name", "regression_test_source"]
 
 
 @dataclass(frozen=True)
@@ -44,25 +44,6 @@ YAML_CALLS = {"load", "load_all", "full_load", "full_load_all", "unsafe_load", "
 SHELL_CALLS = {"run", "call", "check_call", "check_output", "Popen", "system", "popen"}
 
 
-def module_name(path: str) -> str | None:
-    """The dotted import name of a project file, or None when it is not an importable Python module path."""
-    parts = list(PurePosixPath(path).with_suffix("").parts)
-    if not path.endswith(".py") or not parts:
-        return None
-    if parts[0] == "src" and len(parts) > 1:
-        parts = parts[1:]
-    if parts[-1] == "__init__":
-        parts = parts[:-1]
-    if not parts or not all(p.isidentifier() for p in parts):
-        return None
-    return ".".join(parts)
-
-
-def _callee(call: ast.Call) -> str:
-    func = call.func
-    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-
-
 def find_call_site(source: str, finding: Finding, names: set[str]) -> CallSite | RegressionDecline:
     """The call named one of `names` on the finding's lines, in a module-level function (see module doc)."""
     module = module_name(finding.location.path)
@@ -77,7 +58,7 @@ def find_call_site(source: str, finding: Finding, names: set[str]) -> CallSite |
         if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
         for node in ast.walk(function):
-            if isinstance(node, ast.Call) and _callee(node) in names and first <= node.lineno <= last:
+            if isinstance(node, ast.Call) and callee(node) in names and first <= node.lineno <= last:
                 return _with_parameter(module, function, node)
     return RegressionDecline("the flagged call is not inside a module-level function a test could call "
                              "(a method, a nested function, or code run at import time)")
@@ -150,10 +131,13 @@ def test_{site.function}_runs_no_shell(tmp_path):
 
 
 TEMPLATES = {"yaml_load": (YAML_CALLS, yaml_test), "shell_command": (SHELL_CALLS, shell_test)}
+STOPPING_TEMPLATES = {"requests_timeout": timeout_test, "tls_verify": verify_test, "temp_file": mktemp_test}
 
 
 def regression_test_source(fixer: str | None, finding: Finding, unpatched_source: str) -> str | RegressionDecline:
     """The text of a regression test for `fixer`'s fix of `finding`, or why none can be written."""
+    if fixer in STOPPING_TEMPLATES:
+        return STOPPING_TEMPLATES[fixer](unpatched_source, finding)
     if fixer not in TEMPLATES:
         return RegressionDecline(f"no regression test template for the builtin fixer {fixer or '(none)'}")
     names, template = TEMPLATES[fixer]

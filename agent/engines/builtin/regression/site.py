@@ -1,0 +1,34 @@
+"""What every builtin regression template shares: how a declined template says why, and how a project file is
+imported (its dotted module name) and a call named."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+
+@dataclass(frozen=True)
+class RegressionDecline:
+    """Why no test was written, in words for the reviewer."""
+
+    reason: str
+
+
+def module_name(path: str) -> str | None:
+    """The dotted import name of a project file, or None when it is not an importable Python module path."""
+    parts = list(PurePosixPath(path).with_suffix("").parts)
+    if not path.endswith(".py") or not parts:
+        return None
+    if parts[0] == "src" and len(parts) > 1:
+        parts = parts[1:]
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    if not parts or not all(p.isidentifier() for p in parts):
+        return None
+    return ".".join(parts)
+
+
+def callee(call: ast.Call) -> str:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""

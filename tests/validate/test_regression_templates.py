@@ -1,0 +1,167 @@
+"""The builtin regression templates that stub the library call and stop the function there (requests_timeout,
+tls_verify, temp_file): on varied real-world shapes, the generated test really fails under pytest on the unpatched
+code and passes on the code the builtin fixer itself produced; call sites a test cannot reach are declined with a
+reason."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from agent.engines.builtin.fixers.requests_timeout import RequestsTimeoutFixer
+from agent.engines.builtin.fixers.temp_file import TempFileFixer
+from agent.engines.builtin.fixers.tls_verify import TlsVerifyFixer
+from agent.engines.builtin.regression import RegressionDecline, regression_test_source
+from tests.validate.test_regression import finding_at, run_generated as run_in
+
+FIXERS = {"requests_timeout": RequestsTimeoutFixer(), "tls_verify": TlsVerifyFixer(), "temp_file": TempFileFixer()}
+
+SHAPES = [
+    ("requests_timeout", "requests.get(", """
+        import requests
+
+
+        def fetch(url):
+            return requests.get(url).json()
+    """),
+    ("requests_timeout", "post(", """
+        from requests import post
+
+        HOOK = "https://hooks.example.com"
+
+
+        def notify(channel, payload, retries=3):
+            try:
+                return post(f"{HOOK}/{channel}", json=payload, headers={"X-Retries": str(retries)})
+            except Exception:  # a handler of the code's own: it must not hide the stopped call
+                return None
+    """),
+    ("requests_timeout", "r.request(", """
+        import requests as r
+
+        HEALTH = "https://status.example.com/health"
+
+
+        def healthy():
+            response = r.request("GET", HEALTH)
+            response.raise_for_status()
+            return response.ok
+    """),
+    ("requests_timeout", "requests.get(", """
+        import requests
+
+
+        def sync_user(user_id, db):
+            data = requests.get("https://api.example.com/users/" + user_id).json()
+            db.save(user_id, data)
+    """),
+    ("tls_verify", "verify=False", """
+        import requests
+
+
+        def download(url, dest="out.bin"):
+            with open(dest, "wb") as fh:
+                fh.write(requests.get(url, verify=False).content)
+    """),
+    ("tls_verify", "verify=False", """
+        import requests
+
+        session = requests.Session()
+
+
+        def report(token, body):
+            return session.post("https://ci.internal/api/report", json=body,
+                                headers={"Authorization": "Bearer " + token}, verify=False)
+    """),
+    ("tls_verify", "verify=False", """
+        import requests
+
+
+        def ping():
+            try:
+                requests.head("https://10.0.0.5/ping", verify=False, timeout=5)
+                return True
+            except requests.RequestException:
+                return False
+    """),
+    ("temp_file", "mktemp(", """
+        import os
+        import tempfile
+
+
+        def scratch_path():
+            path = tempfile.mktemp(suffix=".json")
+            return os.path.basename(path)
+    """),
+    ("temp_file", "mktemp(", """
+        import subprocess
+        from tempfile import mktemp
+
+
+        def render(markdown, fmt="pdf"):
+            out = mktemp(suffix="." + fmt)
+            subprocess.run(["pandoc", "-o", out], input=markdown, text=True, check=True)
+            return out
+    """),
+    ("temp_file", "mktemp(", """
+        import tempfile
+
+
+        def export(rows, prefix):
+            target = tempfile.mktemp(prefix=prefix, dir="/tmp")
+            with open(target, "w") as fh:
+                fh.writelines(rows)
+            return target
+    """),
+]
+
+
+def run_generated(where: Path, module_text: str, test_text: str):
+    where.mkdir()
+    return run_in(where, module_text, test_text)
+
+
+@pytest.mark.parametrize(("fixer", "needle", "source"), SHAPES,
+                         ids=[f"{f}-{i}" for i, (f, _, _) in enumerate(SHAPES)])
+def test_template_fails_on_the_unpatched_code_and_passes_on_the_fixers_output(tmp_path: Path, fixer, needle,
+                                                                             source) -> None:
+    source = textwrap.dedent(source).lstrip()
+    line = next(n for n, text in enumerate(source.splitlines(), 1) if needle in text)
+    finding = finding_at("app/mod.py", line)
+    fixed = FIXERS[fixer].fix(source, finding).new_source
+    assert fixed is not None and fixed != source, "the fixer handles this shape"
+    test = regression_test_source(fixer, finding, source)
+    assert isinstance(test, str), test
+    before = run_generated(tmp_path / "before", source, test)
+    assert before.returncode == 1 and "1 failed" in before.stdout, before.stdout
+    after = run_generated(tmp_path / "after", fixed, test)
+    assert after.returncode == 0 and "1 passed" in after.stdout, after.stdout + test
+
+
+@pytest.mark.parametrize(("fixer", "source", "why"), [
+    ("requests_timeout", "import requests\n\n\ndef fetch(url, session_id):\n    if not session_id:\n"
+     "        return None\n    return requests.get(url)\n", "reads its parameter session_id before the flagged call"),
+    ("requests_timeout", "import requests\n\n\ndef fetch(cfg):\n    return requests.get(cfg['url'])\n",
+     "reaches the flagged call as something other than text"),
+    ("requests_timeout", "import requests\n\n\nasync def fetch(url):\n    return requests.get(url)\n",
+     "is a coroutine function"),
+    ("requests_timeout", "import requests\n\n\n@app.route('/x')\ndef fetch(url):\n    return requests.get(url)\n",
+     "is decorated"),
+    ("requests_timeout", "import requests\n\n\ndef fetch(urls):\n    for u in urls:\n        yield requests.get(u)\n",
+     "is a generator"),
+    ("requests_timeout", "import requests\n\n\nclass C:\n    def fetch(self, url):\n        return requests.get(url)\n",
+     "not inside a module-level function"),
+    ("requests_timeout", "import requests\n\n\ndef fetch(*args):\n    return requests.get(*args)\n",
+     "*args reaches the flagged call"),
+    ("tls_verify", "import httpx\n\n\ndef fetch(url):\n    return httpx.get(url, verify=False)\n",
+     "uses httpx"),
+    ("temp_file", "import tempfile\n\n\ndef save(items):\n    if not items:\n        return None\n"
+     "    path = tempfile.mktemp()\n    return path\n", "reads its parameter items before the flagged call"),
+])
+def test_call_sites_a_test_cannot_reach_are_declined(fixer: str, source: str, why: str) -> None:
+    line = next(n for n, text in enumerate(source.splitlines(), 1) if "requests.get" in text or "httpx.get" in text
+                or "mktemp(" in text)
+    made = regression_test_source(fixer, finding_at("app/mod.py", line), source)
+    assert isinstance(made, RegressionDecline) and why in made.reason, made
