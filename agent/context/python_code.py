@@ -19,7 +19,8 @@ from agent.context.python_refs import FUNCTION_NODES, Target, find_callers, rela
 from agent.context.repo_files import RepoFiles, split_lines
 
 _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-_CONTAINER_NODES = (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While)
+_CONTAINER_NODES: tuple[type[ast.stmt], ...] = (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor,
+                                                 ast.While)
 _ASSIGN_NODES = (ast.Assign, ast.AnnAssign, ast.AugAssign)
 if hasattr(ast, "TryStar"):
     _CONTAINER_NODES = (*_CONTAINER_NODES, ast.TryStar)
@@ -241,7 +242,7 @@ class PythonSupport:
                 n for s, n in chain if isinstance(n, ast.ClassDef) and s.end_line >= focus.function.end_line
             ]
             for cls in enclosing:  # class decorators, bases and keywords refer to module names too
-                nodes.extend([*cls.decorator_list, *cls.bases, *cls.keywords])  # type: ignore[attr-defined]
+                nodes.extend([*cls.decorator_list, *cls.bases, *cls.keywords])
             return nodes, local
         focused = focus.variants[0].lines if focus.variants else frozenset()
         nodes = [

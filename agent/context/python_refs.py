@@ -159,7 +159,7 @@ def find_callers(repo: RepoFiles, target: Target, limit: int) -> list[Excerpt]:
     for path in [target.path, *others]:
         text = repo.text(path)
         tree = _parse(text) if text and target.scope.name in text else None
-        if tree is None:
+        if tree is None or text is None:  # (text is set whenever tree is)
             continue
         bindings = import_bindings(tree, path)
         imports = path == target.path or refers_to_module(bindings, module_name(target.path))
@@ -175,7 +175,7 @@ def find_callers(repo: RepoFiles, target: Target, limit: int) -> list[Excerpt]:
             seen.add(key)
             where = f"`{qualname}`" if qualname else "module-level code"
             label = f"caller: {where} calls `{target.scope.name}` ({path}:{call.lineno})"
-            total = len(split_lines(text))  # type: ignore[union-attr]
+            total = len(split_lines(text))
             found.append(_body_excerpt(label, path, func, call.lineno, total, CALLER_MAX_LINES))
             if len(found) >= limit:
                 return found

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import agent.engines.builtin.fixers as fixers_pkg
@@ -77,7 +77,7 @@ class ReachabilityIndex:
         for finding in chosen:
             if _may_have_fixer(finding):
                 extra.setdefault(finding.location.path, []).append(
-                    lambda facts, f=finding: _fixer_answer(facts, f))
+                    partial(_fixer_answer, finding=finding))
         self.files.prepare(((f.location.path, f.location.start_line, f.location.last_line) for f in chosen),
                            progress, extra)
 

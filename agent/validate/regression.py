@@ -173,9 +173,9 @@ def judge_regression_test(
                                              + (f" ({', '.join(failed_after[:3])})" if failed_after else "")})
         evidence = coverage_evidence(project_dir, changes, outcome.coverage)
         covers = any(t in evidence.tests for t in failed_before)
-        note = None if covers else ("kept, but not counted as evidence: coverage does not show it executing a "
-                                    "changed line" + (f" ({evidence.note})" if evidence.note else ""))
-        return record.model_copy(update={"kept": True, "covers_change": covers, "note": note})
+        kept_note = None if covers else ("kept, but not counted as evidence: coverage does not show it executing a "
+                                         "changed line" + (f" ({evidence.note})" if evidence.note else ""))
+        return record.model_copy(update={"kept": True, "covers_change": covers, "note": kept_note})
     except (SutureError, OSError) as exc:
         return record.model_copy(update={"note": f"not run: {exc}"})
     finally:
