@@ -14,7 +14,8 @@ from agent.engines.builtin.fixers.requests_timeout import RequestsTimeoutFixer
 from agent.engines.builtin.fixers.temp_file import TempFileFixer
 from agent.engines.builtin.fixers.tls_verify import TlsVerifyFixer
 from agent.engines.builtin.regression import RegressionDecline, regression_test_source
-from tests.validate.test_regression import finding_at, run_generated as run_in
+from tests.validate.test_regression import finding_at
+from tests.validate.test_regression import run_generated as run_in
 
 FIXERS = {"requests_timeout": RequestsTimeoutFixer(), "tls_verify": TlsVerifyFixer(), "temp_file": TempFileFixer()}
 
@@ -141,8 +142,8 @@ def test_template_fails_on_the_unpatched_code_and_passes_on_the_fixers_output(tm
 
 
 @pytest.mark.parametrize(("fixer", "source", "why"), [
-    ("requests_timeout", "import requests\n\n\ndef fetch(url, session_id):\n    if not session_id:\n"
-     "        return None\n    return requests.get(url)\n", "reads its parameter session_id before the flagged call"),
+    ("requests_timeout", ("import requests\n\n\ndef fetch(url, session_id):\n    if not session_id:\n"
+     "        return None\n    return requests.get(url)\n"), "reads its parameter session_id before the flagged call"),
     ("requests_timeout", "import requests\n\n\ndef fetch(cfg):\n    return requests.get(cfg['url'])\n",
      "reaches the flagged call as something other than text"),
     ("requests_timeout", "import requests\n\n\nasync def fetch(url):\n    return requests.get(url)\n",
@@ -157,11 +158,40 @@ def test_template_fails_on_the_unpatched_code_and_passes_on_the_fixers_output(tm
      "*args reaches the flagged call"),
     ("tls_verify", "import httpx\n\n\ndef fetch(url):\n    return httpx.get(url, verify=False)\n",
      "uses httpx"),
-    ("temp_file", "import tempfile\n\n\ndef save(items):\n    if not items:\n        return None\n"
-     "    path = tempfile.mktemp()\n    return path\n", "reads its parameter items before the flagged call"),
+    ("temp_file", ("import tempfile\n\n\ndef save(items):\n    if not items:\n        return None\n"
+     "    path = tempfile.mktemp()\n    return path\n"), "reads its parameter items before the flagged call"),
 ])
 def test_call_sites_a_test_cannot_reach_are_declined(fixer: str, source: str, why: str) -> None:
     line = next(n for n, text in enumerate(source.splitlines(), 1) if "requests.get" in text or "httpx.get" in text
                 or "mktemp(" in text)
     made = regression_test_source(fixer, finding_at("app/mod.py", line), source)
     assert isinstance(made, RegressionDecline) and why in made.reason, made
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("fixer", "index"), [("requests_timeout", 1), ("temp_file", 8)])
+def test_the_judge_keeps_the_template_test_as_evidence_in_the_sandbox(tmp_path: Path, fixer: str, index: int) -> None:
+    """Through agent.validate.regression on a real git worktree, with the sandboxed pytest run and coverage: the
+    template's test fails before, passes after and executes the fixer's changed line."""
+    from agent.models import Edit
+    from agent.validate.regression import judge_regression_test
+    from agent.validate.worktree import Worktree
+    from tests.validate.helpers import make_env, make_repo
+
+    _, needle, source = SHAPES[index]
+    source = textwrap.dedent(source).lstrip()
+    line = next(n for n, text in enumerate(source.splitlines(), 1) if needle in text)
+    finding = finding_at("app/mod.py", line)
+    fixed = FIXERS[fixer].fix(source, finding).new_source
+    changed = [n for n, (a, b) in enumerate(zip(source.splitlines(), fixed.splitlines()), 1) if a != b]
+    test = regression_test_source(fixer, finding, source)
+    project = make_repo(tmp_path / "repo", {"app/__init__.py": "", "app/mod.py": source,
+                                            "tests/test_other.py": "def test_ok():\n    assert True\n"})
+    env = make_env(tmp_path, project)
+    path = "tests/test_suture_regression_x.py"
+    with Worktree(project) as wt:
+        record = judge_regression_test(env, wt.project_path, [Edit(path="app/mod.py", search=source, replace=fixed)],
+                                       {"app/mod.py": changed}, path, test, f"builtin:{fixer}", wt.reset,
+                                       untrusted=False)
+    assert (record.before, record.after, record.kept) == ("failed", "passed", True), record
+    assert record.is_evidence, record.note
