@@ -128,3 +128,45 @@ def test_killed_campaign_resumes_to_the_same_proposals(store_url, tmp_path):
     assert status["total"]["drafted"] == MAX_PROPOSALS
     assert sum(c["drafted"] for c in status["by_repo"].values()) == MAX_PROPOSALS
     assert status["burn_down"]["remaining"] == len(selected) and status["burn_down"]["days_left"] > 0
+
+
+def test_a_proposal_a_killed_worker_left_drafted_is_completed_not_duplicated(tmp_path):
+    """The moment between storing a draft and recording its validation: the run is killed there. The next run
+    gives the dead worker's claim back at once and completes that same proposal."""
+    from agent.campaign.runner import HOST
+    from agent.store.campaigns import campaign_items_t
+
+    repo = _repo(tmp_path / "billing")
+    straight = f"sqlite:///{tmp_path / 'straight.db'}"
+    for_kill = tmp_path / "killed.db"
+    suture(straight, "scan", "--tool", "bandit", "--repo", str(repo))
+    suture(straight, "campaign", "create", "one", "--repo", str(repo), "--has-builtin-fix", "--max-proposals", "1")
+    shutil.copy(tmp_path / "straight.db", for_kill)
+    suture(straight, "campaign", "run", "one")
+    s = Store(straight)
+    [done] = [i for i in s.campaign_items("one") if i["proposal_id"]]
+    finished = s.get_proposal(done["proposal_id"])
+    s.close()
+    assert finished.state in ("validated", "unproven", "failed")
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a process id that no longer runs: the killed worker's
+    killed = f"sqlite:///{for_kill}"
+    k = Store(killed)
+    k.add_proposal(finished.model_copy(update={"state": "drafted", "validation": None}))
+    with k.engine.begin() as conn:
+        conn.execute(campaign_items_t.update().where(campaign_items_t.c.id == done["id"]).values(
+            state="claimed", claimed_by=f"{HOST}:{gone.pid}:0", claimed_at=done["updated_at"], attempts=1))
+    k.close()
+
+    resumed = json.loads(suture(killed, "campaign", "run", "one", "--format", "json").stdout)
+    assert resumed["released_claims"] == 1
+    k = Store(killed)
+    try:
+        [item] = [i for i in k.campaign_items("one") if i["id"] == done["id"]]
+        assert item["state"] == "done" and item["proposal_id"] == finished.id and item["attempts"] == 2
+        proposals = k.list_proposals(finding_id=finished.finding_id)
+        assert [(p.id, p.state) for p in proposals] == [(finished.id, finished.state)]  # completed, not a second
+        assert proposals[0].validation is not None
+    finally:
+        k.close()
