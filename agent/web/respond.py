@@ -89,8 +89,9 @@ def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def safe_next(target: str | None) -> str:
-    """A same-site path to return to after sign-in (never another site: no scheme, no `//host`)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+def safe_next(target: object) -> str:
+    """A same-site path to return to after sign-in (never another site: no scheme, no `//host`); `target` is a
+    query or form value (a posted file is no path)."""
+    if isinstance(target, str) and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/queue"

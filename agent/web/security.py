@@ -65,8 +65,9 @@ def check_binding(host: str, token: str | None) -> str | None:
     return token
 
 
-def token_matches(given: str | None, expected: str) -> bool:
-    return hmac.compare_digest((given or "").encode(), expected.encode())
+def token_matches(given: object, expected: str) -> bool:
+    """`given` is a posted form value: anything but a string (a missing field, an uploaded file) matches nothing."""
+    return hmac.compare_digest((given if isinstance(given, str) else "").encode(), expected.encode())
 
 
 def csrf_token(request: Request) -> str:
@@ -78,7 +79,7 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-def csrf_refusal(request: Request, form_token: str | None) -> str | None:
+def csrf_refusal(request: Request, form_token: object) -> str | None:
     """Why this state-changing request is refused (None: it carries the session's token from our own origin)."""
     expected = request.session.get("csrf")
     if not expected or not token_matches(form_token, expected):
