@@ -57,9 +57,9 @@ def check(selectors: Selectors) -> None:
     for value in selectors.lanes:
         if value not in LANES:
             raise SutureError(f"--lane must be now, batch or defer, not {value!r}")
-    for value in selectors.tiers:
-        if value not in (1, 2, 3, 4):
-            raise SutureError(f"--tier must be 1 (most critical) to 4, not {value!r}")
+    for tier in selectors.tiers:
+        if tier not in (1, 2, 3, 4):
+            raise SutureError(f"--tier must be 1 (most critical) to 4, not {tier!r}")
 
 
 def has_builtin_fix(rank: Any) -> bool:

@@ -5,6 +5,8 @@ it came from with what happened; a use case's refusal (decided meanwhile, not ap
 
 from __future__ import annotations
 
+from typing import Literal
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -55,11 +57,13 @@ def _reject(project, pid, form, reviewer: str) -> str:
     return f"rejected {p.short_id} as {escape_text(reviewer)}"
 
 
-def _export_to(form) -> str:
+def _export_to(form) -> Literal["branch", "patch"]:
     to = str(form.get("to") or "branch")
-    if to not in ("branch", "patch"):
-        raise SutureError(f"unknown export target {to!r}: branch or patch")
-    return to
+    if to == "branch":
+        return "branch"
+    if to == "patch":
+        return "patch"
+    raise SutureError(f"unknown export target {to!r}: branch or patch")
 
 
 def _export(project, pid, form, reviewer: str) -> str:

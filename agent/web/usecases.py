@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from agent.errors import SutureError
 from agent.models import Finding, Proposal, Rank, Transition
@@ -127,7 +128,7 @@ def reject(project: Project, proposal_id: str, reviewer: str, reason: str, retra
         return app.review.reject(s, proposal_id, reason, reviewer, retract=retract).proposal
 
 
-def export(project: Project, proposal_id: str | None, to: str, with_test: bool = True) -> list:
+def export(project: Project, proposal_id: str | None, to: Literal["branch", "patch"], with_test: bool = True) -> list:
     """`suture export ID|--approved --to branch|patch [--without-regression-test]` (every approved proposal when
     `proposal_id` is None); agent.app.views.Exported records. Patches go to the default folder, .suture/exports:
     a web request never chooses where files are written."""

@@ -88,7 +88,7 @@ def queue(projects: list[Project], filters: dict[str, str], sort: str) -> Queue:
                "state": [AWAITING, "all", *STATES]}
     matching = [r for r in rows if all(not filters.get(name) or getattr(r, name) == filters[name]
                                        for name in ("team", "lane", "engine"))]
-    counts = Counter(r.proposal.state for r in matching)
+    counts: Counter[str] = Counter(r.proposal.state for r in matching)
     counts[AWAITING] = sum(r.awaiting for r in matching)
     state = filters.get("state") or AWAITING
     shown = [r for r in matching if state == "all" or (r.awaiting if state == AWAITING else r.proposal.state == state)]
