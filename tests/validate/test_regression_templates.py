@@ -13,11 +13,13 @@ import pytest
 from agent.engines.builtin.fixers.requests_timeout import RequestsTimeoutFixer
 from agent.engines.builtin.fixers.temp_file import TempFileFixer
 from agent.engines.builtin.fixers.tls_verify import TlsVerifyFixer
+from agent.engines.builtin.fixers.xml_parser import XmlParserFixer
 from agent.engines.builtin.regression import RegressionDecline, regression_test_source
 from tests.validate.test_regression import finding_at
 from tests.validate.test_regression import run_generated as run_in
 
-FIXERS = {"requests_timeout": RequestsTimeoutFixer(), "tls_verify": TlsVerifyFixer(), "temp_file": TempFileFixer()}
+FIXERS = {"requests_timeout": RequestsTimeoutFixer(), "tls_verify": TlsVerifyFixer(), "temp_file": TempFileFixer(),
+          "xml_parser": XmlParserFixer()}
 
 SHAPES = [
     ("requests_timeout", "requests.get(", """
@@ -116,6 +118,37 @@ SHAPES = [
                 fh.writelines(rows)
             return target
     """),
+    ("xml_parser", "ET.fromstring(", """
+        import xml.etree.ElementTree as ET
+
+
+        def parse_config(text):
+            root = ET.fromstring(text)
+            return {child.tag: child.text for child in root}
+    """),
+    ("xml_parser", "parseString(", """
+        from xml.dom.minidom import parseString
+
+
+        def feed_titles(body, strict=False):
+            document = parseString(body)
+            return [node.firstChild.data for node in document.getElementsByTagName("title")]
+    """),
+    ("xml_parser", "ElementTree.parse(", """
+        from xml.etree import ElementTree
+
+
+        def sitemap_urls(path):
+            tree = ElementTree.parse(path)
+            return [loc.text for loc in tree.iter("loc")]
+    """),
+    ("xml_parser", "minidom.parseString(", """
+        import xml.dom.minidom
+
+
+        def pretty(xml_text, indent="  "):
+            return xml.dom.minidom.parseString(xml_text).toprettyxml(indent=indent)
+    """),
 ]
 
 
@@ -158,18 +191,24 @@ def test_template_fails_on_the_unpatched_code_and_passes_on_the_fixers_output(tm
      "*args reaches the flagged call"),
     ("tls_verify", "import httpx\n\n\ndef fetch(url):\n    return httpx.get(url, verify=False)\n",
      "uses httpx"),
+    ("xml_parser", ("from lxml import etree\n\n\ndef read(text):\n    return etree.fromstring(text)\n"),
+     "uses lxml"),
+    ("xml_parser", ("import xml.sax\n\n\ndef read(text, handler=None):\n    parser = xml.sax.make_parser()\n"
+                    "    return parser.parse(text)\n"), "not on a standard-library XML module"),
+    ("xml_parser", ("import xml.etree.ElementTree as ET\n\n\ndef read(text):\n"
+                    "    return ET.fromstring(text.strip())\n"), "does not come straight from the parameter text"),
     ("temp_file", ("import tempfile\n\n\ndef save(items):\n    if not items:\n        return None\n"
      "    path = tempfile.mktemp()\n    return path\n"), "reads its parameter items before the flagged call"),
 ])
 def test_call_sites_a_test_cannot_reach_are_declined(fixer: str, source: str, why: str) -> None:
     line = next(n for n, text in enumerate(source.splitlines(), 1) if "requests.get" in text or "httpx.get" in text
-                or "mktemp(" in text)
+                or "mktemp(" in text or "parse(" in text or "fromstring(" in text)
     made = regression_test_source(fixer, finding_at("app/mod.py", line), source)
     assert isinstance(made, RegressionDecline) and why in made.reason, made
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("fixer", "index"), [("requests_timeout", 1), ("temp_file", 8)])
+@pytest.mark.parametrize(("fixer", "index"), [("requests_timeout", 1), ("temp_file", 8), ("xml_parser", 12)])
 def test_the_judge_keeps_the_template_test_as_evidence_in_the_sandbox(tmp_path: Path, fixer: str, index: int) -> None:
     """Through agent.validate.regression on a real git worktree, with the sandboxed pytest run and coverage: the
     template's test fails before, passes after and executes the fixer's changed line."""
