@@ -219,3 +219,14 @@ def test_the_web_dashboard_shows_the_metrics_and_serves_its_charts_as_svg_images
                 assert "script-src" not in resp.headers["content-security-policy"]
                 assert resp.headers["content-security-policy"].startswith("default-src 'none'")
                 assert resp.read().lstrip().startswith(b"<svg")
+
+
+def test_scan_at_records_the_scan_as_taken_then(tmp_path: Path):
+    if shutil.which("bandit") is None:
+        pytest.skip("bandit is not installed")
+    repo = checkout(tmp_path, "scanned")
+    suture(repo, "scan", "--tool", "bandit", "--at", "2026-02-01T10:00:00Z")
+    report = json.loads(suture(repo, "metrics", "--until", "2026-02-07", "--format", "json").stdout)
+    assert report["findings"] >= 1
+    # Sunday 1 Feb belongs to the ISO week of Monday 26 Jan: every finding is new then, none before
+    assert report["velocity"][0]["week"] == "2026-01-26" and report["velocity"][0]["new"] == report["findings"]
