@@ -75,8 +75,7 @@ def classify_findings(
     key = outcomes.outcome_key(outcomes.CLASSIFY, settings, engine, ws.project.head)
     done = {} if retry_failed else outcomes.final_outcomes(store, [f.id for f in findings], outcomes.CLASSIFY, key)
     skipped = {f.id: Classified(f, _kept_verdict(done[f.id]), skipped=done[f.id].describe(),
-                                dismissal=store.get_proposal(done[f.id].proposal_id) if done[f.id].proposal_id
-                                else None)
+                                dismissal=store.get_proposal(pid) if (pid := done[f.id].proposal_id) else None)
                for f in findings if f.id in done}
     todo = [f for f in findings if f.id not in skipped]
     results: list[Classified] = []

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import cast
 
 from agent.engines.base import BaseEngine, Draft, Feedback
 from agent.engines.builtin.edits import EditBuildError, edits_between
 from agent.errors import SutureError
 from agent.evals.cases import EvalCase
-from agent.models import Context, Finding, Verdict
+from agent.models import Context, Finding, Verdict, VerdictLabel
 
 REFERENCE_ENGINES = ("oracle", "null", "saboteur")
 
@@ -31,7 +32,8 @@ class OracleEngine(BaseEngine):
         self.case = case
 
     def classify(self, finding: Finding, context: Context, project_root: Path) -> Verdict | None:
-        return Verdict(verdict=self.case.label, confidence=1.0, rationale=f"reference label: {self.case.reason}",
+        label = cast(VerdictLabel, self.case.label)  # one of cases.LABELS, checked when the case is loaded
+        return Verdict(verdict=label, confidence=1.0, rationale=f"reference label: {self.case.reason}",
                        source="oracle")
 
     def draft(self, finding: Finding, context: Context, project_root: Path,
