@@ -34,7 +34,7 @@ def metrics(
     repo: Annotated[str | None, typer.Option("--repo", "-r", metavar="REPO", help="Only this repo: its key (see "
                                              "`suture repo list`), its --name, or a checkout path. Default: every "
                                              "repo in the store.")] = None,
-    by: Annotated[list[str] | None, typer.Option("--by", help="Break down by severity, tier, team, lane, repo "
+    by: Annotated[list[str] | None, typer.Option("--by", metavar="KEY", help="Break down by severity, tier, team, lane, repo "
                                                  "(findings; default severity and tier) and engine, model, "
                                                  "prompt_hash (proposals). Repeat.")] = None,
     fmt: Annotated[MetricsFmt, typer.Option("--format", "-f", help="table for people, json for machines, html for "
