@@ -133,7 +133,6 @@ def cycles(graph: Graph) -> set[frozenset[str]]:
 KNOWN_CYCLES = {
     frozenset({"agent.validate.project_env", "agent.validate.runner"}),
     frozenset({"agent.triage.rank", "agent.triage.reachability"}),
-    frozenset({"agent.ingest.closing", "agent.ingest.sarif", "agent.ingest.sarif_stream"}),
 }
 
 

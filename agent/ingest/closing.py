@@ -19,12 +19,9 @@ Everything here is pure: it reads the raw run and the parse, and returns one-lin
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
 
+from agent.ingest.sarif_log import RunParse, SarifParse
 from agent.ingest.sarif_rules import arr, obj
-
-if TYPE_CHECKING:
-    from agent.ingest.sarif import RunParse, SarifParse
 
 PAST_END_NOTE = "lines past the end of their file"
 

@@ -3,81 +3,40 @@
 `load_sarif` reads and sanity-checks a file, `schema_problems` lists schema violations as warnings (real
 tools write slightly invalid logs; the valid parts are still used), and `parse_sarif` turns each run into
 fingerprinted Findings plus SkippedResults that say, per result, why it could not become a Finding.
-Path handling lives in sarif_paths.py; rule, message, CWE/CVE, severity and confidence in sarif_rules.py.
+Path handling lives in sarif_paths.py; rule, message, CWE/CVE, severity and confidence in sarif_rules.py;
+the error, the top-level log check and the parse results (RunParse, SarifParse) in sarif_log.py. Logs of
+sarif_stream.STREAM_THRESHOLD bytes or more are read as a stream (sarif_stream.py, `parse_sarif_file`).
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from jsonschema import Draft4Validator
 from pydantic import ValidationError
 
-from agent.errors import SutureError
 from agent.gc_pause import paused_gc
 from agent.ingest import sarif_rules as rules
+from agent.ingest import sarif_stream
 from agent.ingest.closing import PAST_END_NOTE, run_failure
 from agent.ingest.fingerprint import FingerprintBasis, finding_fingerprint, fingerprint_context
 from agent.ingest.json_limits import check_nesting, may_hold_surrogates, scrub_surrogates
 from agent.ingest.path_map import PathMap
 from agent.ingest.sarif_labels import RuleLabelMemo
+from agent.ingest.sarif_log import RunParse, SarifError, SarifParse, check_log
 from agent.ingest.sarif_paths import PathRejected, PathResolver
 from agent.ingest.sarif_spill import Numbering, Record, Spill, SpilledFindings
 from agent.models import Finding, FlowStep, Location, SkippedResult, utcnow
 
 SCHEMA_PATH = Path(__file__).parent / "schema" / "sarif-schema-2.1.0.json"
-SUPPORTED_VERSION = "2.1.0"
 _TOOL_ALIASES = {"semgrep oss": "semgrep", "semgrep pro": "semgrep", "semgrep pro engine": "semgrep"}
 _NOT_A_PROBLEM_KINDS = {"pass": "the check passed", "notApplicable": "the check does not apply"}
-_JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
 
 obj, arr = rules.obj, rules.arr
-
-
-class SarifError(SutureError):
-    """A file that cannot be read as a SARIF 2.1.0 log."""
-
-
-@dataclass
-class RunParse:
-    """One SARIF run: which tool produced it, the findings, the results skipped and why, and warnings."""
-
-    run_index: int
-    tool: str
-    tool_version: str | None
-    scope: str  # tool, plus the automationDetails category when present: what a later full scan replaces
-    result_count: int
-    # a list, or for a streamed log (sarif_stream) a SpilledFindings: iterable, sized, read back when iterated
-    findings: list[Finding] | SpilledFindings = field(default_factory=list)
-    skipped: list[SkippedResult] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    failure: str | None = None  # why the tool's run was not successful (closing.run_failure), or None
-    suppressed: list[Finding] | SpilledFindings = field(default_factory=list)  # suppressed by the log (+ skipped)
-    unplaced: int = 0  # skipped results that could not be placed in the project (not suppressed/pass/absent)
-    past_end: int = 0  # locations whose line is past the end of their file in the project
-
-
-@dataclass
-class SarifParse:
-    source_name: str
-    runs: list[RunParse]
-    runs_null: bool = False  # `runs: null`: the tool failed before it could produce a run (SARIF §3.13.4)
-
-    @property
-    def findings(self) -> list[Finding]:
-        return [finding for run in self.runs for finding in run.findings]
-
-    @property
-    def skipped(self) -> list[SkippedResult]:
-        return [skipped for run in self.runs for skipped in run.skipped]
-
-    @property
-    def warnings(self) -> list[str]:
-        return [f"run {run.run_index} ({run.tool}): {w}" for run in self.runs for w in run.warnings]
 
 
 @dataclass
@@ -91,26 +50,10 @@ class _Draft:
     suppressed: str | None = None  # the skip reason of a result its log suppresses (kept as a finding too)
 
 
-def _check_log(log: object, name: str) -> dict:
-    if not isinstance(log, dict):
-        kind = _JSON_TYPES.get(type(log), "null" if log is None else type(log).__name__)
-        raise SarifError(f"{name} is not a SARIF log: the top-level JSON value is {kind}, not an object")
-    if "version" not in log and "runs" not in log:
-        raise SarifError(f"{name} is not a SARIF log: it has neither 'version' nor 'runs'")
-    version = log.get("version")
-    if version != SUPPORTED_VERSION:
-        raise SarifError(f"{name}: SARIF version {version!r} is not supported (suture reads {SUPPORTED_VERSION})")
-    if "runs" not in log or not isinstance(log["runs"], (list, type(None))):
-        raise SarifError(f"{name} is not a SARIF log: 'runs' is missing or not an array")
-    return log
-
-
 def load_sarif(path: Path) -> dict:
     """Read a SARIF 2.1.0 log; raise SarifError (a SutureError) with a one-line reason otherwise. A log of
     sarif_stream.STREAM_THRESHOLD bytes or more is streamed: its runs' `results` are read from the file when
     parse_sarif iterates them, so memory is bounded by the findings, not by the file."""
-    from agent.ingest import sarif_stream  # it builds on this module
-
     path = Path(path)
     try:
         if path.stat().st_size >= sarif_stream.STREAM_THRESHOLD:
@@ -139,7 +82,7 @@ def decode_sarif(raw: bytes, name: str) -> dict:
         ) from error
     if may_hold_surrogates(raw):
         scrub_surrogates(log)
-    return _check_log(log, name)
+    return check_log(log, name)
 
 
 @functools.lru_cache(maxsize=1)
@@ -151,9 +94,7 @@ def schema_problems(log: dict, limit: int = 20) -> list[str]:
     """Violations of the OASIS SARIF 2.1.0 schema, one line each ("at <json path>: <problem>"), at most
     `limit` plus a count of the rest. These are warnings: parse_sarif still reads what it can. The results of
     a streamed log (load_sarif) are not checked; a line says so."""
-    from agent.ingest.sarif_stream import schema_view
-
-    log, streamed = schema_view(log)
+    log, streamed = sarif_stream.schema_view(log)
     problems: list[str] = ["results not checked (a log this large is streamed)"] if streamed else []
     total = 0
     for error in _validator().iter_errors(log):
@@ -445,7 +386,7 @@ def parse_sarif(log: dict, project_root: Path | None = None, *, source_name: str
     as given and absolute paths are related to the scan's working directory or skipped. `path_map` (shared by
     the runs) maps paths recorded on another machine and counts each mapping it uses (path_map.py).
     """
-    log = _check_log(log, source_name or "SARIF log")
+    log = check_log(log, source_name or "SARIF log")
     now = utcnow()
     root = Path(project_root) if project_root is not None else None
     if root is not None and not root.is_dir():
@@ -456,3 +397,10 @@ def parse_sarif(log: dict, project_root: Path | None = None, *, source_name: str
             runs=[_parse_run(run, index, root, now, path_map) for index, run in enumerate(log["runs"] or [])],
             runs_null=log["runs"] is None,
         )
+
+
+def parse_sarif_file(path: Path, project_root: Path | None = None, *, source_name: str = "", **options
+                     ) -> SarifParse:
+    """`parse_sarif(load_sarif(path), ...)` for a log of any size, always streamed. Options are parse_sarif's."""
+    return parse_sarif(sarif_stream.load_streamed(path), project_root, source_name=source_name or str(path),
+                       **options)

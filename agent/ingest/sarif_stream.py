@@ -26,7 +26,7 @@ from typing import BinaryIO
 import ijson
 
 from agent.ingest.json_limits import MAX_NESTING, scrub_surrogates
-from agent.ingest.sarif import SarifError, SarifParse, _check_log, parse_sarif
+from agent.ingest.sarif_log import SarifError, check_log
 
 STREAM_THRESHOLD = 64 * 1024 * 1024  # logs this large are streamed by ingest; smaller ones are loaded whole
 _RESULT_PREFIX = "runs.item.results.item"
@@ -143,7 +143,7 @@ def read_skeleton(path: Path) -> tuple[dict, list[int | None]]:
     if not hasattr(builder, "value"):
         raise SarifError(f"invalid JSON in {path}: the file is empty")
     log = builder.value if _NO_LONE_SURROGATES else scrub_surrogates(builder.value)
-    return _check_log(log, str(path)), counts
+    return check_log(log, str(path)), counts
 
 
 def load_streamed(path: Path) -> dict:
@@ -160,12 +160,6 @@ def load_streamed(path: Path) -> dict:
                 run["results"] = StreamedResults(cursor, start, count)
                 start += count
     return log
-
-
-def parse_sarif_file(path: Path, project_root: Path | None = None, *, source_name: str = "", **options
-                     ) -> SarifParse:
-    """`parse_sarif(load_sarif(path), ...)` for a log of any size, always streamed. Options are parse_sarif's."""
-    return parse_sarif(load_streamed(path), project_root, source_name=source_name or str(path), **options)
 
 
 def schema_view(log: dict) -> tuple[dict, bool]:

@@ -11,8 +11,8 @@ import pytest
 
 from agent.errors import SutureError
 from agent.ingest import sarif_stream
-from agent.ingest.sarif import load_sarif, parse_sarif, schema_problems
-from agent.ingest.sarif_stream import StreamedResults, parse_sarif_file
+from agent.ingest.sarif import load_sarif, parse_sarif, parse_sarif_file, schema_problems
+from agent.ingest.sarif_stream import StreamedResults
 from tests.conftest import SHARED
 
 LOGS = sorted([*SHARED.glob("sarif-samples/*.sarif"), *SHARED.glob("sarif-conformance/*.sarif")]) \

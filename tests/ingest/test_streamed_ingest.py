@@ -15,9 +15,8 @@ import sqlalchemy as sa
 
 from agent import app
 from agent.ingest import sarif_stream
-from agent.ingest.sarif import load_sarif, parse_sarif
+from agent.ingest.sarif import load_sarif, parse_sarif, parse_sarif_file
 from agent.ingest.sarif_spill import SpilledFindings
-from agent.ingest.sarif_stream import parse_sarif_file
 from agent.store import Store
 from agent.store import scans as store  # SCAN_BATCH lives here
 from agent.store.schema import scans_t
