@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
+
+from agent.code.path_kind import path_kind
 
 SKIP_DIRS = frozenset(
     {
@@ -115,12 +117,10 @@ class RepoFiles:
 
 
 def is_test_path(rel_path: str) -> bool:
-    """Test files by the common conventions: test_*.py, *_test.py, or anything under a tests/ folder."""
-    p = PurePosixPath(rel_path)
-    if p.name in ("__init__.py", "conftest.py"):
-        return False
-    return (
-        p.name.startswith("test_")
-        or p.stem.endswith("_test")
-        or any(part in ("tests", "test") for part in p.parts[:-1])
-    )
+    """A file of tests, for "related tests": test code by agent.code.path_kind (the rule every part of suture uses:
+    test modules, files under test folders), except conftest.py and __init__.py, which hold fixtures and package
+    markers rather than tests."""
+    return path_kind(rel_path) == "test" and rel_path.replace("\\", "/").rsplit("/", 1)[-1] not in _NOT_TESTS
+
+
+_NOT_TESTS = frozenset({"__init__.py", "conftest.py"})

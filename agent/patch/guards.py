@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.code.path_kind import TEST_DIRS, path_kind
 from agent.errors import SutureError
 from agent.models import Edit
 from agent.patch.harness import harness_rule, is_manifest, manifest_change_rule
@@ -37,7 +38,9 @@ class GuardConfig:
     allow_new_files: bool = True
     max_file_bytes: int = 2_000_000
     forbidden_dirs: tuple[str, ...] = (".git", ".suture")
-    test_dirs: tuple[str, ...] = ("tests", "test")
+    # test code is what agent.code.path_kind says it is; these add to that rule (they cannot narrow it: a file
+    # the rest of suture treats as test code is a test file to the guard too)
+    test_dirs: tuple[str, ...] = tuple(sorted(TEST_DIRS))
     test_files: tuple[str, ...] = (
         "test_*.py",
         "*_test.py",
@@ -105,7 +108,10 @@ def _inside(path: Path, root: Path) -> bool:
 
 
 def is_test_path(path: str, config: GuardConfig) -> bool:
-    """True for files under a test directory or named like a test module (test_*.py, conftest.py, ...)."""
+    """True for test code by agent.code.path_kind, and for files under a `config.test_dirs` folder or named like
+    one of `config.test_files` (any letter case: test_*.py, conftest.py, *.spec.*, ...)."""
+    if path_kind(path) == "test":
+        return True
     parts = path.split("/")
     if any(part.lower() in config.test_dirs for part in parts[:-1]):
         return True

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
+from agent.code.path_kind import path_kind as shared_path_kind
 from agent.context.redact import live_credentials
 from agent.models import Factor, Finding, Rank, Verdict, utcnow
 from agent.triage.config import TriageConfig, cvss_base_score
@@ -37,28 +38,16 @@ CVSS_VECTOR = re.compile(r"CVSS:(?:3\.[01]|4\.0)/[A-Za-z:/]+")
 
 _IMPORT_RULE = re.compile(r"^B4(0[1-9]|1[0-5])$")  # bandit's blacklist-import checks
 _IMPORT_LINE = re.compile(r"^\s*(import\s+[\w.]+|from\s+[\w.]+\s+import\b)")
-_TEST_PATH = re.compile(
-    r"(^|/)(tests?|testing|spec|__tests__)(/|$)|(^|/)test_[^/]*\.py$|_test\.py$|(^|/)conftest\.py$", re.IGNORECASE
-)
-_EXAMPLE_PATH = re.compile(r"(^|/)(examples?|samples?|demos?|docs?)(/|$)", re.IGNORECASE)
-_VENDOR_PATH = re.compile(r"(^|/)(vendor|vendored|_vendor|third_party|node_modules|site-packages|dist|build)(/|$)",
-                          re.IGNORECASE)
-_GENERATED_PATH = re.compile(r"(^|/)migrations/|_pb2(_grpc)?\.py$|\.generated\.|(^|/)generated/", re.IGNORECASE)
+_PRODUCTION_KINDS = frozenset({"source", "config"})
 
 
 @lru_cache(maxsize=1 << 16)
 def path_kind(path: str) -> str | None:
-    """'test', 'vendored', 'generated' or 'example' when the path says so, else None (production code).
-    Memoized: a large scan reports many findings per file."""
-    if _TEST_PATH.search(path):
-        return "test"
-    if _VENDOR_PATH.search(path):
-        return "vendored"
-    if _GENERATED_PATH.search(path):
-        return "generated"
-    if _EXAMPLE_PATH.search(path):
-        return "example"
-    return None
+    """'test', 'vendored', 'generated' or 'example' when the path says so (agent.code.path_kind, the rule every part
+    of suture uses), else None (production code: source and configuration). Memoized: a large scan reports many
+    findings per file."""
+    kind = shared_path_kind(path)
+    return None if kind in _PRODUCTION_KINDS else kind
 
 
 def is_import_only(finding: Finding) -> bool:

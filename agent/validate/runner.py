@@ -29,6 +29,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from agent.code.path_kind import is_test_module
 from agent.errors import SutureError
 from agent.models import TestRun
 from agent.validate.junit import JUnitError, parse_junit
@@ -451,4 +452,5 @@ def _has_test_files(project_dir: Path) -> bool:
 
 
 def _is_test_file(name: str) -> bool:
-    return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
+    """A Python test module pytest collects (agent.code.path_kind.is_test_module)."""
+    return name.endswith(".py") and is_test_module(name)

@@ -14,6 +14,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from agent.code.path_kind import is_test_module
 from agent.code.pyparse import parse_python
 from agent.validate.runner import is_pytest_command
 
@@ -23,8 +24,8 @@ MAX_FILES = 5000  # beyond this the project is too large to map cheaply: run the
 
 
 def is_test_file(rel_path: str) -> bool:
-    name = rel_path.rsplit("/", 1)[-1]
-    return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
+    """A Python file pytest collects as tests (agent.code.path_kind.is_test_module)."""
+    return rel_path.endswith(".py") and is_test_module(rel_path)
 
 
 def module_names(project_dir: Path, rel_path: str) -> set[str]:

@@ -33,12 +33,11 @@ Weak (never a dismissal on their own): `format_without_fields`, constant input t
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Literal
 
 from agent.code.file_facts import FileFacts, facts_from_source
+from agent.code.path_kind import classify_path
 from agent.code.sinks import SinkFacts
 from agent.context.redact import live_credentials
 from agent.models import Finding, Verdict
@@ -48,13 +47,6 @@ Supports = Literal["false_positive", "true_positive"]
 INJECTION_CWES = frozenset({77, 78, 89, 94, 95})
 INJECTION_RULE_IDS = frozenset({"B102", "B307", "B601", "B602", "B603", "B604", "B605", "B606", "B608",
                                 "B610", "B611"})
-TEST_DIRS = frozenset({"tests", "test", "testing"})
-STRICT_TEST_DIRS = frozenset({"tests"})  # folders that hold tests only; `test/` and `testing/` may be shipped helpers
-EXAMPLE_DIRS = frozenset({"examples", "example", "samples", "demo", "demos"})
-VENDOR_DIRS = frozenset({"vendor", "vendored", "_vendor", "third_party", "thirdparty", "site-packages",
-                         "node_modules"})
-GENERATED_DIRS = frozenset({"migrations"})
-_GENERATED_HEADER = re.compile(r"#.*(\bgenerated\b|do not edit|@generated)", re.IGNORECASE)
 WEAK_HASH_RULES = frozenset({"B303", "B324"})
 WEAK_HASH_CWES = frozenset({327, 328, 916})
 RANDOM_RULES = frozenset({"B311"})
@@ -76,25 +68,19 @@ class Evidence:
 
 
 def path_evidence(path: str, source: str = "") -> list[Evidence]:
-    """Evidence from where the code lives: test, example, vendored or generated code."""
-    pure = PurePosixPath(path)
-    dirs = {part.lower() for part in pure.parts[:-1]}
-    name = pure.name
-    found: list[Evidence] = []
-    test_module = name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
-    if test_module or dirs & STRICT_TEST_DIRS:
-        found.append(Evidence("test_code", f"{path} is test code", "false_positive", strong=True))
-    elif dirs & TEST_DIRS:
-        found.append(Evidence("test_code", f"{path} is in a test folder that may ship with the package",
-                              "false_positive"))
-    if dirs & EXAMPLE_DIRS:
-        found.append(Evidence("example_code", f"{path} is example code", "false_positive"))
-    if dirs & VENDOR_DIRS:
-        found.append(Evidence("vendored_code", f"{path} is vendored third-party code", "false_positive"))
-    header = "\n".join(source.splitlines()[:5])
-    if dirs & GENERATED_DIRS or name.endswith(("_pb2.py", "_pb2_grpc.py")) or _GENERATED_HEADER.search(header):
-        found.append(Evidence("generated_code", f"{path} is generated code", "false_positive"))
-    return found
+    """Evidence from where the code lives (agent.code.path_kind): test code is strong evidence only when the path
+    proves it (a test module, conftest.py, a tests/ folder); test/, testing/ and spec/ folders may ship with the
+    package, and example, vendored and generated code may still run, so those are weak."""
+    info = classify_path(path, "\n".join(source.splitlines()[:5]))
+    if info.kind == "test":
+        if info.certain:
+            return [Evidence("test_code", f"{path} is test code", "false_positive", strong=True)]
+        return [Evidence("test_code", f"{path} is in a test folder that may ship with the package", "false_positive")]
+    detail = _LOCATION_DETAIL.get(info.kind)
+    return [Evidence(f"{info.kind}_code", f"{path} is {detail}", "false_positive")] if detail else []
+
+
+_LOCATION_DETAIL = {"example": "example code", "vendored": "vendored third-party code", "generated": "generated code"}
 
 
 # Rules whose risk is not the argument's content, so a constant argument is no evidence against them:
