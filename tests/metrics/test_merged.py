@@ -63,3 +63,19 @@ def test_default_branch_prefers_the_setting_then_origin_head(tmp_path: Path):
     git(bare, "init", "-q", "-b", "work")
     commit(bare, "a.py", "a = 1\n")
     assert default_branch(bare) is None
+
+
+def test_events_once_and_repo_paths_on_every_backend(store_url: str, tmp_path: Path):
+    here, gone = tmp_path / "here", tmp_path / "gone"
+    here.mkdir()
+    store = Store(store_url, "github.com/org/app")
+    try:
+        store.note_repo_path("github.com/org/app", str(gone))  # registered by the opener; its path recorded now
+        store.note_repo_path("github.com/org/app", str(here))  # the recorded folder is not here: replaced
+        store.note_repo_path("github.com/org/app", str(tmp_path))  # the recorded one exists: kept
+        assert [(r["repo"], r["detail"]) for r in store.list_repos()] == [("github.com/org/app", {"path": str(here)})]
+        assert store.add_event(MERGE, ID, {"branch": "suture/ab12cd34"}, once=True) is True
+        assert store.add_event(MERGE, ID, {"branch": "suture/ab12cd34"}, once=True) is False
+        assert [(e.kind, e.subject, e.repo) for e in store.events(kinds=[MERGE])] == [(MERGE, ID, "github.com/org/app")]
+    finally:
+        store.close()
