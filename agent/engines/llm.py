@@ -69,7 +69,7 @@ class LLMEngine(BaseEngine):
         prompts_root: Path | None = None,
         spend: SpendGuard | None = None,
     ) -> None:
-        self.model = model
+        self.model: str = model  # always a model (the Engine protocol allows None for engines without one)
         self.name = f"llm:{model}"
         self.cache = cache
         self.spend = spend or SpendGuard()
@@ -214,12 +214,13 @@ class LLMEngine(BaseEngine):
 
 
 def _parsed_draft(text: str, known_paths: list[str], usage: Usage, prompt_hash: str, params: dict) -> Draft:
-    common = {"usage": usage, "prompt_hash": prompt_hash, "model_params": params, "raw_reply": text}
     try:
         edits = parse_model_edits(text, known_paths=known_paths)
     except EditParseError as exc:
-        return Draft(rationale=prose_outside_edits(text), error=str(exc), **common)
-    return Draft(edits=edits, rationale=prose_outside_edits(text), **common)
+        return Draft(rationale=prose_outside_edits(text), error=str(exc), usage=usage, prompt_hash=prompt_hash,
+                     model_params=params, raw_reply=text)
+    return Draft(edits=edits, rationale=prose_outside_edits(text), usage=usage, prompt_hash=prompt_hash,
+                 model_params=params, raw_reply=text)
 
 
 def _redacted(feedback: Feedback) -> Feedback:
