@@ -101,9 +101,9 @@ def show_tables(view: MetricsView, console=None) -> None:
         mttr.add_column(key)
     for column in ("fixed", "open", "mean", "median", "p90"):
         mttr.add_column(column, justify="right")
-    for row in r.mttr:
-        mttr.add_row(*(render.escape(row.group[k]) for k in r.by), str(row.fixed), str(row.open),
-                     _days(row.days.mean), _days(row.days.median), _days(row.days.p90))
+    for m in r.mttr:
+        mttr.add_row(*(render.escape(m.group[k]) for k in r.by), str(m.fixed), str(m.open),
+                     _days(m.days.mean), _days(m.days.median), _days(m.days.p90))
     console.print(mttr)
     weeks = Table(title="Per week (ISO week starting Monday)")
     for column in ("week", "new", "fixed", "backlog"):
@@ -116,9 +116,9 @@ def show_tables(view: MetricsView, console=None) -> None:
         sla.add_column(key)
     for column in ("met", "missed", "open", "compliance"):
         sla.add_column(column, justify="right")
-    for row in r.sla:
-        sla.add_row(*(render.escape(row.group[k]) for k in r.by), str(row.met), str(row.missed), str(row.open),
-                    _rate(row.compliance))
+    for s in r.sla:
+        sla.add_row(*(render.escape(s.group[k]) for k in r.by), str(s.met), str(s.missed), str(s.open),
+                    _rate(s.compliance))
     console.print(sla)
     p, v = r.time_to_first_proposal, r.time_to_first_review
     console.print(f"Time to first proposal: median {_days(p.median)} d, p90 {_days(p.p90)} d ({p.count} findings) · "
