@@ -13,11 +13,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 
-from agent.code.path_kind import path_kind as shared_path_kind
 from agent.context.redact import live_credentials
 from agent.models import Factor, Finding, Rank, Verdict, utcnow
+from agent.triage.code_kind import path_kind
 from agent.triage.config import TriageConfig, cvss_base_score
 from agent.triage.cwe import cwe_points
 from agent.triage.feeds import Feeds
@@ -38,16 +37,6 @@ CVSS_VECTOR = re.compile(r"CVSS:(?:3\.[01]|4\.0)/[A-Za-z:/]+")
 
 _IMPORT_RULE = re.compile(r"^B4(0[1-9]|1[0-5])$")  # bandit's blacklist-import checks
 _IMPORT_LINE = re.compile(r"^\s*(import\s+[\w.]+|from\s+[\w.]+\s+import\b)")
-_PRODUCTION_KINDS = frozenset({"source", "config"})
-
-
-@lru_cache(maxsize=1 << 16)
-def path_kind(path: str) -> str | None:
-    """'test', 'vendored', 'generated' or 'example' when the path says so (agent.code.path_kind, the rule every part
-    of suture uses), else None (production code: source and configuration). Memoized: a large scan reports many
-    findings per file."""
-    kind = shared_path_kind(path)
-    return None if kind in _PRODUCTION_KINDS else kind
 
 
 def is_import_only(finding: Finding) -> bool:

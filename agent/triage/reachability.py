@@ -37,6 +37,7 @@ from agent.engines.builtin.evidence import Evidence, file_evidence
 from agent.engines.builtin.fixers import candidate_fixers, fixers_for
 from agent.engines.builtin.fixers.base import SourceParseError, parse_source
 from agent.models import Finding, Location
+from agent.triage.code_kind import path_kind
 
 __all__ = ["EntryPoint", "FileFacts", "ReachabilityIndex", "analyse_source"]
 
@@ -97,8 +98,6 @@ class ReachabilityIndex:
     def call_graph(self) -> CallGraph:
         """The project's call graph (built on first use; see the module docstring)."""
         if self._graph is None:
-            from agent.triage.rank import path_kind  # rank imports this module
-
             graph = CallGraph()
             for path in _python_files(self.files.root, path_kind):
                 facts = self.facts(path)
