@@ -60,7 +60,7 @@ def metrics(
     elif fmt == MetricsFmt.html:
         from agent.metrics.html import render_html
 
-        text = render_html(view.report)
+        text = render_html(view.report, view.notes)
     else:
         if out is None:
             show_tables(view)
@@ -92,10 +92,15 @@ def show_tables(view: MetricsView, console=None) -> None:
 
     console = console or render.out
     r = view.report
-    console.print(f"Window: {render.escape(str(r.since or 'all history'))} → {render.escape(str(r.until))} · "
+    since = r.since.strftime("%Y-%m-%d %H:%M UTC") if r.since else "all history"
+    console.print(f"Window: {since} → {r.until.strftime('%Y-%m-%d %H:%M UTC')} · "
                   f"{r.findings} findings in {len(view.repos)} repo(s) · fixed by suture {r.fixed_by['suture']}, "
                   f"manually {r.fixed_by['manual']}" + (f" · newly merged: {len(view.merged_now)}"
                                                         if view.merged_now else ""))
+    if not r.findings and not r.proposals:
+        console.print("No findings in this window. Run `suture scan`, or backfill CI history with "
+                      "`suture ingest FILE.sarif --at TIME`.", markup=False)
+        return
     mttr = Table(title="Time to remediate (days)")
     for key in r.by:
         mttr.add_column(key)
@@ -123,7 +128,10 @@ def show_tables(view: MetricsView, console=None) -> None:
     p, v = r.time_to_first_proposal, r.time_to_first_review
     console.print(f"Time to first proposal: median {_days(p.median)} d, p90 {_days(p.p90)} d ({p.count} findings) · "
                   f"to first review: median {_days(v.median)} d, p90 {_days(v.p90)} d ({v.count} findings)")
-    keys = list(r.proposals[0].group) if r.proposals else []
+    if not r.proposals:
+        console.print("No suture proposals in this window.")
+        return
+    keys = list(r.proposals[0].group)
     props = Table(title="Proposals")
     for key in keys:
         props.add_column(key)

@@ -8,6 +8,7 @@ autoescape. matplotlib is imported here only, so the CLI starts without it.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
@@ -24,6 +25,7 @@ th:first-child,td:first-child{text-align:left}figure{margin:0 0 1.5rem}figcaptio
 <h1>Remediation metrics</h1>
 <p>Window: {{ r.since or "all history" }} → {{ r.until }} · {{ r.findings }} findings ·
 fixed by suture: {{ r.fixed_by.suture }}, manually: {{ r.fixed_by.manual }}</p>
+{% if notes %}<ul class="notes">{% for note in notes %}<li>{{ note }}</li>{% endfor %}</ul>{% endif %}
 <h2>Detection vs remediation, per week</h2>
 <figure id="velocity-chart">{{ velocity_svg }}<figcaption>new and fixed findings per week; the line is the backlog
 </figcaption></figure>
@@ -58,9 +60,10 @@ else "–" }} days ({{ r.time_to_first_proposal.count }} findings) · time to fi
 """
 
 
-def render_html(report: MetricsReport) -> str:
+def render_html(report: MetricsReport, notes: Sequence[str] = ()) -> str:
+    """The page; `notes` (what the report could not know, e.g. a repo without a checkout) are listed first."""
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
-    return env.from_string(_PAGE).render(r=report, velocity_svg=Markup(velocity_svg(report)),
+    return env.from_string(_PAGE).render(r=report, notes=list(notes), velocity_svg=Markup(velocity_svg(report)),
                                          mttr_svg=Markup(mttr_svg(report)))
 
 

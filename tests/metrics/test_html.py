@@ -26,3 +26,9 @@ def test_names_from_the_store_are_escaped():
     page = render_html(report(lives, PROPOSALS, until=UNTIL, by=["team"]))
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_notes_are_listed_and_escaped():
+    page = render_html(report([], [], until=UNTIL), ["<img src=x onerror=alert(1)>: no checkout"])
+    assert '<ul class="notes"><li>&lt;img src=x onerror=alert(1)&gt;: no checkout</li></ul>' in page
+    assert "<img" not in page
