@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -109,7 +109,7 @@ def metrics(store: Store, repo: str | None = None, since: datetime | None = None
     for t in times:
         tier, team, lane, due = triaged.get(t.finding_id, (None, None, None, None))
         export_at = exported.get(t.finding_id)
-        fixed_by = None if t.fixed_at is None else (
+        fixed_by: Literal["suture", "manual"] | None = None if t.fixed_at is None else (
             "suture" if export_at is not None and export_at <= t.fixed_at else "manual")
         lives.append(FindingLife(t.finding_id, t.first_seen, t.severity, t.repo, tier, team, lane, t.fixed_at, due,
                                  fixed_by, offered.get(t.finding_id), reviewed.get(t.finding_id)))
@@ -165,7 +165,7 @@ def _triage(store: Store, findings: list[Finding], checkout: Path, settings: Any
         config = parse_triage_config({}, checkout)
     code = ReachabilityIndex(checkout, StoreFactsCache(store.engine))
     result = triage_findings(findings, config, checkout, checkout / ".suture", store.latest_verdicts(), code=code)
-    placed = {}
+    placed: dict[str, tuple[int | None, str | None, str | None, datetime | None]] = {}
     for row in result.rows:
         for finding in row.group.findings:
             placed[finding.id] = (row.decision.tier, row.team, row.decision.lane, row.decision.due)
@@ -202,7 +202,7 @@ def _proposal_lives(store: Store, events: dict[str, list[Event]], finding_ids: s
         first(offered, p.finding_id, offer)
         first(reviewed, p.finding_id, reviews[0].at if reviews else None)
         first(exported, p.finding_id, export)
-        decision = "approved" if p.state in ("approved", "exported") else "rejected" if p.state == "rejected" else None
+        decision: Literal["approved", "rejected"] | None = "approved" if p.state in ("approved", "exported") else "rejected" if p.state == "rejected" else None
         lives.append(ProposalLife(p.id, p.finding_id, p.engine, p.created_at, p.model, p.prompt_hash, decision,
                                   reviews[-1].at if reviews and decision else None, export is not None,
                                   any(e.kind == MERGE for e in history)))

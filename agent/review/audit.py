@@ -120,7 +120,7 @@ def verify(rows: list[dict[str, Any]], head: tuple[int, str] | None,
     problems: list[Problem] = []
     prev_hash, prev_seq = GENESIS, 0
     last_by_proposal: dict[str, dict[str, Any]] = {}
-    first_diff: dict[str, str] = {}
+    first_diff: dict[str, str | None] = {}
     for row in sorted(rows, key=lambda r: (r["seq"] is None, r["seq"] or 0, r["id"])):
         pid, seq = row["proposal_id"], row["seq"]
         where = f"history row {seq} of proposal {pid[:8]} ({_who(row)})"

@@ -236,8 +236,8 @@ class ProposalStore:
             rows = conn.execute(
                 sa.select(transitions_t).where(transitions_t.c.proposal_id == proposal_id).order_by(transitions_t.c.id)
             ).mappings().all()
-        return [Transition(**{k: (bool(v) if k == "override" else v) for k, v in r.items()
-                              if k in _TRANSITION_FIELDS}) for r in rows]
+        return [Transition.model_validate({k: (bool(v) if k == "override" else v) for k, v in r.items()
+                                           if k in _TRANSITION_FIELDS}) for r in rows]
 
     def validated_diff_hash(self, proposal_id: str) -> str | None:
         """The diff hash recorded when the proposal's validation ended (validated, unproven or failed)."""
