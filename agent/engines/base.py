@@ -63,8 +63,12 @@ class Engine(Protocol):
     """What the orchestrator asks of an engine. Inherit `BaseEngine` for the defaults of an engine without a model."""
 
     name: str  # e.g. "builtin" or "llm:openai/gpt-4.1"; recorded on every proposal
-    model: str | None  # the model answering, None for engines without one
     calls_model: bool  # answers come from a model: k candidates and repair rounds can differ, calls run in parallel
+
+    @property
+    def model(self) -> str | None:
+        """The model answering, None for engines without one."""
+        ...
 
     def classify(self, finding: Finding, context: Context, project_root: Path) -> Verdict | None:
         """A verdict on whether the finding is real, or None when the engine has no opinion."""
