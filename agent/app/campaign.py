@@ -191,4 +191,34 @@ def close(name: str, store: str | None = None) -> CampaignView:
         shared.close()
 
 
-__all__ = ["close", "create", "list_campaigns", "open_store", "run", "status"]
+
+
+def enqueue(name: str, store: str | None = None) -> int:
+    """Queue campaign `name`'s pending items for `suture worker` processes (PostgreSQL store; agent.campaign.queue).
+    Returns how many jobs were queued."""
+    from agent.campaign.queue import enqueue as put
+
+    shared = open_store(store)
+    try:
+        if shared.get_campaign(name)["state"] != "open":
+            raise SutureError(f"campaign {name!r} is closed")
+        return put(shared, name)
+    finally:
+        shared.close()
+
+
+def worker(store: str | None = None, concurrency: int = 1, burst: bool = False, lease: timedelta = DEFAULT_LEASE,
+           overrides: dict[str, Any] | None = None) -> None:
+    """Run queued campaign items (agent.campaign.queue) until stopped, or with `burst` until the queue is empty."""
+    from agent.campaign.queue import run_worker
+
+    if concurrency < 1:
+        raise SutureError("--concurrency must be 1 or more")
+    shared = open_store(store)
+    try:
+        run_worker(shared, concurrency, burst, lease, overrides)
+    finally:
+        shared.close()
+
+
+__all__ = ["close", "create", "enqueue", "list_campaigns", "open_store", "run", "status", "worker"]

@@ -26,6 +26,7 @@ NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The campaign's nam
 
 def register(app: typer.Typer) -> None:
     app.add_typer(campaign, name="campaign")
+    app.command("worker")(worker)
 
 
 def _store() -> str | None:
@@ -80,6 +81,8 @@ def run(
     lease_minutes: Annotated[float, typer.Option("--lease-minutes", min=0.1, help="A claim older than this "
                                                  "(a worker on another machine died) is taken over.")] = 10.0,
     model: options.ModelOpt = None, api_base: options.ApiBaseOpt = None, no_cache: options.NoCacheOpt = False,
+    queue: Annotated[bool, typer.Option("--queue", help="Only queue the campaign's findings for `suture worker` "
+                                        "processes (PostgreSQL store), instead of working here.")] = False,
     fmt: FormatOpt = ListFmt.table,
 ) -> None:
     """Work through the campaign in rank order across its repos: each finding drafted, validated and queued for
@@ -87,6 +90,14 @@ def run(
     from datetime import timedelta
 
     from agent.app import campaign as use
+
+    if queue:
+        queued = use.enqueue(name, _store())
+        if fmt == ListFmt.json:
+            render.emit_json({"campaign": name, "queued": queued})
+        else:
+            render.line(f"campaign {name}: {queued} finding(s) queued; start `suture worker` on each machine.")
+        return
 
     overrides: dict[str, Any] = {"model": model, "api_base": api_base, "cache": False if no_cache else None}
     with ExitStack() as stack:
@@ -179,3 +190,24 @@ def close(name: NameArg, fmt: FormatOpt = ListFmt.table) -> None:
         render.emit_json(view.to_json())
         return
     render.line(f"campaign {view.name} closed.")
+
+
+def worker(
+    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Queued findings worked on at "
+                                             "once in this process.")] = 1,
+    burst: Annotated[bool, typer.Option("--burst", help="Exit once the queue is empty (default: wait for more).")
+                     ] = False,
+    lease_minutes: Annotated[float, typer.Option("--lease-minutes", min=0.1, help="A claim older than this is "
+                                                 "taken over.")] = 10.0,
+    model: options.ModelOpt = None, api_base: options.ApiBaseOpt = None, no_cache: options.NoCacheOpt = False,
+) -> None:
+    """Run queued campaign findings (`suture campaign run NAME --queue`) from a PostgreSQL store, through
+    procrastinate; start one on each machine that has the campaign's repos checked out at the same paths. A
+    killed worker's finding is queued again when the next worker starts."""
+    from datetime import timedelta
+
+    from agent.app import campaign as use
+
+    overrides: dict[str, Any] = {"model": model, "api_base": api_base, "cache": False if no_cache else None}
+    use.worker(_store(), concurrency, burst, timedelta(minutes=lease_minutes),
+               {k: v for k, v in overrides.items() if v is not None})

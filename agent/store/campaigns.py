@@ -143,11 +143,13 @@ class CampaignStore:
                                 .order_by(campaign_items_t.c.position)).mappings().all()
         return [_item(r) for r in rows]
 
-    def claim_item(self, name: str, worker: str, lease: timedelta) -> dict[str, Any] | str:
+    def claim_item(self, name: str, worker: str, lease: timedelta, item_id: int | None = None
+                   ) -> dict[str, Any] | str:
         """Take the next item of campaign `name` for `worker`: the first pending one in rank order, or one whose
         claim is older than `lease`. Returns the item (claimed, attempts counted), or why nothing was claimed:
         "closed", "max_proposals", "budget", "empty" (nothing claimable now) or "busy" (the claims held now
-        may use up --max-proposals: ask again when one of them ends)."""
+        may use up --max-proposals: ask again when one of them ends). With `item_id`, only that item (a queued
+        job's) is claimed, if it is claimable."""
         t = campaign_items_t
         now = utcnow()
         with writing(self.engine) as conn:
@@ -172,8 +174,9 @@ class CampaignStore:
                                      ).scalar_one()
                 if spent >= campaign["budget_usd"]:
                     return "budget"
+            which = sa.true() if item_id is None else t.c.id == item_id
             row = conn.execute(sa.select(t.c.id, t.c.state, t.c.claimed_by)
-                               .where(mine, sa.or_(t.c.state == PENDING, expired))
+                               .where(mine, which, sa.or_(t.c.state == PENDING, expired))
                                .order_by(t.c.position).limit(1)).first()
             if row is None:
                 return "empty"
