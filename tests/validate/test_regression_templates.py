@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from agent.engines.builtin.fixers.requests_timeout import RequestsTimeoutFixer
+from agent.engines.builtin.fixers.sql_parameterize import SqlParameterizeFixer
 from agent.engines.builtin.fixers.temp_file import TempFileFixer
 from agent.engines.builtin.fixers.tls_verify import TlsVerifyFixer
 from agent.engines.builtin.fixers.xml_parser import XmlParserFixer
@@ -19,7 +20,7 @@ from tests.validate.test_regression import finding_at
 from tests.validate.test_regression import run_generated as run_in
 
 FIXERS = {"requests_timeout": RequestsTimeoutFixer(), "tls_verify": TlsVerifyFixer(), "temp_file": TempFileFixer(),
-          "xml_parser": XmlParserFixer()}
+          "xml_parser": XmlParserFixer(), "sql_parameterize": SqlParameterizeFixer()}
 
 SHAPES = [
     ("requests_timeout", "requests.get(", """
@@ -149,6 +150,49 @@ SHAPES = [
         def pretty(xml_text, indent="  "):
             return xml.dom.minidom.parseString(xml_text).toprettyxml(indent=indent)
     """),
+    ("sql_parameterize", "cur.execute(", """
+        import sqlite3
+
+
+        def find_user(conn, name):
+            cur = conn.cursor()
+            cur.execute(f"SELECT id FROM users WHERE name = '{name}'")
+            return cur.fetchone()
+    """),
+    ("sql_parameterize", "query = ", """
+        import sqlite3
+
+        DB = sqlite3.connect(":memory:")
+
+
+        def items_of(owner, limit=10):
+            query = "SELECT * FROM items WHERE owner = '%s'" % owner
+            rows = DB.execute(query).fetchall()
+            return rows[:limit]
+    """),
+    ("sql_parameterize", "conn.execute(", """
+        import sqlite3
+
+
+        def get_db():
+            return sqlite3.connect("app.db")
+
+
+        def delete_user(user_id):
+            with get_db() as conn:
+                conn.execute("DELETE FROM users WHERE id = '" + user_id + "'")
+    """),
+    ("sql_parameterize", "conn.execute(", """
+        import sqlite3
+
+
+        def count_orders(customer, db_path="shop.db"):
+            conn = sqlite3.connect(db_path)
+            try:
+                return conn.execute(f"SELECT COUNT(*) FROM orders WHERE customer = '{customer}'").fetchone()[0]
+            finally:
+                conn.close()
+    """),
 ]
 
 
@@ -197,18 +241,26 @@ def test_template_fails_on_the_unpatched_code_and_passes_on_the_fixers_output(tm
                     "    return parser.parse(text)\n"), "not on a standard-library XML module"),
     ("xml_parser", ("import xml.etree.ElementTree as ET\n\n\ndef read(text):\n"
                     "    return ET.fromstring(text.strip())\n"), "does not come straight from the parameter text"),
+    ("sql_parameterize", ("import sqlite3\n\n\ndef find(name):\n"
+                          "    return request.db.execute(f\"SELECT 1 FROM t WHERE n = '{name}'\")\n"),
+     "cannot tell where request"),
+    ("sql_parameterize", ("import sqlite3\n\n\ndef find(cur, name):\n    if name:\n"
+                          "        cur.execute(f\"SELECT 1 FROM t WHERE n = '{name}'\")\n"),
+     "reads its parameter name before the flagged call"),
     ("temp_file", ("import tempfile\n\n\ndef save(items):\n    if not items:\n        return None\n"
      "    path = tempfile.mktemp()\n    return path\n"), "reads its parameter items before the flagged call"),
 ])
 def test_call_sites_a_test_cannot_reach_are_declined(fixer: str, source: str, why: str) -> None:
     line = next(n for n, text in enumerate(source.splitlines(), 1) if "requests.get" in text or "httpx.get" in text
-                or "mktemp(" in text or "parse(" in text or "fromstring(" in text)
+                or "mktemp(" in text or "parse(" in text or "fromstring(" in text
+                or "execute(" in text)
     made = regression_test_source(fixer, finding_at("app/mod.py", line), source)
     assert isinstance(made, RegressionDecline) and why in made.reason, made
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("fixer", "index"), [("requests_timeout", 1), ("temp_file", 8), ("xml_parser", 12)])
+@pytest.mark.parametrize(("fixer", "index"), [("requests_timeout", 1), ("temp_file", 8), ("xml_parser", 12),
+                                               ("sql_parameterize", 15)])
 def test_the_judge_keeps_the_template_test_as_evidence_in_the_sandbox(tmp_path: Path, fixer: str, index: int) -> None:
     """Through agent.validate.regression on a real git worktree, with the sandboxed pytest run and coverage: the
     template's test fails before, passes after and executes the fixer's changed line."""

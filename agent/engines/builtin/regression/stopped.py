@@ -8,7 +8,7 @@ The function's arguments then only have to get it to the call; what it does afte
 - a parameter read before the call (on an earlier line, or on the call's line outside the call) decides whether
   and how the call is reached, so a generic test cannot choose it: declined unless it has a default;
 - a required parameter used only inside the call's arguments, as a whole argument or text pasted into one
-  (an f-string, `+`, a literal dict/list/tuple/set), gets the template's text value;
+  (an f-string, `+`, `%`, `.format`, a literal dict/list/tuple/set), gets the template's text value;
 - any other required parameter, not read before the call, gets None (it is never read in the test).
 Declined as well: coroutines and generators (calling them runs nothing), decorated functions (a decorator may
 change how the function is called or run it elsewhere), `*args`/`**kwargs` that reach the call.
@@ -57,8 +57,11 @@ def stopped_call(source: str, finding: Finding, names: set[str], text: str) -> S
                              "(a method, a nested function, or code run at import time)")
 
 
-def _arguments(module: str, function: ast.FunctionDef | ast.AsyncFunctionDef, call: ast.Call,
-               text: str) -> StoppedCall | RegressionDecline:
+def _arguments(module: str, function: ast.FunctionDef | ast.AsyncFunctionDef, call: ast.Call, text: str,
+               given: dict[str, str] | None = None, built: ast.expr | None = None) -> StoppedCall | RegressionDecline:
+    """How to call `function` up to `call`: parameters in `given` get those values (and may be read anywhere);
+    `built` is an expression assigned before the call whose value the call uses (a query built on the line
+    before), where text-positioned parameters count as reaching the call."""
     name = function.name
     if isinstance(function, ast.AsyncFunctionDef):
         return RegressionDecline(f"{name} is a coroutine function")
@@ -70,45 +73,51 @@ def _arguments(module: str, function: ast.FunctionDef | ast.AsyncFunctionDef, ca
     positional = [p.arg for p in [*a.posonlyargs, *a.args]]
     required = positional[: len(positional) - len(a.defaults)]
     required_kw = [p.arg for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is None]
-    in_call = {id(n) for n in ast.walk(call)}
+    roots: list[ast.expr] = [*call.args, *(k.value for k in call.keywords), *([built] if built is not None else [])]
+    reaching = {id(n): root for root in roots for n in ast.walk(root)}
     star = {s.arg for s in (a.vararg, a.kwarg) if s is not None}
-    values: dict[str, str] = {}
+    values: dict[str, str] = dict(given or {})
     for param in [*required, *required_kw, *star]:
+        if param in values:
+            continue
         read_before = [n for n in ast.walk(function) if isinstance(n, ast.Name) and n.id == param
-                       and id(n) not in in_call and n.lineno <= call.lineno]
+                       and id(n) not in reaching and n.lineno <= call.lineno]
         if read_before:
             return RegressionDecline(f"{name} reads its parameter {param} before the flagged call (line "
                                      f"{read_before[0].lineno}), so a generic test cannot choose it")
-        uses = [n for n in ast.walk(call) if isinstance(n, ast.Name) and n.id == param]
+        uses = [n for n in ast.walk(function) if isinstance(n, ast.Name) and n.id == param and id(n) in reaching]
         if uses and param in star:
             return RegressionDecline(f"*{param} reaches the flagged call; a generic test cannot choose it")
-        if uses and not all(_as_text(call, n) for n in uses):
+        if uses and not all(_as_text(reaching[id(n)], n) for n in uses):
             return RegressionDecline(f"{name}'s parameter {param} reaches the flagged call as something other "
                                      "than text, so a generic test cannot choose it")
         values[param] = text if uses else "None"
     parts = [values[p] for p in required] + [f"{p}={values[p]}" for p in required_kw]
+    parts += [f"{p}={v}" for p, v in (given or {}).items() if p not in required and p not in required_kw]
     return StoppedCall(module, name, call, ", ".join(parts))
 
 
-def _as_text(call: ast.Call, name: ast.Name) -> bool:
-    """True when `name` is one of `call`'s arguments itself, or text pasted into one (f-string, `+`), possibly
+TEXT_NODES = (ast.JoinedStr, ast.FormattedValue, ast.BinOp, ast.Dict, ast.List, ast.Tuple, ast.Set, ast.Call)
+
+
+def _as_text(root: ast.expr, name: ast.Name) -> bool:
+    """True when `name` is `root` itself or text pasted into it (f-string, `+`, `%`, `.format(...)`), possibly
     inside a literal dict, list, tuple or set (headers, a JSON body): places where any text will do."""
-    parents = {id(child): node for node in ast.walk(call) for child in ast.iter_child_nodes(node)}
+    parents = {id(child): node for node in ast.walk(root) for child in ast.iter_child_nodes(node)}
     node: ast.AST = name
-    while True:
+    while node is not root:
         parent = parents.get(id(node))
-        if parent is None:
+        if parent is None or not isinstance(parent, TEXT_NODES):
             return False
-        if parent is call:
-            return node is not call.func
-        if isinstance(parent, ast.BinOp) and not isinstance(parent.op, ast.Add):
+        if isinstance(parent, ast.BinOp) and not isinstance(parent.op, ast.Add | ast.Mod):
             return False
         if isinstance(parent, ast.FormattedValue) and node is not parent.value:
             return False
-        if not isinstance(parent, ast.JoinedStr | ast.FormattedValue | ast.BinOp | ast.Dict | ast.List | ast.Tuple
-                          | ast.Set | ast.keyword):
+        if isinstance(parent, ast.Call) and not (isinstance(parent.func, ast.Attribute)
+                                                 and parent.func.attr == "format" and node is not parent.func):
             return False
         node = parent
+    return True
 
 
 STOPPED_CLASS = '''
