@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.code.pyparse import parse_python
-from agent.validate.runner import PYTEST_DEFAULT_ARGS as PYTEST_ARGS
-from agent.validate.runner import parse_test_command, wants_pytest
+from agent.validate.test_command import PYTEST_DEFAULT_ARGS as PYTEST_ARGS
+from agent.validate.test_command import parse_test_command, wants_pytest
 
 VENV_NAMES = (".venv", "venv", "env")
 GENERIC_HINT = "set test_command in suture.toml, or create .venv in the project with its dependencies and pytest"
