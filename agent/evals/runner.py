@@ -233,6 +233,7 @@ def run_case(case: EvalCase, engine: Engine, settings: Settings, sample: int = 0
 
 def _fix(repo: Path, work: Path, store: Store, base: Baseline, engine: Engine, settings: Settings) -> Proposal:
     """The pipeline's per-finding loop in a worktree of the case repo; the baseline test run is shared."""
+    assert base.target is not None  # run_case returns early for a case without a target
     project = find_project(repo)
     env = ValidationEnv(settings=settings, logs_dir=work / "state" / "logs", commit=project.head)
     if base.functional is not None and not settings.test_command:
@@ -329,6 +330,7 @@ def _rescan_gate(base: Baseline, changed: list[str], gate_root: Path, work: Path
     (when bandit produced it; other tools cannot be re-run here, so the exploit test is the proof) and nothing new
     at `fail_on_new_severity` or worse may appear."""
     target = base.target
+    assert target is not None  # run_case returns early for a case without a target
     files = [p for p in changed if p.endswith(".py") and (gate_root / p).is_file()]
     after = gates.bandit_findings(gate_root, work / "gate-bandit.sarif", files) if files else []
     new = gates.new_findings(base.bandit, after, settings.fail_on_new_severity)
