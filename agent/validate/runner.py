@@ -26,6 +26,7 @@ import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from agent.models import TestRun
 from agent.validate.junit import JUnitError, parse_junit
@@ -198,7 +199,7 @@ def _run(
     if not output.finish(join_timeout=2.0):
         notes.append("[suture] output still held open by a process outside the test group; log cut here")
     log = output.text() + ("\n" + "\n".join(notes) if notes else "")
-    run = {"command": argv, "exit_code": proc.returncode, "duration_s": round(duration, 3), "log": log}
+    run: dict[str, Any] = {"command": argv, "exit_code": proc.returncode, "duration_s": round(duration, 3), "log": log}
     if timed_out:
         return TestRun(ran=True, timed_out=True, **run, **_pytest_counts(junit_path, log, pytest))
     code = proc.returncode
