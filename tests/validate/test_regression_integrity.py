@@ -63,7 +63,7 @@ def test_a_regression_test_edited_in_the_store_is_refused_by_export_and_found_by
     assert git(repo, "log", "--format=%s", f"main..{branch}").startswith("test(security): regression test")
 
 
-def _store_with(tmp_path: Path, regression: RegressionTest | None, facts=audit.proposal_facts) -> tuple[Store, str]:
+def _store_with(tmp_path: Path, regression: RegressionTest | None) -> tuple[Store, str]:
     tmp_path.mkdir(exist_ok=True)
     store = Store(f"sqlite:///{tmp_path / 's.db'}")
     store.record_scan(tool="bandit", scope="bandit", source="s", content=b"s", full=True,
