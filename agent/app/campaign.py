@@ -82,6 +82,7 @@ def create(name: str, repos: list[Path], selectors: Any, store: str | None = Non
             session = open_session(path, None, None, store=url)
             try:
                 key = session.store.repo
+                assert key is not None  # open_session opens the store for the checkout's repo key
                 if key in checkouts:
                     raise SutureError(f"{path} is the same repo as {checkouts[key]} ({key}); give it once")
                 if progress:
@@ -164,7 +165,7 @@ def status(name: str, store: str | None = None) -> StatusView:
             reached = steps_of(proposals.get(item["proposal_id"]), item["proposal_id"] in merged, fstatus)
             rows.append((item, reached))
             closed.append(None if fstatus not in CLOSED_STATUSES else
-                          (finding.fixed_at if fstatus == "fixed" and finding.fixed_at else now))
+                          (finding.fixed_at if fstatus == "fixed" and finding is not None and finding.fixed_at else now))
         total = tally(("all", r) for _, r in rows).get("all", dict.fromkeys(STEPS, 0))
         return StatusView(campaign=_view(shared, record), steps=list(STEPS), total=total,
                           by_repo=tally((i["repo"], r) for i, r in rows),
