@@ -12,10 +12,14 @@ procrastinate keeps its tables in the store's database (`procrastinate_*`, creat
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+import sqlalchemy as sa
 
 from agent.errors import SutureError
 
@@ -96,12 +100,22 @@ def _run_job(campaign: str, item_id: int) -> str:
     if isinstance(got, str):
         return got  # closed, limit reached, or the item is done / held by a live worker
     spent = sum(i["cost_usd"] for i in store.campaign_items(campaign)) if record["budget_usd"] is not None else 0.0
+    done = threading.Event()
+
+    def renew() -> None:  # the lease is kept while the job works
+        while not done.wait(lease.total_seconds() / 3):
+            with contextlib.suppress(SutureError, sa.exc.SQLAlchemyError):
+                store.renew_claims(campaign, [me])
+
+    threading.Thread(target=renew, name=f"suture-lease-{item_id}", daemon=True).start()
     try:
         state, proposal_id, outcome, cost = work_item(sessions.setdefault(campaign, _sessions(record)), got,
                                                       record, spent)
     except Exception:
         store.release_items(campaign, [me])  # procrastinate records the error; the item may be queued again
         raise
+    finally:
+        done.set()
     store.finish_item(got["id"], me, state, proposal_id=proposal_id, outcome=outcome, cost_usd=cost)
     return outcome
 

@@ -86,7 +86,8 @@ def run(
     fmt: FormatOpt = ListFmt.table,
 ) -> None:
     """Work through the campaign in rank order across its repos: each finding drafted, validated and queued for
-    review (as `suture fix`). Safe to interrupt or kill and run again: nothing is lost or proposed twice."""
+    review (as `suture fix`). Safe to interrupt or kill and run again: nothing is lost, and a finding worked on
+    again ends with the same proposal (builtin engine, or a model with the response cache on)."""
     from datetime import timedelta
 
     from agent.app import campaign as use
