@@ -21,27 +21,16 @@ is recorded on the proposal.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
 
 from agent.code.pyparse import parse_python
 from agent.engines.builtin.regression.http import timeout_test, verify_test
-from agent.engines.builtin.regression.site import RegressionDecline, callee, module_name
+from agent.engines.builtin.regression.site import CallSite, RegressionDecline, callee, module_name
 from agent.engines.builtin.regression.sql import sql_test
 from agent.engines.builtin.regression.tempfiles import mktemp_test
 from agent.engines.builtin.regression.xml_entities import XML_CALLS, xml_test
 from agent.models import Finding
 
 __all__ = ["RegressionDecline", "module_name", "regression_test_source"]
-
-
-@dataclass(frozen=True)
-class CallSite:
-    """The flagged call inside a module-level function that a test can call with one argument."""
-
-    module: str
-    function: str
-    parameter: str  # the parameter that carries the attack input
-    call: ast.Call
 
 
 YAML_CALLS = {"load", "load_all", "full_load", "full_load_all", "unsafe_load", "unsafe_load_all"}

@@ -1,5 +1,5 @@
-"""What every builtin regression template shares: how a declined template says why, and how a project file is
-imported (its dotted module name) and a call named."""
+"""What every builtin regression template shares: how a declined template says why, the call site a test drives
+(`CallSite`), and how a project file is imported (its dotted module name) and a call named."""
 
 from __future__ import annotations
 
@@ -13,6 +13,16 @@ class RegressionDecline:
     """Why no test was written, in words for the reviewer."""
 
     reason: str
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """The flagged call inside a module-level function that a test can call with one argument."""
+
+    module: str
+    function: str
+    parameter: str  # the parameter that carries the attack input
+    call: ast.Call
 
 
 def module_name(path: str) -> str | None:

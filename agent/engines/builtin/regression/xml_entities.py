@@ -13,12 +13,8 @@ until iterated) and parser objects (`parser.parse`, `XMLParser`, `make_parser`),
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING
 
-from agent.engines.builtin.regression.site import RegressionDecline
-
-if TYPE_CHECKING:
-    from agent.engines.builtin.regression import CallSite
+from agent.engines.builtin.regression.site import CallSite, RegressionDecline
 
 TEXT_CALLS = {"fromstring", "XML", "parseString"}
 FILE_CALLS = {"parse"}
