@@ -24,8 +24,8 @@ def test_agent_type_checks_clean_under_mypy() -> None:
         check=False, cwd=REPO_ROOT, capture_output=True, text=True, timeout=880,
     )
     errors = [line for line in result.stdout.splitlines() if ": error:" in line]
-    # Exit 1 means type errors; 2 means mypy itself could not run (bad configuration, crash).
-    assert result.returncode == 0, (
-        f"mypy exited {result.returncode} with {len(errors)} error(s):\n"
+    code = result.returncode  # 1: type errors; 2: mypy itself could not run (bad configuration, crash)
+    assert code == 0, (
+        f"mypy exited {code} with {len(errors)} error(s):\n"
         + "\n".join(errors or [result.stdout[-4000:], result.stderr[-4000:]])
     )
