@@ -62,7 +62,9 @@ def ensure_schema(store: Any, app: Any) -> None:
     with writing(store.engine) as conn:
         if "procrastinate_jobs" in sa.inspect(conn).get_table_names():
             return
-        with conn.connection.dbapi_connection.cursor() as cursor:  # no parameters: its '%' stay as written
+        # no parameters: its '%' stay as written. (type: ignore: psycopg's connection, open here, whose cursor is a
+        # context manager; SQLAlchemy types it as an optional DB-API connection)
+        with conn.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
             cursor.execute(app.schema_manager.get_schema())
 
 
