@@ -2,8 +2,8 @@
 
 `RecordingEngine` wraps any Engine: it forwards every call and attribute, and keeps the contexts the engine was
 given and, for every model-facing call the orchestrator makes (`classify`, `draft`, and `classify_with_usage` /
-`draft_candidates`, which agent.attempt calls on every engine: agent.engines.base), its kind, wall time and token
-usage (`CallRecord`). `changed_lines` finds the lines of the original files a case's reference fix
+`draft_candidates` / `regression_test`, which agent.attempt calls on every engine: agent.engines.base), its kind,
+wall time and token usage (`CallRecord`). `changed_lines` finds the lines of the original files a case's reference fix
 changes; `context_recall` is the share of those lines that were inside the snippets sent to the engine.
 """
 
@@ -17,16 +17,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.engines.base import Draft, Engine, Feedback
+from agent.engines.base import Draft, Engine, Feedback, RegressionDraft
 from agent.evals.cases import EvalCase
 from agent.models import Context, Finding, Usage, Verdict
 
-_OPTIONAL = {"classify_with_usage": "classify", "draft_candidates": "draft"}
+_OPTIONAL = {"classify_with_usage": "classify", "draft_candidates": "draft", "regression_test": "regression_test"}
 
 
 @dataclass
 class CallRecord:
-    kind: str  # "classify" or "draft"
+    kind: str  # "classify", "draft" or "regression_test"
     latency_s: float
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -89,7 +89,7 @@ class RecordingEngine:
 
 def _usage_of(result: Any) -> Usage | None:
     """The token usage an engine call returned, when its result carries one (drafts, (verdict, usage, hash))."""
-    if isinstance(result, Draft):
+    if isinstance(result, Draft | RegressionDraft):
         return result.usage
     if isinstance(result, list) and result and all(isinstance(d, Draft) for d in result):
         total = Usage()
