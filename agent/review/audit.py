@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from agent.models import Proposal
+from agent.models import Proposal, Validation
 
 CHAIN = "transitions"
 GENESIS = ""
@@ -61,15 +61,37 @@ def regression_test_hash(p: Proposal) -> str | None:
     return digest(canonical({"path": r.path, "content": r.content}))
 
 
+# Validation keys newer than the first histories, each with the keys dropped (when None) by the digest of that era:
+# a validation stored before a key existed keeps verifying against the digest its history holds.
+_DIGEST_ERAS = (("coverage",), ("coverage", "regression", "regression_note"))
+
+
+def validation_digests(v: Validation) -> list[str]:
+    """The digest of `v` as recorded now (first), then as suture recorded it before its newer keys existed."""
+    found: list[str] = []
+    for dropped in _DIGEST_ERAS:
+        dumped = v.model_dump(mode="json")
+        for key in dropped:
+            if dumped.get(key) is None:
+                dumped.pop(key, None)
+        found.append(digest(canonical(dumped)))
+    return found
+
+
+def legacy_validation(p: Proposal, recorded: dict[str, Any] | None) -> bool:
+    """Whether the validation facts `recorded` match `p`'s validation as an older suture digested it."""
+    v, old = p.validation, (recorded or {}).get("validation")
+    return v is not None and isinstance(old, dict) and old.get("digest") in validation_digests(v)[1:] and \
+        {k: old.get(k) for k in ("passed", "applied", "finding_gone")} == \
+        {"passed": v.passed, "applied": v.applied, "finding_gone": v.finding_gone}
+
+
 def proposal_facts(p: Proposal) -> dict[str, Any]:
     """What a reviewer's decision is about: where the proposal came from, its diff and its validation."""
     v = p.validation
-    dumped = None if v is None else v.model_dump(mode="json")
-    if dumped is not None and dumped.get("coverage") is None:
-        del dumped["coverage"]  # added later: validations stored before it keep the digest their history holds
     validation = None if v is None else {
         "passed": v.passed, "applied": v.applied, "finding_gone": v.finding_gone,
-        "digest": digest(canonical(dumped)),
+        "digest": validation_digests(v)[0],
     }
     return {"kind": p.kind, "finding_id": p.finding_id, "engine": p.engine, "model": p.model,
             "prompt_hash": p.prompt_hash, "context_hash": p.context_hash, "diff_hash": digest(p.diff),
@@ -104,14 +126,16 @@ def _who(row: dict[str, Any]) -> str:
     return f"{row['from_state'] or '-'}→{row['to_state']} by {row['actor']!r}"
 
 
-def facts_drift(recorded: dict[str, Any] | None, current: dict[str, Any], validation_may_change: bool) -> list[str]:
+def facts_drift(recorded: dict[str, Any] | None, current: dict[str, Any], validation_may_change: bool,
+                proposal: Proposal | None = None) -> list[str]:
     """Names of the facts that differ between the newest row and the proposal as stored now (facts added later
     are compared only when the row has them)."""
     if not recorded:
         return []
     keys = [k for k in current if (k not in VALIDATION_FACTS or not validation_may_change)
             and (k not in ADDED_FACTS or k in recorded)]
-    return [k for k in keys if recorded.get(k) != current.get(k)]
+    return [k for k in keys if recorded.get(k) != current.get(k)
+            and not (k == "validation" and proposal is not None and legacy_validation(proposal, recorded))]
 
 
 def verify(rows: list[dict[str, Any]], head: tuple[int, str] | None,
@@ -156,7 +180,7 @@ def verify(rows: list[dict[str, Any]], head: tuple[int, str] | None,
         if last["to_state"] != proposal.state:
             problems.append(Problem("proposal-edited", f"proposal {pid[:8]} is {proposal.state} in the store, but "
                                     f"its history ends {_who(last)}", pid))
-        drift = facts_drift(last["facts"], proposal_facts(proposal), last["to_state"] == "drafted")
+        drift = facts_drift(last["facts"], proposal_facts(proposal), last["to_state"] == "drafted", proposal)
         if drift and not (last["facts"] or {}).get("migrated"):
             problems.append(Problem("proposal-edited", f"proposal {pid[:8]}: {', '.join(drift)} changed after "
                                     f"{_who(last)}", pid))

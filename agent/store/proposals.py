@@ -174,7 +174,8 @@ class ProposalStore:
                 raise StoreError(_refusal(proposal, to_state))
             last = self._last_row(conn, proposal_id)
             if last is not None:
-                drift = facts_drift(last["facts"], proposal_facts(proposal), last["to_state"] == "drafted")
+                drift = facts_drift(last["facts"], proposal_facts(proposal), last["to_state"] == "drafted",
+                                    proposal)
                 if drift:
                     raise StoreError(f"proposal {proposal.short_id} was changed behind suture's back ({', '.join(drift)}"
                                      " differ from its history); nothing recorded. Run `suture audit verify`")
