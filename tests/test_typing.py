@@ -16,6 +16,7 @@ from tests.conftest import REPO_ROOT
 
 
 # A cold cache on a busy 2-core machine has taken minutes; the suite-wide 300 s would cut it off.
+@pytest.mark.slow  # a cold cache (every CI run) takes minutes: CI runs it with the other slow tests
 @pytest.mark.timeout(900)
 def test_agent_type_checks_clean_under_mypy() -> None:
     result = subprocess.run(
