@@ -131,6 +131,7 @@ def user_text(request) -> str:
 
 
 # the happy path and endpoint failures --------------------------------------------------------------------
+@pytest.mark.slow  # end-to-end; CI runs it with -m slow
 def test_happy_path_validated_with_prompt_hash_usage_and_code_as_data(worktree, store, caches, server, findings):
     sql = pick(findings, "B608", "billing/db.py")
     server.enqueue(TP, SQL_FIX)
@@ -235,6 +236,7 @@ def test_guarded_paths_fail_with_the_guard_reason(worktree, store, caches, serve
     assert (target.read_text() if target.is_file() else None) == before
 
 
+@pytest.mark.slow  # end-to-end; CI runs it with -m slow
 def test_failing_tests_and_still_reported_finding_reach_the_repair_prompt(worktree, store, caches, server,
                                                                           findings):
     still = edit_block("billing/db.py", '        "SELECT id, name, email FROM customers "',
@@ -302,6 +304,7 @@ def test_injected_instructions_stay_data_and_fp_is_only_a_dismissal(worktree, st
 
 
 # k candidates ------------------------------------------------------------------------------------------------
+@pytest.mark.slow  # end-to-end; CI runs it with -m slow
 def test_k_candidates_the_validated_one_wins(worktree, store, caches, server, findings):
     server.enqueue(TP, reply([BREAKS_TESTS, SQL_FIX]))
     proposal, _ = run_one(worktree, store, caches, server, pick(findings, "B608", "billing/db.py"), k=2)

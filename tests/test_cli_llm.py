@@ -38,6 +38,7 @@ def row(rows: list[dict], rule: str, path: str) -> dict:
     return next(r for r in rows if r["rule_id"] == rule and r["path"] == path)
 
 
+@pytest.mark.slow  # end-to-end; CI runs it with -m slow
 def test_context_prints_what_would_be_sent(scanned):
     repo, rows = scanned
     sql = row(rows, "B608", "billing/db.py")
@@ -67,6 +68,7 @@ def test_context_reports_what_a_small_budget_drops(scanned):
     assert out["token_budget"] == 256 and out["context_tokens"] <= 256 and out["dropped"]
 
 
+@pytest.mark.slow  # end-to-end; CI runs it with -m slow
 def test_builtin_classify_stores_verdicts_and_proposes_dismissals(scanned):
     repo, rows = scanned
     out = json.loads(suture(repo, "classify", "--all", "--format", "json").stdout)
@@ -88,6 +90,7 @@ def test_builtin_classify_stores_verdicts_and_proposes_dismissals(scanned):
     assert len(json.loads(suture(repo, "review", "list", "--format", "json").stdout)) == len(queue)
 
 
+@pytest.mark.slow  # end-to-end; CI runs it with -m slow
 def test_model_classify_json_mode_cache_and_no_cache(scanned):
     repo, _rows = scanned
 
@@ -111,6 +114,7 @@ def test_model_classify_json_mode_cache_and_no_cache(scanned):
         assert len(server.requests) == 6
 
 
+@pytest.mark.slow  # end-to-end; CI runs it with -m slow
 def test_fix_with_a_tiny_budget_stops_before_any_call(scanned):
     repo, _rows = scanned
     with ScriptedOpenAIServer() as server:

@@ -92,6 +92,7 @@ def test_scan_takes_repo_as_an_option_or_a_positional(repo: Path, tmp_path: Path
     assert "given twice" in err and "\n" == err[-1] and err.count("\n") == 1
 
 
+@pytest.mark.slow  # end-to-end; CI runs it with -m slow
 def test_run_takes_repo_as_an_option(tmp_path: Path) -> None:
     """`run --repo` reaches the repository from another folder (nothing to scan: the queue is empty)."""
     root = tmp_path / "empty"

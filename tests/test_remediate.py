@@ -21,6 +21,7 @@ def session(example_repo: Path):
     session.store.close()
 
 
+@pytest.mark.slow  # end-to-end; CI runs it with -m slow
 def test_parallel_fix_keeps_order_shares_one_baseline_and_cleans_up(session) -> None:
     findings, _ = app.select_findings(session, 3, None)
     events: list[tuple[str, str, str]] = []

@@ -65,6 +65,7 @@ def repos(tmp_path: Path) -> tuple[str, list[Path]]:
     return store, made
 
 
+@pytest.mark.slow  # end-to-end; CI runs it with -m slow
 def test_create_list_status_close(repos):
     store, (one, two) = repos
     made = json.loads(suture("--store", store, "campaign", "create", "md5", "--repo", str(one), "--repo", str(two),

@@ -339,6 +339,7 @@ def test_real_bandit_output(tmp_path: Path):
 
 
 @pytest.mark.skipif(shutil.which("semgrep") is None, reason="semgrep is not installed")
+@pytest.mark.slow  # end-to-end; CI runs it with -m slow
 def test_real_semgrep_output(tmp_path: Path):
     (tmp_path / "rules.yml").write_text(
         "rules:\n"

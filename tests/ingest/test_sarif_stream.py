@@ -84,6 +84,7 @@ def test_load_sarif_streams_large_logs_and_says_the_schema_check_skipped_results
     assert schema_problems(log)[0].startswith("results not checked")
 
 
+@pytest.mark.slow  # end-to-end; CI runs it with -m slow
 def test_streamed_reader_bounds_nesting_and_reports_bad_json_in_one_line(tmp_path: Path):
     deep = tmp_path / "deep.sarif"
     deep.write_text('{"version": "2.1.0", "runs": [{"results": [' + "[" * 100_000 + "]" * 100_000 + "]}]}")

@@ -152,6 +152,7 @@ def test_bad_input_is_one_clear_error(history):
         assert needle in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow  # end-to-end; CI runs it with -m slow
 def test_table_and_html_out(history):
     root, env = history
     table = suture(root, "metrics", "--until", "2026-01-25", env=env).stdout

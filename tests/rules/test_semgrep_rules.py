@@ -45,6 +45,7 @@ def test_rule_ids_are_unique_and_each_has_positive_and_negative_tests():
 
 
 @pytest.mark.skipif(find_semgrep() is None, reason="semgrep is not installed")
+@pytest.mark.slow  # end-to-end; CI runs it with -m slow
 def test_semgrep_test_mode_passes(tmp_path):
     # Semgrep's test mode pairs rule files with test files by relative path and name, so every test file
     # gets its own copy of each rule file: rules/<pack>/<name>.yml <-> tests/<pack>/<name>.py.

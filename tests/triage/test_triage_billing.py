@@ -73,6 +73,7 @@ def test_real_findings_on_top_noise_at_bottom_every_row_explained(scanned: Path)
         assert r["score"] == pytest.approx(max(0.0, min(100.0, sum(f["points"] for f in r["factors"]))), abs=0.11)
 
 
+@pytest.mark.slow  # end-to-end; CI runs it with -m slow
 def test_config_lanes_capacity_and_markdown_by_team(scanned: Path):
     (scanned / "suture.toml").write_text(
         '[triage.teams.payments]\ncapacity = 2\n[triage.teams.platform]\n\n'

@@ -98,6 +98,7 @@ def test_collection_error_counts_as_an_error_not_a_pass(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(shutil.which("sleep") is None, reason="needs the sleep command")
+@pytest.mark.slow  # end-to-end; CI runs it with -m slow
 def test_hanging_test_is_killed_with_its_process_group(tmp_path: Path) -> None:
     pid_file = tmp_path / "child.pid"
     project = make_project(tmp_path / "proj", {"tests/test_hang.py": """
