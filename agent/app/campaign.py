@@ -1,4 +1,5 @@
-"""Campaigns as use cases: `create`, `run`, `status`, `list_campaigns`, `close` (agent/campaign does the work).
+"""Campaigns as use cases: `create`, `run`, `status`, `list_campaigns`, `close`, a campaign's `review_queue`
+(agent/campaign does the work).
 
 A campaign spans repos, so it lives in a store they share: `store` (a URL or SQLite path), else $SUTURE_STORE;
 a campaign over one repo may use that repo's own `.suture/suture.db`. Each repo is reached through a checkout:
@@ -13,10 +14,15 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.campaign.views import CampaignView, RunView, StatusView
 from agent.errors import SutureError
+
+if TYPE_CHECKING:
+    from agent.app.review import Sort
+    from agent.app.session import Session
+    from agent.app.views import ReviewQueue
 
 Progress = Callable[[int, int, str], None]  # (items finished, items to do, status line)
 DEFAULT_LEASE = timedelta(minutes=10)
@@ -33,6 +39,16 @@ def _store_url(store: str | None, repos: list[Path]) -> str:
         project = find_project((repos[0] if repos else Path(".")).resolve())
         return store_url(None, project.path / ".suture" / "suture.db")
     return store_url(store, Path("suture.db"))
+
+
+class UnknownCampaign(SutureError):
+    """A campaign name the store does not hold."""
+
+
+def store_for(repo: Path, store: str | None = None) -> str:
+    """The URL of the store a command run in checkout `repo` uses, where that repo's campaigns live: `store` (a
+    URL or SQLite path), else $SUTURE_STORE, else the checkout's .suture/suture.db."""
+    return _store_url(store, [repo])
 
 
 def open_store(store: str | None, repos: list[Path] | None = None) -> Any:
@@ -175,6 +191,24 @@ def status(name: str, store: str | None = None) -> StatusView:
         shared.close()
 
 
+def review_queue(session: Session, name: str, states: list[str] | None = None, team: str | None = None,
+                 lane: str | None = None, engine: str | None = None, sort: Sort = "created",
+                 with_risk: bool = False) -> ReviewQueue:
+    """The review queue of campaign `name` in the session's repo: `agent.app.review.review_queue` (same filters,
+    sort and counts) kept to the proposals of findings the campaign selected there (a proposal belongs to the
+    campaign whether a campaign worker or `suture fix` drafted it). UnknownCampaign when the session's store has
+    no campaign of that name."""
+    from agent.app.review import review_queue as queue
+    from agent.app.views import ReviewQueue
+
+    store = session.store
+    if not any(c["name"] == name for c in store.list_campaigns()):
+        raise UnknownCampaign(f"no campaign named {name!r} (see `suture campaign list`)")
+    selected = {i["finding_id"] for i in store.campaign_items(name) if i["repo"] == store.repo}
+    rows = queue(session, states, team, lane, engine, sort, with_risk).rows
+    return ReviewQueue.of([r for r in rows if r.proposal.finding_id in selected])
+
+
 def list_campaigns(store: str | None = None) -> list[CampaignView]:
     shared = open_store(store)
     try:
@@ -222,4 +256,5 @@ def worker(store: str | None = None, concurrency: int = 1, burst: bool = False, 
         shared.close()
 
 
-__all__ = ["close", "create", "enqueue", "list_campaigns", "open_store", "run", "status", "worker"]
+__all__ = ["UnknownCampaign", "close", "create", "enqueue", "list_campaigns", "open_store", "review_queue", "run",
+           "status", "store_for", "worker"]
