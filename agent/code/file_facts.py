@@ -77,6 +77,11 @@ class FileFacts:
             self.module = self.reparse()
         return self.module
 
+    def parsed_module(self) -> ModuleFacts | None:
+        """The parsed module (its `ast` tree and text) for a query made while the facts are prepared (parsed again
+        if the tree was let go), None when the file did not parse."""
+        return self._module() if self.parsed else None
+
     def dead_code(self, line: int) -> str | None:
         """The dead-code detail at `line`, or None (also when the file did not parse)."""
         if line not in self.dead:
