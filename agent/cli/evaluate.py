@@ -10,14 +10,10 @@ import typer
 
 from agent.cli import render
 from agent.cli.progress import task_bar
+from agent.engines.registry import ENGINE_NAMES
 
-
-class EngineName(str, Enum):
-    builtin = "builtin"
-    llm = "llm"
-    oracle = "oracle"
-    null = "null"
-    saboteur = "saboteur"
+# every engine agent/engines/registry.py registers, so a new engine needs no line here
+EngineName = Enum("EngineName", {name: name for name in ENGINE_NAMES}, type=str)  # type: ignore[misc]
 
 
 class Split(str, Enum):
@@ -50,7 +46,8 @@ def eval_main(
                                          "fetches each project's pinned sdist with pip once, then uses the "
                                          "cache).")] = Split.smoke,
     engine: Annotated[EngineName, typer.Option("--engine", "-e", help="builtin (no model), llm (needs --model), "
-                                               "or a reference engine: oracle, null, saboteur.")] = EngineName.builtin,
+                                               "or a reference engine: oracle, null, saboteur.")]
+    = EngineName["builtin"],
     model: Annotated[list[str] | None, typer.Option("--model", "-m", help="litellm model string for --engine llm;"
                                                     " repeat to evaluate several models (one run each).")] = None,
     api_base: Annotated[str | None, typer.Option("--api-base", envvar="SUTURE_API_BASE",
