@@ -23,7 +23,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from agent.errors import SutureError
-from agent.web import actions, pages, security, usecases
+from agent.web import actions, campaigns, pages, security, usecases
 from agent.web.respond import (
     HERE,
     NotFound,
@@ -110,7 +110,7 @@ def create_app(config: ServeConfig) -> Starlette:
     routes = [
         Route("/", pages.home), Route("/login", login_page, methods=["GET"]), Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]), Route("/favicon.ico", lambda request: Response(status_code=204)),
-        *pages.ROUTES, *actions.ROUTES,
+        *pages.ROUTES, *campaigns.ROUTES, *actions.ROUTES,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [

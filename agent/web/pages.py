@@ -1,4 +1,5 @@
-"""The pages (GET only: they read, they never decide): queue, proposal, triage, context preview, dashboards."""
+"""The pages (GET only: they read, they never decide): queue, proposal, triage, context preview, dashboards (the
+campaign pages are in agent.web.campaigns)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from agent.web import usecases, views
+from agent.web import campaigns, usecases, views
 from agent.web.diffview import render_diff
-from agent.web.respond import config_of, render, see_other
+from agent.web.respond import SVG_CSP, config_of, render, see_other
 
 
 def home(request: Request) -> Response:
@@ -65,13 +66,12 @@ def patch_file(request: Request) -> Response:
 
 
 def dashboards(request: Request) -> Response:
-    """Remediation metrics of every served repository: the numbers of `suture metrics`, charts as SVG images."""
+    """The campaigns of the served stores (agent.web.campaigns), then the remediation metrics of every served
+    repository: the numbers of `suture metrics`, charts as SVG images."""
     config = config_of(request)
     reports = [(project, usecases.metrics(project)) for project in config.projects]
-    return render(request, "dashboards.html", reports=reports)
-
-
-SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"  # matplotlib styles its shapes inline; no script runs
+    return render(request, "dashboards.html", reports=reports, shelves=campaigns.shelves(config.projects),
+                  item_states=campaigns.ITEM_STATES, campaign_link=campaigns.campaign_link)
 
 
 def chart(request: Request) -> Response:

@@ -21,6 +21,7 @@ from agent.web import security
 from agent.web.usecases import Project
 
 HERE = Path(__file__).parent
+SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"  # a chart: matplotlib styles its shapes inline; no script
 
 
 @dataclass

@@ -67,13 +67,47 @@ def check_reviewer(name: str) -> str:
     return check(name)
 
 
-def queue(project: Project) -> list:
+def queue(project: Project, campaign: str | None = None) -> list:
     """Every proposal of the project with its finding and risk (score, team, lane, due), highest risk first:
-    `suture review list --sort risk` (agent.app.review.review_queue). Rows are agent.app.views.ProposalRow."""
+    `suture review list --sort risk` (agent.app.review.review_queue). Rows are agent.app.views.ProposalRow.
+    With `campaign`, only the proposals of findings that campaign selected (agent.app.campaign.review_queue;
+    agent.app.campaign.UnknownCampaign when the project's store has no campaign of that name)."""
     from agent import app
+    from agent.app import campaign as campaigns
 
     with session(project) as s:
+        if campaign is not None:
+            return campaigns.review_queue(s, campaign, sort="risk", with_risk=True).rows
         return app.review.review_queue(s, sort="risk", with_risk=True).rows
+
+
+def campaign_store(project: Project) -> str:
+    """The store holding `project`'s campaigns: the one its commands use (agent.app.campaign.store_for). A URL
+    that may hold a password: never shown in a page."""
+    from agent.app import campaign as campaigns
+
+    return campaigns.store_for(project.path, project.store)
+
+
+def campaigns(store: str) -> list:
+    """Every campaign in `store`, newest first: `suture campaign list` (agent.campaign.views.CampaignView)."""
+    from agent.app import campaign as use
+
+    return use.list_campaigns(store)
+
+
+def campaign_status(store: str, name: str):
+    """One campaign's progress per repo and team and its burn-down: `suture campaign status NAME`
+    (agent.campaign.views.StatusView)."""
+    from agent.app import campaign as use
+
+    return use.status(name, store)
+
+
+def repo_key(project: Project) -> str | None:
+    """The key `project`'s records carry in its store (how a campaign names the repo)."""
+    with session(project) as s:
+        return s.store.repo
 
 
 def rank(project: Project, finding_id: str) -> Rank | None:

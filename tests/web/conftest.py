@@ -252,3 +252,56 @@ class Http:
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
+
+
+CAMPAIGN = "shell <script>window.pwned=3</script> cleanup"  # a campaign name a page must show as text
+
+
+def new_repo(parent: Path) -> Path:
+    """examples/billing in a fresh git repository under `parent` (Rita Reviewer's identity), one commit."""
+    repo = parent / "billing"
+    shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns(".suture", "__pycache__", ".pytest_cache"))
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.name", "Rita Reviewer")
+    git(repo, "config", "user.email", "rita@example.com")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "initial")
+    return repo
+
+
+def ingest(repo: Path, results: list[tuple[str, str, str, int]]) -> dict[str, str]:
+    """Ingest a SARIF log of `results` into the repo's store; {rule id: finding id}."""
+    from agent import app
+
+    log = repo.parent / "findings.sarif"
+    log.write_text(json.dumps(sarif(results)))
+    session = app.open_session(repo)
+    try:
+        app.ingest_files(session, [log])
+        return {f.rule_id: f.id for f in session.store.list_findings(None)}
+    finally:
+        session.close()
+
+
+def create_campaign(repo: Path, name: str, rules: list[str], **limits):
+    """`suture campaign create NAME --repo REPO --rule R…` in the repo's own store (agent.app.campaign.create)."""
+    from agent.app import campaign
+    from agent.campaign.select import Selectors
+
+    return campaign.create(name, [repo], Selectors(rules=rules), **limits)
+
+
+def record_dismissal_of(repo: Path, finding_id: str, rationale: str) -> str:
+    """A dismissal proposal awaiting a person for finding `finding_id` (as agent/attempt.py's `_dismissal`)."""
+    from agent import app
+    from agent.models import Proposal, Verdict
+
+    session = app.open_session(repo, create=False)
+    try:
+        pid = hashlib.sha256(f"{finding_id}\0dismiss\0{rationale}".encode()).hexdigest()[:16]
+        verdict = Verdict(verdict="false_positive", confidence=0.9, rationale=rationale)
+        session.store.add_proposal(Proposal(id=pid, finding_id=finding_id, kind="dismissal", engine="builtin:classify",
+                                            verdict=verdict, rationale=rationale))
+        return pid
+    finally:
+        session.close()
