@@ -60,10 +60,14 @@ def worker_count(settings: Settings, jobs: int) -> int:
 def fix_findings(
     ws: Workspace, store: Store, findings: list[Finding], engine: Engine, settings: Settings,
     progress: ProgressFn | None = None, redo: bool = False, retry_failed: bool = False,
+    env: ValidationEnv | None = None,
 ) -> list[Proposal]:
-    """Draft and validate a proposal for each finding, in parallel worktrees of HEAD. Returns the proposals touched."""
-    env = ValidationEnv(settings=settings, logs_dir=ws.state_dir / "logs", commit=ws.project.head,
-                        user_repo=ws.project.git_root)
+    """Draft and validate a proposal for each finding, in parallel worktrees of HEAD. Returns the proposals touched.
+    `env`: a ValidationEnv for HEAD shared with earlier calls (a campaign's: the baseline runs once per commit);
+    a new one when None or when it was made for another commit."""
+    if env is None or env.commit != ws.project.head:
+        env = ValidationEnv(settings=settings, logs_dir=ws.state_dir / "logs", commit=ws.project.head,
+                            user_repo=ws.project.git_root)
     report_lock = threading.Lock()
 
     def report(finding: Finding, status: str) -> None:

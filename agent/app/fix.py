@@ -76,7 +76,7 @@ def fix(session: Session, findings: list[Finding], progress=None, redo: bool = F
     agent.outcomes) unless `retry_failed`; one with a proposal awaiting review is skipped unless `redo`."""
     engine = make_engine(session)
     return fix_findings(session.ws, session.store, findings, engine, session.settings, progress, redo,
-                        retry_failed)
+                        retry_failed, env=session.validation_env())
 
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from agent.errors import SutureError
 from agent.remediate import Workspace
 from agent.store import Store
 from agent.store.url import repo_key, sqlite_path, store_url
+from agent.validate.env import ValidationEnv
 from agent.validate.worktree import Worktree, ensure_excluded, find_project, is_dirty
 
 
@@ -23,6 +25,20 @@ class Session:
     store: Store
     settings: Settings
     warnings: list[str] = field(default_factory=list)
+    # one ValidationEnv per commit, shared by every fix in this session (and by copies made with
+    # dataclasses.replace, which pass these objects on): a campaign runs the project's baseline tests once per
+    # commit, not once per finding
+    _envs: dict[str, ValidationEnv] = field(default_factory=dict, repr=False, compare=False)
+    _envs_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def validation_env(self) -> ValidationEnv:
+        """The validation environment for the project's HEAD (its baseline test run and re-scans cached)."""
+        head = self.ws.project.head
+        with self._envs_lock:
+            if head not in self._envs:
+                self._envs[head] = ValidationEnv(settings=self.settings, logs_dir=self.ws.state_dir / "logs",
+                                                 commit=head, user_repo=self.ws.project.git_root)
+            return self._envs[head]
 
     def close(self) -> None:
         self.store.close()

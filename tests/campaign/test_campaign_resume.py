@@ -67,6 +67,15 @@ def _outcome(store: str | Store) -> tuple[dict, list]:
             s.close()
 
 
+def _baselines(store: str) -> set[tuple[float, str]]:
+    s = Store(store)
+    try:
+        runs = [p.validation.baseline for p in s.list_proposals() if p.validation and p.validation.baseline]
+        return {(run.duration_s, run.log) for run in runs if run.ran}
+    finally:
+        s.close()
+
+
 def _worktrees(repo: Path) -> list[str]:
     return [line for line in git(repo, "worktree", "list", "--porcelain").splitlines() if line.startswith("worktree ")]
 
@@ -89,6 +98,9 @@ def test_killed_campaign_resumes_to_the_same_proposals(store_url, tmp_path):
     assert report["stop_reason"] == "max_proposals", report
     want_items, want_proposals = _outcome(straight)
     assert sum(1 for _, pid in want_items.values() if pid) == MAX_PROPOSALS
+    # the project's baseline tests ran once per repo and commit, not once per finding: proposals of one repo
+    # carry the very same baseline run (a second run would differ at least in its measured duration)
+    assert _baselines(straight) and len(_baselines(straight)) <= len(repos) < MAX_PROPOSALS
 
     # the same campaign, killed with SIGKILL while a finding is claimed and worked on in a worktree (after
     # another one finished)
