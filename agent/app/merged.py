@@ -5,13 +5,18 @@ Handles any git checkout: the default branch is the `default_branch` setting, el
 else a local `main`, else `master`. The fix commit is the first commit of the branch after the proposal's base
 (the branch may carry a second commit with the regression test, which a team may drop). Reachability is one
 `git merge-base --is-ancestor` per unmerged exported branch: cheap enough to run whenever metrics or status are
-asked for. Known limit: a squash or rebase merge makes new commits, so it is not seen as a merge of the branch
-(the finding still counts as fixed when a later full scan no longer reports it).
+asked for. A squash or rebase merge (or a cherry-pick) makes new commits, and the branch is often deleted after
+it: then the proposal's own diff is checked against the default branch's tree instead (`change_is_in`: the patch
+applies in reverse there, so every line it added stands on the default branch with the context it had), recorded
+with `"via": "content"`. A fix edited further before or after the merge is not seen as merged (nothing is claimed
+then; the finding still counts as fixed when a later full scan no longer reports it).
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 from agent.store import Store, StoreError
@@ -50,6 +55,23 @@ def fix_commit(root: Path, branch: str, base: str | None) -> str | None:
     return commits[0] if commits else tip
 
 
+def change_is_in(root: Path, ref: str, diff: str) -> bool:
+    """Does `ref`'s tree hold the change `diff` makes (a diff relative to `root`, the project folder)? True when
+    the diff applies in reverse to that tree (read into a throw-away index: neither the checkout's index nor its
+    files are touched). An empty or malformed diff is never "in"."""
+    if not diff.strip():
+        return False
+    with tempfile.TemporaryDirectory(prefix="suture-merged-") as tmp:
+        env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        read = subprocess.run(["git", "-C", str(root), "read-tree", ref], capture_output=True, env=env,
+                              check=False, timeout=60)
+        if read.returncode != 0:
+            return False
+        check = subprocess.run(["git", "-C", str(root), "apply", "--cached", "--check", "--reverse", "-"],
+                               input=diff.encode(), capture_output=True, env=env, check=False, timeout=60)
+        return check.returncode == 0
+
+
 def detect_merges(store: Store, repo: str | None, checkout: Path, configured: str | None = None) -> list[str]:
     """Record a `merge` event for every proposal of `repo` exported as a branch of `checkout` whose fix commit
     the default branch now contains, unless one is recorded already. Returns the proposal ids newly merged."""
@@ -64,18 +86,21 @@ def detect_merges(store: Store, repo: str | None, checkout: Path, configured: st
             continue
         branch = target[len(BRANCH_TARGET):]
         try:
-            base = store.get_proposal(event.subject).commit
+            proposal = store.get_proposal(event.subject)
+            base, diff = proposal.commit, proposal.diff
         except StoreError:  # deleted since: the branch's tip is all there is to check
-            base = None
+            base, diff = None, ""
         commit = fix_commit(checkout, branch, base)
-        if commit is None:
-            continue
-        if _git(checkout, "merge-base", "--is-ancestor", commit, default).returncode == 0:
-            if store.add_event(MERGE, event.subject, {"branch": branch, "commit": commit, "default": default},
-                               repo=repo, once=True):
+        detail: dict[str, str | None] | None = None
+        if commit is not None and _git(checkout, "merge-base", "--is-ancestor", commit, default).returncode == 0:
+            detail = {"branch": branch, "commit": commit, "default": default}
+        elif change_is_in(checkout, default, diff):  # squashed, rebased or cherry-picked; the branch may be gone
+            detail = {"branch": branch, "commit": commit, "default": default, "via": "content"}
+        if detail is not None:
+            if store.add_event(MERGE, event.subject, detail, repo=repo, once=True):
                 found.append(event.subject)
             merged.add(event.subject)
     return found
 
 
-__all__ = ["default_branch", "detect_merges", "fix_commit"]
+__all__ = ["change_is_in", "default_branch", "detect_merges", "fix_commit"]

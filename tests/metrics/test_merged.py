@@ -4,6 +4,7 @@ default branch, and the merge is recorded once."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from agent.app.merged import default_branch, detect_merges
@@ -79,3 +80,49 @@ def test_events_once_and_repo_paths_on_every_backend(store_url: str, tmp_path: P
         assert [(e.kind, e.subject, e.repo) for e in store.events(kinds=[MERGE])] == [(MERGE, ID, "github.com/org/app")]
     finally:
         store.close()
+
+
+def _exported(tmp_path: Path, fixed_text: str) -> tuple[Path, Store, str]:
+    """A repo whose suture/<id> branch changes app.py to `fixed_text`, exported; the proposal holds the real diff."""
+    repo = tmp_path / "app"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    base = commit(repo, "app.py", "import yaml\n\n\ndef load(text):\n    return yaml.load(text)\n")
+    git(repo, "checkout", "-q", "-b", "suture/ab12cd34")
+    fix = commit(repo, "app.py", fixed_text)
+    git(repo, "checkout", "-q", "main")
+    store = Store.open(tmp_path / "s.db", "local:app")
+    store.add_proposal(Proposal(id=ID, finding_id="f" * 64, kind="patch", engine="builtin", commit=base,
+                                diff=git(repo, "diff", base, fix)))
+    store.add_event(EXPORT, ID, {"from": "approved", "to": "exported", "target": "branch suture/ab12cd34"})
+    return repo, store, fix
+
+
+SAFE = "import yaml\n\n\ndef load(text):\n    return yaml.safe_load(text)\n"
+
+
+def test_a_squash_merge_is_seen_even_after_the_branch_is_deleted(tmp_path: Path):
+    repo, store, fix = _exported(tmp_path, SAFE)
+    commit(repo, "other.py", "y = 1\n")
+    assert detect_merges(store, "local:app", repo) == []
+    git(repo, "merge", "-q", "--squash", "suture/ab12cd34")
+    git(repo, "-c", "user.name=T", "-c", "user.email=t@e", "commit", "-qm", "Squashed fix")
+    git(repo, "branch", "-q", "-D", "suture/ab12cd34")  # as hosting services do after a squash merge
+    ancestor = subprocess.run(["git", "merge-base", "--is-ancestor", fix, "main"], cwd=repo, check=False)
+    assert ancestor.returncode == 1  # the squash made a new commit: the fix commit itself is not on main
+    assert detect_merges(store, "local:app", repo) == [ID]
+    [event] = store.events(kinds=[MERGE])
+    assert event.detail == {"branch": "suture/ab12cd34", "commit": None, "default": "main", "via": "content"}
+    assert git(repo, "status", "--porcelain") == ""  # the check used a throw-away index: the checkout is untouched
+    store.close()
+
+
+def test_a_rebased_fix_is_merged_but_a_different_edit_of_the_same_line_is_not(tmp_path: Path):
+    repo, store, fix = _exported(tmp_path, SAFE)
+    commit(repo, "app.py", "import yaml\n\n\ndef load(text):\n    return yaml.load(text, Loader=yaml.SafeLoader)\n")
+    assert detect_merges(store, "local:app", repo) == []  # fixed by hand another way: not this proposal's merge
+    commit(repo, "app.py", "import yaml\n\n\ndef load(text):\n    return yaml.load(text)\n")  # reverted
+    git(repo, "-c", "user.name=T", "-c", "user.email=t@e", "cherry-pick", fix)  # a rebase merge: a new commit
+    assert detect_merges(store, "local:app", repo) == [ID]
+    assert store.events(kinds=[MERGE])[0].detail["via"] == "content"
+    store.close()
