@@ -122,3 +122,27 @@ def test_campaign_list_page_and_chart_show_what_campaign_status_reports(client, 
     assert chart.text.startswith("<svg") and "<script" not in chart.text and "pwned" not in chart.text
     assert "script-src" not in chart.headers["content-security-policy"]
     assert "default-src 'none'" in chart.headers["content-security-policy"]
+
+
+def test_two_repositories_with_their_own_stores(store, tmp_path):
+    """Served side by side without a shared store, each repo has its own campaigns: the filter keeps the rows of
+    the store that holds the campaign and says so only when no repo shown has it."""
+    from agent.web.app import create_app
+    from agent.web.cli import build_config
+
+    other = new_repo(tmp_path)
+    found = ingest(other, [("B602", "subprocess call with shell=True", "billing/exports.py", 36)])
+    elsewhere = record_dismissal_of(other, found["B602"], "a constant command")
+    config, _ = build_config([store[0], other], "127.0.0.1", None, None)
+    assert [p.key for p in config.projects] == ["billing", "billing-2"]
+    with TestClient(create_app(config), base_url="http://127.0.0.1") as client:
+        everything = client.get("/queue", params={"state": "all"}).text
+        assert sorted(row_ids(everything)) == sorted([store[1][:8], store[2][:8], elsewhere[:8]])
+        kept = client.get("/queue", params={"campaign": CAMPAIGN, "state": "all"}).text
+        assert row_ids(kept) == [store[1][:8]] and 'id="notice"' not in kept
+        assert counts_line(kept).startswith("1 shown of 1")
+        lacking = client.get("/queue", params={"campaign": CAMPAIGN, "state": "all", "repo": "billing-2"}).text
+        assert row_ids(lacking) == [] and "no campaign named" in lacking
+        listing = client.get("/campaigns").text  # one table per store, each named by its repositories
+        assert "store of billing</h3>" in listing and "store of billing-2</h3>" in listing
+        assert 'id="campaigns-0"' in listing and 'id="campaigns-1"' not in listing

@@ -69,3 +69,13 @@ def test_project_keys_are_url_safe_and_unique(tmp_path):
     a, b, c = tmp_path / "x" / "billing", tmp_path / "y" / "billing", tmp_path / "my repo?"
     assert project_keys([a, b, c]) == ["billing", "billing-2", "my-repo"]
     assert project_keys([Path("/")]) == ["repo"]
+
+
+def test_no_web_module_imports_the_store():
+    """The web UI reaches records only through agent.app's use cases (agent.web.usecases), never the store."""
+    from tests.test_architecture import MODULES, imports_of
+
+    web = [m for m in MODULES if m == "agent.web" or m.startswith("agent.web.")]
+    assert "agent.web.campaigns" in web and "agent.app.campaign" in imports_of("agent.web.usecases")
+    assert {m: sorted(t for t in imports_of(m) if t == "agent.store" or t.startswith("agent.store."))
+            for m in web if any(t == "agent.store" or t.startswith("agent.store.") for t in imports_of(m))} == {}
