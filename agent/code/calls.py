@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import ast
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from agent.code.entry_points import ROUTE_DECORATORS
+from agent.code.nodes import children
 
 MAX_DEPTH = 4  # calls followed from a route: route → helper → helper → data access → driver wrapper
 _HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options"})
@@ -58,11 +59,13 @@ def module_name(path: str) -> str:
     return ".".join(p for p in parts if p)
 
 
-def _imports(tree: ast.Module, module: str) -> dict[str, str]:
-    """Local name → dotted name, for module-level and function-level imports alike (the common case)."""
+def _imports(tree: ast.Module, module: str, imports: Iterable[ast.Import | ast.ImportFrom] | None = None
+             ) -> dict[str, str]:
+    """Local name → dotted name, for module-level and function-level imports alike (the common case).
+    `imports`: the module's import statements in `ast.walk` order, when the caller already has them."""
     found: dict[str, str] = {}
     package = module.rsplit(".", 1)[0] if "." in module else ""
-    for node in ast.walk(tree):
+    for node in ast.walk(tree) if imports is None else imports:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 found[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else (
@@ -79,10 +82,12 @@ def _imports(tree: ast.Module, module: str) -> dict[str, str]:
     return found
 
 
-def call_facts(tree: ast.Module, module: str) -> CallFacts:
-    """The functions and call edges of a module named `module` (see the module docstring)."""
+def call_facts(tree: ast.Module, module: str, import_nodes: Iterable[ast.Import | ast.ImportFrom] | None = None
+               ) -> CallFacts:
+    """The functions and call edges of a module named `module` (see the module docstring). `import_nodes`: its
+    import statements in `ast.walk` order, when the caller already has them."""
     facts = CallFacts()
-    imports = _imports(tree, module)
+    imports = _imports(tree, module, import_nodes)
     top_level = {n.name for n in tree.body if isinstance(n, (*_FUNCTIONS, ast.ClassDef))}
 
     def resolve(func: ast.expr, klass: str | None) -> str | None:
@@ -121,7 +126,7 @@ def call_facts(tree: ast.Module, module: str) -> CallFacts:
                         if target is not None and target not in seen:
                             seen.add(target)
                             facts.edges.append((qual, target))
-                    stack.extend(ast.iter_child_nodes(inner))
+                    stack.extend(children(inner))
                 visit(sorted(nested, key=lambda n: n.lineno), f"{qual}.", klass)
     visit(tree.body, "", None)
     return facts

@@ -10,6 +10,7 @@ as scripts (`if __name__ == "__main__":`) or build a CLI (argparse / click / typ
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 ROUTE_DECORATORS = frozenset({"route", "get", "post", "put", "patch", "delete", "head", "options", "api_route",
@@ -36,6 +37,13 @@ def _decorator_name(node: ast.expr) -> str:
 
 def _dotted(node: ast.expr) -> str:
     target = node.func if isinstance(node, ast.Call) else node
+    parts: list[str] = []
+    name = target
+    while isinstance(name, ast.Attribute):
+        parts.append(name.attr)
+        name = name.value
+    if isinstance(name, ast.Name):  # a dotted name: what ast.unparse gives, without unparsing
+        return ".".join([name.id, *reversed(parts)])
     try:
         return ast.unparse(target)
     except (ValueError, TypeError):
@@ -68,12 +76,14 @@ def _is_main_guard(node: ast.stmt) -> bool:
     return "__name__" in names and "__main__" in consts
 
 
-def entry_points(tree: ast.Module) -> tuple[list[tuple[int, int, EntryPoint]], EntryPoint | None]:
-    """(first line, last line, entry point) per entry-point function, and the module's script entry (or None)."""
+def entry_points(tree: ast.Module, imports: Iterable[ast.Import | ast.ImportFrom] | None = None
+                 ) -> tuple[list[tuple[int, int, EntryPoint]], EntryPoint | None]:
+    """(first line, last line, entry point) per entry-point function, and the module's script entry (or None).
+    `imports`: the module's import statements in `ast.walk` order, when the caller already has them."""
     spans: list[tuple[int, int, EntryPoint]] = []
     script: EntryPoint | None = None
     cli_module = None
-    for node in ast.walk(tree):
+    for node in ast.walk(tree) if imports is None else imports:
         if isinstance(node, ast.Import):
             cli_module = cli_module or next((a.name for a in node.names if a.name.split(".")[0] in CLI_MODULES), None)
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in CLI_MODULES:

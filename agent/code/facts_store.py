@@ -17,6 +17,10 @@ import sqlalchemy as sa
 
 from agent.store.base import writing
 
+# a batch is written (one transaction: one commit, the costly part) at this many rows or JSON characters
+FLUSH_ROWS = 5000
+FLUSH_CHARS = 32 << 20
+
 _meta = sa.MetaData()
 file_facts_t = sa.Table(
     "file_facts", _meta,
@@ -28,7 +32,8 @@ file_facts_t = sa.Table(
 
 
 class StoreFactsCache:
-    """`FactsCache` over a store's engine. Writes are batched: `put_file_facts` queues, `flush` writes."""
+    """`FactsCache` over a store's engine. Writes are batched: `put_file_facts` queues, `flush` writes; reads
+    can be too (`get_many`)."""
 
     def __init__(self, engine: sa.engine.Engine) -> None:
         self.engine = engine
@@ -36,6 +41,7 @@ class StoreFactsCache:
             with writing(engine) as conn:
                 _meta.create_all(conn)
         self._pending: dict[tuple[str, str, int], str] = {}
+        self._pending_chars = 0
 
     def get_file_facts(self, path: str, digest: str, version: int) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
@@ -50,19 +56,42 @@ class StoreFactsCache:
             return None
         return data if isinstance(data, dict) else None
 
+    def get_many(self, keys: list[tuple[str, str]], version: int) -> dict[tuple[str, str], dict[str, Any]]:
+        """The stored facts of many (path, digest) pairs at once (one query per 500 paths); pairs without a
+        readable row are left out."""
+        wanted = set(keys)
+        paths = sorted({path for path, _ in keys})
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(paths), 500):
+                rows = conn.execute(sa.select(file_facts_t.c.path, file_facts_t.c.digest, file_facts_t.c.facts).where(
+                    file_facts_t.c.version == version, file_facts_t.c.path.in_(paths[start:start + 500])))
+                for path, digest, text in rows:
+                    if (path, digest) not in wanted:
+                        continue
+                    try:
+                        data = json.loads(text)
+                    except ValueError:
+                        continue
+                    if isinstance(data, dict):
+                        found[(path, digest)] = data
+        return found
+
     def put_file_facts(self, path: str, digest: str, version: int, facts: dict[str, Any]) -> None:
-        self._pending[(path, digest, version)] = json.dumps(facts, separators=(",", ":"))
-        if len(self._pending) >= 500:
+        text = self._pending[(path, digest, version)] = json.dumps(facts, separators=(",", ":"))
+        self._pending_chars += len(text)
+        if len(self._pending) >= FLUSH_ROWS or self._pending_chars >= FLUSH_CHARS:
             self.flush()
 
     def flush(self) -> None:
         if not self._pending:
             return
         rows = [{"path": p, "digest": d, "version": v, "facts": f} for (p, d, v), f in self._pending.items()]
-        keys = [(r["path"], r["digest"], r["version"]) for r in rows]
-        with writing(self.engine) as conn:
-            for path, digest, version in keys:
-                conn.execute(file_facts_t.delete().where(
-                    file_facts_t.c.path == path, file_facts_t.c.digest == digest, file_facts_t.c.version == version))
+        keys = [{"k_path": p, "k_digest": d, "k_version": v} for p, d, v in self._pending]
+        with writing(self.engine) as conn:  # one statement each for the whole batch (executemany)
+            conn.execute(file_facts_t.delete().where(
+                file_facts_t.c.path == sa.bindparam("k_path"), file_facts_t.c.digest == sa.bindparam("k_digest"),
+                file_facts_t.c.version == sa.bindparam("k_version")), keys)
             conn.execute(file_facts_t.insert(), rows)
         self._pending.clear()
+        self._pending_chars = 0

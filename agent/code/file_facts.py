@@ -33,6 +33,7 @@ from agent.code.pyparse import parse_python
 from agent.code.sinks import ModuleFacts, SinkFacts
 
 PYTHON_SUFFIXES = (".py", ".pyw")
+READ_AHEAD = 256  # files read and looked up in the cache per batch
 FACTS_VERSION = 3  # bump when what a fact means changes: cached facts of another version are ignored
 
 
@@ -157,8 +158,9 @@ def _fill(facts: FileFacts, module: ModuleFacts | None, path: str) -> None:
     """The facts every parse yields: entry points and call edges."""
     if module is not None:
         facts.parsed, facts.module = True, module
-        facts.spans, facts.script = entry_points(module.tree)
-        facts.calls = call_facts(module.tree, module_name(path))
+        imports = module.imports()
+        facts.spans, facts.script = entry_points(module.tree, imports)
+        facts.calls = call_facts(module.tree, module_name(path), imports)
 
 
 def parse_module(source: str) -> ModuleFacts | None:
@@ -178,6 +180,8 @@ class FactsIndex:
         self.cache = cache
         self._facts: dict[str, FileFacts] = {}
         self._dirty: set[str] = set()
+        # files read by `read_ahead`: path → (bytes or None, digest, stored facts or None, looked up)
+        self._read_ahead: dict[str, tuple[bytes | None, str, dict[str, Any] | None, bool]] = {}
         self.reads = 0
         self.parses = 0
         self.cached = 0
@@ -200,7 +204,10 @@ class FactsIndex:
             by_path.setdefault(path, []).append((first, last))
         for path in extra or {}:
             by_path.setdefault(path, [])
+        paths = list(by_path)
         for done, (path, spans) in enumerate(by_path.items(), 1):
+            if done % READ_AHEAD == 1:
+                self.read_ahead(paths[done - 1:done - 1 + READ_AHEAD])
             facts = self.facts(path)
             before = _sizes(facts)
             for first, last in spans:
@@ -229,6 +236,19 @@ class FactsIndex:
         if flush is not None:
             flush()
 
+    def read_ahead(self, paths: Iterable[str]) -> None:
+        """Read the files at `paths` that are not loaded yet and look their facts up in the cache in one batch
+        (`cache.get_many`, when the cache has it), for the `facts(path)` calls to come (which parse what the
+        cache lacks, one file at a time)."""
+        todo = [p for p in dict.fromkeys(paths) if p not in self._facts and p not in self._read_ahead]
+        get_many = getattr(self.cache, "get_many", None)
+        read = {path: self._read(path) for path in todo}
+        digests = {path: hashlib.sha256(data).hexdigest() for path, data in read.items() if data is not None}
+        stored = get_many(list(digests.items()), FACTS_VERSION) if get_many is not None and digests else {}
+        for path in todo:
+            digest = digests.get(path, "")
+            self._read_ahead[path] = (read[path], digest, stored.get((path, digest)), get_many is not None)
+
     def _read(self, path: str) -> bytes | None:
         if self.root is None or not path.endswith(PYTHON_SUFFIXES):
             return None
@@ -243,15 +263,19 @@ class FactsIndex:
         return data
 
     def _load(self, path: str) -> FileFacts:
-        data = self._read(path)
+        ahead = self._read_ahead.pop(path, None)
+        data = ahead[0] if ahead is not None else self._read(path)
         if data is None:
             return FileFacts()
         try:
             source = decode_source(data)
         except UnicodeDecodeError:
             return FileFacts()
-        digest = hashlib.sha256(data).hexdigest()
-        stored = self.cache.get_file_facts(path, digest, FACTS_VERSION) if self.cache is not None else None
+        if ahead is not None and ahead[3]:
+            digest, stored = ahead[1], ahead[2]
+        else:
+            digest = hashlib.sha256(data).hexdigest()
+            stored = self.cache.get_file_facts(path, digest, FACTS_VERSION) if self.cache is not None else None
         if stored is not None:
             self.cached += 1
             try:

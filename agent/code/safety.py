@@ -90,14 +90,15 @@ def shell_program(values: list[ast.expr], is_constant: Callable[[ast.expr], bool
 
 class Safety:
     """Per-module helper: `parents` maps id(node) → parent, `qualified` gives the dotted names of an expression,
-    `binding` the single constant binding of a name (or None), `bindings` the number of bindings of a name read."""
+    `binding` the single constant binding of a name (or None), `bindings` the number of bindings of a name read;
+    `mutated`, when the caller already walked the tree for them, the names `mutated_names` would find."""
 
     def __init__(self, tree: ast.Module, parents: dict[int, ast.AST],
                  qualified: Callable[[ast.expr], set[str]], binding: Callable[[ast.Name], ast.expr | None],
-                 bindings: Callable[[ast.Name], int]) -> None:
+                 bindings: Callable[[ast.Name], int], mutated: set[str] | None = None) -> None:
         self.tree, self.parents, self.qualified, self.binding, self.bindings = (
             tree, parents, qualified, binding, bindings)
-        self._mutated: set[str] | None = None
+        self._mutated: set[str] | None = mutated
 
     def mutated_names(self) -> set[str]:
         if self._mutated is None:

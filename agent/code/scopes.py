@@ -12,10 +12,16 @@ for the static evidence checks, counts them).
 from __future__ import annotations
 
 import ast
+from collections import deque
 from dataclasses import dataclass, field
+
+from agent.code.nodes import CHILD_FIELDS, children
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+# node classes `ScopeMap._visit` handles itself; any other node's children are visited in the same scope
+_SPECIAL = frozenset({ast.Name, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, *_COMPREHENSIONS,
+                      ast.Assign, ast.NamedExpr, ast.Import, ast.ImportFrom, ast.ExceptHandler})
 
 
 @dataclass(eq=False)
@@ -65,15 +71,18 @@ class Scope:
 class ScopeMap:
     """Every scope of a module and, for each `ast.Name` read, the scope it is read in."""
 
-    def __init__(self, tree: ast.Module) -> None:
+    def __init__(self, tree: ast.Module, declares: bool = True) -> None:
+        """`declares=False`: the caller knows the module holds no `global` / `nonlocal` statement (nothing to
+        look for)."""
         self.of_name: dict[int, Scope] = {}
         self._keep: list[ast.AST] = []  # holds the nodes whose ids key `of_name`
         self.root = Scope("module", None)
-        self._pending: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, Scope]] = []
+        self._declares = declares
+        self._pending: deque[tuple[ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, Scope]] = deque()
         self._declare(tree.body, self.root)
         self._visit_all(tree.body, self.root)
         while self._pending:  # function bodies are visited once their enclosing scope is complete
-            node, scope = self._pending.pop(0)
+            node, scope = self._pending.popleft()
             self._body(node, scope)
 
     def scope_of(self, name: ast.Name) -> Scope | None:
@@ -109,6 +118,8 @@ class ScopeMap:
 
     def _declare(self, body: list[ast.stmt], scope: Scope) -> None:
         """`global` / `nonlocal` statements anywhere in this scope's own body (not nested scopes)."""
+        if not self._declares:
+            return
         stack: list[ast.AST] = list(body)
         while stack:
             node = stack.pop()
@@ -117,19 +128,33 @@ class ScopeMap:
             elif isinstance(node, ast.Nonlocal):
                 scope.nonlocals.update(node.names)
             elif not isinstance(node, (*_FUNCTIONS, ast.ClassDef)):
-                stack.extend(ast.iter_child_nodes(node))
+                stack.extend(children(node))
 
     def _visit_all(self, nodes, scope: Scope) -> None:
         for node in nodes:
             self._visit(node, scope)
 
     def _visit(self, node: ast.AST, scope: Scope) -> None:
-        if isinstance(node, ast.Name):
-            if isinstance(node.ctx, ast.Load):
+        cls = node.__class__
+        if cls is ast.Name:
+            ctx = node.ctx.__class__  # type: ignore[attr-defined]
+            if ctx is ast.Load:
                 self.of_name[id(node)] = scope
                 self._keep.append(node)
-            elif isinstance(node.ctx, ast.Store):
-                scope.bind(node.id, Binding(None))
+            elif ctx is ast.Store:
+                scope.bind(node.id, Binding(None))  # type: ignore[attr-defined]
+            return
+        if cls not in _SPECIAL:
+            for name in CHILD_FIELDS.get(cls, ()):
+                value = getattr(node, name, None)
+                if value is None:
+                    continue
+                if value.__class__ is list:
+                    for child in value:
+                        if child is not None:
+                            self._visit(child, scope)
+                else:
+                    self._visit(value, scope)
             return
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             self._visit_all(node.decorator_list, scope)
@@ -188,7 +213,7 @@ class ScopeMap:
                 scope.bind(node.name, Binding(None))
             self._visit_all(node.body, scope)
             return
-        for child in ast.iter_child_nodes(node):
+        for child in children(node):
             self._visit(child, scope)
 
     def _arguments_outside(self, args: ast.arguments, scope: Scope) -> None:

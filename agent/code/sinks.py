@@ -25,13 +25,22 @@ import io
 import tokenize
 from dataclasses import dataclass
 
-from agent.code.safety import Safety, command_inputs, shell_program, sink_kind
+from agent.code.nodes import CHILD_FIELDS
+from agent.code.safety import MUTATORS, Safety, command_inputs, shell_program, sink_kind
 from agent.code.scopes import ScopeMap
 
 _TYPE_CHECKING = {"TYPE_CHECKING", "typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING"}
 _COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor, ast.While,
              ast.With, ast.AsyncWith, ast.Try, ast.TryStar, ast.Match)
 _BLOCKS = ("body", "orelse", "finalbody")
+# the node classes whose `_BLOCKS` fields are statement lists, and those fields
+_BLOCK_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {cls: tuple(f for f in _BLOCKS if f in cls._fields)
+                 for cls in (ast.Module, ast.Interactive, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.For,
+                             ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try, ast.TryStar,
+                             ast.ExceptHandler, ast.match_case)}
+_STATEMENTS = frozenset(c for c in vars(ast).values() if isinstance(c, type) and issubclass(c, ast.stmt))
+_IMPORTS = frozenset({ast.Import, ast.ImportFrom})
+_DECLARES = frozenset({ast.Global, ast.Nonlocal})
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,42 +71,89 @@ class ModuleFacts:
         self._offsets = [0]
         for text in self.lines:
             self._offsets.append(self._offsets[-1] + len(text))
+        self._ascii = [text.isascii() for text in self.lines]  # byte column == character column on such lines
         self.parent: dict[int, ast.AST] = {}
         self.statements: list[ast.stmt] = []  # every statement, in source (pre-)order
         self.suite: set[int] = set()  # ids of statements that share their block header's line
         self.calls: list[ast.Call] = []
+        self.import_nodes: list[ast.Import | ast.ImportFrom] = []  # in source (pre-)order
+        self.mutated: set[str] = set()  # see `agent.code.safety.Safety.mutated_names`
+        self.declares = False  # whether a `global` / `nonlocal` statement occurs
         self._index(tree)
+        self._by_line: dict[int, list[ast.stmt]] | None = None
         self._scopes: ScopeMap | None = None
         self._safety: Safety | None = None
 
     # --- indexes ----------------------------------------------------------------------------------------------
 
     def _index(self, tree: ast.Module) -> None:
+        """One pre-order walk (`agent.code.nodes`) for every index: parents, statements, calls, one-line suites,
+        imports, names changed in place, whether scopes declare names global / nonlocal."""
+        parent, statements, calls, mutated = self.parent, self.statements, self.calls, self.mutated
+        fields, blocks = CHILD_FIELDS, _BLOCK_FIELDS
+        call_t, name_t, attribute_t, subscript_t = ast.Call, ast.Name, ast.Attribute, ast.Subscript
         stack: list[ast.AST] = [tree]
+        pop = stack.pop
         while stack:
-            node = stack.pop()
-            if isinstance(node, ast.stmt):
-                self.statements.append(node)
-            elif isinstance(node, ast.Call):
-                self.calls.append(node)
-            for name in _BLOCKS:
-                block = getattr(node, name, None)
-                if isinstance(block, list) and block and isinstance(block[0], ast.stmt) and self._prefix(block[0]):
+            node = pop()
+            cls = node.__class__
+            if cls is call_t:
+                calls.append(node)  # type: ignore[arg-type]
+                func = node.func  # type: ignore[attr-defined]
+                if func.__class__ is attribute_t and func.attr in MUTATORS and func.value.__class__ is name_t:
+                    mutated.add(func.value.id)
+            elif cls in _STATEMENTS:
+                statements.append(node)  # type: ignore[arg-type]
+                if cls in _IMPORTS:
+                    self.import_nodes.append(node)  # type: ignore[arg-type]
+                elif cls in _DECLARES:
+                    self.declares = True
+            elif cls is subscript_t and node.ctx.__class__ is not ast.Load and (  # type: ignore[attr-defined]
+                    node.value.__class__ is name_t):  # type: ignore[attr-defined]
+                mutated.add(node.value.id)  # type: ignore[attr-defined]
+            for name in blocks.get(cls, ()):
+                block = getattr(node, name)
+                if block and self._prefix(block[0]):
                     self.suite.update(id(s) for s in block)
-            children = list(ast.iter_child_nodes(node))
-            for child in children:
-                self.parent[id(child)] = node
-            stack.extend(reversed(children))
+            kids: list[ast.AST] = []
+            for name in fields.get(cls, ()):
+                value = getattr(node, name, None)
+                if value is None:
+                    continue
+                if value.__class__ is list:
+                    kids.extend(x for x in value if x is not None)
+                else:
+                    kids.append(value)
+            for child in kids:
+                parent[id(child)] = node
+            kids.reverse()
+            stack.extend(kids)
+
+    def imports(self) -> list[ast.Import | ast.ImportFrom]:
+        """The import statements in `ast.walk` order (breadth first: by depth, then source order)."""
+        def depth(node: ast.AST) -> int:
+            count = 0
+            current = self.parent.get(id(node))
+            while current is not None:
+                count += 1
+                current = self.parent.get(id(current))
+            return count
+        order = {id(n): i for i, n in enumerate(self.import_nodes)}
+        return sorted(self.import_nodes, key=lambda n: (depth(n), order[id(n)]))
 
     def _prefix(self, node: ast.stmt) -> bool:
         """True when code precedes the statement on its first line (it follows a `:` or `;`)."""
-        line = self.lines[node.lineno - 1] if node.lineno <= len(self.lines) else ""
+        if node.lineno > len(self.lines):
+            return False
+        line = self.lines[node.lineno - 1]
+        if self._ascii[node.lineno - 1]:
+            return bool(line[: node.col_offset].strip())
         return bool(line.encode("utf-8")[: node.col_offset].decode("utf-8", "replace").strip())
 
     @property
     def scopes(self) -> ScopeMap:
         if self._scopes is None:
-            self._scopes = ScopeMap(self.tree)
+            self._scopes = ScopeMap(self.tree, self.declares)
         return self._scopes
 
     @property
@@ -105,11 +161,15 @@ class ModuleFacts:
         if self._safety is None:
             scopes = self.scopes
             self._safety = Safety(self.tree, self.parent, scopes.qualified_names, scopes.constant_binding,
-                                  scopes.binding_count)
+                                  scopes.binding_count, self.mutated)
         return self._safety
 
     def _pos(self, line: int, col_bytes: int) -> int:
-        text = self.lines[line - 1] if line <= len(self.lines) else ""
+        if line > len(self.lines):
+            return self._offsets[line - 1]
+        if self._ascii[line - 1]:
+            return self._offsets[line - 1] + min(col_bytes, len(self.lines[line - 1]))
+        text = self.lines[line - 1]
         return self._offsets[line - 1] + len(text.encode("utf-8")[:col_bytes].decode("utf-8", "replace"))
 
     def code(self, node: ast.expr, outer_call: ast.Call | None = None) -> str:
@@ -159,22 +219,30 @@ class ModuleFacts:
             yield current
             current = self.parent.get(id(current))
 
-    @staticmethod
-    def _span(node: ast.stmt) -> tuple[int, int]:
-        return node.lineno, node.end_lineno or node.lineno
-
     def _on_line(self, line: int) -> tuple[list[ast.stmt], list[ast.stmt]]:
         """(simple statements not in a one-line suite, compound statements) overlapping the line, source order."""
         simple: list[ast.stmt] = []
         compound: list[ast.stmt] = []
-        for node in self.statements:
-            start, end = self._span(node)
-            if start <= line <= end:
-                if isinstance(node, _COMPOUND):
-                    compound.append(node)
-                elif id(node) not in self.suite:
-                    simple.append(node)
+        for node in self.statements_on(line):
+            if isinstance(node, _COMPOUND):
+                compound.append(node)
+            elif id(node) not in self.suite:
+                simple.append(node)
         return simple, compound
+
+    def statements_on(self, line: int) -> list[ast.stmt]:
+        """The statements whose lines include `line`, in source (pre-)order (an index built on first use)."""
+        if self._by_line is None:
+            by_line: dict[int, list[ast.stmt]] = {}
+            for node in self.statements:
+                for number in range(node.lineno, (node.end_lineno or node.lineno) + 1):
+                    found = by_line.get(number)
+                    if found is None:
+                        by_line[number] = [node]
+                    else:
+                        found.append(node)
+            self._by_line = by_line
+        return self._by_line.get(line, [])
 
     # --- facts ------------------------------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import agent.engines.builtin.fixers as fixers_pkg
 from agent.code.calls import CallGraph
 from agent.code.entry_points import EntryPoint, entry_points
-from agent.code.file_facts import FactsCache, FactsIndex, FileFacts
+from agent.code.file_facts import READ_AHEAD, FactsCache, FactsIndex, FileFacts
 from agent.code.pyparse import parse_python
 from agent.engines.builtin.evidence import Evidence, file_evidence
 from agent.engines.builtin.fixers import candidate_fixers, fixers_for
@@ -99,7 +99,10 @@ class ReachabilityIndex:
         """The project's call graph (built on first use; see the module docstring)."""
         if self._graph is None:
             graph = CallGraph()
-            for path in _python_files(self.files.root, path_kind):
+            paths = _python_files(self.files.root, path_kind)
+            for index, path in enumerate(paths):
+                if index % READ_AHEAD == 0:  # read and look up in the cache a batch at a time
+                    self.files.read_ahead(paths[index:index + READ_AHEAD])
                 facts = self.facts(path)
                 if facts.parsed:
                     graph.add_module(path, facts.calls,
