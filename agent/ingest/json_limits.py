@@ -4,7 +4,8 @@ Two kinds of hostile JSON that the standard library accepts and the rest of sutu
 
 - nesting thousands of levels deep: `json.loads` raises RecursionError (a traceback), and every recursive
   consumer after it (schema validation, pydantic) would too. `check_nesting` bounds the depth before parsing,
-  in time linear in the input, and raises a one-line SutureError.
+  in time linear in the input (a few bytes-level passes, no per-byte Python loop), and raises a one-line
+  SutureError.
 - lone UTF-16 surrogates written as escapes ("\\ud800"): valid JSON, but such a str cannot be encoded as
   UTF-8, so hashing a rule id or storing a message fails later. `scrub_surrogates` replaces each one with
   U+FFFD (the Unicode replacement character) in every string and key of a decoded value.
@@ -19,8 +20,10 @@ from agent.errors import SutureError
 
 MAX_NESTING = 64  # real SARIF logs nest about 15 levels (codeFlows → … → region.snippet), plus property bags
 
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{}"')
+_QUOTED = re.compile(rb'"[^"]*"')
+_CURLY_AS_SQUARE = bytes.maketrans(b"{}", b"[]")
+_STEP = [1 if b == ord("[") else -1 if b == ord("]") else 0 for b in range(256)]
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -29,15 +32,32 @@ class JsonLimitError(SutureError):
     """JSON that is well-formed but outside what suture reads (too deeply nested)."""
 
 
-def nesting_depth(raw: bytes) -> int:
+def nesting_depth(raw: bytes, limit: int = MAX_NESTING) -> int:
     """The deepest array/object nesting in JSON text `raw` (0 for a scalar); brackets inside strings do not
     count. Linear time and no recursion, whatever the input; malformed text gives a meaningless but finite
-    number (the parser reports the real error)."""
-    brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    number (the parser reports the real error).
+
+    How, in whole-buffer passes: escaped backslashes, then escaped quotes, are removed (JSON has backslashes
+    only inside strings, paired from the left, so what is left of a backslash run is one escape); everything
+    but brackets and quotes is dropped; every remaining quote delimits a string, so removing two adjacent quotes
+    keeps each other byte inside or outside a string as it was, and the strings still left (those holding a
+    bracket) are cut out. Of the brackets, `[]` pairs are peeled innermost first: each round lowers the height
+    by exactly one. Past `limit` rounds, or once a round removes less than a sixteenth of what is left, the rest
+    is counted by a running sum, so a hostile document costs a bounded number of passes."""
+    text = raw.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in text:
+        text = _QUOTED.sub(b"", text)
+    brackets = text.translate(_CURLY_AS_SQUARE)
+    rounds = 0
+    while brackets and rounds <= limit:
+        peeled = brackets.replace(b"[]", b"")
+        removed = len(brackets) - len(peeled)
+        brackets, rounds = peeled, rounds + bool(removed)
+        if removed * 16 < len(brackets) + removed:
+            break  # unbalanced, or peeling slowly (long thin chains): the running sum below is cheaper now
     if not brackets:
-        return 0
-    steps = (1 if b in b"[{" else -1 for b in brackets)
-    return max(accumulate(steps))
+        return rounds
+    return rounds + max(accumulate(map(_STEP.__getitem__, brackets), initial=0))
 
 
 def check_nesting(raw: bytes, name: str, limit: int = MAX_NESTING) -> None:
