@@ -62,6 +62,7 @@ class FileFacts:
     module: ModuleFacts | None = field(default=None, repr=False, compare=False)
     reparse: Callable[[], ModuleFacts | None] | None = field(default=None, repr=False, compare=False)
     text: Callable[[], str] | None = field(default=None, repr=False, compare=False)
+    _lines: tuple[str, list[str]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def source_known(self) -> bool:
@@ -103,6 +104,13 @@ class FileFacts:
             module = self._module() if self.parsed else None
             self.statements[line] = statement_at(module.tree, line) if module is not None else None
         return self.statements[line]
+
+    def lines(self, text: str) -> list[str]:
+        """`text.splitlines()`, split once per file while the caller holds it (`FactsIndex.prepare` lets it go
+        with the tree)."""
+        if self._lines is None or self._lines[0] is not text:
+            self._lines = (text, text.splitlines())
+        return self._lines[1]
 
     def answer(self, key: str, compute: Callable[[str], Any]) -> Any:
         """`compute(text of the file)`, memoized (and cached with the facts) under `key`; None without readable
@@ -218,7 +226,7 @@ class FactsIndex:
                 ask(facts)
             if facts.digest is not None and _sizes(facts) != before:
                 self._dirty.add(path)  # new answers for cached facts: store them too
-            facts.module = None
+            facts.module, facts._lines = None, None
             if progress is not None:
                 progress(done, len(by_path))
         self.save()

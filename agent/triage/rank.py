@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from agent.context.redact import live_credentials
+from agent.engines.builtin.evidence import credential_kinds, rule_class
 from agent.models import Factor, Finding, Rank, Verdict, utcnow
 from agent.triage.code_kind import path_kind
 from agent.triage.config import TriageConfig, cvss_base_score
@@ -91,6 +92,17 @@ class ScoringContext:
     # ids stay theirs): many findings share the same factors
     _rank_parts: dict[tuple[int, ...], tuple[list[Factor], float, str]] = field(
         default_factory=dict, init=False, repr=False)
+    # answers that depend on a few of a finding's fields only, computed once per distinct value: credential kinds
+    # per snippet, (unweighted factor → pooled weighted Factor, None when it weighs 0), the CWE
+    # factor per (CWEs, severity base), the evidence factor per spot and rule class, the asset factors per path,
+    # the entry-point factor per (path, first line)
+    _snippet_credentials: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)
+    _weighted: dict[tuple[str, float, str], Factor | None] = field(default_factory=dict, init=False, repr=False)
+    _cwe: dict[tuple[tuple[int, ...], float], tuple[float, str]] = field(default_factory=dict, init=False,
+                                                                         repr=False)
+    _evidence: dict[tuple, tuple[float, str] | None] = field(default_factory=dict, init=False, repr=False)
+    _assets: dict[str, list[tuple[str, float, str]]] = field(default_factory=dict, init=False, repr=False)
+    _reached: dict[tuple[str, int], tuple[float, str] | None] = field(default_factory=dict, init=False, repr=False)
 
     def live_credential(self, finding: Finding) -> list[str]:
         """Kinds of recognized live-credential formats on the finding's lines: from its snippet, or (production
@@ -98,13 +110,13 @@ class ScoringContext:
         key = id(finding)
         found = self._credentials.get(key)
         if found is None:
-            found = sorted({kind for kind, _ in live_credentials(finding.location.snippet or "")})
+            snippet = finding.location.snippet or ""
+            found = self._snippet_credentials.get(snippet)
+            if found is None:
+                found = self._snippet_credentials[snippet] = sorted({kind for kind, _ in live_credentials(snippet)})
             if not found and self.code is not None and path_kind(finding.location.path) is None:
                 loc = finding.location
-                found = self.code.facts(loc.path).answer(
-                    f"cred:{loc.start_line}:{loc.last_line}",
-                    lambda text: sorted({k for k, _ in live_credentials(
-                        "\n".join(text.splitlines()[loc.start_line - 1:loc.last_line]))})) or []
+                found = credential_kinds(self.code.facts(loc.path), loc.start_line, loc.last_line) or []
             self._seen.append(finding)
             self._credentials[key] = found
         return found
@@ -154,6 +166,8 @@ def _severity(finding: Finding, ctx: ScoringContext, add) -> float:
 
 
 def _exploitability(finding: Finding, ctx: ScoringContext, add) -> None:
+    if not finding.cve:
+        return
     kev = next((c for c in finding.cve if c in ctx.feeds.kev), None)
     if kev:
         entry = ctx.feeds.kev[kev]
@@ -167,20 +181,30 @@ def _exploitability(finding: Finding, ctx: ScoringContext, add) -> None:
             f"EPSS {prob:.2f} for {cve}: {prob:.0%} chance of exploitation in 30 days ({pct:.0%} percentile)")
 
 
-def _reachability(finding: Finding, ctx: ScoringContext, add) -> None:
-    kind = path_kind(finding.location.path)
+def _reachability(finding: Finding, ctx: ScoringContext, add, kind: str | None, import_only: bool) -> None:
     if kind is not None and not ctx.live_credential(finding):  # a committed credential leaks wherever it is
         add("reachability", CODE_KIND_POINTS[kind], f"only in {kind} code")
-    if ctx.import_only(finding):
+    if import_only:
         add("reachability", IMPORT_ONLY_POINTS, "flags an import, not a use of the module")
     if ctx.code is not None and kind is None:
-        entry = ctx.code.entry_point(finding)
-        via = ctx.code.web_path(finding) if entry is None or entry.kind == "script" else None
-        if via is not None:  # a helper a route calls (within the walk's bound)
-            add("reachability", ENTRY_POINTS["web handler"], via)
-        elif entry is not None:
-            where = "in a script" if entry.kind == "script" else f"in {entry.kind} `{entry.name}`"
-            add("reachability", ENTRY_POINTS[entry.kind], f"{where}: {entry.detail}")
+        key = (finding.location.path, finding.location.start_line)
+        if key in ctx._reached:
+            found = ctx._reached[key]
+        else:  # the entry point and the call path depend on the spot only
+            found = ctx._reached[key] = _entry_factor(finding, ctx.code)
+        if found is not None:
+            add("reachability", *found)
+
+
+def _entry_factor(finding: Finding, code: ReachabilityIndex) -> tuple[float, str] | None:
+    entry = code.entry_point(finding)
+    via = code.web_path(finding) if entry is None or entry.kind == "script" else None
+    if via is not None:  # a helper a route calls (within the walk's bound)
+        return ENTRY_POINTS["web handler"], via
+    if entry is not None:
+        where = "in a script" if entry.kind == "script" else f"in {entry.kind} `{entry.name}`"
+        return ENTRY_POINTS[entry.kind], f"{where}: {entry.detail}"
+    return None
 
 
 def _short(text: str, limit: int = 140) -> str:
@@ -188,20 +212,43 @@ def _short(text: str, limit: int = 140) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def _evidence(finding: Finding, ctx: ScoringContext, add) -> None:
+def _source_evidence(finding: Finding, ctx: ScoringContext) -> tuple[float, str] | None:
+    """The evidence factor from the code at the finding's lines, once per spot and rule class (all
+    `agent.engines.builtin.evidence.file_evidence` reads of a finding: `rule_class`, its lines and flow; its
+    snippet only without readable source)."""
+    assert ctx.code is not None
+    loc = finding.location
+    flow = finding.flow
+    facts = ctx.code.facts(loc.path)
+    key = (loc.path, loc.start_line, loc.last_line, rule_class(finding),
+           len(flow), len({(s.location.path, s.location.start_line) for s in flow}) >= 2 if flow else False,
+           None if facts.source_known and facts.text is not None else loc.snippet)
+    if key in ctx._evidence:
+        return ctx._evidence[key]
+    evidence = ctx.code.evidence(finding)
+    strong = [e for e in evidence if e.strong and e.supports == "false_positive"]
+    for_tp = [e for e in evidence if e.supports == "true_positive"]
+    found = None
+    if strong and not for_tp:
+        found = (-30.0, f"likely false positive: {_short(strong[0].detail)}")
+    elif for_tp:
+        found = (5.0, f"static evidence it is real: {_short(for_tp[0].detail)}")
+    ctx._evidence[key] = found
+    return found
+
+
+def _evidence(finding: Finding, ctx: ScoringContext, add, kind: str | None, import_only: bool) -> None:
     if ctx.code is None and len(finding.flow) >= 2 and len(
             {(s.location.path, s.location.start_line) for s in finding.flow}) >= 2:
         add("evidence", 5.0, f"static evidence it is real: the scanner traced a {len(finding.flow)}-step data flow")
     # Source evidence costs a parse per file and a walk per finding: only where it can move the ranking, i.e. not
     # for code already demoted by its path or for findings about an import line.
-    if ctx.code is not None and path_kind(finding.location.path) is None and not ctx.import_only(finding):
-        evidence = ctx.code.evidence(finding)
-        strong = [e for e in evidence if e.strong and e.supports == "false_positive"]
-        for_tp = [e for e in evidence if e.supports == "true_positive"]
-        if strong and not for_tp:
-            add("evidence", -30.0, f"likely false positive: {_short(strong[0].detail)}")
-        elif for_tp:
-            add("evidence", 5.0, f"static evidence it is real: {_short(for_tp[0].detail)}")
+    if ctx.code is not None and kind is None and not import_only:
+        found = _source_evidence(finding, ctx)
+        if found is not None:
+            add("evidence", *found)
+    if not ctx.verdicts:
+        return
     verdict = ctx.verdicts.get(finding.id)
     if verdict is not None and verdict.verdict == "false_positive":
         add("evidence", round(-40.0 * verdict.confidence, 1),
@@ -214,21 +261,26 @@ def _evidence(finding: Finding, ctx: ScoringContext, add) -> None:
 def _asset(finding: Finding, ctx: ScoringContext, add) -> None:
     if ctx.owners is None:
         return
-    asset, _ = ctx.owners.resolve(finding.location.path)
-    if asset is None:
-        return
-    if TIER_POINTS[asset.tier]:
-        add("asset", TIER_POINTS[asset.tier], f"{asset.name}: tier {asset.tier} asset")
-    if asset.internet_facing:
-        add("asset", 10.0, f"{asset.name} is internet-facing")
-    if DATA_POINTS[asset.data]:
-        add("asset", DATA_POINTS[asset.data], f"{asset.name} holds {asset.data} data")
+    path = finding.location.path
+    parts = ctx._assets.get(path)
+    if parts is None:
+        parts = ctx._assets[path] = []
+        asset, _ = ctx.owners.resolve(path)
+        if asset is not None:
+            if TIER_POINTS[asset.tier]:
+                parts.append(("asset", TIER_POINTS[asset.tier], f"{asset.name}: tier {asset.tier} asset"))
+            if asset.internet_facing:
+                parts.append(("asset", 10.0, f"{asset.name} is internet-facing"))
+            if DATA_POINTS[asset.data]:
+                parts.append(("asset", DATA_POINTS[asset.data], f"{asset.name} holds {asset.data} data"))
+    for part in parts:
+        add(*part)
 
 
-def _fix_and_age(finding: Finding, ctx: ScoringContext, add) -> None:
+def _fix_and_age(finding: Finding, ctx: ScoringContext, add, kind: str | None) -> None:
     # a quick win only when a builtin fixer would actually rewrite the code there (not merely a rule or CWE it
     # knows): that needs the file, so only with the project's facts, and only for production code
-    fixer = ctx.code.fixer(finding) if ctx.code is not None and path_kind(finding.location.path) is None else None
+    fixer = ctx.code.fixer(finding) if ctx.code is not None and kind is None else None
     if fixer:
         add("fix", 5.0, f"quick win: builtin fixer `{fixer}` rewrites it")
     span = finding.location.last_line - finding.location.start_line + 1
@@ -243,34 +295,54 @@ def score_finding(finding: Finding, ctx: ScoringContext | None = None) -> Rank:
     """The finding's score and its ordered factors (largest contribution first), each with its reason."""
     ctx = ctx or ScoringContext()
     factors: list[Factor] = []
-    pool = ctx.factor_pool
+    weighted = ctx._weighted
 
     def add(name: str, points: float, reason: str) -> None:
-        weighted = round(points * ctx.config.weights.get(name, 1.0), 1)
-        if weighted:
-            key = (name, weighted, reason)
-            factor = pool.get(key)
-            if factor is None:
-                factor = pool[key] = Factor(name=name, points=weighted, reason=reason)
+        key = (name, points, reason)
+        if key in weighted:
+            factor = weighted[key]
+        else:  # weigh it once: the same factor weighs the same for every finding
+            factor = weighted[key] = _pooled(ctx, name, points, reason)
+        if factor is not None:
             factors.append(factor)
 
     base = _severity(finding, ctx, add)
     share = CONFIDENCE_SHARE[finding.confidence]
     if share:
         add("confidence", -SEVERITY_POINTS_PER_CVSS * base * share, f"{finding.confidence} scanner confidence")
-    points, label = cwe_points(finding.cwe)
-    scale = min(1.0, base / BAND_SCORE["medium"])
-    if points and scale < 1.0:
-        label += f" (×{scale:.2f}: the scanner rates this instance below medium)"
-    add("cwe_class", points * scale, label)
-    for part in (_exploitability, _reachability, _evidence, _asset, _fix_and_age):
-        part(finding, ctx, add)
+    cwe_key = (tuple(finding.cwe), base)
+    cwe = ctx._cwe.get(cwe_key)
+    if cwe is None:
+        points, label = cwe_points(finding.cwe)
+        scale = min(1.0, base / BAND_SCORE["medium"])
+        if points and scale < 1.0:
+            label += f" (×{scale:.2f}: the scanner rates this instance below medium)"
+        cwe = ctx._cwe[cwe_key] = (points * scale, label)
+    add("cwe_class", *cwe)
+    kind = path_kind(finding.location.path)
+    import_only = ctx.import_only(finding)
+    _exploitability(finding, ctx, add)
+    _reachability(finding, ctx, add, kind, import_only)
+    _evidence(finding, ctx, add, kind, import_only)
+    _asset(finding, ctx, add)
+    _fix_and_age(finding, ctx, add, kind)
     key = tuple(map(id, factors))
     parts = ctx._rank_parts.get(key)
     if parts is None:
         parts = ctx._rank_parts[key] = _rank_parts(factors)
     ordered, score, reason = parts
     return Rank(finding_id=finding.id, score=score, factors=ordered, reason=reason)
+
+
+def _pooled(ctx: ScoringContext, name: str, points: float, reason: str) -> Factor | None:
+    weighted = round(points * ctx.config.weights.get(name, 1.0), 1)
+    if not weighted:
+        return None
+    key = (name, weighted, reason)
+    factor = ctx.factor_pool.get(key)
+    if factor is None:
+        factor = ctx.factor_pool[key] = Factor(name=name, points=weighted, reason=reason)
+    return factor
 
 
 def _rank_parts(factors: list[Factor]) -> tuple[list[Factor], float, str]:

@@ -33,7 +33,7 @@ from agent.code.calls import CallGraph
 from agent.code.entry_points import EntryPoint, entry_points
 from agent.code.file_facts import READ_AHEAD, FactsCache, FactsIndex, FileFacts
 from agent.code.pyparse import parse_python
-from agent.engines.builtin.evidence import Evidence, file_evidence
+from agent.engines.builtin.evidence import Evidence, credential_kinds, file_evidence
 from agent.engines.builtin.fixers import candidate_fixers, fixers_for
 from agent.engines.builtin.fixers.base import SourceParseError, parse_source
 from agent.models import Finding, Location
@@ -79,6 +79,9 @@ class ReachabilityIndex:
             if _may_have_fixer(finding):
                 extra.setdefault(finding.location.path, []).append(
                     partial(_fixer_answer, finding=finding))
+        spans = dict.fromkeys((f.location.path, f.location.start_line, f.location.last_line) for f in chosen)
+        for path, first, last in spans:  # the credential question scoring asks, while the file's text is at hand
+            extra.setdefault(path, []).append(partial(credential_kinds, first=first, last=last))
         self.files.prepare(((f.location.path, f.location.start_line, f.location.last_line) for f in chosen),
                            progress, extra)
 

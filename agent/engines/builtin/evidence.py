@@ -99,6 +99,14 @@ def _rule_family(finding: Finding, rules: frozenset[str], cwes: frozenset[int]) 
     return finding.rule_id.upper() in rules or bool(set(finding.cwe) & cwes)
 
 
+def rule_class(finding: Finding) -> tuple[bool, bool, bool, bool]:
+    """All `file_evidence` reads of a finding's rule and CWEs: (injection class, weak-hash family, random family,
+    bandit B506). Besides these it reads the finding's path, lines, flow, and its snippet when the file's text is
+    unknown."""
+    return (is_injection_class(finding), _rule_family(finding, WEAK_HASH_RULES, WEAK_HASH_CWES),
+            _rule_family(finding, RANDOM_RULES, RANDOM_CWES), finding.rule_id.upper() == "B506")
+
+
 def source_evidence(facts: FileFacts, finding: Finding) -> list[Evidence]:
     """Evidence from the code at the finding's lines, read from the file's facts (parsed once per file)."""
     first, last = finding.location.start_line, finding.location.last_line
@@ -148,15 +156,19 @@ def _sink_evidence(sink: SinkFacts, finding: Finding, first: int) -> list[Eviden
     return found
 
 
+def credential_kinds(facts: FileFacts, first: int, last: int) -> list[str] | None:
+    """The kinds of recognized live-credential formats on lines `first`..`last` of the file (None without
+    readable source), memoized with the file's facts."""
+    def kinds_in(text: str) -> list[str]:
+        return sorted({kind for kind, _ in live_credentials("\n".join(facts.lines(text)[first - 1:last]))})
+
+    return facts.answer(f"cred:{first}:{last}", kinds_in)
+
+
 def credential_evidence(facts: FileFacts, finding: Finding) -> list[Evidence]:
     """A recognized live-credential format on the finding's lines (from the file's text, or its snippet)."""
     first, last = finding.location.start_line, finding.location.last_line
-
-    def kinds_in(text: str) -> list[str]:
-        lines = text.splitlines()[first - 1:last]
-        return sorted({kind for kind, _ in live_credentials("\n".join(lines))})
-
-    kinds = facts.answer(f"cred:{first}:{last}", kinds_in) if facts.source_known else None
+    kinds = credential_kinds(facts, first, last) if facts.source_known else None
     if kinds is None:
         kinds = sorted({kind for kind, _ in live_credentials(finding.location.snippet or "")})
     if not kinds:
