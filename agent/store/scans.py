@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -14,8 +15,9 @@ from sqlalchemy.engine import Connection
 from agent.gc_pause import paused_gc
 from agent.models import Finding, utcnow
 from agent.store.base import StoreError, writing
+from agent.store.bulk import first_report_json, insert_rows, time_json
 from agent.store.events import FINDING, SCAN, event_row, write_events
-from agent.store.schema import _data_row, _finding_row, _instant, finding_events_t, findings_t, scans_t
+from agent.store.schema import JsonText, _data_row, _instant, events_t, finding_events_t, findings_t, scans_t
 
 _UPDATE_FINDING = findings_t.update().where(findings_t.c.id == sa.bindparam("b_id")).values(
     tool=sa.bindparam("b_tool"), scope=sa.bindparam("b_scope"), rule_id=sa.bindparam("b_rule_id"),
@@ -23,6 +25,8 @@ _UPDATE_FINDING = findings_t.update().where(findings_t.c.id == sa.bindparam("b_i
 )
 
 
+_INSERTED = ("id", "tool", "scope", "rule_id", "path", "status", "data", "repo")  # a first-reported finding's row
+_EVENT = ("at", "repo", "actor", "kind", "subject", "detail")  # events.event_row's columns
 SCAN_BATCH = 2000  # findings merged per statement batch by record_scan (memory: a few MB per batch)
 
 
@@ -129,14 +133,15 @@ class ScanStore:
         """Insert or merge one batch of a scan's findings (ids unique within the scan), counting into `counts`."""
         existing = self._finding_data_by_id(conn, [f.id for f in unique], self.repo)
         stamp = at.isoformat()
-        inserts: list[dict] = []
+        first_seen = time_json(at)
+        inserts: list[tuple] = []
         updates: list[dict] = []
         changes: list[dict] = []
         for finding in unique:
             old = existing.get(finding.id)
             if old is None:
-                new = finding.model_copy(update={"first_seen": at, "last_seen": at, "status": "open"})
-                inserts.append({**_finding_row(new, scope), "repo": self.repo})
+                inserts.append((finding.id, finding.tool, scope, finding.rule_id, finding.location.path, "open",
+                                first_report_json(finding, first_seen, at), self.repo))
                 changes.append(_change(finding.id, None, "open", at, f"first reported by {tool}"))
                 counts["new"] += 1
                 continue
@@ -187,15 +192,23 @@ class ScanStore:
                     counts["fixed"] += 1
                 self._write_batch(conn, [], changes, updates)
 
-    def _write_batch(self, conn: Connection, inserts: list[dict], changes: list[dict], updates: list[dict]) -> None:
-        if inserts:
-            conn.execute(findings_t.insert(), inserts)
+    def _write_batch(self, conn: Connection, inserts: list[tuple], changes: list[dict], updates: list[dict]) -> None:
+        """Write a batch: `inserts` (rows of findings first reported, in _INSERTED order), status `changes` (a first
+        report is one: an event; the others also a finding_events row), and `updates` (rows of stored JSON)."""
+        insert_rows(conn, findings_t, _INSERTED, inserts)
         if changes:
             logged = [c for c in changes if c["from_status"] is not None]  # finding_events: changes, not births
             if logged:
                 conn.execute(finding_events_t.insert(), [{**c, "repo": self.repo} for c in logged])
-            write_events(conn, [event_row(c["at"], self.repo, c["actor"], FINDING, c["finding_id"], {
-                "from": c["from_status"], "to": c["to_status"], "comment": c["comment"]}) for c in changes])
+            details: dict[tuple, JsonText] = {}  # most changes of a batch say the same (a scan's first reports)
+            events = []
+            for c in changes:
+                key = (c["from_status"], c["to_status"], c["comment"])
+                detail = details.get(key)
+                if detail is None:
+                    detail = details[key] = JsonText(json.dumps({"from": key[0], "to": key[1], "comment": key[2]}))
+                events.append((c["at"], self.repo, c["actor"], FINDING, c["finding_id"], detail))
+            insert_rows(conn, events_t, _EVENT, events)  # the rows events.write_events would write
         if updates:
             conn.execute(_UPDATE_FINDING, [{("b_" + k): v for k, v in row.items()} for row in updates])
 
