@@ -12,14 +12,24 @@
 
 `rewriting_fixer(finding, source)` answers "would a builtin fixer actually produce a rewrite here?" — the name of
 the first selected fixer whose fix succeeds, or None (a detector match that the fixer then declines, such as a
-password hashed with MD5, is None). Triage uses it for its "quick win" bonus.
+password hashed with MD5, is None). Triage uses it for its "quick win" bonus, asked without libcst where it can be:
+every fixer also answers `would_rewrite` on the stdlib `ast` tree (same targets, same decline rules, None when it
+cannot be sure; `rewriting_fixer_ast`, `quick_win.quick_win_fixer`), and the registry refuses a fixer without one.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-from agent.engines.builtin.fixers.base import Fixer, FixResult, ParsedSource, SourceParseError, parse_source
+from agent.engines.builtin.fixers.ast_view import AstView, Unsure
+from agent.engines.builtin.fixers.base import (
+    CallFixer,
+    Fixer,
+    FixResult,
+    ParsedSource,
+    SourceParseError,
+    parse_source,
+)
 from agent.engines.builtin.fixers.hardcoded_secret import HardcodedSecretFixer
 from agent.engines.builtin.fixers.hmac_signature import HmacSignatureFixer
 from agent.engines.builtin.fixers.insecure_random import InsecureRandomFixer
@@ -52,6 +62,25 @@ FIXERS: tuple[Fixer, ...] = (
 )
 
 
+
+
+def has_ast_predicate(fixer: Fixer) -> bool:
+    """The fixer answers `would_rewrite` on the ast tree (its own method, or CallFixer's over its own
+    `ast_is_target` and `ast_plan`)."""
+    kind = type(fixer)
+    if kind.would_rewrite is not Fixer.would_rewrite and kind.would_rewrite is not CallFixer.would_rewrite:
+        return True
+    if not isinstance(fixer, CallFixer):
+        return False
+    call_kind = type(fixer)
+    return call_kind.ast_is_target is not CallFixer.ast_is_target and call_kind.ast_plan is not CallFixer.ast_plan
+
+
+_WITHOUT_PREDICATE = [f.name for f in FIXERS if not has_ast_predicate(f)]
+if _WITHOUT_PREDICATE:  # triage's quick-win check asks every fixer on the ast tree first
+    raise TypeError(f"builtin fixers without an ast-level would_rewrite: {', '.join(_WITHOUT_PREDICATE)}")
+
+
 # Tools whose rule ids the fixers list exactly: for them the rule id decides, and a CWE shared with another
 # rule is no match (bandit's B607 "partial executable path" carries CWE-78 like B602, but a shell rewrite
 # cannot fix it). Findings of every other tool are matched by CWE and then by the code at the location.
@@ -60,12 +89,20 @@ RULE_ID_AUTHORITATIVE_TOOLS = frozenset({"bandit"})
 
 def candidate_fixers(finding: Finding) -> list[Fixer]:
     """Fixers that may handle `finding`, judged from the finding alone: rule-id matches first, then CWE-only
-    matches (tools other than bandit). Cheap; `fixers_for` with the source is the real choice."""
-    by_rule = [f for f in FIXERS if f.matches_rule_id(finding)]
-    if finding.tool.lower() in RULE_ID_AUTHORITATIVE_TOOLS:
-        return by_rule
-    by_cwe = [f for f in FIXERS if f not in by_rule and f.matches(finding)]
-    return by_rule + by_cwe
+    matches (tools other than bandit). Cheap (memoised per tool, rule id and CWEs); `fixers_for` with the source
+    is the real choice."""
+    return list(_candidates(finding.tool, finding.rule_id, tuple(finding.cwe)))
+
+
+@lru_cache(maxsize=4096)
+def _candidates(tool: str, rule_id: str, cwe: tuple[int, ...]) -> tuple[Fixer, ...]:
+    probe = Finding(id="probe", tool=tool, rule_id=rule_id, message="", cwe=list(cwe),
+                    location=Location(path="probe.py", start_line=1, end_line=1))
+    by_rule = [f for f in FIXERS if f.matches_rule_id(probe)]
+    if tool.lower() in RULE_ID_AUTHORITATIVE_TOOLS:
+        return tuple(by_rule)
+    by_cwe = [f for f in FIXERS if f not in by_rule and f.matches(probe)]
+    return tuple(by_rule + by_cwe)
 
 
 def fixers_for(finding: Finding, source: str | ParsedSource | None = None) -> list[Fixer]:
@@ -96,7 +133,7 @@ def _rewriting_fixer(tool: str, rule_id: str, cwe: tuple[int, ...], first: int, 
     probe = Finding(id="probe", tool=tool, rule_id=rule_id, message="", cwe=list(cwe),
                     location=Location(path="probe.py", start_line=first, end_line=last))
     for fixer in fixers_for(probe, parsed):
-        if fixer.fix_parsed(parsed, first, last).fixed:
+        if fixer.rewrites(parsed, first, last):
             return fixer.name
     return None
 
@@ -104,8 +141,9 @@ def _rewriting_fixer(tool: str, rule_id: str, cwe: tuple[int, ...], first: int, 
 def rewriting_fixer(finding: Finding, source: str) -> str | None:
     """Name of the builtin fixer that would rewrite `finding` in `source` (its file's text), or None.
 
-    The same choice and the same fixer run as the builtin engine's draft (`fixers_for`, then `fix`), so a name
-    here means a draft would carry a patch. Memoised per (tool, rule, CWEs, lines, text): triage may ask for
+    The same choice and the same fixer plans as the builtin engine's draft (`fixers_for`, then `fix`, stopped
+    before the rewritten module is rendered: `Fixer.rewrites`), so a name here means a draft would carry a
+    patch. Memoised per (tool, rule, CWEs, lines, text): triage may ask for
     many findings of one file.
     """
     location = finding.location
@@ -113,8 +151,43 @@ def rewriting_fixer(finding: Finding, source: str) -> str | None:
                             location.last_line, source)
 
 
+def _fixers_to_ask(tool: str, rule_id: str, cwe: tuple[int, ...]) -> list[Fixer]:
+    """The fixers `fixers_for` may select, in order: a fixer rewrites only what it detects, so the first of these
+    that would rewrite is `rewriting_fixer`'s answer."""
+    candidates = _candidates(tool, rule_id, cwe)
+    if not candidates and not cwe and tool.lower() not in RULE_ID_AUTHORITATIVE_TOOLS:
+        return list(FIXERS)
+    return list(candidates)
+
+
+def rewriting_fixer_ast(view: AstView, tool: str, rule_id: str, cwe: tuple[int, ...], first: int,
+                        last: int) -> str | None:
+    """`rewriting_fixer`'s answer from the fixers' `would_rewrite` predicates on the module's ast tree (no
+    libcst). Raises `Unsure` when a predicate cannot be sure: ask `rewriting_fixer_plans` then."""
+    for fixer in _fixers_to_ask(tool, rule_id, cwe):
+        answer = fixer.would_rewrite(view, first, last)
+        if answer is None:
+            raise Unsure(f"{fixer.name} cannot tell on the ast tree")
+        if answer:
+            return fixer.name
+    return None
+
+
+def rewriting_fixer_plans(parsed: ParsedSource, tool: str, rule_id: str, cwe: tuple[int, ...], first: int,
+                          last: int) -> str | None:
+    """`rewriting_fixer`'s answer on a libcst parse, stopping at the plans (`Fixer.rewrites`): the rewritten module
+    is not rendered."""
+    probe = Finding(id="probe", tool=tool, rule_id=rule_id, message="", cwe=list(cwe),
+                    location=Location(path="probe.py", start_line=first, end_line=last))
+    for fixer in fixers_for(probe, parsed):
+        if fixer.rewrites(parsed, first, last):
+            return fixer.name
+    return None
+
+
 def fixer_named(name: str) -> Fixer | None:
     return next((f for f in FIXERS if f.name == name), None)
 
 
-__all__ = ["FIXERS", "FixResult", "Fixer", "candidate_fixers", "fixer_named", "fixers_for", "rewriting_fixer"]
+__all__ = ["FIXERS", "AstView", "FixResult", "Fixer", "Unsure", "candidate_fixers", "fixer_named", "fixers_for",
+           "rewriting_fixer", "rewriting_fixer_ast", "rewriting_fixer_plans"]

@@ -11,6 +11,7 @@ each one (or a reason to leave it), replace the nodes, add the imports the new c
 
 from __future__ import annotations
 
+import ast
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,6 +29,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from agent.engines.builtin.fixers.ast_view import AstView
 from agent.errors import SutureError
 from agent.models import Finding
 
@@ -89,7 +91,7 @@ class ParsedSource:
             raise SourceParseError(
                 f"the file does not parse as Python (line {exc.raw_line}): {exc.message}"
             ) from exc
-        self.wrapper = MetadataWrapper(module)
+        self.wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # a fresh tree: nothing else holds it
         self.module = self.wrapper.module
         self._positions = self.wrapper.resolve(PositionProvider)
         self._parents = self.wrapper.resolve(ParentNodeProvider)
@@ -304,6 +306,17 @@ class Fixer(ABC):
     def fix_parsed(self, parsed: ParsedSource, first_line: int, last_line: int) -> FixResult:
         """Rewrite the code on lines first_line..last_line, or decline with a reason."""
 
+    def rewrites(self, parsed: ParsedSource, first_line: int, last_line: int) -> bool:
+        """`fix_parsed(...).fixed` without rendering the rewritten module: some plan on the lines is a Rewrite."""
+        return self.fix_parsed(parsed, first_line, last_line).fixed
+
+    def would_rewrite(self, view: AstView, first_line: int, last_line: int) -> bool | None:
+        """`rewrites` answered on the stdlib `ast` tree (`AstView`), for triage's quick-win check: the same targets
+        (qualified names resolved as libcst resolves them) and the same decline rules as `fix_parsed`. None when
+        the ast answer cannot be sure (the caller then asks libcst). Every fixer must provide one: the registry
+        refuses a fixer without it, and tests/engines/builtin/test_would_rewrite.py checks the two agree."""
+        raise NotImplementedError(f"fixer {self.name} has no ast-level would_rewrite")
+
     def not_found(self, first_line: int, last_line: int) -> str:
         """The decline reason when `detects` is False: what the fixer looked for and where."""
         return f"no {self.target_description} on {lines_label(first_line, last_line)}"
@@ -335,6 +348,31 @@ class CallFixer(Fixer):
         if not calls:
             return FixResult(None, self.not_found(first_line, last_line))
         return combine(parsed, [(c, self.plan(parsed, c)) for c in calls])
+
+    def rewrites(self, parsed: ParsedSource, first_line: int, last_line: int) -> bool:
+        return any(isinstance(self.plan(parsed, c), Rewrite) for c in self.targets(parsed, first_line, last_line))
+
+    def ast_is_target(self, view: AstView, call: ast.Call) -> bool:
+        """`is_target` on the ast tree."""
+        raise NotImplementedError(f"fixer {self.name} has no ast-level is_target")
+
+    def ast_plan(self, view: AstView, call: ast.Call) -> bool | None:
+        """Would `plan` return a Rewrite for this target call (None: cannot tell without libcst)?"""
+        raise NotImplementedError(f"fixer {self.name} has no ast-level plan")
+
+    def would_rewrite(self, view: AstView, first_line: int, last_line: int) -> bool | None:
+        calls = view.call_targets(lambda c: self.ast_is_target(view, c), first_line, last_line)
+        return any_rewrite(self.ast_plan(view, c) for c in calls)
+
+
+def any_rewrite(answers) -> bool | None:
+    """True when some plan rewrites, False when none does, None when none does for sure but some cannot tell."""
+    unsure = False
+    for answer in answers:
+        if answer:
+            return True
+        unsure = unsure or answer is None
+    return None if unsure else False
 
 
 def combine(parsed: ParsedSource, plans: list[tuple[cst.CSTNode, Rewrite | Decline]]) -> FixResult:

@@ -18,10 +18,12 @@ and credentials elsewhere (default arguments, comparisons): those need a person 
 
 from __future__ import annotations
 
+import ast
 import re
 
 import libcst as cst
 
+from agent.engines.builtin.fixers.ast_view import AstView
 from agent.engines.builtin.fixers.base import (
     Decline,
     Fixer,
@@ -129,3 +131,50 @@ class HardcodedSecretFixer(Fixer):
                        f"`{name}` now reads the environment variable {env} instead of a hard-coded value; rotate "
                        "the old secret, it remains in the repository history",
                        (NeededImport("os"),))
+
+    def rewrites(self, parsed: ParsedSource, first_line: int, last_line: int) -> bool:
+        return any(isinstance(self._plan(name, literal), Rewrite)
+                   for name, literal in _candidates(parsed, first_line, last_line))
+
+    def would_rewrite(self, view: AstView, first_line: int, last_line: int) -> bool | None:
+        for name, value in _ast_candidates(view, first_line, last_line):
+            if isinstance(value, str) and not (
+                    _PLACEHOLDER_SHAPES.match(value) or value.lower() in PLACEHOLDERS
+                    or value.lower().replace("_", "") == name.lower().replace("_", "")):
+                return True
+        return False
+
+
+def _ast_candidates(view: AstView, first: int, last: int) -> list[tuple[str, str | bytes]]:
+    """`_candidates` on the ast tree: (name, literal value) pairs on the lines."""
+    found: list[tuple[str, str | bytes]] = []
+    pairs: list[tuple[ast.AST, ast.AST | None]] = []
+    for node in view.nodes_on_lines((ast.Assign, ast.AnnAssign, ast.keyword), first, last):
+        if isinstance(node, ast.Assign):
+            pairs += [(t, node.value) for t in node.targets]
+        elif isinstance(node, ast.AnnAssign):
+            pairs.append((node.target, node.value))
+        elif node.arg is not None:
+            pairs.append((node, node.value))
+    for node in view.nodes_on_lines(ast.Dict, first, last):
+        for key, value in zip(node.keys, node.values, strict=True):
+            if key is not None and key.lineno <= last and value.end_lineno >= first and view.is_simple_string(key):
+                pairs.append((key, value))
+    for target, value in pairs:
+        name = _ast_target_name(target)
+        if name and view.is_simple_string(value) and is_secret_name(name):
+            found.append((name, value.value))  # type: ignore[union-attr]
+    return found
+
+
+def _ast_target_name(target: ast.AST) -> str | None:
+    if isinstance(target, ast.Name):
+        return target.id
+    if isinstance(target, ast.Attribute):
+        return target.attr
+    if isinstance(target, ast.keyword):
+        return target.arg
+    if isinstance(target, ast.Constant):
+        value = target.value
+        return value if isinstance(value, str) and re.fullmatch(r"[A-Za-z][\w\-]*", value) else None
+    return None

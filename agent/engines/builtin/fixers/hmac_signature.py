@@ -29,8 +29,11 @@ f-string or `%` over key and data, a computed algorithm name, `.update()` feedin
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
+from agent.engines.builtin.fixers.ast_view import AstView, Unsure
 from agent.engines.builtin.fixers.base import (
     Decline,
     Fixer,
@@ -184,6 +187,21 @@ class HmacSignatureFixer(Fixer):
             return FixResult(None, self.not_found(first_line, last_line))
         return combine(parsed, plans)
 
+    def rewrites(self, parsed: ParsedSource, first_line: int, last_line: int) -> bool:
+        return any(isinstance(plan, Rewrite) for _, plan in self._plans(parsed, first_line, last_line))
+
+    def would_rewrite(self, view: AstView, first_line: int, last_line: int) -> bool | None:
+        """False when the lines hold neither a hashlib hash over a concatenation nor an `==`/`!=` with a side that
+        reads as a signature; None (ask libcst) when they do: the key and signature naming rules stay libcst's."""
+        for call in view.nodes_on_lines(ast.Call, first_line, last_line):
+            if view.call_names(call) & (HASHLIB_CALLS | {"hashlib.new"}) and _ast_hashes_a_sum(view, call):
+                return None
+        for comparison in view.nodes_on_lines(ast.Compare, first_line, last_line):
+            if len(comparison.ops) == 1 and isinstance(comparison.ops[0], (ast.Eq, ast.NotEq)) and any(
+                    _ast_is_signature(view, side) for side in (comparison.left, comparison.comparators[0])):
+                return None
+        return False
+
     def _plans(self, parsed: ParsedSource, first: int, last: int) -> list[tuple[cst.CSTNode, Rewrite | Decline]]:
         plans: list[tuple[cst.CSTNode, Rewrite | Decline]] = []
         for call in parsed.nodes_on_lines(cst.Call, first, last):
@@ -336,3 +354,70 @@ def _plan_comparison(parsed: ParsedSource, comparison: cst.Comparison, signers: 
     return Rewrite(comparison, replacement,
                    f"compares the signature with hmac.compare_digest (constant time) instead of "
                    f"{'!=' if negated else '=='}", (NeededImport("hmac"),))
+
+
+def _ast_hashes_a_sum(view: AstView, call: ast.Call) -> bool:
+    """The hash call's data is an `a + b` chain (maybe `.encode()`d): the shape `_plan_hash` reads further."""
+    if view.has_star(call):
+        return False
+    args = view.positional(call)
+    if view.call_names(call) & HASHLIB_CALLS:
+        data = args[0] if args else view.keyword(call, "string") or view.keyword(call, "data")
+    else:
+        name_arg = args[0] if args else view.keyword(call, "name")
+        if name_arg is None or not view.is_simple_string(name_arg.value):
+            return False
+        algorithm = str(name_arg.value.value).lower().replace("-", "_")  # type: ignore[attr-defined]
+        if algorithm.replace("_", "") in {"sha256", "sha384", "sha512", "sha1", "sha224"}:
+            algorithm = algorithm.replace("_", "")
+        if algorithm not in KEPT_ALGORITHMS | UPGRADED_ALGORITHMS:
+            return False
+        data = args[1] if len(args) > 1 else view.keyword(call, "data")
+    if data is None:
+        return False
+    value = data.value
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "encode" and \
+            isinstance(value.func.value, ast.BinOp) and isinstance(value.func.value.op, ast.Add):
+        value = value.func.value
+    return isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add)
+
+
+def _ast_identity(view: AstView, node: ast.AST) -> str:
+    """`_identity` on the ast tree."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Subscript):
+        if isinstance(node.slice, ast.Tuple):
+            raise Unsure("a subscript by a tuple")
+        if isinstance(node.slice, ast.Slice):
+            return ""
+        key = node.slice
+        if view.is_simple_string(key) and isinstance(key.value, str):  # type: ignore[attr-defined]
+            return key.value  # type: ignore[attr-defined]
+        return _ast_identity(view, node.value)
+    if isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in {"encode", "strip", "lower", "upper", "decode"}:
+            return _ast_identity(view, func.value)
+        args = view.positional(node)
+        names = view.call_names(node)
+        lookup = isinstance(func, ast.Attribute) and func.attr == "get" or names & {"os.getenv"}
+        if lookup and args and view.is_simple_string(args[0].value) and isinstance(args[0].value.value, str):  # type: ignore[attr-defined]
+            return args[0].value.value  # type: ignore[attr-defined]
+        if names & {"builtins.bytes", "builtins.str"} and args:
+            return _ast_identity(view, args[0].value)
+        return _ast_identity(view, func)
+    return ""
+
+
+def _ast_is_signature(view: AstView, node: ast.AST) -> bool:
+    """`_is_signature` with no signer functions known (the ast check stops before any hash is rewritten)."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+            node.func.attr in {"hexdigest", "digest"} and isinstance(node.func.value, ast.Call) and \
+            view.call_names(node.func.value) & HMAC_DIGESTS:
+        return True
+    if isinstance(node, ast.Call) and view.call_names(node) & {"hmac.digest"}:
+        return True
+    return bool(set(identifier_words(_ast_identity(view, node))) & SIGNATURE_WORDS)

@@ -22,8 +22,11 @@ the right tool there, and a person should judge.
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
+from agent.engines.builtin.fixers.ast_view import AstView
 from agent.engines.builtin.fixers.base import (
     CallFixer,
     Decline,
@@ -34,7 +37,7 @@ from agent.engines.builtin.fixers.base import (
     has_star_args,
     positional_args,
 )
-from agent.engines.builtin.fixers.intent import describe_all, names_around, secret_words
+from agent.engines.builtin.fixers.intent import ast_names_around, describe_all, names_around, secret_words
 
 FUNCTIONS = ("choice", "choices", "randint", "randrange", "random", "getrandbits", "sample", "shuffle", "uniform")
 TARGETS = frozenset(f"random.{f}" for f in FUNCTIONS)
@@ -142,3 +145,9 @@ class InsecureRandomFixer(CallFixer):
             f"used {new_text} instead of random.{function} ({named.describe()} suggests {', '.join(words)})",
             _SECRETS,
         )
+
+    def ast_is_target(self, view: AstView, call: ast.Call) -> bool:
+        return bool(view.call_names(call) & TARGETS)
+
+    def ast_plan(self, view: AstView, call: ast.Call) -> bool | None:
+        return any(secret_words(n.words) for n in ast_names_around(view, call))

@@ -16,11 +16,13 @@ matched are reported so a reviewer can see why.
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 
 import libcst as cst
 
+from agent.engines.builtin.fixers.ast_view import AstView, Unsure
 from agent.engines.builtin.fixers.base import ParsedSource
 
 SECRET_WORDS = frozenset({
@@ -139,3 +141,107 @@ def names_around(parsed: ParsedSource, call: cst.Call) -> list[NamedContext]:
 
 def describe_all(names: list[NamedContext]) -> str:
     return ", ".join(n.describe() for n in names) if names else "no named variable, argument or function"
+
+
+# --- the same names on the stdlib ast tree (the fixers' would_rewrite predicates) --------------------------------
+
+
+def _ast_string_key(view: AstView, node: ast.AST | None) -> list[str]:
+    if view.is_simple_string(node) and isinstance(node.value, str):  # type: ignore[union-attr]
+        return [node.value]  # type: ignore[union-attr]
+    return []
+
+
+def _ast_target_names(view: AstView, target: ast.AST) -> list[str]:
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, ast.Attribute):
+        return [target.attr]
+    if isinstance(target, ast.Subscript):
+        index = target.slice
+        if isinstance(index, ast.Tuple):
+            if view.segment(index).startswith("("):
+                raise Unsure("a subscript with a parenthesised tuple")
+            keys = [k for e in index.elts if not isinstance(e, ast.Slice) for k in _ast_string_key(view, e)]
+        else:
+            keys = [] if isinstance(index, ast.Slice) else _ast_string_key(view, index)
+        return keys + _ast_target_names(view, target.value)
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [n for e in target.elts
+                for n in _ast_target_names(view, e.value if isinstance(e, ast.Starred) else e)]
+    return []
+
+
+def _source_order(node: ast.AST) -> list[ast.AST]:
+    def position(child: ast.AST) -> tuple[int, int]:
+        anchor = child.target if isinstance(child, ast.comprehension) else child
+        return getattr(anchor, "lineno", 0), getattr(anchor, "col_offset", 0)
+    return sorted((c for c in ast.iter_child_nodes(node) if not isinstance(c, (ast.expr_context, ast.operator,
+                   ast.boolop, ast.unaryop, ast.cmpop))), key=position)
+
+
+def _ast_identifiers_in(view: AstView, node: ast.AST, found: list[str]) -> None:
+    """libcst's Name nodes and identifier-like SimpleStrings under `node`, in source order."""
+    if isinstance(node, ast.Name):
+        found.append(node.id)
+        return
+    if isinstance(node, ast.Constant):
+        if node.value is True or node.value is False or node.value is None:
+            found.append(str(node.value))
+        elif isinstance(node.value, str | bytes):
+            if view.string_tokens(node) != 1:
+                raise Unsure("implicitly concatenated strings among the arguments")
+            if isinstance(node.value, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]{0,40}", node.value):
+                found.append(node.value)
+        return
+    if isinstance(node, ast.JoinedStr):
+        if view.string_tokens(node) != 1:
+            raise Unsure("implicitly concatenated strings among the arguments")
+        _ast_fstring_identifiers(view, node, found)
+        return
+    if isinstance(node, ast.keyword) and node.arg:
+        found.append(node.arg)
+    if isinstance(node, ast.arg):
+        found.append(node.arg)
+    for child in _source_order(node):
+        _ast_identifiers_in(view, child, found)
+    if isinstance(node, ast.Attribute):
+        found.append(node.attr)
+
+
+def _ast_fstring_identifiers(view: AstView, node: ast.JoinedStr, found: list[str]) -> None:
+    for part in node.values:
+        if isinstance(part, ast.FormattedValue):
+            _ast_identifiers_in(view, part.value, found)
+            if isinstance(part.format_spec, ast.JoinedStr):
+                _ast_fstring_identifiers(view, part.format_spec, found)
+
+
+def ast_names_around(view: AstView, call: ast.Call) -> list[NamedContext]:
+    """`names_around` on the ast tree: the same identifiers in the same order."""
+    near: list[NamedContext] = []
+    child: ast.AST = call
+    for parent in view.ancestors(call):
+        if isinstance(parent, ast.keyword) and parent.arg is not None and parent.value is child:
+            near.append(NamedContext("keyword argument", parent.arg))
+        elif isinstance(parent, ast.Dict) and any(v is child for v in parent.values):
+            key = parent.keys[[id(v) for v in parent.values].index(id(child))]
+            if key is not None:
+                near.extend(NamedContext("dict key", n) for n in [*_ast_string_key(view, key), "_"])
+        elif isinstance(parent, ast.Assign):
+            near.extend(NamedContext("assigned to", n) for t in parent.targets for n in _ast_target_names(view, t))
+        elif isinstance(parent, (ast.AnnAssign, ast.AugAssign)):
+            near.extend(NamedContext("assigned to", n) for n in _ast_target_names(view, parent.target))
+        if isinstance(parent, ast.stmt):
+            break
+        child = parent
+    for arg in view.args(call):
+        names: list[str] = []
+        _ast_identifiers_in(view, arg.value, names)
+        near.extend(NamedContext("argument", n) for n in names)
+    for ancestor in view.ancestors(call):
+        if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            near.append(NamedContext("function", ancestor.name))
+        elif isinstance(ancestor, ast.ClassDef):
+            near.append(NamedContext("class", ancestor.name))
+    return near

@@ -17,8 +17,11 @@ it.
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
+from agent.engines.builtin.fixers.ast_view import AstView
 from agent.engines.builtin.fixers.base import (
     CallFixer,
     Decline,
@@ -83,3 +86,12 @@ class Jinja2AutoescapeFixer(CallFixer):
         ):
             return Decline(f"autoescape={current} already escapes")
         return Decline(f"autoescape= is set from `{current}`; a person must decide where that setting comes from")
+
+    def ast_is_target(self, view: AstView, call: ast.Call) -> bool:
+        return bool(view.call_names(call) & (ENVIRONMENTS | TEMPLATES))
+
+    def ast_plan(self, view: AstView, call: ast.Call) -> bool | None:
+        setting = view.keyword(call, "autoescape")
+        if setting is None:
+            return not view.has_star(call)
+        return view.is_name(setting.value, "False")

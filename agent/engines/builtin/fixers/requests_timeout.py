@@ -11,8 +11,11 @@ the line; bandit does not report those either).
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
+from agent.engines.builtin.fixers.ast_view import AstView
 from agent.engines.builtin.fixers.base import (
     CallFixer,
     Decline,
@@ -61,3 +64,9 @@ class RequestsTimeoutFixer(CallFixer):
             return Decline("the call passes *args or **kwargs, which may carry a timeout")
         return Rewrite(call, with_keyword(call, "timeout", DEFAULT_TIMEOUT),
                        f"added timeout={DEFAULT_TIMEOUT} to {parsed.code(call.func).strip()}")
+
+    def ast_is_target(self, view: AstView, call: ast.Call) -> bool:
+        return bool(view.call_names(call) & FUNCTIONS)
+
+    def ast_plan(self, view: AstView, call: ast.Call) -> bool | None:
+        return view.keyword(call, "timeout") is None and not view.has_star(call)

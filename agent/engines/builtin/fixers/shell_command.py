@@ -26,10 +26,13 @@ quotes), and `os.popen` in any shape but `os.popen(cmd).read()` (a write mode, a
 
 from __future__ import annotations
 
+import ast
 import re
 
 import libcst as cst
 
+from agent.engines.builtin.fixers import ast_pieces
+from agent.engines.builtin.fixers.ast_view import AstView
 from agent.engines.builtin.fixers.base import (
     CallFixer,
     Decline,
@@ -200,3 +203,42 @@ class ShellCommandFixer(CallFixer):
             f"replaced os.popen(`{parsed.code(command).strip()}`).read() with subprocess.run on an argument list",
             (NeededImport("subprocess"),),
         )
+
+    def ast_is_target(self, view: AstView, call: ast.Call) -> bool:
+        return bool(view.call_names(call) & (SUBPROCESS_FUNCTIONS | {OS_SYSTEM, OS_POPEN}))
+
+    def ast_plan(self, view: AstView, call: ast.Call) -> bool | None:
+        if view.has_star(call):
+            return False
+        names = view.call_names(call)
+        args = view.args(call)
+        try:
+            if OS_SYSTEM in names or OS_POPEN in names:
+                if len(args) != 1 or args[0].keyword is not None:
+                    return False
+                if OS_SYSTEM not in names:
+                    attribute = view.parent.get(id(call))
+                    read = view.parent.get(id(attribute))
+                    if not (isinstance(attribute, ast.Attribute) and attribute.attr == "read"
+                            and isinstance(read, ast.Call) and read.func is attribute and not view.args(read)):
+                        return False
+                _ast_argv(view, args[0].value)
+                return True
+            shell = view.keyword(call, "shell")
+            if shell is None or not view.is_name(shell.value, "True") or view.keyword(call, "executable"):
+                return False
+            positional = view.positional(call)
+            command = positional[0] if positional else view.keyword(call, "args")
+            if command is None:
+                return False
+            _ast_argv(view, command.value)
+            return True
+        except UnsupportedCommand:
+            return False
+
+
+def _ast_argv(view: AstView, command: ast.expr) -> str:
+    """`_argv` on the ast tree: the argument list's code, or UnsupportedCommand (Unsure where ast cannot tell)."""
+    if isinstance(command, (ast.List, ast.Tuple)):
+        raise UnsupportedCommand("the command is already a sequence")
+    return argv_code(with_end_of_options(split_words(ast_pieces.command_pieces(view, command))))

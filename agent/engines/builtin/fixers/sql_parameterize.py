@@ -20,15 +20,21 @@ assigned more than once, used anywhere else, assigned after the call or from oth
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 from libcst.metadata import Scope
 
+from agent.engines.builtin.fixers import ast_pieces
+from agent.engines.builtin.fixers.ast_view import Arg as AstArg
+from agent.engines.builtin.fixers.ast_view import AstView, Unsure
 from agent.engines.builtin.fixers.base import (
     CallFixer,
     Decline,
     FixResult,
     ParsedSource,
     Rewrite,
+    any_rewrite,
     combine,
     has_star_args,
     keyword_arg,
@@ -36,6 +42,7 @@ from agent.engines.builtin.fixers.base import (
 )
 from agent.engines.builtin.fixers.shell_split import UnsupportedCommand, command_pieces, word_code
 from agent.engines.builtin.fixers.sql_text import Parameterized, parameterize
+from agent.engines.builtin.fixers.temp_file import alone_on_its_line
 
 EXECUTE_METHODS = frozenset({"execute", "executemany"})
 DRIVER_STYLES = {
@@ -222,6 +229,60 @@ class SqlParameterizeFixer(CallFixer):
             Rewrite(call, new_call, f"passed `{params_name}` to {parsed.code(call.func).strip()}"),
         ]
 
+    def rewrites(self, parsed: ParsedSource, first_line: int, last_line: int) -> bool:
+        for call in self.targets(parsed, first_line, last_line):
+            try:
+                self._plan(parsed, call)
+                return True
+            except UnsupportedCommand:
+                continue
+        return False
+
+    def ast_is_target(self, view: AstView, call: ast.Call) -> bool:
+        if not (isinstance(call.func, ast.Attribute) and call.func.attr in EXECUTE_METHODS):
+            return False
+        query = _ast_query_arg(view, call)
+        if query is None:
+            return False
+        return isinstance(query.value, ast.Name) or (_ast_built(view, query.value) and view.has_string(query.value))
+
+    def ast_plan(self, view: AstView, call: ast.Call) -> bool | None:
+        try:
+            self._ast_plan(view, call)
+            return True
+        except UnsupportedCommand:
+            return False
+
+    def would_rewrite(self, view: AstView, first_line: int, last_line: int) -> bool | None:
+        calls = view.call_targets(lambda c: self.ast_is_target(view, c), first_line, last_line)
+        for assign in view.nodes_on_lines(ast.Assign, first_line, last_line):
+            call = _ast_execute_using(view, assign)
+            if call is not None and self.ast_is_target(view, call) and all(c is not call for c in calls):
+                calls.append(call)
+        return any_rewrite(self.ast_plan(view, c) for c in calls)
+
+    def _ast_plan(self, view: AstView, call: ast.Call) -> None:
+        """`_plan` on the ast tree: returns when it would rewrite, raises UnsupportedCommand when it would not."""
+        if view.has_star(call):
+            raise UnsupportedCommand("*args or **kwargs")
+        query = _ast_query_arg(view, call)
+        assert query is not None
+        if len(view.positional(call)) > 1 or any(view.keyword(call, k) for k in _PARAM_KEYWORDS):
+            raise UnsupportedCommand("the call already passes parameters")
+        style = _ast_paramstyle(view)
+        if isinstance(query.value, ast.Name):
+            assign = _ast_single_assignment(view, query.value)
+            scopes = view.scopes
+            if scopes.contains(scopes.scope_of[id(call)], f"{query.value.id}_params"):
+                raise UnsupportedCommand("the params name is taken")
+            if not alone_on_its_line(view, assign):
+                raise UnsupportedCommand("the query is assigned in a line with several statements")
+            parameterize(ast_pieces.command_pieces(view, assign.value), style, '"')
+            return
+        parameterize(ast_pieces.command_pieces(view, query.value), style, '"')
+        if query.keyword is not None and view.args(call)[0] is not query:
+            raise UnsupportedCommand("the query is passed by keyword after other arguments")
+
 
 def _summary(result: Parameterized) -> str:
     return (f"replaced {len(result.params)} interpolated value(s) with query parameters "
@@ -289,4 +350,67 @@ def _single_assignment(parsed: ParsedSource, name: cst.Name) -> cst.Assign:
         line = parsed.span(others[0].node).start.line
         raise UnsupportedCommand(f"`{name.value}` is also used on line {line}; changing its text there too must "
                                  "be checked by a person")
+    return assign
+
+
+def _ast_query_arg(view: AstView, call: ast.Call) -> AstArg | None:
+    positional = view.positional(call)
+    if positional:
+        return positional[0]
+    return next((a for k in _QUERY_KEYWORDS if (a := view.keyword(call, k)) is not None), None)
+
+
+def _ast_built(view: AstView, node: ast.AST) -> bool:
+    """libcst FormattedString, BinaryOperation, Call or ConcatenatedString."""
+    return isinstance(node, (ast.JoinedStr, ast.BinOp, ast.Call)) or view.is_concatenated_string(node)
+
+
+def _ast_paramstyle(view: AstView) -> str:
+    imported = [a.name for i in view.nodes_on_lines(ast.Import, 1, 10**9) for a in i.names]
+    imported += [i.module for i in view.nodes_on_lines(ast.ImportFrom, 1, 10**9) if i.module]
+    styles = {style for module in imported for driver, style in DRIVER_STYLES.items()
+              if module == driver or module.startswith(driver + ".")}
+    if len(styles) != 1:
+        raise UnsupportedCommand("no driver import, or drivers with different placeholder styles")
+    return styles.pop()
+
+
+def _ast_execute_using(view: AstView, assign: ast.Assign) -> ast.Call | None:
+    """`_execute_using` on the ast tree."""
+    if len(assign.targets) != 1 or not isinstance(assign.targets[0], ast.Name):
+        return None
+    if not (_ast_built(view, assign.value) and view.has_string(assign.value)):
+        return None
+    scopes = view.scopes
+    calls = []
+    for read in scopes.accesses(scopes.scope_of[id(assign)], assign.targets[0].id):
+        holder = view.parent.get(id(read))
+        call = view.parent.get(id(holder)) if isinstance(holder, ast.keyword) else holder
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr in EXECUTE_METHODS:
+            query = _ast_query_arg(view, call)
+            if query is not None and query.value is read:
+                calls.append(call)
+    if len(calls) > 1:
+        raise Unsure("libcst picks one of several execute calls in set order")
+    return calls[0] if calls else None
+
+
+def _ast_single_assignment(view: AstView, name: ast.Name) -> ast.Assign:
+    """`_single_assignment` on the ast tree (UnsupportedCommand likewise)."""
+    scopes = view.scopes
+    scope = scopes.scope_of[id(name)]
+    scopes.accesses(scope, name.id)  # Unsure for global/nonlocal names
+    bindings = scope.bindings.get(name.id, [])
+    if len(bindings) != 1:
+        raise UnsupportedCommand("assigned other than once in this scope")
+    binding = bindings[0]
+    assign = view.parent.get(id(binding.node)) if binding.kind == "assign" else None
+    if not isinstance(assign, ast.Assign) or len(assign.targets) != 1 or assign.targets[0] is not binding.node:
+        raise UnsupportedCommand("not a plain assignment")
+    if not (_ast_built(view, assign.value) and view.has_string(assign.value)):
+        raise UnsupportedCommand("not a string built from visible parts")
+    if assign.lineno >= name.lineno:
+        raise UnsupportedCommand("assigned after the call")
+    if any(read is not name for read in scopes.accesses(scope, name.id)):
+        raise UnsupportedCommand("also used elsewhere")
     return assign

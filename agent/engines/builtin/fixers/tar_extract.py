@@ -16,8 +16,11 @@ a person should reconcile the two), `*args`/`**kwargs`, and receivers that may n
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
+from agent.engines.builtin.fixers.ast_view import AstView, Unsure
 from agent.engines.builtin.fixers.base import (
     CallFixer,
     Decline,
@@ -118,3 +121,51 @@ class TarExtractFixer(CallFixer):
                 "(zipfile's extractall has no filter argument)"
             )
         return Rewrite(call, with_keyword(call, "filter", '"data"'), f'added filter="data" to .{method}()')
+
+    def ast_is_target(self, view: AstView, call: ast.Call) -> bool:
+        return isinstance(call.func, ast.Attribute) and call.func.attr in METHODS
+
+    def ast_plan(self, view: AstView, call: ast.Call) -> bool | None:
+        assert isinstance(call.func, ast.Attribute)
+        if view.has_star(call) or view.keyword(call, "filter") is not None:
+            return False
+        positional = view.positional(call)
+        if view.keyword(call, "members") or (call.func.attr == "extractall" and len(positional) > 1):
+            return False
+        return _ast_receiver_is_tarfile(view, call.func.value)
+
+
+def _ast_builds_tarfile(view: AstView, node: ast.AST | None) -> bool:
+    return isinstance(node, ast.Call) and bool(view.call_names(node) & TAR_CONSTRUCTORS)
+
+
+def _ast_name_is_tarfile(view: AstView, name: ast.Name) -> bool:
+    """`_name_is_tarfile` on the ast tree: every binding any read of the name in its scope refers to makes one."""
+    scopes = view.scopes
+    reads = scopes.accesses(scopes.scope_of[id(name)], name.id)
+    referents = [b for read in reads for b in scopes.referents(read, name.id)]
+    if not referents:
+        return False
+    for binding in referents:
+        if binding.kind == "param":
+            annotation = binding.node.annotation  # type: ignore[union-attr]
+            if annotation is None:
+                return False
+            if view.grouped(annotation):
+                raise Unsure("a parenthesised annotation")
+            if not view.segment(annotation).strip().endswith("TarFile"):
+                return False
+        elif binding.kind in ("with", "assign"):
+            if not _ast_builds_tarfile(view, binding.value):
+                return False
+        else:
+            return False
+    return True
+
+
+def _ast_receiver_is_tarfile(view: AstView, receiver: ast.expr) -> bool:
+    if _ast_builds_tarfile(view, receiver):
+        return True
+    if isinstance(receiver, ast.Name) and _ast_name_is_tarfile(view, receiver):
+        return True
+    return view.imports_module("tarfile") and not view.imports_module("zipfile")

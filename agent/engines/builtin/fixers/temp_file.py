@@ -21,8 +21,11 @@ attribute or several names), a path later handed to something that must create i
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
+from agent.engines.builtin.fixers.ast_view import AstView
 from agent.engines.builtin.fixers.base import (
     CallFixer,
     Decline,
@@ -91,6 +94,21 @@ class TempFileFixer(CallFixer):
                        f"created `{name}` with tempfile.mkstemp and closed its descriptor",
                        (*imports, NeededImport("os")))
 
+    def ast_is_target(self, view: AstView, call: ast.Call) -> bool:
+        return MKTEMP in view.call_names(call)
+
+    def ast_plan(self, view: AstView, call: ast.Call) -> bool | None:
+        assign = view.parent.get(id(call))
+        if not (isinstance(assign, ast.Assign) and assign.value is call and len(assign.targets) == 1
+                and isinstance(assign.targets[0], ast.Name) and alone_on_its_line(view, assign)):
+            return False
+        name = assign.targets[0].id
+        scopes = view.scopes
+        scope = scopes.scope_of[id(call)]
+        if scopes.contains(scope, f"{name}_fd"):
+            return False
+        return not any(_ast_called_with(view, read) for read in scopes.accesses(scope, name))
+
 
 def _called_with(parsed: ParsedSource, name: cst.CSTNode) -> str | None:
     arg = parsed.parent(name)
@@ -102,3 +120,30 @@ def _called_with(parsed: ParsedSource, name: cst.CSTNode) -> str | None:
         if isinstance(call.func, cst.Attribute) and call.func.attr.value == "bind":
             return f"{parsed.code(call.func).strip()}"
     return None
+
+
+def _ast_called_with(view: AstView, name: ast.Name) -> bool:
+    """`_called_with` on the ast tree: the name is an argument of a call that creates the path itself."""
+    arg = view.parent.get(id(name))
+    call = view.parent.get(id(arg)) if isinstance(arg, (ast.Starred, ast.keyword)) else arg
+    if not isinstance(call, ast.Call) or (arg is call and name is call.func):
+        return False
+    if isinstance(arg, ast.Starred) and arg not in call.args:
+        return False
+    if view.call_names(call) & CREATES_ITSELF:
+        return True
+    return isinstance(call.func, ast.Attribute) and call.func.attr == "bind"
+
+
+def alone_on_its_line(view: AstView, statement: ast.stmt) -> bool:
+    """libcst puts the statement alone in a `SimpleStatementLine`: no `;` neighbour, not after `if x:` on one line."""
+    if view.text_before(statement).strip():
+        return False
+    parent = view.parent.get(id(statement))
+    for field in ("body", "orelse", "finalbody", "handlers"):
+        siblings = getattr(parent, field, None)
+        if isinstance(siblings, list) and statement in siblings:
+            index = siblings.index(statement)
+            following = siblings[index + 1] if index + 1 < len(siblings) else None
+            return following is None or following.lineno != statement.end_lineno
+    return True

@@ -12,8 +12,11 @@ bundle path (that already verifies), and calls with `**kwargs` that may carry `v
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
+from agent.engines.builtin.fixers.ast_view import AstView
 from agent.engines.builtin.fixers.base import (
     CallFixer,
     Decline,
@@ -112,3 +115,34 @@ class TlsVerifyFixer(CallFixer):
         if not plans:
             return FixResult(None, self.not_found(first_line, last_line))
         return combine(parsed, plans)
+
+    def rewrites(self, parsed: ParsedSource, first_line: int, last_line: int) -> bool:
+        return any(isinstance(self.plan(parsed, c), Rewrite) for c in self.targets(parsed, first_line, last_line)) \
+            or any(isinstance(self._plan_assignment(parsed, a), Rewrite)
+                   for a in self._verify_assignments(parsed, first_line, last_line))
+
+    def ast_is_target(self, view: AstView, call: ast.Call) -> bool:
+        if view.keyword(call, "verify") is None:
+            return False
+        if any(n.split(".")[0] in LIBRARIES for n in view.call_names(call)):
+            return True
+        return isinstance(call.func, ast.Attribute) and call.func.attr in HTTP_METHODS and \
+            any(view.imports_module(lib) for lib in LIBRARIES)
+
+    def ast_plan(self, view: AstView, call: ast.Call) -> bool | None:
+        verify = view.keyword(call, "verify")
+        assert verify is not None
+        return _ast_is_false(view, verify.value)
+
+    def would_rewrite(self, view: AstView, first_line: int, last_line: int) -> bool | None:
+        calls = super().would_rewrite(view, first_line, last_line)
+        if calls or any(view.imports_module(lib) for lib in LIBRARIES) and any(
+                _ast_is_false(view, a.value) for a in view.nodes_on_lines(ast.Assign, first_line, last_line)
+                if len(a.targets) == 1 and isinstance(a.targets[0], ast.Attribute) and a.targets[0].attr == "verify"):
+            return True
+        return calls
+
+
+def _ast_is_false(view: AstView, node: ast.AST) -> bool:
+    return view.is_name(node, "False") or (isinstance(node, ast.Constant) and type(node.value) is int
+                                           and view.segment(node) == "0")

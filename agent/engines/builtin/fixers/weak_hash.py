@@ -17,8 +17,11 @@ algorithm name, and calls that already pass `usedforsecurity=`.
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
+from agent.engines.builtin.fixers.ast_view import AstView
 from agent.engines.builtin.fixers.base import (
     CallFixer,
     Decline,
@@ -33,6 +36,7 @@ from agent.engines.builtin.fixers.base import (
 from agent.engines.builtin.fixers.intent import (
     PASSWORD_WORDS,
     NamedContext,
+    ast_names_around,
     describe_all,
     names_around,
     secret_words,
@@ -129,6 +133,29 @@ class WeakHashFixer(CallFixer):
             f"cannot tell what the {algorithm.upper()} digest is for from the names around it "
             f"({describe_all(names)}); a person must decide between usedforsecurity=False and a stronger hash"
         )
+
+    def ast_is_target(self, view: AstView, call: ast.Call) -> bool:
+        return bool(view.call_names(call) & (DIRECT | {"hashlib.new"}))
+
+    def ast_plan(self, view: AstView, call: ast.Call) -> bool | None:
+        if not view.call_names(call) & DIRECT:
+            args = view.positional(call)
+            name_arg = args[0] if args else view.keyword(call, "name")
+            if name_arg is None or not view.is_simple_string(name_arg.value):
+                return False
+            value = name_arg.value.value  # type: ignore[attr-defined]
+            if not isinstance(value, str) or value.lower().replace("-", "") not in WEAK:
+                return False
+        if view.keyword(call, "usedforsecurity") is not None:
+            return False
+        names = ast_names_around(view, call)
+        if any(set(n.words) & PASSWORD_WORDS for n in names):
+            return False
+        for named in names:
+            security, benign = _classify(named)
+            if security or benign:
+                return not (security and benign)
+        return False
 
     def _to_sha256(self, call: cst.Call, literal: cst.SimpleString | None, algorithm: str, why: str) -> Rewrite:
         if literal is not None:

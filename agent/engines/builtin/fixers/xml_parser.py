@@ -31,11 +31,14 @@ variables assigned more than once or elsewhere, and import findings whose import
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import RemoveImportsVisitor
 from libcst.metadata import ImportAssignment
 
+from agent.engines.builtin.fixers.ast_view import AstView
 from agent.engines.builtin.fixers.base import (
     Decline,
     Fixer,
@@ -68,6 +71,8 @@ from agent.engines.builtin.fixers.xml_targets import (
     NO_EQUIVALENT,
     PARSER_ARGUMENT,
     PARSER_FACTORIES,
+    SAX_EXTERNAL_FEATURE_URIS,
+    SAX_EXTERNAL_FEATURES,
 )
 
 Plan = tuple[cst.CSTNode, Rewrite | Decline]
@@ -153,6 +158,42 @@ class XmlParserFixer(Fixer):
                     if isinstance(plan, Rewrite) and DEPENDENCY in plan.dependencies and isinstance(node, cst.Call)}
         return FixResult(_drop_unused_imports(result.new_source, {b for b in bindings if b is not None}), result.reason,
                          result.dependencies)
+
+    def rewrites(self, parsed: ParsedSource, first_line: int, last_line: int) -> bool:
+        return any(isinstance(plan, Rewrite) for _, plan in self._plans(parsed, first_line, last_line))
+
+    def would_rewrite(self, view: AstView, first_line: int, last_line: int) -> bool | None:
+        """False when nothing on the lines is an XML parse call, parser flag, parser object or XML import; True for
+        a SAX `setFeature(external..., True)` (always flipped); None (ask libcst) for the rest."""
+        calls = view.nodes_on_lines(ast.Call, first_line, last_line)
+        planned, unsure = False, False
+        for call in calls:
+            names = view.call_names(call)
+            if _name_of(names, DEFUSED) or LXML_PARSER in names or LXML_ITERPARSE in names or \
+                    names & LXML_PARSE_WITH_PARSER:
+                unsure = True
+            elif _name_of(names, NO_EQUIVALENT):
+                planned = True
+            elif _ast_external_feature_on(view, call):
+                return True
+        if unsure:
+            return None
+        if planned:
+            return False
+        for call in calls:
+            if isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name):
+                factory = _ast_single_binding(view, call.func.value)
+                if factory is not None and (LXML_PARSER in view.call_names(factory)
+                                            or view.call_names(factory) & PARSER_FACTORIES):
+                    return None
+        for node in view.nodes_on_lines((ast.Import, ast.ImportFrom), first_line, last_line):
+            module = node.module or "" if isinstance(node, ast.ImportFrom) else ""
+            for alias in node.names:
+                full = f"{module}.{alias.name}" if module else alias.name
+                if alias.name != "*" and (full in IMPORT_MODULES or module in IMPORT_MODULES
+                                          or full.startswith("lxml")):
+                    return None
+        return False
 
     def _plans(self, parsed: ParsedSource, first: int, last: int) -> list[Plan]:
         calls = parsed.nodes_on_lines(cst.Call, first, last)
@@ -303,3 +344,28 @@ def _drop_unused_imports(source: str, bindings: set[tuple[str, str | None, str |
     for module, obj, asname in bindings:
         RemoveImportsVisitor.remove_unused_import(context, module, obj, asname)
     return RemoveImportsVisitor(context).transform_module(cst.parse_module(source)).code
+
+
+def _ast_external_feature_on(view: AstView, call: ast.Call) -> bool:
+    """`is_external_feature_on` on the ast tree."""
+    if not (isinstance(call.func, ast.Attribute) and call.func.attr == "setFeature"):
+        return False
+    args = view.positional(call)
+    if len(args) != 2 or not view.is_name(args[1].value, "True"):
+        return False
+    feature = args[0].value
+    if view.is_simple_string(feature):
+        return feature.value in SAX_EXTERNAL_FEATURE_URIS  # type: ignore[attr-defined]
+    return bool(view.qualified_names(feature) & SAX_EXTERNAL_FEATURES)
+
+
+def _ast_single_binding(view: AstView, name: ast.Name) -> ast.Call | None:
+    """`single_binding` on the ast tree."""
+    scopes = view.scopes
+    bindings = scopes.resolve(scopes.scope_of[id(name)], name.id)
+    if len(bindings) != 1 or bindings[0].kind != "assign":
+        return None
+    assign = view.parent.get(id(bindings[0].node))
+    if isinstance(assign, ast.Assign) and len(assign.targets) == 1 and isinstance(assign.value, ast.Call):
+        return assign.value
+    return None

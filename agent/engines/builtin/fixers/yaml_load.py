@@ -12,8 +12,11 @@ register constructors the code relies on), and calls with `*args`/`**kwargs`.
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
+from agent.engines.builtin.fixers.ast_view import AstView
 from agent.engines.builtin.fixers.base import (
     CallFixer,
     Decline,
@@ -81,3 +84,16 @@ class YamlLoadFixer(CallFixer):
         safe_name = _SAFE_REPLACEMENT[function]
         new_call, imports = rename_callee(new_call, "yaml", safe_name)
         return Rewrite(call, new_call, f"replaced yaml.{function} with yaml.{safe_name}", imports)
+
+    def ast_is_target(self, view: AstView, call: ast.Call) -> bool:
+        return bool(view.call_names(call) & TARGETS)
+
+    def ast_plan(self, view: AstView, call: ast.Call) -> bool | None:
+        if view.has_star(call):
+            return False
+        positional = view.positional(call)
+        loader = view.keyword(call, "Loader") or (positional[1] if len(positional) > 1 else None)
+        if loader is None:
+            return True
+        names = view.qualified_names(loader.value)
+        return not names & SAFE_LOADERS and bool(names & UNSAFE_LOADERS)

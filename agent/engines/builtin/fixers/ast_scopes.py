@@ -1,0 +1,382 @@
+"""Qualified names on the stdlib `ast` tree, computed the way libcst's `QualifiedNameProvider` computes them.
+
+The fixers choose their targets by libcst qualified names (`yaml.load`, `hashlib.md5`, ...); the quick-win check
+(`Fixer.would_rewrite`) must choose the same nodes without libcst, so this module mirrors libcst's scope rules for
+any module: module, class, function/lambda and comprehension scopes (class scopes hidden from nested ones), names
+bound by assignment targets, `for`/`with`/`except` targets, walrus, parameters, `def`/`class` and imports (dotted
+`import a.b` binds `a.b` and `a`), a name's bindings taken from the innermost scope that has one (flow-insensitive,
+except that a plain name read before every binding of it in its own scope resolves one scope out), builtins, and
+libcst's dotted "full name" of an expression (`a.b().c` -> `a.b.c`).
+
+Where libcst's answer hangs on details this model does not follow (`global`/`nonlocal` names, `match` captures,
+comprehension targets read in their own comprehension, a read and a binding of the name in one statement), the
+lookup raises `Unsure` and the caller falls back to libcst.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+
+BUILTIN = "builtins"
+
+
+class Unsure(Exception):
+    """The ast model cannot promise libcst's answer here."""
+
+
+class Binding:
+    __slots__ = ("done", "kind", "name", "node", "scope", "value")
+
+    def __init__(self, name: str, scope: Scope, kind: str, node: ast.AST | None, done: tuple[int, int],
+                 value: ast.AST | None = None) -> None:
+        self.name, self.scope, self.kind, self.node, self.done, self.value = name, scope, kind, node, done, value
+
+    def qualify(self, full_name: str) -> set[str]:
+        """libcst's `get_qualified_names_for(full_name)` of this assignment."""
+        if self.kind == BUILTIN:
+            return {f"builtins.{self.name}"}
+        if self.kind == "import":
+            return _import_names(self.node, full_name)  # type: ignore[arg-type]
+        prefix = self.scope.prefix
+        return {f"{prefix}.{full_name}" if prefix else full_name}
+
+
+def _import_names(node: ast.Import | ast.ImportFrom, full_name: str) -> set[str]:
+    module = ""
+    if isinstance(node, ast.ImportFrom):
+        module = "." * node.level + (node.module or "")
+    results: set[str] = set()
+    for alias in node.names:
+        if alias.name == "*":
+            continue
+        parts = alias.name.split(".")
+        for real in (".".join(parts[:i]) for i in range(len(parts), 0, -1)):
+            as_name = real
+            if module and module.endswith("."):
+                real = f"{module}{real}"
+            elif module:
+                real = f"{module}.{real}"
+            if alias.asname:
+                as_name = alias.asname
+            if full_name.startswith(as_name):
+                remaining = full_name.split(as_name, 1)[1]
+                if remaining and not remaining.startswith("."):
+                    continue
+                remaining = remaining.lstrip(".")
+                results.add(f"{real}.{remaining}" if remaining else real)
+                break
+    return results
+
+
+class Scope:
+    __slots__ = ("bindings", "kind", "loads", "overwrites", "parent", "prefix", "unsure")
+
+    def __init__(self, kind: str, parent: Scope | None, name: str | None = None) -> None:
+        self.kind, self.parent = kind, parent
+        parent_prefix: str = parent.prefix if parent is not None else ""
+        if kind == "function":
+            parts = [parent_prefix, name or "", "<locals>"]
+        elif kind == "class":
+            parts = [parent_prefix, name or ""]
+        elif kind == "comprehension":
+            parts = [parent_prefix, "<comprehension>"]
+        else:
+            parts = []
+        self.prefix: str = ".".join(p for p in parts if p)
+        self.bindings: dict[str, list[Binding]] = {}
+        self.loads: dict[str, list[ast.Name]] = {}  # reads of each plain name made in this scope
+        self.unsure: set[str] = set()  # names captured by `match` patterns here (libcst's rules not modelled)
+        self.overwrites: dict[str, Scope] = {}  # `global` / `nonlocal` names -> the scope they live in
+
+    def visible_parent(self) -> Scope | None:
+        parent = self.parent
+        while parent is not None and parent.kind == "class":
+            parent = parent.parent
+        return parent
+
+
+def _end(node: ast.AST) -> tuple[int, int]:
+    return node.end_lineno or 0, node.end_col_offset or 0  # type: ignore[attr-defined]
+
+
+def _start(node: ast.AST) -> tuple[int, int]:
+    return node.lineno, node.col_offset  # type: ignore[attr-defined]
+
+
+class Scopes:
+    """Every node's scope and every scope's bindings, for one module (one walk of the tree)."""
+
+    def __init__(self, tree: ast.Module, parent: dict[int, ast.AST]) -> None:
+        self.parent = parent  # node id -> parent node
+        self.module = Scope("global", None)
+        self.scope_of: dict[int, Scope] = {}
+        self._walk_body(tree.body, self.module)
+
+    # --- the walk ---------------------------------------------------------------------------------------------
+
+    def _bind(self, scope: Scope, name: str, kind: str, node: ast.AST | None, done: tuple[int, int],
+              value: ast.AST | None = None) -> None:
+        while name in scope.overwrites:  # libcst's `_find_assignment_target`
+            target = scope.overwrites[name]
+            while target.kind == "class" and target.parent is not None:
+                target = target.parent
+            scope = target
+        scope.bindings.setdefault(name, []).append(Binding(name, scope, kind, node, done, value))
+
+    def _walk_body(self, body: list[ast.stmt], scope: Scope) -> None:
+        for stmt in body:
+            self._walk(stmt, scope)
+
+    def _walk_all(self, nodes, scope: Scope) -> None:
+        for node in nodes:
+            if node is not None:
+                self._walk(node, scope)
+
+    def _targets(self, target: ast.AST, scope: Scope, done: tuple[int, int], kind: str,
+                 value: ast.AST | None = None) -> None:
+        """Bind the names a target stores (walking the rest of it, e.g. subscripts, as reads)."""
+        self._walk(target, scope, binding=(done, kind, value))
+
+    def _walk(self, node: ast.AST, scope: Scope, binding: tuple | None = None) -> None:
+        self.scope_of[id(node)] = scope
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Store):
+                done, kind, value = binding if binding is not None else (_end(node), "other", None)
+                self._bind(scope, node.id, kind, node, done, value)
+            else:
+                scope.loads.setdefault(node.id, []).append(node)
+            return
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            self._function(node, scope)
+            return
+        if isinstance(node, ast.ClassDef):
+            self._walk_all(node.decorator_list, scope)
+            self._walk_all(node.bases, scope)
+            self._walk_all(node.keywords, scope)
+            self._bind(scope, node.name, "def", node, _end(node))
+            inner = Scope("class", scope, node.name)
+            self._walk_body(node.body, inner)
+            return
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            self._comprehension(node, scope)
+            return
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name == "*":
+                    continue
+                if alias.asname:
+                    self._bind(scope, alias.asname, "import", node, _end(node))
+                else:
+                    parts = alias.name.split(".")
+                    for i in range(len(parts), 0, -1):
+                        self._bind(scope, ".".join(parts[:i]), "import", node, _end(node))
+            return
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            if scope.kind != "global":  # libcst ignores `global` at module level (and refuses `nonlocal` there)
+                where = self.module if isinstance(node, ast.Global) else scope.parent
+                for name in node.names:
+                    scope.overwrites[name] = where  # type: ignore[assignment]
+            return
+        if isinstance(node, ast.Assign):
+            self._walk(node.value, scope)
+            for target in node.targets:
+                plain = isinstance(target, ast.Name)
+                self._targets(target, scope, _end(node), "assign" if plain else "other", node.value)
+            return
+        if isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            self._walk_all([node.value, getattr(node, "annotation", None)], scope)
+            self._targets(node.target, scope, _end(node), "other")
+            return
+        if isinstance(node, (ast.For, ast.AsyncFor)):
+            self._targets(node.target, scope, _end(node.target), "other")
+            self._walk(node.iter, scope)
+            self._walk_body(node.body, scope)
+            self._walk_body(node.orelse, scope)
+            return
+        if isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                self._walk(item.context_expr, scope)
+                if item.optional_vars is not None:
+                    plain = isinstance(item.optional_vars, ast.Name)
+                    self._targets(item.optional_vars, scope, _end(item.optional_vars), "with" if plain else "other",
+                                  item.context_expr)
+            self._walk_body(node.body, scope)
+            return
+        if isinstance(node, ast.ExceptHandler):
+            self._walk_all([node.type], scope)
+            if node.name:
+                self._bind(scope, node.name, "other", None, _end(node.type) if node.type is not None else _start(node))
+            self._walk_body(node.body, scope)
+            return
+        if isinstance(node, ast.NamedExpr):
+            self._walk(node.value, scope)
+            self._targets(node.target, scope, _end(node), "other")
+            return
+        if isinstance(node, (ast.MatchAs, ast.MatchStar, ast.MatchMapping)):
+            captured = node.rest if isinstance(node, ast.MatchMapping) else node.name
+            if captured:
+                scope.unsure.add(captured)
+        if isinstance(node, (ast.Starred, ast.Tuple, ast.List)) and binding is not None:
+            inner_binding = (binding[0], "other", None)
+            for child in ast.iter_child_nodes(node):
+                self._walk(child, scope, inner_binding if not isinstance(child, ast.expr_context) else None)
+            return
+        for child in ast.iter_child_nodes(node):
+            self._walk(child, scope)
+
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, scope: Scope) -> None:
+        args = node.args
+        self._walk_all([*args.defaults, *args.kw_defaults], scope)
+        every = [*args.posonlyargs, *args.args, *([args.vararg] if args.vararg else []), *args.kwonlyargs,
+                 *([args.kwarg] if args.kwarg else [])]
+        if not isinstance(node, ast.Lambda):
+            self._walk_all(node.decorator_list, scope)
+            self._walk_all([a.annotation for a in every], scope)
+            self._walk_all([node.returns], scope)
+            self._bind(scope, node.name, "def", node, _end(node))
+        inner = Scope("function", scope, None if isinstance(node, ast.Lambda) else node.name)
+        for arg in every:
+            self.scope_of[id(arg)] = inner
+            self._bind(inner, arg.arg, "param", arg, (0, 0))
+        if isinstance(node, ast.Lambda):
+            self._walk(node.body, inner)
+        else:
+            self._walk_body(node.body, inner)
+
+    def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp,
+                       scope: Scope) -> None:
+        generators = node.generators
+        self._walk(generators[0].iter, scope)
+        inner = Scope("comprehension", scope)
+        for index, generator in enumerate(generators):
+            self.scope_of[id(generator)] = inner
+            if index:
+                self._walk(generator.iter, inner)
+            self._targets(generator.target, inner, (0, 0), "comprehension")
+            self._walk_all(generator.ifs, inner)
+        parts = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+        self._walk_all(parts, inner)
+
+    # --- lookups ----------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check(scope: Scope, name: str) -> None:
+        if scope.unsure and name.split(".", 1)[0] in scope.unsure:
+            raise Unsure(f"`{name}` is declared global/nonlocal or captured by a match pattern")
+
+    def contains(self, scope: Scope | None, name: str) -> bool:
+        """libcst's `name in scope`."""
+        while scope is not None:
+            self._check(scope, name)
+            if name in scope.overwrites:
+                scope = scope.overwrites[name]
+                continue
+            if scope.bindings.get(name):
+                return True
+            if scope.kind == "global":
+                return hasattr(builtins, name)
+            scope = scope.visible_parent()
+        return False
+
+    def resolve(self, scope: Scope | None, name: str, from_scope: Scope | None = None) -> list[Binding]:
+        """libcst's `scope._resolve_scope_for_access(name, ...)`: every binding of the innermost scope having one."""
+        if scope is None:
+            return []
+        self._check(scope, name)
+        if name in scope.overwrites:
+            target = scope.overwrites[name]
+            while target.kind == "class" and target.parent is not None:
+                target = target.parent
+            return self.resolve(target, name, from_scope)
+        own = scope.bindings.get(name)
+        if own:
+            return own
+        if scope.kind == "global":
+            return [Binding(name, scope, BUILTIN, None, (0, 0))] if hasattr(builtins, name) else []
+        return self.resolve(scope.visible_parent(), name, from_scope)
+
+    def referents(self, node: ast.AST, name: str) -> list[Binding]:
+        """The bindings a read of `name` at `node` refers to (libcst's `Access.referents`)."""
+        scope = self.scope_of[id(node)]
+        found = self.resolve(scope, name)
+        earlier = [b for b in found if b.scope is not scope or self._before(b, node)]
+        if not earlier and found:
+            parent = scope.parent
+            if parent is None:
+                return [Binding(name, scope, BUILTIN, None, (0, 0))] if hasattr(builtins, name) else []
+            earlier = self.resolve(parent, name)
+        return earlier
+
+    def _before(self, binding: Binding, node: ast.AST) -> bool:
+        if binding.kind == "param":
+            return True
+        if binding.kind == "comprehension":
+            raise Unsure("a comprehension target read in its own comprehension")
+        return _start(node) >= binding.done
+
+    def accesses(self, scope: Scope, name: str) -> list[ast.Name]:
+        """Reads of plain `name` recorded in `scope` (libcst's `scope.accesses[name]`)."""
+        self._check(scope, name)
+        return [n for n in scope.loads.get(name, ()) if self._access_node(n) is n]
+
+    def _access_node(self, name: ast.Name) -> ast.AST:
+        """The node libcst records a read at: the name, or the longest dotted attribute chain over it that an
+        import binds (`import os.path`: the read of `os` in `os.path.join` is recorded at `os.path`)."""
+        path: list[ast.AST] = []
+        node: ast.AST = name
+        while True:
+            parent = self.parent.get(id(node))
+            if isinstance(parent, (ast.Attribute, ast.Subscript)) and parent.value is node:
+                path.append(parent)
+                node = parent
+                continue
+            break
+        tops = [i for i, n in enumerate(path) if isinstance(n, ast.Attribute)]
+        if not tops or any(isinstance(n, ast.Subscript) for n in path[:tops[-1]]):
+            return name
+        scope = self.scope_of[id(name)]
+        for candidate in reversed(path[:tops[-1] + 1]):
+            if self.contains(scope, full_name(candidate) or ""):
+                return candidate
+        return name
+
+    def qualified_names(self, node: ast.AST) -> set[str]:
+        """libcst's qualified names of an expression node."""
+        if isinstance(node, (ast.Name, ast.Attribute)) and id(node) in self.scope_of:
+            root: ast.expr = node
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and isinstance(root.ctx, ast.Load) and id(root) in self.scope_of and \
+                    self._access_node(root) is node:
+                name = full_name(node) or ""
+                return {q for b in self.referents(node if isinstance(node, ast.Name) else root, name)
+                        for q in b.qualify(b.name)}
+        full = full_name(node)
+        if full is None:
+            return set()
+        scope = self.scope_of.get(id(node))
+        if scope is None:
+            raise Unsure("a node outside the walked tree")
+        prefix: str | None = full
+        found: list[Binding] = []
+        while prefix:
+            if self.contains(scope, prefix):
+                found = self.resolve(scope, prefix)
+                break
+            index = prefix.rfind(".")
+            prefix = None if index == -1 else prefix[:index]
+        return {q for b in found for q in b.qualify(full)}
+
+
+def full_name(node: ast.AST | None) -> str | None:
+    """libcst's `get_full_name_for_node` (a dotted name through attributes, calls and subscripts)."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{full_name(node.value)}.{node.attr}"
+    if isinstance(node, ast.Call):
+        return full_name(node.func)
+    if isinstance(node, ast.Subscript):
+        return full_name(node.value)
+    return None
