@@ -15,9 +15,9 @@ per-run file-facts layer (`agent.code.file_facts`: each file read once and parse
 * code kind by path (test, example, vendored, generated) and the builtin static false-positive evidence
   (`agent.engines.builtin.evidence`: constant input to an injection sink, dead code...);
 * whether a builtin fixer would actually rewrite the finding (`agent.engines.builtin.fixers.rewriting_fixer`'s
-  answer on the text the facts layer read: no second read, one libcst parse per file, each fixer's rewrite
-  attempt on a line span made once per file), cached with the facts under the fixers' own source digest, so a
-  changed fixer never serves a stale answer.
+  answer, read by `quick_win.quick_win_fixer` off the `ast` tree the facts layer parsed: no second read, and
+  libcst only where a fixer's ast predicate cannot be sure), cached with the facts under the fixers' own source
+  digest (predicates included), so a changed fixer never serves a stale answer.
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ from agent.code.entry_points import EntryPoint, entry_points
 from agent.code.file_facts import READ_AHEAD, FactsCache, FactsIndex, FileFacts
 from agent.code.pyparse import parse_python
 from agent.engines.builtin.evidence import Evidence, credential_kinds, file_evidence
-from agent.engines.builtin.fixers import candidate_fixers, fixers_for
-from agent.engines.builtin.fixers.base import SourceParseError, parse_source
-from agent.models import Finding, Location
+from agent.engines.builtin.fixers import candidate_fixers
+from agent.engines.builtin.fixers.quick_win import quick_win_fixer
+from agent.models import Finding
 from agent.triage.code_kind import path_kind
 
 __all__ = ["EntryPoint", "FileFacts", "ReachabilityIndex", "analyse_source"]
@@ -160,34 +160,16 @@ def _may_have_fixer(finding: Finding) -> bool:
 
 
 def _fixer_answer(facts: FileFacts, finding: Finding) -> str | None:
+    """`quick_win_fixer` on the file's text and its already-parsed `ast` tree (libcst only where a fixer's ast
+    predicate cannot be sure), cached with the facts under the fixers' digest."""
     loc = finding.location
     key = (f"fix:{fixers_digest()}:{finding.tool}:{finding.rule_id}:{','.join(map(str, finding.cwe))}:"
            f"{loc.start_line}:{loc.last_line}")
-    return facts.answer(key, lambda text: _rewriting_fixer(finding, text))
+    return facts.answer(key, lambda text: _quick_win(facts, text, finding))
 
 
-_rewrites_memo: tuple[str, dict[tuple[str, int, int], bool]] = ("", {})
-
-
-def _rewriting_fixer(finding: Finding, text: str) -> str | None:
-    """`rewriting_fixer(finding, text)`, with each fixer's rewrite attempt on a span of lines made once per file
-    text: findings of several tools and rules on one line ask the same fixers (the attempt renders the whole
-    module, the costly part). Same choice (`fixers_for` on the same libcst parse), same answer."""
-    global _rewrites_memo
-    if _rewrites_memo[0] is not text and _rewrites_memo[0] != text:
-        _rewrites_memo = (text, {})
-    memo = _rewrites_memo[1]
-    try:
-        parsed = parse_source(text)
-    except SourceParseError:
-        return None
-    first, last = finding.location.start_line, finding.location.last_line
-    probe = Finding(id="probe", tool=finding.tool, rule_id=finding.rule_id, message="", cwe=list(finding.cwe),
-                    location=Location(path="probe.py", start_line=first, end_line=last))
-    for fixer in fixers_for(probe, parsed):
-        fixed = memo.get((fixer.name, first, last))
-        if fixed is None:
-            fixed = memo[(fixer.name, first, last)] = fixer.fix_parsed(parsed, first, last).fixed
-        if fixed:
-            return fixer.name
-    return None
+def _quick_win(facts: FileFacts, text: str, finding: Finding) -> str | None:
+    module = facts.parsed_module()
+    tree = module.tree if module is not None and (module.source is text or module.source == text) else None
+    return quick_win_fixer(text, tree, finding.tool, finding.rule_id, tuple(finding.cwe),
+                           finding.location.start_line, finding.location.last_line)
