@@ -62,16 +62,25 @@ def review_list(
                                                "builtin:yaml_load).")] = None,
     sort: Annotated[Sort, typer.Option("--sort", help="created: newest last; risk: highest triage score "
                                        "first.")] = Sort.created,
+    campaign: Annotated[str | None, typer.Option("--campaign", help="Only proposals for findings this campaign "
+                                                 "selected (see `suture campaign list`).")] = None,
 ) -> None:
     """List proposals, newest last (or by risk). --team, --lane and --sort risk add a risk column (triage's
     score, lane and owning team) and, like `suture triage`, re-open expired risk acceptances first. Run outside
     any repository with a shared store (--store, $SUTURE_STORE), it lists every registered repo's proposals."""
+    from agent.app import campaign as campaigns
     from agent.app import repos, review
 
+    def queue_of(session):
+        if campaign is not None:
+            return campaigns.review_queue(session, campaign, states=state, team=team, lane=lane, engine=engine,
+                                          sort=sort.value)
+        return review.review_queue(session, states=state, team=team, lane=lane, engine=engine, sort=sort.value)
+
+    filtered = bool(state or team or lane or engine or campaign)
     wide = repos.store_wide(store_option()) if repo == Path(".") and db is None else None
     if wide is not None:  # outside any project, with a shared store: every repo's proposals
-        parts = [(key, review.review_queue(open_session(path, None, _create=False), states=state, team=team,
-                                           lane=lane, engine=engine, sort=sort.value)) for key, path in wide[0]]
+        parts = [(key, queue_of(open_session(path, None, _create=False))) for key, path in wide[0]]
         for key in wide[1]:
             render.warn(f"{key}: no checkout of it on this machine; skipped (run `suture repo add PATH`)")
         if fmt == ListFmt.json:
@@ -79,17 +88,16 @@ def review_list(
             return
         for key, queue in parts:
             if not queue.rows:
-                render.line(f"{key}: no proposals" + (" match" if state or team or lane or engine else ""))
+                render.line(f"{key}: no proposals" + (" match" if filtered else ""))
                 continue
             render.out.print(render.proposals_table(queue.rows, f"Proposals in {render.escape(key)} "
                                                                 f"({len(queue.rows)})"))
         return
-    session = open_session(repo, db, _create=False)
-    queue = review.review_queue(session, states=state, team=team, lane=lane, engine=engine, sort=sort.value)
+    queue = queue_of(open_session(repo, db, _create=False))
     if fmt == ListFmt.json:
         render.emit_json(queue.to_json())
     elif not queue.rows:
-        render.out.print("No proposals yet. Run `suture fix` or `suture run`." if not (state or team or lane or engine)
+        render.out.print("No proposals yet. Run `suture fix` or `suture run`." if not filtered
                          else "No proposals match.")
     else:
         render.out.print(render.proposals_table(queue.rows, f"Proposals ({len(queue.rows)})"))

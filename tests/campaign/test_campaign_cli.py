@@ -89,6 +89,28 @@ def test_create_list_status_close(repos):
     assert "exists already" in suture("--store", store, "campaign", "create", "all", fails=True).stderr
 
 
+@pytest.mark.slow  # end-to-end (real fixes); CI runs it with -m slow
+def test_review_list_keeps_to_a_campaign(repos, tmp_path):
+    store, (one, two) = repos
+    suture("--store", store, "campaign", "create", "yaml", "--repo", str(one), "--repo", str(two), "--rule", "B506")
+    # a second yaml.load after the campaign was made: the same rule, but not in the campaign's selection
+    (one / "alpha" / "extra.py").write_text("import yaml\n\n\ndef parse(text):\n    return yaml.load(text)\n")
+    git(one, "add", "-A")
+    git(one, "-c", "user.name=T", "-c", "user.email=t@e", "commit", "-q", "-m", "extra")
+    suture("--store", store, "scan", "--tool", "bandit", "--repo", str(one))
+    suture("--store", store, "fix", "--repo", str(one), "--top", "5")
+    every = json.loads(suture("--store", store, "review", "list", "--repo", str(one), "--format", "json").stdout)
+    kept = json.loads(suture("--store", store, "review", "list", "--repo", str(one), "--campaign", "yaml",
+                             "--format", "json").stdout)
+    assert sorted(row["path"] for row in every) == ["alpha/core.py", "alpha/extra.py"]
+    assert [row["path"] for row in kept] == ["alpha/core.py"]
+    wide = subprocess.run([sys.executable, "-m", "agent", "--store", store, "review", "list", "--campaign", "yaml",
+                           "--format", "json"], capture_output=True, text=True, cwd=tmp_path, check=True)
+    assert [row["id"] for row in json.loads(wide.stdout)] == [kept[0]["id"]]  # every repo of the store, kept too
+    assert "no campaign named" in suture("--store", store, "review", "list", "--repo", str(one), "--campaign",
+                                         "nope", fails=True).stderr
+
+
 def test_errors_are_one_line(repos, tmp_path):
     store, (one, two) = repos
     alone = suture("campaign", "create", "x", "--repo", str(one), "--repo", str(two), fails=True)
