@@ -49,6 +49,7 @@ class AstView:
         self._by_type: dict[type, list[tuple[ast.AST, int, int]]] = {}
         self._strings: dict[int, int] = {}
         self._args: dict[int, list[Arg]] = {}
+        self._names: dict[int, frozenset[str]] = {}
 
     @cached_property
     def scopes(self) -> Scopes:
@@ -154,10 +155,14 @@ class AstView:
         return any(a.star for a in self.args(call))
 
     def call_names(self, call: ast.Call) -> set[str]:
-        return self.scopes.qualified_names(call.func)
+        return self.qualified_names(call.func)
 
     def qualified_names(self, node: ast.AST) -> set[str]:
-        return self.scopes.qualified_names(node)
+        """libcst's qualified names of `node` (memoised: every fixer asks about the same calls)."""
+        found = self._names.get(id(node))
+        if found is None:
+            found = self._names[id(node)] = frozenset(self.scopes.qualified_names(node))
+        return found  # type: ignore[return-value]
 
     def call_targets(self, is_target, first: int, last: int) -> list[ast.Call]:
         """`CallFixer.targets`: the target calls on the lines, minus those inside another target call there."""

@@ -169,11 +169,16 @@ class XmlParserFixer(Fixer):
         planned, unsure = False, False
         for call in calls:
             names = view.call_names(call)
-            if _name_of(names, DEFUSED) or LXML_PARSER in names or LXML_ITERPARSE in names or \
-                    names & LXML_PARSE_WITH_PARSER:
-                unsure = True
+            if (qualified := _name_of(names, DEFUSED)) is not None:
+                planned = True
+                answer = _ast_defused_rewrites(view, call, qualified)
+                if answer:
+                    return True
+                unsure = unsure or answer is None
             elif _name_of(names, NO_EQUIVALENT):
                 planned = True
+            elif LXML_PARSER in names or LXML_ITERPARSE in names or names & LXML_PARSE_WITH_PARSER:
+                unsure = True
             elif _ast_external_feature_on(view, call):
                 return True
         if unsure:
@@ -190,9 +195,11 @@ class XmlParserFixer(Fixer):
             module = node.module or "" if isinstance(node, ast.ImportFrom) else ""
             for alias in node.names:
                 full = f"{module}.{alias.name}" if module else alias.name
-                if alias.name != "*" and (full in IMPORT_MODULES or module in IMPORT_MODULES
-                                          or full.startswith("lxml")):
-                    return None
+                if alias.name == "*" or not (full in IMPORT_MODULES or module in IMPORT_MODULES
+                                             or full.startswith("lxml")):
+                    continue
+                if not (full.startswith(("xmlrpc", "xmlrpclib", "lxml")) or module.startswith("xmlrpc")):
+                    return None  # the parse calls through the import: _plan_binding_uses stays libcst's
         return False
 
     def _plans(self, parsed: ParsedSource, first: int, last: int) -> list[Plan]:
@@ -357,6 +364,22 @@ def _ast_external_feature_on(view: AstView, call: ast.Call) -> bool:
     if view.is_simple_string(feature):
         return feature.value in SAX_EXTERNAL_FEATURE_URIS  # type: ignore[attr-defined]
     return bool(view.qualified_names(feature) & SAX_EXTERNAL_FEATURES)
+
+
+def _ast_defused_rewrites(view: AstView, call: ast.Call, qualified: str) -> bool | None:
+    """`_plan_defused` on the ast tree: a Rewrite (True), a Decline (False), or None for a parser of its own."""
+    if view.has_star(call):
+        return False
+    positional = view.positional(call)
+    if qualified in PARSER_ARGUMENT:
+        index, keyword = PARSER_ARGUMENT[qualified]
+        own = view.keyword(call, keyword) or (positional[index] if len(positional) > index else None)
+        if own is not None and not view.is_name(own.value, "None"):
+            return None
+    if qualified in DRIVER_LIST_FUNCTIONS and positional:
+        return False
+    first = positional[0].value if positional else None
+    return not (view.is_simple_string(first) or view.is_concatenated_string(first))  # a constant document
 
 
 def _ast_single_binding(view: AstView, name: ast.Name) -> ast.Call | None:
