@@ -220,12 +220,47 @@ def _partial_fingerprints(result: dict) -> dict[str, str]:
             if isinstance(key, str) and isinstance(value, str) and key != "suture/v1"}
 
 
-def _parse_result(
-    result: dict, run: dict, run_index: int, result_index: int, tool: str, resolver: PathResolver,
-    notes: dict[str, int], memo: RuleLabelMemo,
-) -> _Draft | SkippedResult:
-    tool_object = obj(run.get("tool"))
-    rule_id, rule, component = rules.resolve_rule(result, tool_object)
+@dataclass
+class _RunContext:
+    """What every result of one run shares, worked out once per run instead of once per result."""
+
+    run: dict
+    run_index: int
+    tool: str
+    resolver: PathResolver
+    notes: dict[str, int]
+    memo: RuleLabelMemo
+
+    def __post_init__(self) -> None:
+        self.tool_object = obj(self.run.get("tool"))
+        self.driver = obj(self.tool_object.get("driver"))
+        name = self.driver.get("name")
+        self.tool_name = name.strip() if isinstance(name, str) and name.strip() else None
+        self._rules: dict[tuple, tuple[str, dict, dict]] = {}
+        self._no_rule: dict = {}  # read only, like every rule
+
+    def resolve_rule(self, result: dict) -> tuple[str, dict, dict]:
+        """rules.resolve_rule, remembered per (ruleId, ruleIndex, ruleGuid) for results without a `rule` object:
+        those three (with their types: 1 and True are different indexes) are all it reads of such a result. A
+        result whose rule the run does not define (Trivy: one CVE id per result) gets the run's one empty rule,
+        so what depends on the rule alone (severity, confidence) is still worked out once (RuleLabelMemo)."""
+        parts = (result.get("ruleId"), result.get("ruleIndex"), result.get("ruleGuid"))
+        if "rule" in result or not all(part is None or type(part) in (str, int) for part in parts):
+            return self._shared_empty(rules.resolve_rule(result, self.tool_object))
+        key = tuple((type(part), part) for part in parts)
+        known = self._rules.get(key)
+        if known is None:
+            known = self._rules[key] = self._shared_empty(rules.resolve_rule(result, self.tool_object))
+        return known
+
+    def _shared_empty(self, resolved: tuple[str, dict, dict]) -> tuple[str, dict, dict]:
+        rule_id, rule, component = resolved
+        return (rule_id, self._no_rule, component) if not rule else resolved
+
+
+def _parse_result(result: dict, result_index: int, shared: _RunContext) -> _Draft | SkippedResult:
+    run, run_index, tool, resolver, notes = shared.run, shared.run_index, shared.tool, shared.resolver, shared.notes
+    rule_id, rule, component = shared.resolve_rule(result)
 
     def skip(reason: str) -> SkippedResult:
         return SkippedResult(run_index=run_index, result_index=result_index, rule_id=rule_id, reason=reason)
@@ -252,14 +287,13 @@ def _parse_result(
         partial_fingerprints=partials,
         start_line=None if place.whole_file else place.location.start_line,
     )
-    labels = memo.labels(result, rule, rule_id, run, tool)
-    driver_name = obj(tool_object.get("driver")).get("name")
+    labels = shared.memo.labels(result, rule, rule_id, run, tool)
     fields = {
         "tool": tool,
-        "tool_name": driver_name.strip() if isinstance(driver_name, str) and driver_name.strip() else None,
+        "tool_name": shared.tool_name,
         "rule_id": rule_id,
         "rule_name": labels.rule_name,
-        "message": rules.message_text(result, rule, component, obj(tool_object.get("driver"))) or rule_id,
+        "message": rules.message_text(result, rule, component, shared.driver) or rule_id,
         "cwe": list(labels.cwe),
         "cve": list(labels.cve),
         "severity": labels.severity,
@@ -328,11 +362,11 @@ def _parse_run(run: object, run_index: int, project_root: Path | None, now: date
     drafts: list[Record] = []
     numbering = Numbering()
     by_line = suppressed = 0
-    memo = RuleLabelMemo()
+    shared = _RunContext(run, run_index, tool, resolver, notes, RuleLabelMemo())
     for result_index, result in enumerate(results):
         try:
             outcome = (
-                _parse_result(result, run, run_index, result_index, tool, resolver, notes, memo)
+                _parse_result(result, result_index, shared)
                 if isinstance(result, dict)
                 else SkippedResult(run_index=run_index, result_index=result_index, reason="result is not an object")
             )

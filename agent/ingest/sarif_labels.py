@@ -42,21 +42,39 @@ class Labels:
     confidence: Confidence
 
 
+_SCALARS = (str, int, float, bool, type(None))
+_MAX_MEMO_PROPERTIES = 8
+
+
+def _scalar_items(properties: dict) -> tuple | None:
+    """The result's properties as a key: (name, type, value) each (the type keeps 1, 1.0 and True apart), or None
+    when one is not a plain scalar (tags, nested bags: worked out in full) or there are many."""
+    if len(properties) > _MAX_MEMO_PROPERTIES:
+        return None
+    items = tuple((key, type(value), value) for key, value in properties.items())
+    return items if all(type(value) in _SCALARS for _, value_type, value in items) else None
+
+
 class RuleLabelMemo:
     """Labels per rule, for one run: most results add nothing of their own to their rule's CWE/CVE ids, tags,
-    severity and confidence, so those are worked out once per rule (and per level/kind) instead of per result.
-    Results that do carry their own properties or taxa are worked out in full every time."""
+    severity and confidence, or only a few plain properties, so those are worked out once per rule (and per
+    level, kind and plain properties) instead of per result. Results with taxa or with properties that are not
+    plain scalars (tags, nested bags) are worked out in full every time."""
 
     def __init__(self) -> None:
         self._ids: dict[tuple[int, str], tuple[dict, tuple]] = {}
         self._grades: dict[tuple[int, str | None, str | None], tuple[dict, tuple]] = {}
-        self._whole: dict[tuple[int, str, str | None, str | None], tuple[dict, Labels]] = {}
+        self._whole: dict[tuple[int, str, str | None, str | None, tuple], tuple[dict, Labels]] = {}
 
     def labels(self, result: dict, rule: dict, rule_id: str, run: dict, tool: str) -> Labels:
         properties = obj(result.get("properties"))
-        if not properties and not arr(result.get("taxa")):  # the commonest case: everything comes from the rule
+        # the commonest cases: everything comes from the rule, or from the rule and a few plain properties of the
+        # result (Bandit's issue_severity/issue_confidence): the same rule, level, kind and properties give the same
+        scalars = _scalar_items(properties)
+        if scalars is not None and not arr(result.get("taxa")):
             level, kind = result.get("level"), result.get("kind")
-            key = (id(rule), rule_id, level if isinstance(level, str) else None, kind if isinstance(kind, str) else None)
+            key = (id(rule), rule_id, level if isinstance(level, str) else None, kind if isinstance(kind, str) else None,
+                   scalars)
             whole = self._get(self._whole, key, rule)
             if whole is None:
                 whole = self._put(self._whole, key, rule, self._labels(result, rule, rule_id, run, tool, properties))
