@@ -3,8 +3,9 @@
 lock), and `suture worker` processes, on any machine with the campaign's repos checked out at the same paths,
 run them. Each job claims its item in the store (agent.store.campaigns: under the write lock, once) before any
 work, so an item is worked on at most once at a time whatever the queue does; a worker killed mid-job leaves a
-stalled job that the next worker to start re-queues (procrastinate's heartbeats tell a dead worker), and its
-item's claim is taken over once the dead worker's process is gone (same machine) or its lease ran out.
+stalled job (procrastinate's heartbeats tell a dead worker: none for 30 s) that every running worker looks for
+when it starts and then every STALLED_CHECK_SECONDS, and queues again; its item's claim is given back by the next
+job that starts once the dead worker's process is gone (same machine), or taken over when its lease ran out.
 
 procrastinate keeps its tables in the store's database (`procrastinate_*`, created on first use).
 """
@@ -26,6 +27,7 @@ from agent.errors import SutureError
 QUEUE = "suture-campaign"
 TASK = "suture.campaign_item"
 BUSY_RETRY_SECONDS = 2
+STALLED_CHECK_SECONDS = 15.0  # how often a running worker re-queues the jobs of workers that stopped heartbeating
 
 
 class Busy(Exception):
@@ -91,11 +93,14 @@ def enqueue(store: Any, name: str) -> int:
 
 def _run_job(campaign: str, item_id: int) -> str:
     """One queued item: claim it in the store, fix its finding, record what came of it."""
-    from agent.campaign.runner import BUSY, HOST, work_item
+    from agent.campaign.runner import BUSY, HOST, dead_local_claimants, work_item
 
     store, sessions, lease = (_worker[k] for k in ("store", "sessions", "lease"))
     me = f"{HOST}:{os.getpid()}:job{item_id}"  # one claimant per job: a job's error releases only its claim
     record = store.get_campaign(campaign)
+    # a worker of this machine killed mid-job holds its claim until the lease runs out; its process is gone, so
+    # its claims are given back now (its stalled job, queued again by requeue_stalled, is often this one)
+    store.release_items(campaign, dead_local_claimants(store.claimants(campaign)))
     got = store.claim_item(campaign, me, lease, item_id=item_id)
     if got == BUSY:
         raise Busy(campaign)
@@ -128,10 +133,36 @@ def _sessions(record: dict[str, Any]) -> Any:
     return Sessions(record["repos"], _worker["store"].url, {**_worker["overrides"], "workers": 1})
 
 
+async def requeue_stalled(app: Any) -> int:
+    """Queue again the campaign jobs of workers that stopped sending heartbeats; returns how many. A job another
+    worker re-queued a moment earlier is skipped."""
+    from procrastinate.exceptions import ProcrastinateException
+
+    requeued = 0
+    for job in await app.job_manager.get_stalled_jobs(queue=QUEUE):
+        try:
+            await app.job_manager.retry_job(job)
+            requeued += 1
+        except ProcrastinateException:  # no longer "doing": taken care of already
+            continue
+    return requeued
+
+
+async def _keep_requeueing(app: Any) -> None:
+    """`requeue_stalled` every STALLED_CHECK_SECONDS while the worker runs (a database hiccup is retried)."""
+    from procrastinate.exceptions import ProcrastinateException
+
+    while True:
+        await asyncio.sleep(STALLED_CHECK_SECONDS)
+        with contextlib.suppress(ProcrastinateException):
+            await requeue_stalled(app)
+
+
 def run_worker(store: Any, concurrency: int = 1, burst: bool = False, lease: timedelta = timedelta(minutes=10),
                overrides: dict[str, Any] | None = None) -> None:
     """Run a procrastinate worker on the campaign queue until stopped (SIGINT/SIGTERM), or with `burst` until
-    the queue is empty. Jobs of workers that stopped sending heartbeats are queued again first."""
+    the queue is empty. Jobs of workers that stopped sending heartbeats are queued again first, and then every
+    STALLED_CHECK_SECONDS while this worker runs."""
     from agent.campaign.runner import clean_worktrees, dead_local_claimants
 
     app = make_app(store.url)
@@ -145,10 +176,15 @@ def run_worker(store: Any, concurrency: int = 1, burst: bool = False, lease: tim
 
     async def main() -> None:
         async with app.open_async():
-            for job in await app.job_manager.get_stalled_jobs(queue=QUEUE):
-                await app.job_manager.retry_job(job)
-            await app.run_worker_async(queues=[QUEUE], concurrency=concurrency, wait=not burst,
-                                       install_signal_handlers=True)
+            await requeue_stalled(app)
+            recovery = asyncio.create_task(_keep_requeueing(app))
+            try:
+                await app.run_worker_async(queues=[QUEUE], concurrency=concurrency, wait=not burst,
+                                           install_signal_handlers=True)
+            finally:
+                recovery.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await recovery
 
     try:
         asyncio.run(main())
