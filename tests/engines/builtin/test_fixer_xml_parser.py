@@ -208,6 +208,39 @@ def test_lxml_gets_safe_flags_not_a_new_dependency(before: str, after: str) -> N
     assert result.dependencies == ()
 
 
+def _expanded_text(result) -> str:
+    """The text lxml gave the document's root, whatever the call returned (element, tree, parser, events)."""
+    from lxml import etree
+
+    if isinstance(result, etree._ElementTree):
+        result = result.getroot()
+    elif isinstance(result, etree.XMLParser):
+        result = etree.fromstring(ENTITY_BOMB, parser=result)
+    elif not isinstance(result, etree._Element):
+        result = [element for _, element in result][-1]  # iterparse: the root ends last
+    return etree.tostring(result).decode()
+
+
+@pytest.mark.parametrize("before", [
+    "etree.fromstring(data)", "etree.parse(path, parser=None)",
+    "etree.fromstring(data, etree.XMLParser(resolve_entities=True, no_network=False))",
+    "etree.XMLParser(recover=True)", "etree.iterparse(path, events=('end',))",
+])
+def test_lxml_rewrites_run_and_stop_entity_expansion(before: str, tmp_path: Path) -> None:
+    """The rewritten lxml calls run on real lxml (no keyword it lacks), and the entities a document declares are
+    no longer expanded (they were before the fix)."""
+    pytest.importorskip("lxml", reason="lxml is a dev extra: pip install -e '.[dev]'")
+    source = f"from lxml import etree\n\n\ndef read(data, path):\n    return {before}\n"
+    _, result = fix_at(source, "return", "B320")
+    assert result.fixed, result.reason
+    document = tmp_path / "bomb.xml"
+    document.write_bytes(ENTITY_BOMB)
+    unsafe = _expanded_text(load_function(source, "read")(ENTITY_BOMB, str(document)))
+    safe = _expanded_text(load_function(result.new_source, "read")(ENTITY_BOMB, str(document)))
+    assert "a" * 60 in unsafe  # lxml's default parser expands the declared entities
+    assert "aaaaaaaaaa" not in safe and "&b;" in safe  # the fixed call keeps them as references
+
+
 def test_lxml_parser_variable_is_fixed_where_it_is_made() -> None:
     _, result = fix_at('''\
         from lxml.etree import XMLParser, fromstring
