@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from agent.code.entry_points import ROUTE_DECORATORS
-from agent.code.nodes import children
+from agent.code.nodes import CHILD_FIELDS
 
 MAX_DEPTH = 4  # calls followed from a route: route → helper → helper → data access → driver wrapper
 _HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options"})
@@ -126,7 +126,12 @@ def call_facts(tree: ast.Module, module: str, import_nodes: Iterable[ast.Import 
                         if target is not None and target not in seen:
                             seen.add(target)
                             facts.edges.append((qual, target))
-                    stack.extend(children(inner))
+                    for name in CHILD_FIELDS.get(inner.__class__, ()):
+                        value = getattr(inner, name)
+                        if value.__class__ is list:
+                            stack.extend(x for x in value if x is not None)
+                        elif value is not None:
+                            stack.append(value)
                 visit(sorted(nested, key=lambda n: n.lineno), f"{qual}.", klass)
     visit(tree.body, "", None)
     return facts

@@ -85,24 +85,25 @@ class FileFacts:
         return self._module() if self.parsed else None
 
     def dead_code(self, line: int) -> str | None:
-        """The dead-code detail at `line`, or None (also when the file did not parse)."""
+        """The dead-code detail at `line`, or None (also when the file did not parse, or its code there nests too
+        deep to analyse)."""
         if line not in self.dead:
             module = self._module() if self.parsed else None
-            self.dead[line] = module.dead_code(line) if module is not None else None
+            self.dead[line] = _deep_none(module.dead_code, line) if module is not None else None
         return self.dead[line]
 
     def sink(self, first: int, last: int) -> SinkFacts | None:
         key = (first, last)
         if key not in self.sinks:
             module = self._module() if self.parsed else None
-            self.sinks[key] = module.sink(first, last) if module is not None else None
+            self.sinks[key] = _deep_none(module.sink, first, last) if module is not None else None
         return self.sinks[key]
 
     def statement(self, line: int) -> tuple[int, int, int, int] | None:
         """`agent.code.calls.statement_at` for this file (None also when the file did not parse)."""
         if line not in self.statements:
             module = self._module() if self.parsed else None
-            self.statements[line] = statement_at(module.tree, line) if module is not None else None
+            self.statements[line] = _deep_none(statement_at, module.tree, line) if module is not None else None
         return self.statements[line]
 
     def lines(self, text: str) -> list[str]:
@@ -143,6 +144,15 @@ class FileFacts:
                    statements={line: None if s is None else tuple(s) for line, s in data["statements"]},
                    calls=CallFacts([tuple(f) for f in data["functions"]], [tuple(e) for e in data["edges"]]),
                    answers=dict(data["answers"]))
+
+
+def _deep_none(query: Callable[..., Any], *args: Any) -> Any:
+    """`query(*args)`, or None when the code nests deeper than the analysis recurses (a generated 1,000-term
+    string concatenation): no fact rather than a failed run."""
+    try:
+        return query(*args)
+    except RecursionError:
+        return None
 
 
 def _sizes(facts: FileFacts) -> tuple[int, ...]:

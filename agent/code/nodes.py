@@ -17,8 +17,8 @@ _NOT_NODES = frozenset({"ctx", "op", "ops", "id", "attr", "name", "arg", "module
                         "conversion", "is_async", "simple", "tag", "rest", "kwd_attrs", "asname"})
 
 
-def _child_fields() -> dict[type, tuple[str, ...]]:
-    table: dict[type, tuple[str, ...]] = {}
+def _child_fields() -> dict[type[ast.AST], tuple[str, ...]]:
+    table: dict[type[ast.AST], tuple[str, ...]] = {}
     for value in vars(ast).values():
         if isinstance(value, type) and issubclass(value, ast.AST):
             fields = tuple(f for f in value._fields if f not in _NOT_NODES)
@@ -28,7 +28,7 @@ def _child_fields() -> dict[type, tuple[str, ...]]:
     return table
 
 
-CHILD_FIELDS: dict[type, tuple[str, ...]] = _child_fields()
+CHILD_FIELDS: dict[type[ast.AST], tuple[str, ...]] = _child_fields()
 
 
 def children(node: ast.AST) -> list[ast.AST]:
@@ -43,3 +43,46 @@ def children(node: ast.AST) -> list[ast.AST]:
         else:
             found.append(value)
     return found
+
+
+_STATEMENT_BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
+# the fields of each node class that hold statement lists (an except handler's or match case's body too)
+BLOCK_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {
+    cls: tuple(f for f in _STATEMENT_BLOCKS if f in cls._fields)
+    for cls in CHILD_FIELDS
+    if cls not in (ast.Lambda, ast.IfExp, ast.Expression) and any(f in cls._fields for f in _STATEMENT_BLOCKS)}
+
+
+def import_statements(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
+    """The module's `import` / `from ... import` statements, wherever they are, in `ast.walk` order (breadth
+    first: by depth in the tree, then in source order). Only statements can hold them, so only statement lists
+    are walked (an except handler or match case is one level of depth between its statement and its body)."""
+    return statement_facts(tree)[0]
+
+
+def statement_facts(tree: ast.Module) -> tuple[list[ast.Import | ast.ImportFrom], bool]:
+    """(`import_statements(tree)`, whether a `global` or `nonlocal` statement occurs): one walk of the statement
+    lists, none of the expressions."""
+    found: list[tuple[int, int, ast.Import | ast.ImportFrom]] = []
+    declares = False
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    blocks, imports, scoped = BLOCK_FIELDS, (ast.Import, ast.ImportFrom), (ast.Global, ast.Nonlocal)
+    order = 0
+    while stack:
+        node, depth = stack.pop()
+        order += 1
+        cls = node.__class__
+        names = blocks.get(cls)
+        if names is None:
+            if cls in imports:
+                found.append((depth, order, node))  # type: ignore[arg-type]
+            elif cls in scoped:
+                declares = True
+            continue
+        inner: list[tuple[ast.AST, int]] = []
+        for name in names:
+            inner.extend((child, depth + 1) for child in getattr(node, name))
+        inner.reverse()
+        stack.extend(inner)
+    found.sort(key=lambda t: (t[0], t[1]))
+    return [node for _, _, node in found], declares

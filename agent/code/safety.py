@@ -23,6 +23,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 
+from agent.code.nodes import children
+
 COMMAND_CALLEES = frozenset({"system", "popen", "popen2", "popen3", "popen4", "run", "call", "check_call",
                              "check_output", "Popen", "getoutput", "getstatusoutput", "exec_command",
                              "startfile", "create_subprocess_exec", "create_subprocess_shell",
@@ -89,27 +91,30 @@ def shell_program(values: list[ast.expr], is_constant: Callable[[ast.expr], bool
 
 
 class Safety:
-    """Per-module helper: `parents` maps id(node) → parent, `qualified` gives the dotted names of an expression,
-    `binding` the single constant binding of a name (or None), `bindings` the number of bindings of a name read;
-    `mutated`, when the caller already walked the tree for them, the names `mutated_names` would find."""
+    """Per-module helper: `parent` gives a node's parent (None at the top), `qualified` the dotted names of an
+    expression, `binding` the single constant binding of a name (or None), `bindings` the number of bindings of a
+    name read."""
 
-    def __init__(self, tree: ast.Module, parents: dict[int, ast.AST],
+    def __init__(self, tree: ast.Module, parent: Callable[[ast.AST], ast.AST | None],
                  qualified: Callable[[ast.expr], set[str]], binding: Callable[[ast.Name], ast.expr | None],
-                 bindings: Callable[[ast.Name], int], mutated: set[str] | None = None) -> None:
-        self.tree, self.parents, self.qualified, self.binding, self.bindings = (
-            tree, parents, qualified, binding, bindings)
-        self._mutated: set[str] | None = mutated
+                 bindings: Callable[[ast.Name], int]) -> None:
+        self.tree, self.parent, self.qualified, self.binding, self.bindings = (
+            tree, parent, qualified, binding, bindings)
+        self._mutated: set[str] | None = None
 
     def mutated_names(self) -> set[str]:
         if self._mutated is None:
             found: set[str] = set()
-            for node in ast.walk(self.tree):
+            stack: list[ast.AST] = [self.tree]
+            while stack:
+                node = stack.pop()
                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and (
                         node.func.attr in MUTATORS) and isinstance(node.func.value, ast.Name):
                     found.add(node.func.value.id)
                 elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store | ast.Del) and isinstance(
                         node.value, ast.Name):
                     found.add(node.value.id)
+                stack.extend(children(node))
             self._mutated = found
         return self._mutated
 
@@ -199,7 +204,7 @@ class Safety:
         if self.bindings(name) != 1:
             return None
         child: ast.AST = name
-        parent = self.parents.get(id(child))
+        parent = self.parent(child)
         while parent is not None:
             if isinstance(parent, ast.If) and self._membership(parent.test, name.id, ast.In, is_constant) and any(
                     s is child for s in parent.body):
@@ -213,7 +218,7 @@ class Safety:
                             return f"`{name.id}` is checked against a constant allow-list on line {stmt.lineno}"
             if isinstance(parent, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
                 return None
-            child, parent = parent, self.parents.get(id(parent))
+            child, parent = parent, self.parent(parent)
         return None
 
     def _membership(self, test: ast.expr, name: str, op: type, is_constant) -> bool:

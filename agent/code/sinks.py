@@ -24,8 +24,10 @@ import ast
 import io
 import tokenize
 from dataclasses import dataclass
+from typing import Any
 
-from agent.code.nodes import CHILD_FIELDS
+from agent.code.line_index import LineIndex
+from agent.code.nodes import CHILD_FIELDS, statement_facts
 from agent.code.safety import MUTATORS, Safety, command_inputs, shell_program, sink_kind
 from agent.code.scopes import ScopeMap
 
@@ -39,8 +41,7 @@ _BLOCK_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {cls: tuple(f for f in _BL
                              ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try, ast.TryStar,
                              ast.ExceptHandler, ast.match_case)}
 _STATEMENTS = frozenset(c for c in vars(ast).values() if isinstance(c, type) and issubclass(c, ast.stmt))
-_IMPORTS = frozenset({ast.Import, ast.ImportFrom})
-_DECLARES = frozenset({ast.Global, ast.Nonlocal})
+_INDEXES = frozenset({"parent", "statements", "suite", "calls", "mutated"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,23 +73,30 @@ class ModuleFacts:
         for text in self.lines:
             self._offsets.append(self._offsets[-1] + len(text))
         self._ascii = [text.isascii() for text in self.lines]  # byte column == character column on such lines
-        self.parent: dict[int, ast.AST] = {}
-        self.statements: list[ast.stmt] = []  # every statement, in source (pre-)order
-        self.suite: set[int] = set()  # ids of statements that share their block header's line
-        self.calls: list[ast.Call] = []
-        self.import_nodes: list[ast.Import | ast.ImportFrom] = []  # in source (pre-)order
-        self.mutated: set[str] = set()  # see `agent.code.safety.Safety.mutated_names`
-        self.declares = False  # whether a `global` / `nonlocal` statement occurs
-        self._index(tree)
-        self._by_line: dict[int, list[ast.stmt]] | None = None
+        self.at_lines = LineIndex(tree, self._prefix)  # statements, calls and parents where queries look
+        self._statements_read: tuple[list[ast.Import | ast.ImportFrom], bool] | None = None
         self._scopes: ScopeMap | None = None
         self._safety: Safety | None = None
 
     # --- indexes ----------------------------------------------------------------------------------------------
 
+    def __getattr__(self, name: str) -> Any:
+        """Whole-module indexes (`_INDEXES`, for callers that want them; the line queries here use `at_lines`,
+        which walks only where they look), built by one walk on first use."""
+        if name not in _INDEXES or "_indexed" in self.__dict__:
+            raise AttributeError(name)
+        self._index(self.tree)
+        return self.__dict__[name]
+
     def _index(self, tree: ast.Module) -> None:
         """One pre-order walk (`agent.code.nodes`) for every index: parents, statements, calls, one-line suites,
-        imports, names changed in place, whether scopes declare names global / nonlocal."""
+        names changed in place."""
+        self._indexed = True
+        self.parent: dict[int, ast.AST] = {}
+        self.statements: list[ast.stmt] = []  # every statement, in source (pre-)order
+        self.suite: set[int] = set()  # ids of statements that share their block header's line
+        self.calls: list[ast.Call] = []
+        self.mutated: set[str] = set()  # see `agent.code.safety.Safety.mutated_names`
         parent, statements, calls, mutated = self.parent, self.statements, self.calls, self.mutated
         fields, blocks = CHILD_FIELDS, _BLOCK_FIELDS
         call_t, name_t, attribute_t, subscript_t = ast.Call, ast.Name, ast.Attribute, ast.Subscript
@@ -104,10 +112,6 @@ class ModuleFacts:
                     mutated.add(func.value.id)
             elif cls in _STATEMENTS:
                 statements.append(node)  # type: ignore[arg-type]
-                if cls in _IMPORTS:
-                    self.import_nodes.append(node)  # type: ignore[arg-type]
-                elif cls in _DECLARES:
-                    self.declares = True
             elif cls is subscript_t and node.ctx.__class__ is not ast.Load and (  # type: ignore[attr-defined]
                     node.value.__class__ is name_t):  # type: ignore[attr-defined]
                 mutated.add(node.value.id)  # type: ignore[attr-defined]
@@ -130,16 +134,13 @@ class ModuleFacts:
             stack.extend(kids)
 
     def imports(self) -> list[ast.Import | ast.ImportFrom]:
-        """The import statements in `ast.walk` order (breadth first: by depth, then source order)."""
-        def depth(node: ast.AST) -> int:
-            count = 0
-            current = self.parent.get(id(node))
-            while current is not None:
-                count += 1
-                current = self.parent.get(id(current))
-            return count
-        order = {id(n): i for i, n in enumerate(self.import_nodes)}
-        return sorted(self.import_nodes, key=lambda n: (depth(n), order[id(n)]))
+        """The import statements in `ast.walk` order (`agent.code.nodes.statement_facts`)."""
+        return self._statement_facts()[0]
+
+    def _statement_facts(self) -> tuple[list[ast.Import | ast.ImportFrom], bool]:
+        if self._statements_read is None:
+            self._statements_read = statement_facts(self.tree)
+        return self._statements_read
 
     def _prefix(self, node: ast.stmt) -> bool:
         """True when code precedes the statement on its first line (it follows a `:` or `;`)."""
@@ -153,15 +154,15 @@ class ModuleFacts:
     @property
     def scopes(self) -> ScopeMap:
         if self._scopes is None:
-            self._scopes = ScopeMap(self.tree, self.declares)
+            self._scopes = ScopeMap(self.tree, self._statement_facts()[1])
         return self._scopes
 
     @property
     def safety(self) -> Safety:
         if self._safety is None:
             scopes = self.scopes
-            self._safety = Safety(self.tree, self.parent, scopes.qualified_names, scopes.constant_binding,
-                                  scopes.binding_count, self.mutated)
+            self._safety = Safety(self.tree, self.at_lines.parent_of, scopes.qualified_names,
+                                  scopes.constant_binding, scopes.binding_count)
         return self._safety
 
     def _pos(self, line: int, col_bytes: int) -> int:
@@ -214,35 +215,23 @@ class ModuleFacts:
                          else row for number, row in enumerate(rows, 1))
 
     def _ancestors(self, node: ast.AST):
-        current = self.parent.get(id(node))
+        current = self.at_lines.parent_of(node)
+        parents = self.at_lines.parents  # walking to `node` recorded every ancestor of it
         while current is not None:
             yield current
-            current = self.parent.get(id(current))
+            current = parents.get(id(current))
 
     def _on_line(self, line: int) -> tuple[list[ast.stmt], list[ast.stmt]]:
         """(simple statements not in a one-line suite, compound statements) overlapping the line, source order."""
         simple: list[ast.stmt] = []
         compound: list[ast.stmt] = []
-        for node in self.statements_on(line):
+        suite = self.at_lines.suite
+        for node in self.at_lines.statements_on(line):
             if isinstance(node, _COMPOUND):
                 compound.append(node)
-            elif id(node) not in self.suite:
+            elif id(node) not in suite:
                 simple.append(node)
         return simple, compound
-
-    def statements_on(self, line: int) -> list[ast.stmt]:
-        """The statements whose lines include `line`, in source (pre-)order (an index built on first use)."""
-        if self._by_line is None:
-            by_line: dict[int, list[ast.stmt]] = {}
-            for node in self.statements:
-                for number in range(node.lineno, (node.end_lineno or node.lineno) + 1):
-                    found = by_line.get(number)
-                    if found is None:
-                        by_line[number] = [node]
-                    else:
-                        found.append(node)
-            self._by_line = by_line
-        return self._by_line.get(line, [])
 
     # --- facts ------------------------------------------------------------------------------------------------
 
@@ -285,7 +274,7 @@ class ModuleFacts:
         return None
 
     def sink(self, first: int, last: int) -> SinkFacts | None:
-        calls = [c for c in self.calls if first <= c.lineno <= last]
+        calls = self.at_lines.calls_between(first, last)
         ids = {id(c) for c in calls}
         outer = sorted((c for c in calls if not any(id(a) in ids for a in self._ancestors(c))),
                        key=lambda c: (c.lineno, c.col_offset))

@@ -1,0 +1,96 @@
+"""The statements and calls at given lines of one parsed module, without walking the rest of it (stdlib `ast`).
+
+Handles any module `ast.parse` accepts. A question about lines `first`..`last` walks, in pre-order, only the
+statements whose lines (a definition's decorators included) overlap them, with every expression, argument,
+handler and pattern of those; the answers come in the order a walk of the whole tree meets them. Every node
+walked so far keeps its parent (`parent_of`), so its ancestors up to the module are known; asking for the parent
+of a node not walked yet walks the lines it is on first. A large module with a few findings is thus read where
+the findings are, not everywhere (statements hold no statement outside their own lines, decorators aside).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+
+from agent.code.nodes import CHILD_FIELDS
+
+_BLOCK_NAMES = frozenset({"body", "orelse", "finalbody", "handlers", "cases"})
+_DECORATED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _extent(node: ast.AST) -> tuple[int, int]:
+    """First and last line of a statement, except handler or match case, decorators included."""
+    if isinstance(node, ast.match_case):
+        return node.pattern.lineno, node.body[-1].end_lineno or node.body[-1].lineno
+    start = node.lineno  # type: ignore[attr-defined]
+    if isinstance(node, _DECORATED) and node.decorator_list:
+        start = min(start, *(d.lineno for d in node.decorator_list))
+    return start, node.end_lineno or node.lineno  # type: ignore[attr-defined]
+
+
+class LineIndex:
+    """Line questions on one module's tree (see the module docstring). `prefixed(stmt)` says whether code precedes
+    a statement on its first line (it follows a `:` or `;`); `suite` collects the ids of the statements walked
+    that share their block header's line (every statement of a block whose first statement is prefixed)."""
+
+    def __init__(self, tree: ast.Module, prefixed: Callable[[ast.stmt], bool]) -> None:
+        self.tree = tree
+        self.prefixed = prefixed
+        self.parents: dict[int, ast.AST] = {}
+        self.suite: set[int] = set()
+        self._blocks: set[int] = set()  # ids of the first statements of blocks already checked for a suite
+
+    def statements_on(self, line: int) -> list[ast.stmt]:
+        """The statements whose lines include `line` (decorators not counted), in pre-order."""
+        found: list[ast.stmt] = []
+        for node in self._walk(line, line):
+            if isinstance(node, ast.stmt) and node.lineno <= line <= (node.end_lineno or node.lineno):
+                found.append(node)
+        return found
+
+    def calls_between(self, first: int, last: int) -> list[ast.Call]:
+        """The calls that start on lines `first`..`last`, in pre-order."""
+        return [n for n in self._walk(first, last) if n.__class__ is ast.Call and first <= n.lineno <= last]
+
+    def parent_of(self, node: ast.AST) -> ast.AST | None:
+        """The node's parent (None for the module, or a node of another tree)."""
+        found = self.parents.get(id(node))
+        if found is None and hasattr(node, "lineno"):
+            for _ in self._walk(node.lineno, getattr(node, "end_lineno", None) or node.lineno):
+                pass
+            found = self.parents.get(id(node))
+        return found
+
+    def _walk(self, first: int, last: int) -> list[ast.AST]:
+        """Pre-order: the module, the statements (handlers, cases) overlapping the lines, everything else they
+        hold; parents and suites recorded on the way."""
+        parents, fields = self.parents, CHILD_FIELDS
+        order: list[ast.AST] = []
+        stack: list[ast.AST] = [self.tree]
+        while stack:
+            node = stack.pop()
+            order.append(node)
+            kids: list[ast.AST] = []
+            for name in fields.get(node.__class__, ()):
+                value = getattr(node, name, None)
+                if value is None:
+                    continue
+                if value.__class__ is not list:
+                    kids.append(value)
+                elif name in _BLOCK_NAMES:
+                    if value and isinstance(value[0], ast.stmt) and id(value[0]) not in self._blocks:
+                        self._blocks.add(id(value[0]))
+                        if self.prefixed(value[0]):
+                            self.suite.update(id(s) for s in value)
+                    for child in value:
+                        start, end = _extent(child)
+                        if start <= last and end >= first:
+                            kids.append(child)
+                else:
+                    kids.extend(x for x in value if x is not None)
+            for child in kids:
+                parents[id(child)] = node
+            kids.reverse()
+            stack.extend(kids)
+        return order

@@ -1,0 +1,110 @@
+"""The facts layer's own walks (issue 12: one parse, walking only what a question needs) give what a walk of the
+whole tree gives: imports in `ast.walk` order, the statements and calls at a line in pre-order, parents; a module
+nested too deep to analyse has no facts instead of failing the run; the store hands back cached facts in bulk."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from agent.code.facts_store import StoreFactsCache
+from agent.code.file_facts import FACTS_VERSION, facts_from_source
+from agent.code.line_index import LineIndex
+from agent.code.nodes import statement_facts
+from agent.store import Store
+
+MODULE = '''"""doc"""
+import os
+from flask import Flask
+app = Flask(__name__)
+
+
+@app.route("/a")  # a decorator call on its own line
+@log(level=make_level("x"))
+def a(name):
+    import subprocess
+    if name: os.system(name); print(name)
+    try:
+        from shlex import quote
+    except ImportError:
+        import pipes as quote
+    match name:
+        case "x" if check(name):
+            run(quote(name)).wait()
+        case _:
+            pass
+    return [f(x) for x in g(name)] if h() else k()
+
+
+class View(Base, metaclass=meta()):
+    x = compute()
+
+    @staticmethod
+    def get(q):
+        global COUNT
+        COUNT = len(q); return exec(
+            build(q),
+        )
+'''
+
+
+def test_imports_come_in_ast_walk_order_and_global_statements_are_seen():
+    tree = ast.parse(MODULE)
+    imports, declares = statement_facts(tree)
+    assert imports == [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)]
+    assert [type(n).__name__ for n in imports][:2] == ["Import", "ImportFrom"]
+    assert declares
+    assert not statement_facts(ast.parse("def f():\n    x = 1\n"))[1]
+
+
+def test_statements_calls_and_parents_at_each_line_match_a_whole_tree_walk():
+    tree = ast.parse(MODULE)
+    preorder: list[ast.AST] = []
+    stack: list[ast.AST] = [tree]
+    while stack:  # the reference: every node, pre-order
+        node = stack.pop()
+        preorder.append(node)
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+    parents = {id(c): p for p in preorder for c in ast.iter_child_nodes(p)}
+    index = LineIndex(tree, lambda stmt: False)
+    lines = MODULE.count("\n") + 1
+    for line in range(1, lines + 1):
+        want = [n for n in preorder if isinstance(n, ast.stmt) and n.lineno <= line <= n.end_lineno]
+        assert index.statements_on(line) == want, line
+        for last in (line, line + 3):
+            calls = [n for n in preorder if isinstance(n, ast.Call) and line <= n.lineno <= last]
+            assert index.calls_between(line, last) == calls, (line, last)
+    fresh = LineIndex(tree, lambda stmt: False)  # a parent asked for before any walk: its lines are walked first
+    for node in preorder[1:]:
+        if not isinstance(node, ast.expr_context | ast.operator | ast.cmpop | ast.unaryop | ast.boolop):
+            assert fresh.parent_of(node) is parents[id(node)]
+    decorated = [c for c in index.calls_between(7, 8)]
+    assert [ast.unparse(c.func) for c in decorated] == ["app.route", "log", "make_level"]
+
+
+def test_code_nested_too_deep_to_analyse_has_no_facts_instead_of_failing():
+    source = "import os\n\ndef f(x):\n    os.system('ls ' + " + " + ".join(["x"] * 700) + ")\n    return x\n"
+    facts = facts_from_source(source)
+    assert facts.parsed  # ast.parse copes; the analysis would recurse past Python's limit
+    assert facts.sink(4, 4) is None
+    assert facts.dead_code(4) is None
+    assert facts.statement(5) == (5, 5, 0, 0)
+
+
+def test_the_store_hands_back_many_files_facts_at_once_and_only_for_their_digest(tmp_path: Path):
+    store = Store.open(tmp_path / "s.db")
+    cache = StoreFactsCache(store.engine)
+    for i in range(3):
+        cache.put_file_facts(f"m{i}.py", f"d{i}", FACTS_VERSION, {"n": i})
+    cache.put_file_facts("m0.py", "old", FACTS_VERSION, {"n": -1})
+    cache.put_file_facts("m1.py", "d1", FACTS_VERSION - 1, {"n": -2})
+    cache.flush()
+    with store.engine.begin() as conn:  # a row that does not read back is no facts
+        conn.exec_driver_sql("UPDATE file_facts SET facts = '{broken' WHERE path = 'm2.py'")
+    found = cache.get_many([("m0.py", "d0"), ("m1.py", "d1"), ("m2.py", "d2"), ("m3.py", "d3")], FACTS_VERSION)
+    assert found == {("m0.py", "d0"): {"n": 0}, ("m1.py", "d1"): {"n": 1}}
+    assert cache.get_many([], FACTS_VERSION) == {}
+    cache.put_file_facts("m0.py", "d0", FACTS_VERSION, {"n": 10})  # written again: replaced, not duplicated
+    cache.flush()
+    assert cache.get_many([("m0.py", "d0")], FACTS_VERSION) == {("m0.py", "d0"): {"n": 10}}
+    store.close()
