@@ -48,7 +48,12 @@ from agent.engines.builtin.fixers.base import (
     positional_args,
     with_replacements,
 )
-from agent.engines.builtin.fixers.intent import PASSWORD_WORDS, identifier_words, names_around
+from agent.engines.builtin.fixers.intent import (
+    PASSWORD_WORDS,
+    ast_names_around,
+    identifier_words,
+    names_around,
+)
 
 SECRET_WORDS = frozenset({"secret", "secrets", "apikey", "privkey"})
 # `<qualifier>_key` names a secret key; other keys (cache_key, redis_key, public_key, object_key) are identifiers
@@ -191,16 +196,12 @@ class HmacSignatureFixer(Fixer):
         return any(isinstance(plan, Rewrite) for _, plan in self._plans(parsed, first_line, last_line))
 
     def would_rewrite(self, view: AstView, first_line: int, last_line: int) -> bool | None:
-        """False when the lines hold neither a hashlib hash over a concatenation nor an `==`/`!=` with a side that
-        reads as a signature; None (ask libcst) when they do: the key and signature naming rules stay libcst's."""
+        """`rewrites` on the ast tree: a hash over key + data it would turn into HMAC, or a signature comparison
+        it would make constant-time (with no hash rewritten, no signer function is known)."""
         for call in view.nodes_on_lines(ast.Call, first_line, last_line):
-            if view.call_names(call) & (HASHLIB_CALLS | {"hashlib.new"}) and _ast_hashes_a_sum(view, call):
-                return None
-        for comparison in view.nodes_on_lines(ast.Compare, first_line, last_line):
-            if len(comparison.ops) == 1 and isinstance(comparison.ops[0], (ast.Eq, ast.NotEq)) and any(
-                    _ast_is_signature(view, side) for side in (comparison.left, comparison.comparators[0])):
-                return None
-        return False
+            if view.call_names(call) & (HASHLIB_CALLS | {"hashlib.new"}) and _ast_hash_rewrites(view, call):
+                return True
+        return any(_ast_comparison_rewrites(view, c) for c in view.nodes_on_lines(ast.Compare, first_line, last_line))
 
     def _plans(self, parsed: ParsedSource, first: int, last: int) -> list[tuple[cst.CSTNode, Rewrite | Decline]]:
         plans: list[tuple[cst.CSTNode, Rewrite | Decline]] = []
@@ -356,8 +357,43 @@ def _plan_comparison(parsed: ParsedSource, comparison: cst.Comparison, signers: 
                    f"{'!=' if negated else '=='}", (NeededImport("hmac"),))
 
 
-def _ast_hashes_a_sum(view: AstView, call: ast.Call) -> bool:
-    """The hash call's data is an `a + b` chain (maybe `.encode()`d): the shape `_plan_hash` reads further."""
+def _ast_operands(node: ast.AST) -> list[ast.expr] | None:
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return (_ast_operands(node.left) or [node.left]) + (_ast_operands(node.right) or [node.right])
+    return None
+
+
+def _ast_names_in(node: ast.AST) -> set[str]:
+    """The identifiers of libcst's Name nodes under `node` (names, attribute names, keywords, parameters)."""
+    found: set[str] = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name):
+            found.add(child.id)
+        elif isinstance(child, ast.Attribute):
+            found.add(child.attr)
+        elif isinstance(child, (ast.keyword, ast.arg)) and child.arg:
+            found.add(child.arg)
+        elif isinstance(child, ast.Constant) and (child.value is None or isinstance(child.value, bool)):
+            found.add(str(child.value))
+    return found
+
+
+def _ast_key_kind(view: AstView, node: ast.AST) -> str | None:
+    words = identifier_words(_ast_identity(view, node))
+    if not words or "public" in words:
+        return None
+    if set(words) & SECRET_WORDS:
+        return "secret"
+    if words[-1] in {"key", "keys"}:
+        if len(words) == 1:
+            return "bare"
+        return "secret" if words[-2] in SECRET_KEY_QUALIFIERS else None
+    return None
+
+
+def _ast_hash_rewrites(view: AstView, call: ast.Call) -> bool:
+    """`_plan_hash` on the ast tree returns a Rewrite (a hash over a concatenation with exactly one key operand,
+    no password in it)."""
     if view.has_star(call):
         return False
     args = view.positional(call)
@@ -375,11 +411,44 @@ def _ast_hashes_a_sum(view: AstView, call: ast.Call) -> bool:
         data = args[1] if len(args) > 1 else view.keyword(call, "data")
     if data is None:
         return False
-    value = data.value
+    value: ast.AST = data.value
     if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "encode" and \
-            isinstance(value.func.value, ast.BinOp) and isinstance(value.func.value.op, ast.Add):
+            _ast_operands(value.func.value) is not None:
         value = value.func.value
-    return isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add)
+    parts = _ast_operands(value)
+    if parts is None:
+        return False
+    kinds = [_ast_key_kind(view, p) for p in parts]
+    keys = [k for k in kinds if k is not None]
+    if not keys:
+        return False
+    if all(k == "bare" for k in keys) and not any(
+            set(n.words) & SIGNING_CONTEXT_WORDS for n in ast_names_around(view, call) if n.role != "argument"):
+        return False
+    words = {w for name in _ast_names_in(value) for w in identifier_words(name)}
+    return not words & PASSWORD_WORDS and len(keys) == 1
+
+
+def _ast_comparison_rewrites(view: AstView, comparison: ast.Compare) -> bool:
+    """`_plan_comparison` (no signer functions known) on the ast tree returns a Rewrite."""
+    if len(comparison.ops) != 1 or not isinstance(comparison.ops[0], (ast.Eq, ast.NotEq)):
+        return False
+    sides = (comparison.left, comparison.comparators[0])
+    if not any(_ast_is_signature(view, side) for side in sides):
+        return False
+    if any(isinstance(s, ast.JoinedStr) or (isinstance(s, ast.Constant) and (
+            isinstance(s.value, (str, bytes, float, bool)) or type(s.value) is int)) for s in sides):
+        return False  # a flag or an emptiness check
+    return not any(_ast_may_be_none(view, side) for side in sides)
+
+
+def _ast_may_be_none(view: AstView, node: ast.AST) -> bool:
+    if view.is_name(node, "None"):
+        return True
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
+        args = view.positional(node)
+        return len(args) < 2 or view.is_name(args[1].value, "None")
+    return False
 
 
 def _ast_identity(view: AstView, node: ast.AST) -> str:
