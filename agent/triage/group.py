@@ -90,9 +90,11 @@ def group_findings(ranked: list[tuple[Finding, Rank]], corroboration_weight: flo
             continue
         loc = finding.location
         path, start, tool = loc.path, loc.start_line, finding.tool
-        keys = [(path, line) for line in range(start, min(loc.end_line or start, start + MAX_SPAN_INDEXED) + 1)]
         joined, how = None, ""
         span = statement(finding) if statement is not None else None
+        keys: list[tuple[str, int]] = []  # the lines indexed for same-spot matching, when no statement is known
+        if span is None:
+            keys = [(path, line) for line in range(start, min(loc.end_line or start, start + MAX_SPAN_INDEXED) + 1)]
         if span is not None:
             for gi in by_statement.get((path, span[0]), ()):
                 other, other_span = groups[gi].primary, spans[gi]

@@ -35,6 +35,9 @@ class TriageRow:
     team: str
     owner_source: str
     asset: str | None
+    # (the group's rank it was made from, owner, lane, due) → the row's rank
+    _rank: tuple[tuple[Rank, str, str, datetime | None], Rank] | None = field(default=None, repr=False,
+                                                                            compare=False)
 
     @property
     def finding(self) -> Finding:
@@ -42,8 +45,13 @@ class TriageRow:
 
     @property
     def rank(self) -> Rank:
-        return self.group.rank.model_copy(update={"owner": self.team, "lane": self.decision.lane,
-                                                   "due": self.decision.due})
+        """The group's rank with this row's owner, lane and due date (made once per row while those stay)."""
+        key = (self.group.rank, self.team, self.decision.lane, self.decision.due)
+        cached = self._rank
+        if cached is None or cached[0][0] is not key[0] or cached[0][1:] != key[1:]:
+            cached = self._rank = (key, self.group.rank.model_copy(update={
+                "owner": self.team, "lane": self.decision.lane, "due": self.decision.due}))
+        return cached[1]
 
 
 @dataclass
