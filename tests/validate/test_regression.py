@@ -66,7 +66,7 @@ def test_builtin_template_declines_call_sites_a_test_cannot_drive(source: str, w
 
 
 def test_fixer_without_a_template_says_so() -> None:
-    made = regression_test_source("weak_hash", finding_at("app/mod.py", 1), "import hashlib\n")
+    made = regression_test_source("hardcoded_secret", finding_at("app/mod.py", 1), "TOKEN = 'x'\n")
     assert isinstance(made, RegressionDecline) and "no regression test template" in made.reason
 
 

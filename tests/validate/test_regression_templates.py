@@ -10,17 +10,20 @@ from pathlib import Path
 
 import pytest
 
+from agent.engines.builtin.fixers.jinja2_autoescape import Jinja2AutoescapeFixer
 from agent.engines.builtin.fixers.requests_timeout import RequestsTimeoutFixer
 from agent.engines.builtin.fixers.sql_parameterize import SqlParameterizeFixer
 from agent.engines.builtin.fixers.temp_file import TempFileFixer
 from agent.engines.builtin.fixers.tls_verify import TlsVerifyFixer
+from agent.engines.builtin.fixers.weak_hash import WeakHashFixer
 from agent.engines.builtin.fixers.xml_parser import XmlParserFixer
 from agent.engines.builtin.regression import RegressionDecline, regression_test_source
 from tests.validate.test_regression import finding_at
 from tests.validate.test_regression import run_generated as run_in
 
 FIXERS = {"requests_timeout": RequestsTimeoutFixer(), "tls_verify": TlsVerifyFixer(), "temp_file": TempFileFixer(),
-          "xml_parser": XmlParserFixer(), "sql_parameterize": SqlParameterizeFixer()}
+          "xml_parser": XmlParserFixer(), "sql_parameterize": SqlParameterizeFixer(), "weak_hash": WeakHashFixer(),
+          "jinja2_autoescape": Jinja2AutoescapeFixer()}
 
 SHAPES = [
     ("requests_timeout", "requests.get(", """
@@ -193,6 +196,45 @@ SHAPES = [
             finally:
                 conn.close()
     """),
+    ("weak_hash", "hashlib.md5(", """
+        import hashlib
+
+
+        def sign_token(token, secret="k"):
+            return hashlib.md5(token).hexdigest()
+    """),
+    ("weak_hash", "sha1(", """
+        from hashlib import sha1
+
+
+        def etag_for(content):
+            digest = sha1(content)
+            return digest.hexdigest()
+    """),
+    ("weak_hash", "h.new(", """
+        import hashlib as h
+
+
+        def session_signature(session_id):
+            return h.new("md5", session_id).hexdigest()
+    """),
+    ("jinja2_autoescape", "Environment(", """
+        from jinja2 import Environment, FileSystemLoader
+
+        TEMPLATES = "templates"
+
+
+        def renderer():
+            return Environment(loader=FileSystemLoader(TEMPLATES))
+    """),
+    ("jinja2_autoescape", "jinja2.Template(", """
+        import jinja2
+
+
+        def page(body, title="Home"):
+            template = jinja2.Template("<h1>{{ title }}</h1>{{ body }}")
+            return template.render(title=title, body=body)
+    """),
 ]
 
 
@@ -247,20 +289,24 @@ def test_template_fails_on_the_unpatched_code_and_passes_on_the_fixers_output(tm
     ("sql_parameterize", ("import sqlite3\n\n\ndef find(cur, name):\n    if name:\n"
                           "        cur.execute(f\"SELECT 1 FROM t WHERE n = '{name}'\")\n"),
      "reads its parameter name before the flagged call"),
+    ("weak_hash", "import hashlib\n\n\nclass C:\n    def sign(self, token):\n        return hashlib.md5(token)\n",
+     "not inside a module-level function"),
+    ("jinja2_autoescape", "from jinja2 import Environment\n\nENV = Environment()\n",
+     "not inside a module-level function"),
     ("temp_file", ("import tempfile\n\n\ndef save(items):\n    if not items:\n        return None\n"
      "    path = tempfile.mktemp()\n    return path\n"), "reads its parameter items before the flagged call"),
 ])
 def test_call_sites_a_test_cannot_reach_are_declined(fixer: str, source: str, why: str) -> None:
     line = next(n for n, text in enumerate(source.splitlines(), 1) if "requests.get" in text or "httpx.get" in text
                 or "mktemp(" in text or "parse(" in text or "fromstring(" in text
-                or "execute(" in text)
+                or "execute(" in text or "md5(" in text or "Environment(" in text)
     made = regression_test_source(fixer, finding_at("app/mod.py", line), source)
     assert isinstance(made, RegressionDecline) and why in made.reason, made
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("fixer", "index"), [("requests_timeout", 1), ("temp_file", 8), ("xml_parser", 12),
-                                               ("sql_parameterize", 15)])
+                                               ("sql_parameterize", 15), ("weak_hash", 18), ("jinja2_autoescape", 21)])
 def test_the_judge_keeps_the_template_test_as_evidence_in_the_sandbox(tmp_path: Path, fixer: str, index: int) -> None:
     """Through agent.validate.regression on a real git worktree, with the sandboxed pytest run and coverage: the
     template's test fails before, passes after and executes the fixer's changed line."""
@@ -269,7 +315,8 @@ def test_the_judge_keeps_the_template_test_as_evidence_in_the_sandbox(tmp_path: 
     from agent.validate.worktree import Worktree
     from tests.validate.helpers import make_env, make_repo
 
-    _, needle, source = SHAPES[index]
+    named, needle, source = SHAPES[index]
+    assert named == fixer
     source = textwrap.dedent(source).lstrip()
     line = next(n for n, text in enumerate(source.splitlines(), 1) if needle in text)
     finding = finding_at("app/mod.py", line)

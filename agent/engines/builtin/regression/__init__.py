@@ -13,7 +13,8 @@ shell_command (an argument with `; touch <file>` must not run a shell: the file 
 stub the library call and stop the function there (their own rules for reaching the call: stopped.py):
 requests_timeout and tls_verify (http.py: the request carries a timeout / verifies certificates) and temp_file
 (tempfiles.py: mkstemp, not mktemp) and sql_parameterize (sql.py: the input is bound, not pasted into the SQL
-text). xml_parser (xml_entities.py): an entity-expansion document must be refused.
+text), weak_hash (stubbed.py: no MD5/SHA-1 digest for security) and jinja2_autoescape (stubbed.py: autoescaping
+on). xml_parser (xml_entities.py): an entity-expansion document must be refused.
 Other fixer classes return a reason instead (`RegressionDecline`); that reason
 is recorded on the proposal.
 """
@@ -26,6 +27,7 @@ from agent.code.pyparse import parse_python
 from agent.engines.builtin.regression.http import timeout_test, verify_test
 from agent.engines.builtin.regression.site import CallSite, RegressionDecline, callee, module_name
 from agent.engines.builtin.regression.sql import sql_test
+from agent.engines.builtin.regression.stubbed import autoescape_test, weak_hash_test
 from agent.engines.builtin.regression.tempfiles import mktemp_test
 from agent.engines.builtin.regression.xml_entities import XML_CALLS, xml_test
 from agent.models import Finding
@@ -127,7 +129,8 @@ TEMPLATES = {"yaml_load": (YAML_CALLS, lambda site, _: yaml_test(site)),
              "shell_command": (SHELL_CALLS, lambda site, _: shell_test(site)),
              "xml_parser": (XML_CALLS, xml_test)}
 STOPPING_TEMPLATES = {"requests_timeout": timeout_test, "tls_verify": verify_test, "temp_file": mktemp_test,
-                      "sql_parameterize": sql_test}
+                      "sql_parameterize": sql_test, "weak_hash": weak_hash_test,
+                      "jinja2_autoescape": autoescape_test}
 
 
 def regression_test_source(fixer: str | None, finding: Finding, unpatched_source: str) -> str | RegressionDecline:
