@@ -7,6 +7,7 @@ import itertools
 import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -105,7 +106,9 @@ class ScanStore:
         summary: dict | None, at: datetime, counts: dict[str, int], duplicate: bool = False,
         batch: int = SCAN_BATCH,
     ) -> None:
-        with writing(self.engine) as conn:  # one ingest at a time: two merging one id would both insert it
+        # the collector stays off for the whole scan: the rows built are freed by reference counting (no cycles),
+        # and a collection between batches would walk every finding the caller holds (seconds at 100,000)
+        with writing(self.engine) as conn, paused_gc():  # one ingest at a time: two merging one id would both insert it
             seen: set[str] = set()  # every id the scan reports: closing needs these, not the findings
             for chunk in _batches(findings, batch):
                 unique = []
@@ -113,8 +116,7 @@ class ScanStore:
                     if f.id not in seen:  # first report wins
                         seen.add(f.id)
                         unique.append(f)
-                with paused_gc():  # the rows built for the batch are freed before the collector runs again
-                    self._merge_batch(conn, tool, scope, unique, at, counts, duplicate)
+                self._merge_batch(conn, tool, scope, unique, at, counts, duplicate)
                 del chunk, unique  # before the next batch is read: one batch in memory at a time
             if full:
                 self._close_unreported(conn, tool, scope, seen, at, counts, batch)
@@ -171,9 +173,11 @@ class ScanStore:
         older_than_some = conn.execute(sa.select(scans_t.c.id).where(
             scans_t.c.scope == scope, scans_t.c.taken_at > at, self._mine(scans_t)).limit(1)).first() is not None
         statuses = ("open", "fixed") if older_than_some else ("open",)
-        candidates = conn.execute(sa.select(findings_t.c.id).where(
-            findings_t.c.scope == scope, findings_t.c.status.in_(statuses), self._mine(findings_t))).scalars().all()
-        gone = [fid for fid in candidates if fid not in seen]
+        # statuses are filtered here, not in SQL: SQLite would otherwise walk the status index, i.e. every open
+        # finding of the store, to find the few thousand of this scope (sorted by status as that walk was)
+        candidates = conn.execute(sa.select(findings_t.c.id, findings_t.c.status).where(
+            findings_t.c.scope == scope, self._mine(findings_t))).all()
+        gone = [fid for fid, status in sorted(candidates, key=itemgetter(1)) if status in statuses and fid not in seen]
         del candidates
         stamp = at.isoformat()
         for i in range(0, len(gone), batch):
