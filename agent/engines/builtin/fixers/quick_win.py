@@ -26,12 +26,14 @@ _last_view: tuple[ast.Module | None, AstView | None] = (None, None)
 
 
 def _view(text: str, tree: ast.Module) -> AstView:
-    """One view per tree (triage asks about many findings of one file in a row)."""
+    """One view per tree (triage asks about many findings of one file in a row; safe across threads)."""
     global _last_view
-    if _last_view[0] is not tree or _last_view[1] is None or _last_view[1].source is not text:
-        _last_view = (tree, AstView(text, tree))
-    assert _last_view[1] is not None
-    return _last_view[1]
+    last_tree, view = _last_view
+    if last_tree is tree and view is not None and view.source is text:
+        return view
+    view = AstView(text, tree)
+    _last_view = (tree, view)
+    return view
 
 
 def quick_win_fixer(text: str, tree: ast.Module | None, tool: str, rule_id: str, cwe: tuple[int, ...], first: int,
