@@ -1,0 +1,56 @@
+"""Placing results on project files (sarif_paths.PathResolver): folders resolved once and plain files accepted with
+one lstat must accept and refuse exactly what the full check does (symlinks out of the root, missing files), and
+flagged lines read as bytes must be what Path.read_text gives (CRLF, lone CR, bad UTF-8)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from agent.ingest.sarif import parse_sarif
+
+
+def log_for(uris: list[str]) -> dict:
+    results = [{"ruleId": "R1", "message": {"text": "m"}, "locations": [{"physicalLocation": {
+        "artifactLocation": {"uri": uri}, "region": {"startLine": 2, "endLine": 3}}}]} for uri in uris]
+    return {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "scanner"}}, "results": results}]}
+
+
+def test_symlinks_out_of_the_root_are_refused_and_inside_ones_placed(tmp_path: Path):
+    root, outside = tmp_path / "project", tmp_path / "elsewhere"
+    (root / "pkg" / "deep").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "secret.py").write_text("a\nb\nc\n")
+    for name in ("pkg/a.py", "pkg/deep/b.py", "top.py"):
+        (root / name).write_text("one\ntwo\nthree\n")
+    os.symlink(outside / "secret.py", root / "pkg" / "link_out.py")
+    os.symlink(outside, root / "linked_folder")
+    os.symlink(root / "pkg" / "a.py", root / "pkg" / "link_in.py")
+    os.symlink(root / "pkg", root / "pkg_alias")
+    uris = ["pkg/a.py", "pkg/deep/b.py", "top.py", "pkg/link_out.py", "linked_folder/secret.py", "pkg/link_in.py",
+            "pkg_alias/a.py", "pkg/missing.py", "pkg/a.py/x.py", "pkg/deep"]
+    run = parse_sarif(log_for(uris), root).runs[0]
+    placed = sorted(f.location.path for f in run.findings)
+    assert placed == ["pkg/a.py", "pkg/deep/b.py", "pkg/link_in.py", "pkg_alias/a.py", "top.py"]
+    reasons = {uris[s.result_index]: s.reason for s in run.skipped}
+    assert "resolves outside the project root" in reasons["pkg/link_out.py"]
+    assert "resolves outside the project root" in reasons["linked_folder/secret.py"]
+    assert "does not exist" in reasons["pkg/missing.py"]
+    assert "does not exist" in reasons["pkg/a.py/x.py"]
+    assert "does not exist" in reasons["pkg/deep"]
+
+
+def test_flagged_lines_are_read_as_path_read_text_reads_them(tmp_path: Path):
+    contents = {
+        "crlf.py": b"first\r\nsecond\r\nthird\r\n",
+        "cr.py": b"first\rsecond\rthird\r",
+        "mixed.py": b"first\r\n\rsecond\nthird \xff\xfe bad\r\n",
+        "utf8.py": "\ufefffirst\nsé\u2028cond\nthird\n".encode(),
+    }
+    for name, data in contents.items():
+        (tmp_path / name).write_bytes(data)
+    run = parse_sarif(log_for(list(contents)), tmp_path).runs[0]
+    by_path = {f.location.path: f.location.snippet for f in run.findings}
+    for name in contents:
+        lines = (tmp_path / name).read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+        assert by_path[name] == "".join(lines[1:3]), name
