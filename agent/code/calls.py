@@ -33,6 +33,7 @@ from agent.code.nodes import CHILD_FIELDS
 MAX_DEPTH = 4  # calls followed from a route: route → helper → helper → data access → driver wrapper
 _HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options"})
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
 
 
 @dataclass
@@ -118,18 +119,19 @@ def call_facts(tree: ast.Module, module: str, import_nodes: Iterable[ast.Import 
                 stack: list[ast.AST] = list(node.body)
                 while stack:
                     inner = stack.pop()
-                    if isinstance(inner, (*_FUNCTIONS, ast.ClassDef)):
-                        nested.append(inner)  # visited as its own function, below
+                    cls = inner.__class__
+                    if cls in _SCOPES:
+                        nested.append(inner)  # type: ignore[arg-type]  # visited as its own function, below
                         continue
-                    if isinstance(inner, ast.Call):
-                        target = resolve(inner.func, klass)
+                    if cls is ast.Call:
+                        target = resolve(inner.func, klass)  # type: ignore[attr-defined]
                         if target is not None and target not in seen:
                             seen.add(target)
                             facts.edges.append((qual, target))
-                    for name in CHILD_FIELDS.get(inner.__class__, ()):
+                    for name in CHILD_FIELDS.get(cls, ()):
                         value = getattr(inner, name)
                         if value.__class__ is list:
-                            stack.extend(x for x in value if x is not None)
+                            stack.extend(value if None not in value else [x for x in value if x is not None])
                         elif value is not None:
                             stack.append(value)
                 visit(sorted(nested, key=lambda n: n.lineno), f"{qual}.", klass)

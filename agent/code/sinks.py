@@ -42,6 +42,7 @@ _BLOCK_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {cls: tuple(f for f in _BL
                              ast.ExceptHandler, ast.match_case)}
 _STATEMENTS = frozenset(c for c in vars(ast).values() if isinstance(c, type) and issubclass(c, ast.stmt))
 _INDEXES = frozenset({"parent", "statements", "suite", "calls", "mutated"})
+_TEXT_INDEXES = frozenset({"lines", "_offsets", "_ascii"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +69,6 @@ class ModuleFacts:
     def __init__(self, source: str, tree: ast.Module) -> None:
         self.source = source
         self.tree = tree
-        self.lines = source.splitlines(keepends=True)
-        self._offsets = [0]
-        for text in self.lines:
-            self._offsets.append(self._offsets[-1] + len(text))
-        self._ascii = [text.isascii() for text in self.lines]  # byte column == character column on such lines
         self.at_lines = LineIndex(tree, self._prefix)  # statements, calls and parents where queries look
         self._statements_read: tuple[list[ast.Import | ast.ImportFrom], bool] | None = None
         self._scopes: ScopeMap | None = None
@@ -83,10 +79,22 @@ class ModuleFacts:
     def __getattr__(self, name: str) -> Any:
         """Whole-module indexes (`_INDEXES`, for callers that want them; the line queries here use `at_lines`,
         which walks only where they look), built by one walk on first use."""
+        if name in _TEXT_INDEXES and "lines" not in self.__dict__:
+            self._text_index()
+            return self.__dict__[name]
         if name not in _INDEXES or "_indexed" in self.__dict__:
             raise AttributeError(name)
         self._index(self.tree)
         return self.__dict__[name]
+
+    def _text_index(self) -> None:
+        """The source's lines, where each starts, and which are ASCII (byte column == character column): built
+        when a query first reads the text (a module read only for its calls never does)."""
+        self.lines = self.source.splitlines(keepends=True)
+        self._offsets = [0]
+        for text in self.lines:
+            self._offsets.append(self._offsets[-1] + len(text))
+        self._ascii = [text.isascii() for text in self.lines]
 
     def _index(self, tree: ast.Module) -> None:
         """One pre-order walk (`agent.code.nodes`) for every index: parents, statements, calls, one-line suites,
