@@ -18,6 +18,8 @@ from __future__ import annotations
 import ast
 import builtins
 
+from agent.code.nodes import children
+
 BUILTIN = "builtins"
 
 
@@ -222,7 +224,7 @@ class Scopes:
             for child in ast.iter_child_nodes(node):
                 self._walk(child, scope, inner_binding if not isinstance(child, ast.expr_context) else None)
             return
-        for child in ast.iter_child_nodes(node):
+        for child in children(node):
             self._walk(child, scope)
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, scope: Scope) -> None:

@@ -15,6 +15,7 @@ import tokenize
 from dataclasses import dataclass
 from functools import cached_property
 
+from agent.code.nodes import children
 from agent.engines.builtin.fixers.ast_scopes import Scopes, Unsure
 
 __all__ = ["Arg", "AstView", "Unsure"]
@@ -39,13 +40,15 @@ class AstView:
         self.parent: dict[int, ast.AST] = {}
         self.preorder: list[ast.AST] = []
         stack: list[ast.AST] = [tree]
+        parent = self.parent
         while stack:
             node = stack.pop()
             self.preorder.append(node)
-            children = list(ast.iter_child_nodes(node))
-            for child in children:
-                self.parent[id(child)] = node
-            stack.extend(reversed(children))
+            found = children(node)
+            for child in found:
+                parent[id(child)] = node
+            found.reverse()
+            stack.extend(found)
         self._by_type: dict[type, list[tuple[ast.AST, int, int]]] = {}
         self._strings: dict[int, int] = {}
         self._args: dict[int, list[Arg]] = {}
