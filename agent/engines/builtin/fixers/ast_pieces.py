@@ -55,12 +55,18 @@ def _code(view: AstView, node: ast.AST) -> str:
     return view.segment(node).strip()
 
 
+_F_STRING_PARTS = frozenset(getattr(tokenize, n) for n in ("FSTRING_START", "FSTRING_MIDDLE", "FSTRING_END")
+                            if hasattr(tokenize, n))
+
+
 def _tokens(view: AstView, node: ast.AST) -> list[str]:
     try:
-        tokens = tokenize.generate_tokens(io.StringIO("(" + view.segment(node) + ")").readline)
-        return [t.string for t in tokens if t.type == tokenize.STRING]
+        tokens = list(tokenize.generate_tokens(io.StringIO("(" + view.segment(node) + ")").readline))
     except (tokenize.TokenError, SyntaxError) as exc:
         raise Unsure("a string literal the tokenizer cannot read") from exc
+    if any(t.type in _F_STRING_PARTS for t in tokens):
+        raise Unsure("f-string tokens of Python >= 3.12")  # one STRING token per literal is what this reads
+    return [t.string for t in tokens if t.type == tokenize.STRING]
 
 
 def _is_fstring_token(token: str) -> bool:

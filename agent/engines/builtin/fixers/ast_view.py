@@ -20,6 +20,9 @@ from agent.engines.builtin.fixers.ast_scopes import Scopes, Unsure
 
 __all__ = ["Arg", "AstView", "Unsure"]
 
+# a literal's first token: STRING, or FSTRING_START for an f-string on Python >= 3.12 (one STRING token before)
+_STRING_STARTS = frozenset({tokenize.STRING, getattr(tokenize, "FSTRING_START", tokenize.STRING)})
+
 
 @dataclass(frozen=True)
 class Arg:
@@ -189,7 +192,7 @@ class AstView:
         if found is None:
             try:
                 tokens = tokenize.generate_tokens(io.StringIO("(" + self.segment(node) + ")").readline)
-                found = sum(1 for t in tokens if t.type == tokenize.STRING)
+                found = sum(1 for t in tokens if t.type in _STRING_STARTS)
             except (tokenize.TokenError, SyntaxError) as exc:
                 raise Unsure("a string literal the tokenizer cannot read") from exc
             self._strings[id(node)] = found
