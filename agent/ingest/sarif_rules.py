@@ -166,7 +166,9 @@ def message_text(result: dict, rule: dict, component: dict, driver: dict) -> str
                 break
     if template and arguments:
         template = _substitute(template, arguments)
-    template = _EMBEDDED_LINK.sub(r"\1", template).strip()
+    if "](" in template:  # a link needs it: most messages have none and skip the search
+        template = _EMBEDDED_LINK.sub(r"\1", template)
+    template = template.strip()
     return template or text_of(rule.get("shortDescription")) or text_of(rule.get("fullDescription"))
 
 
