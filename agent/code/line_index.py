@@ -83,9 +83,14 @@ class LineIndex:
                         self._blocks.add(id(value[0]))
                         if self.prefixed(value[0]):
                             self.suite.update(id(s) for s in value)
-                    for child in value:
+                    for child in value:  # in source order: skip what ends before, stop at what starts after
+                        end = getattr(child, "end_lineno", None)
+                        if end is not None and end < first:
+                            continue
                         start, end = _extent(child)
-                        if start <= last and end >= first:
+                        if start > last:
+                            break
+                        if end >= first:
                             kids.append(child)
                 else:
                     kids.extend(x for x in value if x is not None)

@@ -68,25 +68,48 @@ class Scope:
         (target or self).bindings.setdefault(name, []).append(binding)
 
 
+def _holds(node: ast.AST, where: tuple[int, int]) -> bool:
+    """Whether the position (line, column) lies within the node's source."""
+    start = (node.lineno, node.col_offset)  # type: ignore[attr-defined]
+    end = (node.end_lineno or node.lineno, node.end_col_offset or 0)  # type: ignore[attr-defined]
+    return start <= where <= end
+
+
 class ScopeMap:
     """Every scope of a module and, for each `ast.Name` read, the scope it is read in."""
 
     def __init__(self, tree: ast.Module, declares: bool = True) -> None:
         """`declares=False`: the caller knows the module holds no `global` / `nonlocal` statement (nothing to
-        look for)."""
+        look for). Then a function's body, whose bindings are its own, is visited only when a name read in it is
+        asked about (a large module is read where the questions are); with such statements, every body is
+        visited up front, each once its enclosing scope is complete, as they can bind names elsewhere."""
         self.of_name: dict[int, Scope] = {}
         self._keep: list[ast.AST] = []  # holds the nodes whose ids key `of_name`
         self.root = Scope("module", None)
         self._declares = declares
         self._pending: deque[tuple[ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, Scope]] = deque()
+        self._unknown: set[int] = set()  # names asked about that no function body holds
         self._declare(tree.body, self.root)
         self._visit_all(tree.body, self.root)
-        while self._pending:  # function bodies are visited once their enclosing scope is complete
+        while declares and self._pending:  # function bodies are visited once their enclosing scope is complete
             node, scope = self._pending.popleft()
             self._body(node, scope)
 
     def scope_of(self, name: ast.Name) -> Scope | None:
-        return self.of_name.get(id(name))
+        found = self.of_name.get(id(name))
+        if found is not None or not self._pending or id(name) in self._unknown:
+            return found
+        where = (name.lineno, name.col_offset)
+        while found is None:  # visit the bodies (outermost first) of the functions the name is in
+            holder = next((p for p in self._pending if _holds(p[0], where)), None)
+            if holder is None:
+                self._unknown.add(id(name))
+                self._keep.append(name)
+                break
+            self._pending.remove(holder)
+            self._body(*holder)
+            found = self.of_name.get(id(name))
+        return found
 
     def constant_binding(self, name: ast.Name) -> ast.expr | None:
         """The value of the one plain `name = value` that a read of `name` refers to, when there is exactly one

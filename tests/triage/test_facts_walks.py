@@ -11,6 +11,7 @@ from agent.code.facts_store import StoreFactsCache
 from agent.code.file_facts import FACTS_VERSION, facts_from_source
 from agent.code.line_index import LineIndex
 from agent.code.nodes import statement_facts
+from agent.code.scopes import ScopeMap
 from agent.store import Store
 
 MODULE = '''"""doc"""
@@ -108,3 +109,41 @@ def test_the_store_hands_back_many_files_facts_at_once_and_only_for_their_digest
     cache.flush()
     assert cache.get_many([("m0.py", "d0")], FACTS_VERSION) == {("m0.py", "d0"): {"n": 10}}
     store.close()
+
+
+SCOPED = '''import subprocess as sp
+from os import path
+CMD = "ls"
+
+
+def outer(x, y=CMD):
+    z = "a"
+    def inner(q=z):
+        w = [path.join(z, q) for z in x]
+        return sp.run(CMD + z, shell=True), lambda v: v + w[0] + y
+    class Local:
+        z = "b"
+        def get(self):
+            return z
+    return inner
+
+
+class Top:
+    CMD = "top"
+    def m(self, k=CMD):
+        return CMD, k, (n := 3), n
+'''
+
+
+def test_function_bodies_read_on_demand_resolve_names_as_reading_them_all_does():
+    tree = ast.parse(SCOPED)
+    names = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+    lazy, eager = ScopeMap(tree, declares=False), ScopeMap(tree, declares=True)
+    for name in reversed(names):  # inner bodies asked about first: their enclosing bodies are read on the way
+        assert lazy.constant_binding(name) is eager.constant_binding(name), (name.id, name.lineno)
+        assert lazy.binding_count(name) == eager.binding_count(name), (name.id, name.lineno)
+        assert lazy.qualified_names(name) == eager.qualified_names(name), (name.id, name.lineno)
+    run = next(n for n in names if n.id == "sp")
+    assert lazy.qualified_names(run) == {"subprocess"}
+    cmd_in_inner = next(n for n in names if n.id == "CMD" and n.lineno == 10)
+    assert ast.unparse(lazy.constant_binding(cmd_in_inner)) == "'ls'"  # not Top's class attribute
