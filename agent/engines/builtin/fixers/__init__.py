@@ -130,12 +130,7 @@ def _rewriting_fixer(tool: str, rule_id: str, cwe: tuple[int, ...], first: int, 
         parsed = parse_source(source)
     except SourceParseError:
         return None
-    probe = Finding(id="probe", tool=tool, rule_id=rule_id, message="", cwe=list(cwe),
-                    location=Location(path="probe.py", start_line=first, end_line=last))
-    for fixer in fixers_for(probe, parsed):
-        if fixer.rewrites(parsed, first, last):
-            return fixer.name
-    return None
+    return rewriting_fixer_plans(parsed, tool, rule_id, cwe, first, last)
 
 
 def rewriting_fixer(finding: Finding, source: str) -> str | None:

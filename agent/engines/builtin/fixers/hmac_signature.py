@@ -98,7 +98,11 @@ def _identity(parsed: ParsedSource, node: cst.BaseExpression) -> str:
 
 def _key_kind(parsed: ParsedSource, node: cst.BaseExpression) -> str | None:
     """"secret" for a name that says secret key, "bare" for a plain `key`, None for anything else."""
-    words = identifier_words(_identity(parsed, node))
+    return _key_kind_of(identifier_words(_identity(parsed, node)))
+
+
+def _key_kind_of(words: tuple[str, ...]) -> str | None:
+    """`_key_kind` from the words of a name (both tree views use it)."""
     if not words or "public" in words:
         return None
     if set(words) & SECRET_WORDS:
@@ -379,16 +383,7 @@ def _ast_names_in(node: ast.AST) -> set[str]:
 
 
 def _ast_key_kind(view: AstView, node: ast.AST) -> str | None:
-    words = identifier_words(_ast_identity(view, node))
-    if not words or "public" in words:
-        return None
-    if set(words) & SECRET_WORDS:
-        return "secret"
-    if words[-1] in {"key", "keys"}:
-        if len(words) == 1:
-            return "bare"
-        return "secret" if words[-2] in SECRET_KEY_QUALIFIERS else None
-    return None
+    return _key_kind_of(identifier_words(_ast_identity(view, node)))
 
 
 def _ast_hash_rewrites(view: AstView, call: ast.Call) -> bool:
