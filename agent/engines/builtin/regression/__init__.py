@@ -23,9 +23,14 @@ from __future__ import annotations
 
 import ast
 
-from agent.code.pyparse import parse_python
 from agent.engines.builtin.regression.http import timeout_test, verify_test
-from agent.engines.builtin.regression.site import CallSite, RegressionDecline, callee, module_name
+from agent.engines.builtin.regression.site import (
+    CallSite,
+    RegressionDecline,
+    callee,
+    module_name,
+    parsed_module,
+)
 from agent.engines.builtin.regression.sql import sql_test
 from agent.engines.builtin.regression.stubbed import autoescape_test, weak_hash_test
 from agent.engines.builtin.regression.tempfiles import mktemp_test
@@ -41,13 +46,10 @@ SHELL_CALLS = {"run", "call", "check_call", "check_output", "Popen", "system", "
 
 def find_call_site(source: str, finding: Finding, names: set[str]) -> CallSite | RegressionDecline:
     """The call named one of `names` on the finding's lines, in a module-level function (see module doc)."""
-    module = module_name(finding.location.path)
-    if module is None:
-        return RegressionDecline(f"{finding.location.path} cannot be imported by a dotted module name")
-    try:
-        tree = parse_python(source)
-    except SyntaxError as exc:
-        return RegressionDecline(f"the file does not parse: {exc.msg}")
+    parsed = parsed_module(source, finding)
+    if isinstance(parsed, RegressionDecline):
+        return parsed
+    module, tree = parsed
     first, last = finding.location.start_line, finding.location.last_line
     for function in tree.body:
         if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):

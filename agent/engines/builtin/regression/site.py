@@ -7,6 +7,9 @@ import ast
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from agent.code.pyparse import parse_python
+from agent.models import Finding
+
 
 @dataclass(frozen=True)
 class RegressionDecline:
@@ -37,6 +40,18 @@ def module_name(path: str) -> str | None:
     if not parts or not all(p.isidentifier() for p in parts):
         return None
     return ".".join(parts)
+
+
+def parsed_module(source: str, finding: Finding) -> tuple[str, ast.Module] | RegressionDecline:
+    """The flagged file's dotted module name and its parse: what every template needs before it looks for the
+    call site, or why it cannot have it."""
+    module = module_name(finding.location.path)
+    if module is None:
+        return RegressionDecline(f"{finding.location.path} cannot be imported by a dotted module name")
+    try:
+        return module, parse_python(source)
+    except SyntaxError as exc:
+        return RegressionDecline(f"the file does not parse: {exc.msg}")
 
 
 def callee(call: ast.Call) -> str:

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import ast
 
-from agent.code.pyparse import parse_python
-from agent.engines.builtin.regression.site import RegressionDecline, callee, module_name
+from agent.engines.builtin.regression.site import RegressionDecline, callee, parsed_module
 from agent.engines.builtin.regression.stopped import STOPPED_CLASS, StoppedCall, _arguments
 from agent.models import Finding
 
@@ -28,13 +27,10 @@ EXECUTE = {"execute", "executemany"}
 
 
 def sql_test(source: str, finding: Finding) -> str | RegressionDecline:
-    module = module_name(finding.location.path)
-    if module is None:
-        return RegressionDecline(f"{finding.location.path} cannot be imported by a dotted module name")
-    try:
-        tree = parse_python(source)
-    except SyntaxError as exc:
-        return RegressionDecline(f"the file does not parse: {exc.msg}")
+    parsed = parsed_module(source, finding)
+    if isinstance(parsed, RegressionDecline):
+        return parsed
+    module, tree = parsed
     top = _module_names(tree)
     first, last = finding.location.start_line, finding.location.last_line
     for function in tree.body:

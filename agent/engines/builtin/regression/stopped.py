@@ -19,8 +19,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from agent.code.pyparse import parse_python
-from agent.engines.builtin.regression.site import RegressionDecline, callee, module_name
+from agent.engines.builtin.regression.site import RegressionDecline, callee, parsed_module
 from agent.models import Finding
 
 
@@ -38,13 +37,10 @@ class StoppedCall:
 def stopped_call(source: str, finding: Finding, names: set[str], text: str) -> StoppedCall | RegressionDecline:
     """The call named one of `names` on the finding's lines and how to call its function (module doc); `text` is
     the Python literal given to parameters that reach the call as text."""
-    module = module_name(finding.location.path)
-    if module is None:
-        return RegressionDecline(f"{finding.location.path} cannot be imported by a dotted module name")
-    try:
-        tree = parse_python(source)
-    except SyntaxError as exc:
-        return RegressionDecline(f"the file does not parse: {exc.msg}")
+    parsed = parsed_module(source, finding)
+    if isinstance(parsed, RegressionDecline):
+        return parsed
+    module, tree = parsed
     first, last = finding.location.start_line, finding.location.last_line
     for function in tree.body:
         if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
