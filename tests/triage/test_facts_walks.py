@@ -5,6 +5,8 @@ nested too deep to analyse has no facts instead of failing the run; the store ha
 from __future__ import annotations
 
 import ast
+import sys
+import threading
 from pathlib import Path
 
 from agent.code.facts_store import StoreFactsCache
@@ -85,7 +87,18 @@ def test_statements_calls_and_parents_at_each_line_match_a_whole_tree_walk():
 
 def test_code_nested_too_deep_to_analyse_has_no_facts_instead_of_failing():
     source = "import os\n\ndef f(x):\n    os.system('ls ' + " + " + ".join(["x"] * 700) + ")\n    return x\n"
-    facts = facts_from_source(source)
+    # on a thread of its own (a fresh stack, whatever depth the test runner calls from) and under Python's
+    # default recursion limit (another library may have raised it): the depth the analysis meets is known
+    found: list = []
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    try:
+        worker = threading.Thread(target=lambda: found.append(facts_from_source(source)))
+        worker.start()
+        worker.join()
+    finally:
+        sys.setrecursionlimit(limit)
+    [facts] = found
     assert facts.parsed  # ast.parse copes; the analysis would recurse past Python's limit
     assert facts.sink(4, 4) is None
     assert facts.dead_code(4) is None
