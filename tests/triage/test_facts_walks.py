@@ -87,22 +87,27 @@ def test_statements_calls_and_parents_at_each_line_match_a_whole_tree_walk():
 
 def test_code_nested_too_deep_to_analyse_has_no_facts_instead_of_failing():
     source = "import os\n\ndef f(x):\n    os.system('ls ' + " + " + ".join(["x"] * 700) + ")\n    return x\n"
+
+    def analyse() -> tuple:
+        facts = facts_from_source(source)  # the queries are lazy: they too must run under the known limit
+        return facts.parsed, facts.sink(4, 4), facts.dead_code(4), facts.statement(5)
+
     # on a thread of its own (a fresh stack, whatever depth the test runner calls from) and under Python's
-    # default recursion limit (another library may have raised it): the depth the analysis meets is known
+    # default recursion limit (another library in the same worker may have raised it): the depth is known
     found: list = []
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(1000)
     try:
-        worker = threading.Thread(target=lambda: found.append(facts_from_source(source)))
+        worker = threading.Thread(target=lambda: found.append(analyse()))
         worker.start()
         worker.join()
     finally:
         sys.setrecursionlimit(limit)
-    [facts] = found
-    assert facts.parsed  # ast.parse copes; the analysis would recurse past Python's limit
-    assert facts.sink(4, 4) is None
-    assert facts.dead_code(4) is None
-    assert facts.statement(5) == (5, 5, 0, 0)
+    [(parsed, sink, dead, statement)] = found
+    assert parsed  # ast.parse copes; the analysis would recurse past Python's limit
+    assert sink is None
+    assert dead is None
+    assert statement == (5, 5, 0, 0)
 
 
 def test_the_store_hands_back_many_files_facts_at_once_and_only_for_their_digest(tmp_path: Path):
