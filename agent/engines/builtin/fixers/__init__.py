@@ -19,7 +19,9 @@ cannot be sure; `rewriting_fixer_ast`, `quick_win.quick_win_fixer`), and the reg
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from functools import lru_cache
+from typing import Any
 
 from agent.engines.builtin.fixers.ast_view import AstView, Unsure
 from agent.engines.builtin.fixers.base import (
@@ -94,15 +96,37 @@ def candidate_fixers(finding: Finding) -> list[Fixer]:
     return list(_candidates(finding.tool, finding.rule_id, tuple(finding.cwe)))
 
 
-@lru_cache(maxsize=4096)
+def _index_by(keys_of: Callable[[Fixer], Iterable[Any]]) -> dict[Any, tuple[int, ...]]:
+    index: dict[Any, list[int]] = {}
+    for position, fixer in enumerate(FIXERS):
+        for key in keys_of(fixer):
+            index.setdefault(key, []).append(position)
+    return {key: tuple(positions) for key, positions in index.items()}
+
+
+_BY_RULE_ID = _index_by(lambda fixer: {r.upper() for r in fixer.rule_ids})
+_BY_CWE = _index_by(lambda fixer: set(fixer.cwe))
+
+
+def _rule_id_keys(rule_id: str) -> set[str]:
+    """The index keys `Fixer.matches_rule_id` accepts for `rule_id`: the whole id, each prefix ending before a
+    `:`, and the part after the last dot."""
+    rule = rule_id.strip().upper()
+    keys = {rule, rule.rsplit(".", 1)[-1]}
+    keys.update(rule[:i] for i, char in enumerate(rule) if char == ":")
+    return keys
+
+
+@lru_cache(maxsize=65536)
 def _candidates(tool: str, rule_id: str, cwe: tuple[int, ...]) -> tuple[Fixer, ...]:
-    probe = Finding(id="probe", tool=tool, rule_id=rule_id, message="", cwe=list(cwe),
-                    location=Location(path="probe.py", start_line=1, end_line=1))
-    by_rule = [f for f in FIXERS if f.matches_rule_id(probe)]
+    """Looked up in indexes of the fixers' rule ids and CWEs (same answer as asking each fixer's
+    `matches_rule_id` / `matches`, tested): scanners such as Trivy name a rule per CVE, so a run may hold tens of
+    thousands of distinct rule ids and this runs once for each."""
+    by_rule = sorted({p for key in _rule_id_keys(rule_id) for p in _BY_RULE_ID.get(key, ())})
     if tool.lower() in RULE_ID_AUTHORITATIVE_TOOLS:
-        return tuple(by_rule)
-    by_cwe = [f for f in FIXERS if f not in by_rule and f.matches(probe)]
-    return tuple(by_rule + by_cwe)
+        return tuple(FIXERS[p] for p in by_rule)
+    by_cwe = sorted({p for c in cwe for p in _BY_CWE.get(c, ())} - set(by_rule))
+    return tuple(FIXERS[p] for p in by_rule + by_cwe)
 
 
 def fixers_for(finding: Finding, source: str | ParsedSource | None = None) -> list[Fixer]:
