@@ -16,6 +16,7 @@ FingerprintBasis = Literal["source", "snippet", "partial_fingerprints", "line", 
 
 # A long flagged region (e.g. a whole function) would change id on any edit inside it; only its head counts.
 MAX_CONTEXT_LINES = 5
+_PARTIAL_PREFIX = "partialFingerprints:"
 
 
 def normalize_context(text: str) -> str:
@@ -47,9 +48,20 @@ def finding_fingerprint(tool: str, rule_id: str, path: str, context_text: str, o
     - the line-number fallback (`context_text` like "line:12", used when no text is available) changes
       whenever lines move: it is the least stable basis and callers should report when they use it.
     """
-    payload = "\x1f".join(
-        [tool.strip().lower(), rule_id, path, normalize_context(context_text), str(occurrence)]
-    )
+    return _hashed(tool, rule_id, path, normalize_context(context_text), occurrence)
+
+
+def context_fingerprint(tool: str, rule_id: str, path: str, context: str, occurrence: int) -> str:
+    """finding_fingerprint of a `context` made by fingerprint_context: only its partialFingerprints text can hold
+    whitespace to normalize; the others are normalized already (normalize_context gives them back unchanged), so
+    they skip that work."""
+    if context.startswith(_PARTIAL_PREFIX):
+        context = normalize_context(context)
+    return _hashed(tool, rule_id, path, context, occurrence)
+
+
+def _hashed(tool: str, rule_id: str, path: str, normal_context: str, occurrence: int) -> str:
+    payload = "\x1f".join([tool.strip().lower(), rule_id, path, normal_context, str(occurrence)])
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -71,5 +83,5 @@ def fingerprint_context(
         return "whole_file", ""
     if partial_fingerprints:
         pairs = ";".join(f"{key}={value}" for key, value in sorted(partial_fingerprints.items()))
-        return "partial_fingerprints", f"partialFingerprints:{pairs}"
+        return "partial_fingerprints", f"{_PARTIAL_PREFIX}{pairs}"
     return "line", f"line:{start_line}"

@@ -23,7 +23,7 @@ from agent.gc_pause import paused_gc
 from agent.ingest import sarif_rules as rules
 from agent.ingest import sarif_stream
 from agent.ingest.closing import PAST_END_NOTE, run_failure
-from agent.ingest.fingerprint import FingerprintBasis, finding_fingerprint, fingerprint_context
+from agent.ingest.fingerprint import FingerprintBasis, context_fingerprint, fingerprint_context
 from agent.ingest.json_limits import check_nesting, may_hold_surrogates, scrub_surrogates
 from agent.ingest.path_map import PathMap
 from agent.ingest.sarif_labels import RuleLabelMemo
@@ -129,6 +129,8 @@ def _scope(tool: str, run: dict) -> str:
 
 
 def _skip_reason(result: dict) -> str | None:
+    if "suppressions" not in result and "baselineState" not in result and "kind" not in result:
+        return None  # the common result: none of the three keys that can make it not a problem
     suppressions = [obj(s) for s in arr(result.get("suppressions"))]
     for suppression in suppressions:
         if suppression.get("status") in (None, "accepted"):
@@ -190,6 +192,8 @@ def _location(physical: dict, resolver: PathResolver, notes: dict[str, int]) -> 
 
 def _flow(result: dict, run: dict, resolver: PathResolver, notes: dict[str, int]) -> list[FlowStep]:
     """Steps of the first code flow's first thread flow (alternative paths are not merged)."""
+    if "codeFlows" not in result:
+        return []
     shared = arr(run.get("threadFlowLocations"))
     code_flows = [obj(c) for c in arr(result.get("codeFlows")) if arr(obj(c).get("threadFlows"))]
     if not code_flows:
@@ -215,9 +219,14 @@ def _flow(result: dict, run: dict, resolver: PathResolver, notes: dict[str, int]
 def _partial_fingerprints(result: dict) -> dict[str, str]:
     """The scanner's partialFingerprints; suture's own `suture/v1` (its id, written by `suture sarif`) is left out,
     so re-ingesting suture's output fingerprints a finding as the first ingest did (and a log cannot pick ids)."""
+    if "partialFingerprints" not in result:
+        return {}
     raw = obj(result.get("partialFingerprints"))
     return {key: value for key, value in raw.items()
             if isinstance(key, str) and isinstance(value, str) and key != "suture/v1"}
+
+
+_RULE_KEY_TYPES = (str, int, type(None))  # the exact types of ruleId/ruleIndex/ruleGuid that key the rule memo
 
 
 @dataclass
@@ -244,10 +253,12 @@ class _RunContext:
         those three (with their types: 1 and True are different indexes) are all it reads of such a result. A
         result whose rule the run does not define (Trivy: one CVE id per result) gets the run's one empty rule,
         so what depends on the rule alone (severity, confidence) is still worked out once (RuleLabelMemo)."""
-        parts = (result.get("ruleId"), result.get("ruleIndex"), result.get("ruleGuid"))
-        if "rule" in result or not all(part is None or type(part) in (str, int) for part in parts):
+        rule_id, index, guid = result.get("ruleId"), result.get("ruleIndex"), result.get("ruleGuid")
+        id_type, index_type, guid_type = type(rule_id), type(index), type(guid)
+        if "rule" in result or not (id_type in _RULE_KEY_TYPES and index_type in _RULE_KEY_TYPES
+                                    and guid_type in _RULE_KEY_TYPES):
             return self._shared_empty(rules.resolve_rule(result, self.tool_object))
-        key = tuple((type(part), part) for part in parts)
+        key = (id_type, rule_id, index_type, index, guid_type, guid)
         known = self._rules.get(key)
         if known is None:
             known = self._rules[key] = self._shared_empty(rules.resolve_rule(result, self.tool_object))
@@ -256,6 +267,21 @@ class _RunContext:
     def _shared_empty(self, resolved: tuple[str, dict, dict]) -> tuple[str, dict, dict]:
         rule_id, rule, component = resolved
         return (rule_id, self._no_rule, component) if not rule else resolved
+
+
+def _first_physical(result: dict) -> object:
+    """The physicalLocation of the result's first location that names an artifact, or None. The usual result (its
+    first location, a plain object, names one) is answered without looking further."""
+    locations = result.get("locations")
+    if type(locations) is list and locations and type(locations[0]) is dict:
+        physical = locations[0].get("physicalLocation")
+        if type(physical) is dict and physical.get("artifactLocation") is not None:
+            return physical
+    return next(
+        (obj(loc).get("physicalLocation") for loc in arr(locations)
+         if obj(obj(loc).get("physicalLocation")).get("artifactLocation") is not None),
+        None,
+    )
 
 
 def _parse_result(result: dict, result_index: int, shared: _RunContext) -> _Draft | SkippedResult:
@@ -269,11 +295,7 @@ def _parse_result(result: dict, result_index: int, shared: _RunContext) -> _Draf
     suppressed = reason if reason and result.get("suppressions") else None  # kept as a finding, if placed
     if reason and not suppressed:
         return skip(reason)
-    physical = next(
-        (obj(loc).get("physicalLocation") for loc in arr(result.get("locations"))
-         if obj(obj(loc).get("physicalLocation")).get("artifactLocation") is not None),
-        None,
-    )
+    physical = _first_physical(result)
     if not physical:
         return skip(suppressed or "no physical location (the result names no file)")
     try:
@@ -313,7 +335,7 @@ def _build(record: Record, occurrences: dict[int, int], now: datetime) -> Findin
     """The Finding of one parsed result, with its id: `occurrences` numbers identical (rule, path, text)
     findings of the run in file order (sarif_spill.Numbering)."""
     result_index, context, _suppressed, (tool, rule_id, path), fields = record
-    fingerprint = finding_fingerprint(tool, rule_id, path, context, occurrences.get(result_index, 0))
+    fingerprint = context_fingerprint(tool, rule_id, path, context, occurrences.get(result_index, 0))
     if isinstance(fields, bytes):  # read back from a Spill: the fields' JSON, completed and validated at once
         stamp = now.isoformat()
         head = json.dumps({"id": fingerprint, "first_seen": stamp, "last_seen": stamp, "status": "open"})

@@ -17,6 +17,8 @@ from agent.ingest.sarif_rules import (
     cwe_ids,
     help_uri,
     obj,
+    rule_id_cves,
+    rule_id_cwe,
     rule_name,
     tags_of,
 )
@@ -55,6 +57,11 @@ def _scalar_items(properties: dict) -> tuple | None:
     return items if all(type(value) in _SCALARS for _, value_type, value in items) else None
 
 
+def _after(first: list, rest: tuple) -> tuple:
+    """`first` then `rest`, each value once, in first-seen order (as the id lists are built)."""
+    return tuple(dict.fromkeys([*first, *rest])) if first else rest
+
+
 class RuleLabelMemo:
     """Labels per rule, for one run: most results add nothing of their own to their rule's CWE/CVE ids, tags,
     severity and confidence, or only a few plain properties, so those are worked out once per rule (and per
@@ -62,7 +69,7 @@ class RuleLabelMemo:
     plain scalars (tags, nested bags) are worked out in full every time."""
 
     def __init__(self) -> None:
-        self._ids: dict[tuple[int, str], tuple[dict, tuple]] = {}
+        self._ids: dict[tuple[int], tuple[dict, tuple]] = {}
         self._grades: dict[tuple[int, str | None, str | None], tuple[dict, tuple]] = {}
         self._whole: dict[tuple[int, str, str | None, str | None, tuple], tuple[dict, Labels]] = {}
 
@@ -82,12 +89,10 @@ class RuleLabelMemo:
         return self._labels(result, rule, rule_id, run, tool, properties)
 
     def _labels(self, result: dict, rule: dict, rule_id: str, run: dict, tool: str, properties: dict) -> Labels:
-        ids = None
         if not arr(result.get("taxa")) and not _LABEL_KEYS.intersection(properties):
-            ids = self._get(self._ids, (id(rule), rule_id), rule)
-            if ids is None:
-                ids = self._put(self._ids, (id(rule), rule_id), rule, self._ids_of(result, rule, rule_id, run))
-        ids = ids or self._ids_of(result, rule, rule_id, run)
+            ids = self._rule_ids(rule, rule_id, run)
+        else:
+            ids = self._ids_of(result, rule, rule_id, run)
         grades = None
         if not properties:
             level, kind = result.get("level"), result.get("kind")
@@ -97,6 +102,16 @@ class RuleLabelMemo:
                 grades = self._put(self._grades, key, rule, self._grades_of(result, rule, tool))
         grades = grades or self._grades_of(result, rule, tool)
         return Labels(rule_name(rule, rule_id), help_uri(rule), *ids, *grades)
+
+    def _rule_ids(self, rule: dict, rule_id: str, run: dict) -> tuple:
+        """_ids_of a result that adds no CWE/CVE ids or tags of its own (no taxa, no such properties): its rule's,
+        worked out once per rule, after what the rule id itself names (a CVE per result, as Trivy writes, is no
+        reason to work the rule out again)."""
+        from_rule = self._get(self._ids, (id(rule),), rule)
+        if from_rule is None:
+            from_rule = self._put(self._ids, (id(rule),), rule, self._ids_of({}, rule, "", run))
+        cwe, cve, tags = from_rule
+        return _after(rule_id_cwe(rule_id), cwe), _after(rule_id_cves(rule_id), cve), tags
 
     @staticmethod
     def _get(cache: dict, key: tuple, rule: dict) -> Any:

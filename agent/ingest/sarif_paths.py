@@ -24,6 +24,8 @@ from agent.ingest.path_map import PathMap
 
 _DRIVE = re.compile(r"^/?([A-Za-z]):/")
 _MAX_BASE_DEPTH = 10
+# A relative URI made only of these characters, not starting with "/": urlsplit, unquote and the drive check leave it as it is
+_PLAIN_RELATIVE = re.compile(r"[A-Za-z0-9_.\-][A-Za-z0-9_./\-]*")
 
 
 class PathRejected(Exception):
@@ -44,6 +46,8 @@ def _obj(value: object) -> dict:
 
 def _uri_to_path(uri: str) -> tuple[str, bool]:
     """Return (POSIX path, is_absolute) for a URI reference; raise PathRejected for non-file schemes."""
+    if _PLAIN_RELATIVE.fullmatch(uri):
+        return uri, False  # no scheme, escape, backslash or leading slash: what the steps below give it unchanged
     text = uri.strip().replace("\\", "/")
     if _DRIVE.match(text):
         return _DRIVE.sub(lambda m: f"{m.group(1).upper()}:/", text), True
@@ -287,6 +291,8 @@ class PathResolver:
         lines = self._lines[relative]
         if lines is None or start_line > len(lines):
             return None
+        if 1 <= start_line >= end_line:
+            return lines[start_line - 1]  # one line: what the join below gives
         return "".join(lines[start_line - 1 : max(start_line, end_line)])
 
     def line_of_offset(self, relative: str, char_offset: int) -> int | None:

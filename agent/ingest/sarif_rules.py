@@ -155,6 +155,9 @@ def message_text(result: dict, rule: dict, component: dict, driver: dict) -> str
     """The result's message: text, else markdown, else the rule's messageStrings[message.id], with {n}
     arguments substituted and `[label](n)` location links reduced to their label."""
     message = obj(result.get("message"))
+    text = message.get("text")
+    if "arguments" not in message and type(text) is str and text.strip():
+        return _finish_message(text, rule)  # the usual message: plain text, no arguments to substitute
     arguments = arr(message.get("arguments"))
     template = text_of(message)
     message_id = message.get("id")
@@ -166,6 +169,11 @@ def message_text(result: dict, rule: dict, component: dict, driver: dict) -> str
                 break
     if template and arguments:
         template = _substitute(template, arguments)
+    return _finish_message(template, rule)
+
+
+def _finish_message(template: str, rule: dict) -> str:
+    """`[label](n)` location links reduced to their label, stripped; else the rule's short or full description."""
     if "](" in template:  # a link needs it: most messages have none and skip the search
         template = _EMBEDDED_LINK.sub(r"\1", template)
     template = template.strip()
@@ -225,11 +233,7 @@ def cwe_ids(result: dict, rule: dict, run: dict, rule_id: str = "") -> list[int]
     """CWE numbers from a rule id that is a CWE id ("CWE-79", "CWE-79/variant"), tags, `cwe` properties, CWE-taxonomy
     relationships of a kind that says the rule is that weakness (not "incomparable", "disjoint" or an ordering)
     and result taxa, in first-seen order."""
-    candidates: list[int] = []
-    for identifier in (rule_id, rule.get("id")):
-        match = _CWE_RULE_ID.match(identifier) if isinstance(identifier, str) else None
-        if match and int(match.group(1)) > 0:
-            candidates.append(int(match.group(1)))
+    candidates = rule_id_cwe(rule_id) + rule_id_cwe(rule.get("id"))
     candidates += _cwe_numbers(tags_of(result, rule))
     for owner in (result, rule):
         properties = obj(owner.get("properties"))
@@ -240,6 +244,17 @@ def cwe_ids(result: dict, rule: dict, run: dict, rule_id: str = "") -> list[int]
     for taxon_id in _taxon_ids(relationship_targets + arr(result.get("taxa")), run):
         candidates += _cwe_numbers(taxon_id)
     return list(dict.fromkeys(candidates))
+
+
+def rule_id_cwe(identifier: object) -> list[int]:
+    """[n] for a rule id that is a CWE id ("CWE-79", "CWE-79/variant"), else []."""
+    match = _CWE_RULE_ID.match(identifier) if isinstance(identifier, str) else None
+    return [int(match.group(1))] if match and int(match.group(1)) > 0 else []
+
+
+def rule_id_cves(rule_id: str) -> list[str]:
+    """The CVE ids a rule id names, upper-cased, in order (repeats kept)."""
+    return [m.upper() for m in _CVE.findall(rule_id)]
 
 
 def cve_ids(rule_id: str, rule: dict, result: dict) -> list[str]:
@@ -302,6 +317,8 @@ def suppression_records(result: dict) -> list[dict[str, str]]:
     `reviewer` and `reason` properties), for keeping with the finding. A kind SARIF does not define is kept as
     "unspecified"; one whose status SARIF does not define is left out."""
     records: list[dict[str, str]] = []
+    if "suppressions" not in result:
+        return records
     for raw in arr(result.get("suppressions")):
         suppression = obj(raw)
         kind, status = suppression.get("kind"), suppression.get("status")

@@ -41,3 +41,22 @@ def test_results_sharing_a_rule_keep_their_own_labels():
     assert findings[7].cve == ["CVE-2024-12345"] and findings[7].rule_id == "R1/CVE-2024-12345"
     findings[1].tags.append("mutated")  # findings never share a list with the memo or with each other
     assert "mutated" not in findings[6].tags
+
+
+def test_ids_a_rule_id_names_stay_with_their_result_and_run():
+    """The rule's own ids are worked out once per rule and run; what each result's rule id names is its own."""
+    def run(tags: list[str], results: list[dict]) -> dict:
+        rule = {"id": "CWE-79", "properties": {"tags": tags}}
+        return {"tool": {"driver": {"name": "scanner", "rules": [rule]}}, "results": results}
+
+    first = [_result(1, ruleId="CVE-2024-0001"),  # rules the run does not define (Trivy: one per CVE)
+             _result(2, ruleId="CWE-22"),
+             _result(3, ruleId="CVE-2024-0002 CVE-2024-0001"),
+             _result(4, ruleId="CWE-79"),
+             _result(5, ruleId="CWE-79/CVE-2023-9999")]  # hierarchical: the CWE-79 rule, its own CVE
+    second = [_result(1, ruleId="CWE-79"), _result(2, ruleId="CVE-2024-0003")]
+    log = {"version": "2.1.0", "runs": [run(["CWE-89", "CVE-2020-0001"], first), run(["CWE-20"], second)]}
+    one, two = ({f.location.start_line: (f.cwe, f.cve) for f in r.findings} for r in parse_sarif(log).runs)
+    assert one == {1: ([], ["CVE-2024-0001"]), 2: ([22], []), 3: ([], ["CVE-2024-0002", "CVE-2024-0001"]),
+                   4: ([79, 89], ["CVE-2020-0001"]), 5: ([79, 89], ["CVE-2023-9999", "CVE-2020-0001"])}
+    assert two == {1: ([79, 20], []), 2: ([], ["CVE-2024-0003"])}
