@@ -76,6 +76,12 @@ def fingerprint_context(
     snippet, its partialFingerprints, the line number; `start_line=None` means a whole-file result."""
     for basis, text in (("source", source_text), ("snippet", snippet_text)):
         if text is not None:
+            lines = text.splitlines()
+            if len(lines) == 1:  # one line (the usual flagged text): what normalize_context gives, done directly
+                normal = " ".join(lines[0].split())
+                if normal:
+                    return basis, normal  # type: ignore[return-value]
+                continue
             head = normalize_context(text).split("\n")[:MAX_CONTEXT_LINES]
             if any(head):
                 return basis, "\n".join(head)  # type: ignore[return-value]

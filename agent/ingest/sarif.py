@@ -170,10 +170,19 @@ def _location(physical: dict, resolver: PathResolver, notes: dict[str, int]) -> 
     """Resolve a physicalLocation; raises PathRejected when it names no file of the project."""
     path = resolver.relative_path(physical.get("artifactLocation"))
     region = obj(physical.get("region"))
-    start = _positive_int(region.get("startLine"))
+    start, end = region.get("startLine"), region.get("endLine")
+    if type(start) is not int or start < 1:  # the usual line number is taken as it is
+        start = _positive_int(start)
     if start is None and isinstance(region.get("charOffset"), int) and region["charOffset"] >= 0:
         start = resolver.line_of_offset(path, region["charOffset"])
-    end = _positive_int(region.get("endLine")) or start
+    if type(end) is not int or end < 1:
+        end = _positive_int(end)
+    end = end or start
+    first_column, last_column = region.get("startColumn"), region.get("endColumn")
+    if first_column is not None and (type(first_column) is not int or first_column < 1):
+        first_column = _positive_int(first_column)
+    if last_column is not None and (type(last_column) is not int or last_column < 1):
+        last_column = _positive_int(last_column)
     snippet = obj(region.get("snippet")).get("text")
     snippet = snippet if isinstance(snippet, str) and snippet.strip() else None
     disk_text = resolver.read_lines(path, start, end or start) if start is not None else None
@@ -183,8 +192,8 @@ def _location(physical: dict, resolver: PathResolver, notes: dict[str, int]) -> 
         path=path,
         start_line=start or 1,
         end_line=end,
-        start_column=_positive_int(region.get("startColumn")),
-        end_column=_positive_int(region.get("endColumn")),
+        start_column=first_column,
+        end_column=last_column,
         snippet=disk_text if disk_text is not None else snippet,
     )
     return _Place(location, disk_text, snippet, whole_file=start is None)

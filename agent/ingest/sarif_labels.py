@@ -74,6 +74,14 @@ class RuleLabelMemo:
         self._whole: dict[tuple[int, str, str | None, str | None, tuple], tuple[dict, Labels]] = {}
 
     def labels(self, result: dict, rule: dict, rule_id: str, run: dict, tool: str) -> Labels:
+        if "properties" not in result and "taxa" not in result:  # the rule says it all: its level and kind may vary
+            level, kind = result.get("level"), result.get("kind")
+            key = (id(rule), rule_id, level if isinstance(level, str) else None,
+                   kind if isinstance(kind, str) else None, ())
+            whole = self._get(self._whole, key, rule)
+            if whole is None:
+                whole = self._put(self._whole, key, rule, self._labels(result, rule, rule_id, run, tool, {}))
+            return whole
         properties = obj(result.get("properties"))
         # the commonest cases: everything comes from the rule, or from the rule and a few plain properties of the
         # result (Bandit's issue_severity/issue_confidence): the same rule, level, kind and properties give the same

@@ -126,7 +126,9 @@ def resolve_rule(result: dict, tool: dict) -> tuple[str, dict, dict]:
             rule = obj(rules[position])
             break
     if not rule and rule_id:
-        components = [component, driver] + [obj(e) for e in arr(tool.get("extensions"))]
+        # the driver once when it is the component (asking it again finds nothing new)
+        components = [component] + ([driver] if driver is not component else []) + [
+            obj(e) for e in arr(tool.get("extensions"))]
         rule, component = next(
             ((r, c) for c in components if (r := _indexed_rule(c, rule_id)) is not None),
             ({}, component),
