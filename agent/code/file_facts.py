@@ -22,8 +22,12 @@ not used here: it is for rewriting code (the fixers), not for reading facts.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import astuple, dataclass, field
+import os
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,9 +35,16 @@ from agent.code.calls import CallFacts, call_facts, module_name, statement_at
 from agent.code.entry_points import EntryPoint, entry_points
 from agent.code.pyparse import parse_python
 from agent.code.sinks import ModuleFacts, SinkFacts
+from agent.gc_pause import paused_gc
 
 PYTHON_SUFFIXES = (".py", ".pyw")
 READ_AHEAD = 256  # files read and looked up in the cache per batch
+# worker processes (`_WorkerPool`): used when a prepare has at least POOL_MIN_FILES files and a read-ahead batch
+# at least POOL_MIN_BATCH files to parse (starting two forked workers took 23-37 ms at 100k findings; parsing and
+# querying a file takes ~3 ms)
+POOL_WORKERS = 2
+POOL_MIN_FILES = 128
+POOL_MIN_BATCH = 32
 FACTS_VERSION = 3  # bump when what a fact means changes: cached facts of another version are ignored
 
 
@@ -128,8 +139,7 @@ class FileFacts:
                 "spans": [[s, e, ep.kind, ep.name, ep.detail] for s, e, ep in self.spans],
                 "script": [self.script.kind, self.script.name, self.script.detail] if self.script else None,
                 "dead": [[line, detail] for line, detail in self.dead.items()],
-                "sinks": [[f, la, None if s is None else [*astuple(s)[:-1], list(s.keywords)]]
-                          for (f, la), s in self.sinks.items()],
+                "sinks": [[f, la, None if s is None else _sink_json(s)] for (f, la), s in self.sinks.items()],
                 "statements": [[line, None if s is None else list(s)] for line, s in self.statements.items()],
                 "functions": [list(f) for f in self.calls.functions], "edges": [list(e) for e in self.calls.edges],
                 "answers": self.answers}
@@ -144,6 +154,26 @@ class FileFacts:
                    statements={line: None if s is None else tuple(s) for line, s in data["statements"]},
                    calls=CallFacts([tuple(f) for f in data["functions"]], [tuple(e) for e in data["edges"]]),
                    answers=dict(data["answers"]))
+
+
+def _ask_all(facts: FileFacts, spans: Iterable[tuple[int, int]], asks: Iterable[Callable[[FileFacts], object]]
+             ) -> None:
+    """The questions `FactsIndex.prepare` asks of one file: its spans' line queries, then the caller's."""
+    for first, last in spans:
+        facts.dead_code(first)
+        facts.sink(first, last)
+        facts.statement(first)
+    for ask in asks:
+        ask(facts)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _sink_json(s: SinkFacts) -> list[Any]:
+    """A sink's fields in declaration order (`astuple` without its deep copies), keywords as a list."""
+    return [s.where, s.code, s.constant, s.no_fields, s.interpolated, s.callee, s.shell, s.safe, list(s.keywords)]
 
 
 def _deep_none(query: Callable[..., Any], *args: Any) -> Any:
@@ -216,30 +246,67 @@ class FactsIndex:
         """Answer every (path, first line, last line) query, one file at a time: one parse per file at most, and
         no tree kept once its file's queries are answered. `extra[path]`: more questions to ask the file's facts
         while its tree and text are at hand (e.g. `FileFacts.answer` calls). `progress(done, total)` is called
-        per file."""
+        per file. The cyclic GC is paused meanwhile (trees and facts make no cycles worth collecting here).
+
+        With many files to parse, worker processes parse them and ask their questions (`_WorkerPool`), so an
+        `extra` question must keep what it learns on the facts (`FileFacts.answer`): that is what comes back (and
+        the increments of `SHARED_COUNTERS`). The caller then asks its questions again here, of those facts."""
+        with paused_gc():
+            self._prepare(queries, progress, extra)
+
+    def _prepare(self, queries: Iterable[tuple[str, int, int]], progress: Callable[[int, int], None] | None,
+                 extra: Mapping[str, list[Callable[[FileFacts], object]]] | None) -> None:
         by_path: dict[str, list[tuple[int, int]]] = {}
         for path, first, last in queries:
             by_path.setdefault(path, []).append((first, last))
         for path in extra or {}:
             by_path.setdefault(path, [])
         paths = list(by_path)
-        for done, (path, spans) in enumerate(by_path.items(), 1):
-            if done % READ_AHEAD == 1:
-                self.read_ahead(paths[done - 1:done - 1 + READ_AHEAD])
-            facts = self.facts(path)
-            before = _sizes(facts)
-            for first, last in spans:
-                facts.dead_code(first)
-                facts.sink(first, last)
-                facts.statement(first)
-            for ask in (extra or {}).get(path, ()):
-                ask(facts)
-            if facts.digest is not None and _sizes(facts) != before:
-                self._dirty.add(path)  # new answers for cached facts: store them too
-            facts.module, facts._lines = None, None
-            if progress is not None:
-                progress(done, len(by_path))
+        asks = extra or {}
+        pool = _WorkerPool(by_path, asks) if len(paths) >= POOL_MIN_FILES else None
+        try:
+            for done, (path, spans) in enumerate(by_path.items(), 1):
+                if done % READ_AHEAD == 1:
+                    batch = paths[done - 1:done - 1 + READ_AHEAD]
+                    self.read_ahead(batch)
+                    if pool is not None:
+                        self._prepare_in(pool, batch)
+                facts = self.facts(path)
+                before = _sizes(facts)
+                _ask_all(facts, spans, asks.get(path, ()))
+                if facts.digest is not None and _sizes(facts) != before:
+                    self._dirty.add(path)  # new answers for cached facts: store them too
+                facts.module, facts._lines = None, None
+                if progress is not None:
+                    progress(done, len(by_path))
+        finally:
+            if pool is not None:
+                pool.close()
         self.save()
+
+    def _prepare_in(self, pool: _WorkerPool, batch: list[str]) -> None:
+        """Hand the files of `batch` that were read and are not in the cache to the worker processes, and take
+        their prepared facts back as if `_load` and the queries had run here (a file a worker did not answer is
+        left to the loop)."""
+        fresh: dict[str, tuple[bytes, str]] = {}  # read, and looked up in the cache in vain
+        for path in batch:
+            ahead = self._read_ahead.get(path)
+            if ahead is not None and ahead[0] is not None and ahead[2] is None and (ahead[3] or self.cache is None):
+                fresh[path] = (ahead[0], ahead[1])
+        if len(fresh) < POOL_MIN_BATCH:
+            return
+        for path, data in pool.prepare([(path, raw, digest) for path, (raw, digest) in fresh.items()]).items():
+            try:
+                source = decode_source(fresh[path][0])
+            except UnicodeDecodeError:
+                continue
+            facts = FileFacts.from_json(fresh[path][1], data)
+            facts.reparse = partial(self._parse, path, source)
+            facts.text = partial(_same, source)
+            del self._read_ahead[path]
+            self._facts[path] = facts
+            self.parses += 1
+            self._dirty.add(path)
 
     def save(self) -> None:
         """Store the facts of files parsed in this run (the cache keeps the answers to their queries too)."""
@@ -313,3 +380,95 @@ class FactsIndex:
         self.parses += 1
         self._dirty.add(path)
         return parse_module(source)
+
+
+# Counters that questions asked in a worker process update (e.g. `quick_win.QUICK_WIN_STATS`): a worker sends its
+# increments back with the facts, so the parent's counts are those of answering in one process.
+SHARED_COUNTERS: list[Counter[str]] = []
+# what the forked workers of one `FactsIndex.prepare` need: (spans by path, the caller's questions by path)
+_JOB: tuple[Mapping[str, list[tuple[int, int]]], Mapping[str, Sequence[Callable[[FileFacts], object]]]] | None = None
+
+
+class _WorkerPool:
+    """Worker processes that parse files and answer `FactsIndex.prepare`'s questions about them (the machine's
+    other cores: parsing and the line queries are pure Python, one core per process). The workers are forked, so
+    they share the questions (`_JOB`, closures included) without pickling them; only a file's path, bytes and
+    digest go in and its facts (`FileFacts.to_json`) come back. Not used, and nothing changes, where fork is not
+    available, with one core, or while other threads run (a lock one of them holds would stay held in a child);
+    a file a worker cannot answer is answered by the caller as before. The workers end with the prepare."""
+
+    def __init__(self, by_path: Mapping[str, list[tuple[int, int]]],
+                 asks: Mapping[str, Sequence[Callable[[FileFacts], object]]]) -> None:
+        self.job = (by_path, asks)
+        self.pool: Any = None  # started on the first batch that has enough files to parse
+        self.workers = 0
+        self.failed = False
+
+    def _start(self) -> bool:
+        global _JOB
+        workers = min(POOL_WORKERS, os.cpu_count() or 1)
+        if workers < 2 or not _fork_safe():
+            return False
+        try:
+            import multiprocessing
+
+            context = multiprocessing.get_context("fork")
+        except (ImportError, ValueError):
+            return False
+        _JOB = self.job
+        try:
+            self.pool, self.workers = context.Pool(workers), workers
+        except (OSError, ImportError):  # no processes to be had (limits, a sandbox without semaphores)
+            return False
+        finally:
+            _JOB = None  # the workers have their copy
+        return True
+
+    def prepare(self, files: list[tuple[str, bytes, str]]) -> dict[str, dict[str, Any]]:
+        """The facts (`to_json`) of the (path, bytes, digest) files the workers answered (none when no worker
+        can be started)."""
+        if self.pool is None and (self.failed or not self._start()):
+            self.failed = True
+            return {}
+        try:
+            results = self.pool.map(_work, files, chunksize=max(1, len(files) // (self.workers * 4)))
+        except Exception:  # noqa: BLE001 - a worker that failed: the caller answers those files itself
+            return {}
+        found: dict[str, dict[str, Any]] = {}
+        for result in results:
+            if result is not None:
+                path, data, counts = result
+                found[path] = data
+                for counter, delta in zip(SHARED_COUNTERS, counts):
+                    counter.update(delta)
+        return found
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = None
+
+
+def _fork_safe() -> bool:
+    """No other thread runs (a forked child gets only the forking thread: a lock another one holds, the parse
+    lock say, would never be released there)."""
+    return threading.active_count() == 1
+
+
+def _work(item: tuple[str, bytes, str]) -> tuple[str, dict[str, Any], list[Counter[str]]] | None:
+    """In a worker: what `FactsIndex._load` and `_ask_all` make of one file that is not in the cache, as JSON
+    facts with the worker's increments to `SHARED_COUNTERS`; None when the file is left to the caller."""
+    if _JOB is None:
+        return None
+    path, data, digest = item
+    before = [Counter(c) for c in SHARED_COUNTERS]
+    try:
+        source = decode_source(data)
+        facts = FileFacts(digest=digest, header="\n".join(source.splitlines()[:5]), text=partial(_same, source))
+        _fill(facts, parse_module(source), path)
+        _ask_all(facts, _JOB[0].get(path, ()), _JOB[1].get(path, ()))
+        result = facts.to_json()
+    except Exception:  # noqa: BLE001 - the caller answers it (and meets the same error there)
+        return None
+    return path, result, [c - b for c, b in zip(SHARED_COUNTERS, before)]

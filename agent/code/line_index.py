@@ -40,6 +40,8 @@ class LineIndex:
         self.parents: dict[int, ast.AST] = {}
         self.suite: set[int] = set()
         self._blocks: set[int] = set()  # ids of the first statements of blocks already checked for a suite
+        self._walked: dict[tuple[int, int], list[ast.AST]] = {}  # `_walk`'s answers by lines (sink and dead-code
+        # questions about one finding walk the same lines up to three times)
 
     def statements_on(self, line: int) -> list[ast.stmt]:
         """The statements whose lines include `line` (decorators not counted), in pre-order."""
@@ -64,7 +66,13 @@ class LineIndex:
 
     def _walk(self, first: int, last: int) -> list[ast.AST]:
         """Pre-order: the module, the statements (handlers, cases) overlapping the lines, everything else they
-        hold; parents and suites recorded on the way."""
+        hold; parents and suites recorded on the way (once per lines: walking them again records the same)."""
+        found = self._walked.get((first, last))
+        if found is None:
+            found = self._walked[(first, last)] = self._walk_lines(first, last)
+        return found
+
+    def _walk_lines(self, first: int, last: int) -> list[ast.AST]:
         parents, fields = self.parents, CHILD_FIELDS
         order: list[ast.AST] = []
         stack: list[ast.AST] = [self.tree]

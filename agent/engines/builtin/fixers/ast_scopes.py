@@ -98,6 +98,14 @@ class Scope:
         return parent
 
 
+# the node classes `Scopes._walk` treats apart (every other node's children are walked in its scope, unbound)
+_SCOPED = frozenset({ast.Name, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.ListComp,
+                     ast.SetComp, ast.GeneratorExp, ast.DictComp, ast.Import, ast.ImportFrom, ast.Global,
+                     ast.Nonlocal, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor, ast.With,
+                     ast.AsyncWith, ast.ExceptHandler, ast.NamedExpr, ast.MatchAs, ast.MatchStar, ast.MatchMapping,
+                     ast.Starred, ast.Tuple, ast.List})
+
+
 def _end(node: ast.AST) -> tuple[int, int]:
     return node.end_lineno or 0, node.end_col_offset or 0  # type: ignore[attr-defined]
 
@@ -142,6 +150,10 @@ class Scopes:
 
     def _walk(self, node: ast.AST, scope: Scope, binding: tuple | None = None) -> None:
         self.scope_of[id(node)] = scope
+        if node.__class__ not in _SCOPED:  # most nodes: their children are read in the same scope
+            for child in children(node):
+                self._walk(child, scope)
+            return
         if isinstance(node, ast.Name):
             if isinstance(node.ctx, ast.Store):
                 done, kind, value = binding if binding is not None else (_end(node), "other", None)

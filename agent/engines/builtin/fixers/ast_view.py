@@ -15,7 +15,7 @@ import tokenize
 from dataclasses import dataclass
 from functools import cached_property
 
-from agent.code.nodes import children
+from agent.code.nodes import CHILD_FIELDS
 from agent.engines.builtin.fixers.ast_scopes import Scopes, Unsure
 
 __all__ = ["Arg", "AstView", "Unsure"]
@@ -43,11 +43,20 @@ class AstView:
         self.parent: dict[int, ast.AST] = {}
         self.preorder: list[ast.AST] = []
         stack: list[ast.AST] = [tree]
-        parent = self.parent
-        while stack:
-            node = stack.pop()
-            self.preorder.append(node)
-            found = children(node)
+        parent, preorder, fields = self.parent, self.preorder, CHILD_FIELDS
+        pop, visit = stack.pop, preorder.append
+        while stack:  # `nodes.children` inlined: this walk meets every node of the module
+            node = pop()
+            visit(node)
+            found: list[ast.AST] = []
+            for name in fields.get(node.__class__, ()):
+                value = getattr(node, name, None)
+                if value is None:
+                    continue
+                if value.__class__ is list:
+                    found.extend(x for x in value if x is not None)
+                else:
+                    found.append(value)
             for child in found:
                 parent[id(child)] = node
             found.reverse()
@@ -56,6 +65,8 @@ class AstView:
         self._strings: dict[int, int] = {}
         self._args: dict[int, list[Arg]] = {}
         self._names: dict[int, frozenset[str]] = {}
+        # `quick_win.quick_win_fixer`'s answers: (fixer names, first, last) -> (fixer or None, stats key)
+        self.quick_wins: dict[tuple[tuple[str, ...], int, int], tuple[str | None, str]] = {}
 
     @cached_property
     def scopes(self) -> Scopes:

@@ -16,11 +16,13 @@ from __future__ import annotations
 import ast
 from collections import Counter
 
+from agent.code.file_facts import SHARED_COUNTERS
 from agent.engines.builtin.fixers import _fixers_to_ask
 from agent.engines.builtin.fixers.ast_view import AstView, Unsure
 from agent.engines.builtin.fixers.base import ParsedSource, SourceParseError, parse_source
 
 QUICK_WIN_STATS: Counter[str] = Counter()
+SHARED_COUNTERS.append(QUICK_WIN_STATS)  # counted in the facts layer's worker processes too
 
 _last_view: tuple[ast.Module | None, AstView | None] = (None, None)
 
@@ -44,6 +46,21 @@ def quick_win_fixer(text: str, tree: ast.Module | None, tool: str, rule_id: str,
     if not fixers:
         return None
     view = _view(text, tree) if tree is not None else None
+    if view is None:
+        name, stat = _ask(fixers, text, None, first, last)
+        QUICK_WIN_STATS[stat] += 1
+        return name
+    # many findings of a file (other tools, rule ids, CWEs) put the same fixers to the same lines: ask once
+    key = (tuple(fixer.name for fixer in fixers), first, last)
+    found = view.quick_wins.get(key)
+    if found is None:
+        found = view.quick_wins[key] = _ask(fixers, text, view, first, last)
+    QUICK_WIN_STATS[found[1]] += 1
+    return found[0]
+
+
+def _ask(fixers: list, text: str, view: AstView | None, first: int, last: int) -> tuple[str | None, str]:
+    """(the first of `fixers` that would rewrite lines first..last, or None; the `QUICK_WIN_STATS` key)."""
     parsed: ParsedSource | None = None
     used_libcst = view is None
     for fixer in fixers:
@@ -59,10 +76,8 @@ def quick_win_fixer(text: str, tree: ast.Module | None, tool: str, rule_id: str,
                 try:
                     parsed = parse_source(text)
                 except SourceParseError:
-                    QUICK_WIN_STATS["no tree" if view is None else "libcst"] += 1
-                    return None
+                    return None, "no tree" if view is None else "libcst"
             answer = fixer.rewrites(parsed, first, last)
         if answer:
             break
-    QUICK_WIN_STATS["no tree" if view is None else "libcst" if used_libcst else "ast"] += 1
-    return fixer.name if answer else None
+    return fixer.name if answer else None, "no tree" if view is None else "libcst" if used_libcst else "ast"

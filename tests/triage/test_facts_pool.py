@@ -1,0 +1,112 @@
+"""`FactsIndex.prepare` with worker processes answers exactly what it answers in one process: the same facts for
+every file (line queries, the caller's questions, entry points, call edges), the same counts, the same shared
+counters; no worker outlives the prepare; and without fork (or with other threads running) it runs in-process."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import agent.code.file_facts as ff
+from agent.code.file_facts import FactsIndex, FileFacts
+
+TEMPLATE = '''import os
+import subprocess
+from flask import Flask
+app = Flask(__name__)
+CMD = ["ls", "-l"]
+
+
+@app.route("/r{i}")
+def handler_{i}(name):
+    subprocess.run(CMD)
+    os.system("echo " + name)
+    if False:
+        os.system(name)
+    return helper_{i}(name)
+
+
+def helper_{i}(value):
+    query = f"SELECT * FROM t{i} WHERE id = {{value}}"
+    return query.format()
+'''
+COUNTS: Counter[str] = Counter()
+
+
+def write(root: Path, n: int) -> list[str]:
+    paths = []
+    for i in range(n):
+        path = f"pkg{i % 3}/mod_{i}.py"
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(TEMPLATE.format(i=i) if i % 17 else "def broken(:\n", encoding="utf-8")
+        paths.append(path)
+    (root / "pkg0/latin1.py").write_bytes(b"x = '\xe9'\n")
+    return [*paths, "pkg0/latin1.py", "missing.py"]
+
+
+def ask_length(facts: FileFacts, line: int) -> None:
+    def compute(text: str) -> int | None:
+        COUNTS["computed"] += 1  # as `quick_win.QUICK_WIN_STATS` counts the answers it computes
+        return len(text.splitlines()[line - 1]) if line <= len(text.splitlines()) else None
+
+    facts.answer(f"len:{line}", compute)
+
+
+def prepared(root: Path, paths: list[str], pool: bool, monkeypatch) -> tuple[dict, tuple, Counter]:
+    monkeypatch.setattr(ff, "POOL_MIN_FILES", 1 if pool else 10**9)
+    monkeypatch.setattr(ff, "POOL_MIN_BATCH", 1)
+    monkeypatch.setattr(ff, "_fork_safe", lambda: True)  # the test runner may run threads of its own
+    monkeypatch.setattr(ff, "SHARED_COUNTERS", [COUNTS])
+    COUNTS.clear()
+    index = FactsIndex(root)
+    queries = [(p, line, line + (line % 2)) for p in paths for line in range(1, 22)]
+    extra = {p: [lambda facts, line=line: ask_length(facts, line) for line in (2, 11, 19)] for p in paths}
+    index.prepare(queries, extra=extra)
+    facts = {p: index.facts(p).to_json() if index.facts(p).source_known else None for p in paths}
+    return facts, (index.reads, index.parses, index.cached), Counter(COUNTS)
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork here")
+def test_workers_answer_what_one_process_answers(tmp_path, monkeypatch):
+    paths = write(tmp_path, 60)
+    alone = prepared(tmp_path, paths, False, monkeypatch)
+    started = []
+    start = ff._WorkerPool._start
+
+    def spy(self):
+        started.append(start(self))
+        return started[-1]
+
+    monkeypatch.setattr(ff._WorkerPool, "_start", spy)
+    pooled = prepared(tmp_path, paths, True, monkeypatch)
+    assert started == [True]  # the workers did run, started once
+    assert pooled == alone
+    assert alone[2]["computed"] == 3 * (len(paths) - 2)  # 3 answers per file with text
+    assert not multiprocessing.active_children()
+
+
+def test_no_fork_means_one_process(tmp_path, monkeypatch):
+    paths = write(tmp_path, 20)
+    alone = prepared(tmp_path, paths, False, monkeypatch)
+
+    def no_fork(method=None):
+        raise ValueError("cannot find context for 'fork'")
+
+    monkeypatch.setattr(multiprocessing, "get_context", no_fork)
+    assert prepared(tmp_path, paths, True, monkeypatch) == alone
+
+
+def test_facts_prepared_by_a_worker_answer_later_questions(tmp_path, monkeypatch):
+    """A line nobody asked about during the prepare is answered by parsing the file again, as for cached facts."""
+    paths = write(tmp_path, 40)
+    prepared(tmp_path, paths, True, monkeypatch)
+    monkeypatch.setattr(ff, "POOL_MIN_FILES", 1)
+    index = FactsIndex(tmp_path)
+    index.prepare([(p, 1, 1) for p in paths])
+    fresh = FactsIndex(tmp_path)
+    for path in paths[:5]:
+        assert index.facts(path).sink(10, 10) == fresh.facts(path).sink(10, 10)
+        assert index.facts(path).answer("text", len) == fresh.facts(path).answer("text", len)
