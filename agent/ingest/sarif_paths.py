@@ -250,14 +250,7 @@ class PathResolver:
         whole path again. Anything else (a symlink, a missing file, an error) takes the full check."""
         assert self._root is not None
         folder, _, name = relative.rpartition("/")
-        real_folder = self._real_folders.get(folder)
-        if real_folder is None:
-            try:
-                resolved = (self._root / folder).resolve() if folder else self._root
-                real_folder = (os.fspath(resolved), resolved.is_relative_to(self._root))
-            except (OSError, RuntimeError):
-                real_folder = ("", False)
-            self._real_folders[folder] = real_folder
+        real_folder = self._real_folder(folder)
         if real_folder[1]:
             try:
                 mode = os.lstat(os.path.join(real_folder[0], name)).st_mode
@@ -266,6 +259,53 @@ class PathResolver:
             if stat.S_ISREG(mode):
                 return
         self._check_file_fully(relative)
+
+    def _real_folder(self, folder: str) -> tuple[str, bool]:
+        """(the folder resolved, whether that is inside the root), once per folder."""
+        known = self._real_folders.get(folder)
+        if known is None:
+            known = self._real_folders[folder] = self._plain_folder(folder) or self._resolve_folder(folder)
+        return known
+
+    def _plain_folder(self, folder: str) -> tuple[str, bool] | None:
+        """A folder reached from its nearest resolved ancestor inside the root through plain directories only (no
+        symlinks, no "." or ".."): that ancestor's resolved path plus the names, which is what resolving it in full
+        gives, found with one lstat per new folder (kept for the folder's siblings). None: resolve it in full."""
+        if not folder:
+            return None
+        chain: list[tuple[str, str]] = []  # (folder, its name) from `folder` up to below the resolved ancestor
+        ancestor = folder
+        while True:
+            parent, _, name = ancestor.rpartition("/")
+            chain.append((ancestor, name))
+            if not parent or parent in self._real_folders:
+                break
+            ancestor = parent
+        base, inside = self._real_folder(parent)
+        if not inside:
+            return None
+        for path, name in reversed(chain):
+            if name in ("", ".", ".."):
+                return None
+            candidate = base + name if base.endswith("/") else f"{base}/{name}"
+            try:
+                mode = os.lstat(candidate).st_mode
+            except OSError:
+                return None
+            if not stat.S_ISDIR(mode):
+                return None
+            base = candidate
+            if path != folder:
+                self._real_folders[path] = (base, True)
+        return base, True
+
+    def _resolve_folder(self, folder: str) -> tuple[str, bool]:
+        assert self._root is not None
+        try:
+            resolved = (self._root / folder).resolve() if folder else self._root
+            return os.fspath(resolved), resolved.is_relative_to(self._root)
+        except (OSError, RuntimeError):
+            return "", False
 
     def _check_file_fully(self, relative: str) -> None:
         assert self._root is not None

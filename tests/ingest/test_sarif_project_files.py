@@ -54,3 +54,24 @@ def test_flagged_lines_are_read_as_path_read_text_reads_them(tmp_path: Path):
     for name in contents:
         lines = (tmp_path / name).read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
         assert by_path[name] == "".join(lines[1:3]), name
+
+
+def test_folders_below_resolved_folders_are_still_checked_for_symlinks(tmp_path: Path):
+    """Folders are resolved from their resolved parent: a symlinked folder deep below plain ones (out of the root, or
+    back into it), met after its plain siblings, is judged as a full resolution judges it."""
+    root, outside = tmp_path / "project", tmp_path / "elsewhere"
+    (root / "a" / "b" / "plain").mkdir(parents=True)
+    (outside / "c").mkdir(parents=True)
+    (outside / "c" / "x.py").write_text("one\ntwo\nthree\n")
+    for name in ("a/b/plain/x.py", "a/b/y.py", "a/z.py"):
+        (root / name).write_text("one\ntwo\nthree\n")
+    os.symlink(outside, root / "a" / "b" / "out")
+    os.symlink(root / "a" / "b" / "plain", root / "a" / "b" / "back")
+    uris = ["a/b/plain/x.py", "a/b/y.py", "a/b/out/c/x.py", "a/b/back/x.py", "a/b/plain/../../z.py",
+            "a/b/out/c/missing.py", "a/b/nope/x.py"]
+    run = parse_sarif(log_for(uris), root).runs[0]
+    assert sorted(f.location.path for f in run.findings) == ["a/b/back/x.py", "a/b/plain/x.py", "a/b/y.py", "a/z.py"]
+    reasons = {uris[s.result_index]: s.reason for s in run.skipped}
+    assert "resolves outside the project root" in reasons["a/b/out/c/x.py"]
+    assert "outside the project root" in reasons["a/b/out/c/missing.py"]
+    assert "does not exist" in reasons["a/b/nope/x.py"]
