@@ -256,21 +256,26 @@ class FactsIndex:
 
     def _prepare(self, queries: Iterable[tuple[str, int, int]], progress: Callable[[int, int], None] | None,
                  extra: Mapping[str, list[Callable[[FileFacts], object]]] | None) -> None:
-        by_path: dict[str, list[tuple[int, int]]] = {}
+        spans_of: dict[str, dict[tuple[int, int], None]] = {}  # distinct spans, in the order first asked
         for path, first, last in queries:
-            by_path.setdefault(path, []).append((first, last))
+            spans_of.setdefault(path, {})[(first, last)] = None
         for path in extra or {}:
-            by_path.setdefault(path, [])
+            spans_of.setdefault(path, {})
+        by_path = {path: list(spans) for path, spans in spans_of.items()}
         paths = list(by_path)
         asks = extra or {}
         pool = _WorkerPool(by_path, asks) if len(paths) >= POOL_MIN_FILES else None
+        pending: _Pending | None = None
         try:
             for done, (path, spans) in enumerate(by_path.items(), 1):
                 if done % READ_AHEAD == 1:
-                    batch = paths[done - 1:done - 1 + READ_AHEAD]
-                    self.read_ahead(batch)
-                    if pool is not None:
-                        self._prepare_in(pool, batch)
+                    if pool is None:
+                        self.read_ahead(paths[done - 1:done - 1 + READ_AHEAD])
+                    else:  # the workers prepare the next batch while this one is asked about here
+                        if pending is None:
+                            pending = self._send(pool, paths[done - 1:done - 1 + READ_AHEAD])
+                        self._receive(pending)
+                        pending = self._send(pool, paths[done - 1 + READ_AHEAD:done - 1 + 2 * READ_AHEAD])
                 facts = self.facts(path)
                 before = _sizes(facts)
                 _ask_all(facts, spans, asks.get(path, ()))
@@ -284,18 +289,26 @@ class FactsIndex:
                 pool.close()
         self.save()
 
-    def _prepare_in(self, pool: _WorkerPool, batch: list[str]) -> None:
-        """Hand the files of `batch` that were read and are not in the cache to the worker processes, and take
-        their prepared facts back as if `_load` and the queries had run here (a file a worker did not answer is
-        left to the loop)."""
+    def _send(self, pool: _WorkerPool, batch: list[str]) -> _Pending:
+        """Read `batch` ahead and hand its files that are not in the cache to the worker processes (when there
+        are enough of them to be worth it)."""
+        self.read_ahead(batch)
         fresh: dict[str, tuple[bytes, str]] = {}  # read, and looked up in the cache in vain
         for path in batch:
             ahead = self._read_ahead.get(path)
             if ahead is not None and ahead[0] is not None and ahead[2] is None and (ahead[3] or self.cache is None):
                 fresh[path] = (ahead[0], ahead[1])
         if len(fresh) < POOL_MIN_BATCH:
+            return fresh, None
+        return fresh, pool.send([(path, raw, digest) for path, (raw, digest) in fresh.items()])
+
+    def _receive(self, pending: _Pending) -> None:
+        """Take the workers' facts of a batch `_send` handed them, as if `_load` and the queries had run here (a
+        file a worker did not answer is left to the loop)."""
+        fresh, sent = pending
+        if sent is None:
             return
-        for path, data in pool.prepare([(path, raw, digest) for path, (raw, digest) in fresh.items()]).items():
+        for path, data in _WorkerPool.receive(sent).items():
             try:
                 source = decode_source(fresh[path][0])
             except UnicodeDecodeError:
@@ -385,6 +398,8 @@ class FactsIndex:
 # Counters that questions asked in a worker process update (e.g. `quick_win.QUICK_WIN_STATS`): a worker sends its
 # increments back with the facts, so the parent's counts are those of answering in one process.
 SHARED_COUNTERS: list[Counter[str]] = []
+# a batch handed to the workers: its files to parse (path -> bytes, digest), and the workers' pending answer
+_Pending = tuple[dict[str, tuple[bytes, str]], Any]
 # what the forked workers of one `FactsIndex.prepare` need: (spans by path, the caller's questions by path)
 _JOB: tuple[Mapping[str, list[tuple[int, int]]], Mapping[str, Sequence[Callable[[FileFacts], object]]]] | None = None
 
@@ -424,14 +439,21 @@ class _WorkerPool:
             _JOB = None  # the workers have their copy
         return True
 
-    def prepare(self, files: list[tuple[str, bytes, str]]) -> dict[str, dict[str, Any]]:
-        """The facts (`to_json`) of the (path, bytes, digest) files the workers answered (none when no worker
-        can be started)."""
+    def send(self, files: list[tuple[str, bytes, str]]) -> Any:
+        """Start preparing the (path, bytes, digest) files; None when no worker can be started."""
         if self.pool is None and (self.failed or not self._start()):
             self.failed = True
-            return {}
+            return None
         try:
-            results = self.pool.map(_work, files, chunksize=max(1, len(files) // (self.workers * 4)))
+            return self.pool.map_async(_work, files, chunksize=max(1, len(files) // (self.workers * 4)))
+        except Exception:  # noqa: BLE001 - e.g. a pool whose workers could not be replaced: the caller answers
+            return None
+
+    @staticmethod
+    def receive(sent: Any) -> dict[str, dict[str, Any]]:
+        """The facts (`to_json`) of the files of a `send` that the workers answered."""
+        try:
+            results = sent.get()
         except Exception:  # noqa: BLE001 - a worker that failed: the caller answers those files itself
             return {}
         found: dict[str, dict[str, Any]] = {}

@@ -62,6 +62,7 @@ class AstView:
             found.reverse()
             stack.extend(found)
         self._by_type: dict[type, list[tuple[ast.AST, int, int]]] = {}
+        self._classes: dict[type, list[int]] | None = None  # preorder indexes of the nodes of each class
         self._strings: dict[int, int] = {}
         self._args: dict[int, list[Arg]] = {}
         self._names: dict[int, frozenset[str]] = {}
@@ -141,9 +142,25 @@ class AstView:
         listed = self._by_type.get(node_type)  # type: ignore[arg-type]
         if listed is None:
             listed = self._by_type[node_type] = [  # type: ignore[index]
-                (n, n.lineno, n.end_lineno) for n in self.preorder  # type: ignore[attr-defined]
-                if isinstance(n, node_type) and hasattr(n, "lineno")]
+                (n, n.lineno, n.end_lineno) for n in self._of_type(node_type)  # type: ignore[attr-defined]
+                if hasattr(n, "lineno")]
         return [n for n, start, end in listed if start <= last and end >= first]
+
+    def _of_type(self, node_type: type | tuple[type, ...]) -> list[ast.AST]:
+        """The nodes that are instances of `node_type`, in pre-order: gathered from the nodes by class (one pass
+        over the tree for all the types the fixers ask about). Classes with their own instance check (the
+        deprecated `ast.Num`...) are asked node by node."""
+        kinds = node_type if isinstance(node_type, tuple) else (node_type,)
+        if any(type(kind) is not type for kind in kinds):
+            return [n for n in self.preorder if isinstance(n, node_type)]
+        if self._classes is None:
+            self._classes = {}
+            for index, node in enumerate(self.preorder):
+                self._classes.setdefault(node.__class__, []).append(index)
+        matched = [found for cls, found in self._classes.items() if issubclass(cls, node_type)]
+        indexes = matched[0] if len(matched) == 1 else sorted(i for found in matched for i in found)
+        preorder = self.preorder
+        return [preorder[i] for i in indexes]
 
     def ancestors(self, node: ast.AST):
         current = self.parent.get(id(node))
