@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from agent.models import Factor
 from agent.triage.config import DEFAULT_TIER, TriageConfig
 from agent.triage.cwe import COMMONLY_EXPLOITED, TOTAL_IMPACT
 from agent.triage.feeds import Feeds
@@ -75,11 +76,11 @@ def decide(group: Group, config: TriageConfig, feeds: Feeds, tier: int | None, i
            data: str, ctx: ScoringContext | None = None) -> Decision:
     """The group's SSVC decision. `ctx` (the ranking's context, same config) reuses the CVSS vectors it read."""
     ctx = ctx or ScoringContext(config=config)
-    demoted = any(f.name in ("reachability", "evidence") and f.points < 0 for f in group.rank.factors)
+    demoted, web_reason, web_reachable = _factor_flags(group.rank.factors)
     findings = group.findings
     cves = {c for f in findings for c in f.cve}
-    kev = bool(cves & feeds.kev.keys())
-    epss = max((feeds.epss[c][0] for c in cves if c in feeds.epss), default=0.0)
+    kev = bool(cves & feeds.kev.keys()) if cves else False
+    epss = max((feeds.epss[c][0] for c in cves if c in feeds.epss), default=0.0) if cves else 0.0
     cvss = [c for c in (ctx.cvss(f) for f in findings) if isinstance(c, tuple)]
     why: list[str] = []
     credential = any(ctx.live_credential(f) for f in findings)
@@ -98,8 +99,7 @@ def decide(group: Group, config: TriageConfig, feeds: Feeds, tier: int | None, i
     else:
         exploitation = "none"
     # web handler and network vector only matter when nothing else has decided automatable
-    web = not demoted and not internet_facing and any(
-        "web handler" in f.reason or "serverless handler" in f.reason for f in group.rank.factors)
+    web = not demoted and not internet_facing and web_reason
     network = not demoted and not internet_facing and not web and any(
         m.get("AV") == "N" and m.get("PR", m.get("Au")) in ("N",) and m.get("UI", "N") == "N" for _, _, m in cvss)
     automatable = "yes" if (internet_facing or web or network or credential) and not demoted else "no"
@@ -111,8 +111,7 @@ def decide(group: Group, config: TriageConfig, feeds: Feeds, tier: int | None, i
     tier_value = tier or DEFAULT_TIER
     mission = "high" if tier_value == 1 or data == "restricted" else "low" if tier_value == 4 else "medium"
     decision = _TABLE[(exploitation, automatable, technical, mission)]
-    reachable = not demoted and any(f.name == "reachability" and f.points > 0 and "web handler" in f.reason
-                                    for f in group.rank.factors)
+    reachable = not demoted and web_reachable
     if reachable and group.cwes & INJECTION and tier_value != 4 and LANES[decision] != "now":
         decision = "attend"
         why.append("an injection reachable from a web entry point: now unless its asset is tier 4")
@@ -120,6 +119,23 @@ def decide(group: Group, config: TriageConfig, feeds: Feeds, tier: int | None, i
     days = config.sla_days[decision][tier_value - 1]
     due = group.primary.first_seen + timedelta(days=days)
     return Decision(exploitation, automatable, technical, mission, decision, LANES[decision], due, tier_value, why)
+
+
+def _factor_flags(factors: list[Factor]) -> tuple[bool, bool, bool]:
+    """What deciding reads off the ranking's factors, in one pass: (demoted: a negative reachability or evidence
+    factor, a factor naming a web or serverless handler, a positive reachability factor naming a web handler)."""
+    demoted = web_reason = web_reachable = False
+    for factor in factors:
+        points, reason = factor.points, factor.reason
+        if points < 0 and factor.name in ("reachability", "evidence"):
+            demoted = True
+        if "web handler" in reason:
+            web_reason = True
+            if points > 0 and factor.name == "reachability":
+                web_reachable = True
+        elif "serverless handler" in reason:
+            web_reason = True
+    return demoted, web_reason, web_reachable
 
 
 @dataclass

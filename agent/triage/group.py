@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from agent.models import Factor, Finding, Rank
 
 Statement = Callable[[Finding], "tuple[int, int, int, int] | None"]
-from agent.triage.rank import build_rank, is_import_only
+from agent.triage.rank import _rank_parts as rank_parts
+from agent.triage.rank import is_import_only
 
 _SINK_CALL = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
 MAX_SPAN_INDEXED = 40  # lines of a long finding indexed for same-spot matching
@@ -84,6 +85,9 @@ def group_findings(ranked: list[tuple[Finding, Rank]], corroboration_weight: flo
     by_statement: dict[tuple[str, int], list[int]] = {}  # (path, first line of a statement) → groups on it
     spans: dict[int, tuple[int, int, int, int] | None] = {}  # group index → its primary's statement
     imports: list[tuple[Finding, Rank]] = []
+    # per group, taken while its primary is at hand: its path and its sort key (-score, path, line, id)
+    paths: list[str] = []
+    keys_of: list[tuple[float, str, int, str]] = []
     for finding, rank in ranked:
         if import_only(finding):
             imports.append((finding, rank))
@@ -125,6 +129,8 @@ def group_findings(ranked: list[tuple[Finding, Rank]], corroboration_weight: flo
             groups[joined].add(finding, how)
             continue
         groups.append(Group(finding, rank))
+        paths.append(path)
+        keys_of.append((-rank.score, path, start, finding.id))
         joined = len(groups) - 1
         spans[joined] = span
         if span is not None:
@@ -138,22 +144,43 @@ def group_findings(ranked: list[tuple[Finding, Rank]], corroboration_weight: flo
                 by_line[key] = [joined]
             else:
                 found.append(joined)
-    usage_by_path: dict[str, list[int]] = {}
+    if imports:
+        usage_by_path: dict[str, list[int]] = {}
+        for gi, path in enumerate(paths):
+            usage_by_path.setdefault(path, []).append(gi)
+        for finding, rank in imports:
+            target = next((gi for gi in usage_by_path.get(finding.location.path, ())
+                           if set(finding.cwe) & groups[gi].cwes), None)
+            if target is None:
+                groups.append(Group(finding, rank))
+                loc = finding.location
+                keys_of.append((-rank.score, loc.path, loc.start_line, finding.id))
+            else:
+                groups[target].add(finding, f"import flagged by {finding.rule_id} folds into this use of the module")
+    if corroboration_weight:
+        _corroborate(groups, keys_of, round(5.0 * corroboration_weight, 1))
+    order = sorted(range(len(groups)), key=keys_of.__getitem__)  # stable, as sorting the groups by the key was
+    return [groups[gi] for gi in order]
+
+
+def _corroborate(groups: list[Group], keys_of: list[tuple[float, str, int, str]], points: float) -> None:
+    """Add the corroboration factor to each group more than one tool reports (and its new score to its sort key).
+    Groups with the same factors and tools share one bonus factor and one (ordered factors, score, reason)."""
+    bonuses: dict[tuple[str, ...], Factor] = {}
+    parts: dict[tuple[int, ...], tuple[list[Factor], float, str]] = {}  # by ids of factors alive in the groups
     for gi, group in enumerate(groups):
-        usage_by_path.setdefault(group.primary.location.path, []).append(gi)
-    for finding, rank in imports:
-        target = next((gi for gi in usage_by_path.get(finding.location.path, ())
-                       if set(finding.cwe) & groups[gi].cwes), None)
-        if target is None:
-            groups.append(Group(finding, rank))
-        else:
-            groups[target].add(finding, f"import flagged by {finding.rule_id} folds into this use of the module")
-    for group in groups:
-        extra_tools = len(group.tool_set) - 1
-        if extra_tools and corroboration_weight:
-            bonus = Factor(name="corroboration", points=round(5.0 * corroboration_weight, 1),
-                           reason=f"reported by {len(group.tools)} tools ({', '.join(group.tools)})")
-            group.rank = build_rank(group.primary.id, [*group.rank.factors, bonus])
-    groups.sort(key=lambda g: (-g.rank.score, g.primary.location.path, g.primary.location.start_line,
-                               g.primary.id))
-    return groups
+        if len(group.tool_set) < 2:
+            continue
+        tools = tuple(group.tools)
+        bonus = bonuses.get(tools)
+        if bonus is None:
+            bonus = bonuses[tools] = Factor(name="corroboration", points=points,
+                                            reason=f"reported by {len(tools)} tools ({', '.join(tools)})")
+        factors = [*group.rank.factors, bonus]
+        key = tuple(map(id, factors))
+        found = parts.get(key)
+        if found is None:
+            found = parts[key] = rank_parts(factors)
+        ordered, score, reason = found
+        group.rank = Rank(finding_id=group.primary.id, score=score, factors=ordered, reason=reason)
+        keys_of[gi] = (-score, *keys_of[gi][1:])

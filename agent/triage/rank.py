@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 
 from agent.context.redact import live_credentials
 from agent.engines.builtin.evidence import credential_kinds, rule_class
@@ -479,13 +480,15 @@ def rank_findings(findings: list[Finding], ctx: ScoringContext | None = None,
                   progress: Callable[[int, int], None] | None = None) -> list[tuple[Finding, Rank]]:
     """Findings with their ranks, best first; ties broken by path and line so the order is stable.
     `progress(done, total)` hears how scoring goes (every 500 findings and at the end)."""
-    if progress is None:
-        ranked = [(f, score_finding(f, ctx)) for f in findings]
-    else:
-        ranked = []
-        for done, f in enumerate(findings, 1):
-            ranked.append((f, score_finding(f, ctx)))
-            if done % 500 == 0 or done == len(findings):
-                progress(done, len(findings))
-    ranked.sort(key=lambda fr: (-fr[1].score, fr[0].location.path, fr[0].location.start_line, fr[0].id))
-    return ranked
+    # the sort key is taken while the finding and its rank are at hand (touching 100,000 findings again later costs
+    # more than the key); sorting by the key alone keeps ties in input order, as sorting the pairs by it did
+    keyed: list[tuple[tuple[float, str, int, str], Finding, Rank]] = []
+    total = len(findings)
+    for done, f in enumerate(findings, 1):
+        rank = score_finding(f, ctx)
+        loc = f.location
+        keyed.append(((-rank.score, loc.path, loc.start_line, f.id), f, rank))
+        if progress is not None and (done % 500 == 0 or done == total):
+            progress(done, total)
+    keyed.sort(key=itemgetter(0))
+    return [(f, rank) for _, f, rank in keyed]
