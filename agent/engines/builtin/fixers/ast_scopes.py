@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 import builtins
 
-from agent.code.nodes import children
+from agent.code.nodes import CHILD_FIELDS, children
 
 BUILTIN = "builtins"
 
@@ -149,11 +149,10 @@ class Scopes:
         self._walk(target, scope, binding=(done, kind, value))
 
     def _walk(self, node: ast.AST, scope: Scope, binding: tuple | None = None) -> None:
-        self.scope_of[id(node)] = scope
         if node.__class__ not in _SCOPED:  # most nodes: their children are read in the same scope
-            for child in children(node):
-                self._walk(child, scope)
+            self._walk_plain(node, scope)
             return
+        self.scope_of[id(node)] = scope
         if isinstance(node, ast.Name):
             if isinstance(node.ctx, ast.Store):
                 done, kind, value = binding if binding is not None else (_end(node), "other", None)
@@ -238,6 +237,30 @@ class Scopes:
             return
         for child in children(node):
             self._walk(child, scope)
+
+    def _walk_plain(self, top: ast.AST, scope: Scope) -> None:
+        """`_walk` of a node outside `_SCOPED`: its plain descendants get `scope` without a call each (in the
+        same pre-order), the `_SCOPED` ones are walked by `_walk`."""
+        scope_of, fields, scoped = self.scope_of, CHILD_FIELDS, _SCOPED
+        stack = [top]
+        while stack:
+            node = stack.pop()
+            cls = node.__class__
+            if cls in scoped:
+                self._walk(node, scope)
+                continue
+            scope_of[id(node)] = scope
+            kids: list[ast.AST] = []
+            for name in fields.get(cls, ()):
+                value = getattr(node, name, None)
+                if value is None:
+                    continue
+                if value.__class__ is list:
+                    kids.extend(x for x in value if x is not None)
+                else:
+                    kids.append(value)
+            kids.reverse()
+            stack.extend(kids)
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, scope: Scope) -> None:
         args = node.args
