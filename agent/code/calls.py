@@ -13,7 +13,10 @@ Handles any module `ast.parse` accepts. `call_facts(tree, module)` lists
 ``CallGraph` joins the call facts of a project's modules and walks them, breadth first and at most `MAX_DEPTH`
 calls deep, from its web entry points, so a finding in a helper a route calls counts as reachable. What it cannot
 resolve (dynamic dispatch, `getattr`, callbacks, inherited methods, a name defined twice) it leaves out: a
-function the walk does not reach is "not shown reachable", never "unreachable".
+function the walk does not reach is "not shown reachable", never "unreachable". Built with `demand`, the graph
+asks for the modules that may define a name just before resolving a reference to it; `outline(text)` tells, off a
+module's text without parsing it, whether it may hold a web handler and which names it may define (supersets), so
+a caller can parse only the modules that can change the walk.
 
 `statement_at(module, line)` gives the span of the innermost simple statement covering a line and, for an
 assignment `name = ...`, the span of the next statement of the same block when a call in it reads `name` (the
@@ -23,11 +26,12 @@ assignment `name = ...`, the span of the next statement of the same block when a
 from __future__ import annotations
 
 import ast
+import re
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from agent.code.entry_points import ROUTE_DECORATORS
+from agent.code.entry_points import ROUTE_DECORATORS, VIEW_BASE_SUFFIXES
 from agent.code.nodes import CHILD_FIELDS
 
 MAX_DEPTH = 4  # calls followed from a route: route → helper → helper → data access → driver wrapper
@@ -162,6 +166,84 @@ def route_label(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
     return ""
 
 
+@dataclass(frozen=True)
+class Outline:
+    """What a module's text says about its place in a call graph, without parsing it: `web` is False only when it
+    provably has no web handler, `names` holds every name it may define a function or class under (a superset),
+    None when unknown (any name; always so when `web`)."""
+
+    web: bool
+    names: frozenset[str] | None
+
+
+# (each pattern starts with a literal, which `re` scans for fast)
+_DEFS = (re.compile(r"def[\s\\]+(\w+)"), re.compile(r"class[\s\\]+(\w+)"))
+_HEADERS = ((re.compile(r"\n[ \t\f]*@"), 1), (re.compile(r"\n[ \t\f]*class\b"), 5))  # (line start, keyword width)
+_SIMPLE_LINE = re.compile(r"['\"#\\]")  # a line without these needs no tokenizer
+_ROUTE_WORD = re.compile(r"\b(?:" + "|".join(sorted(ROUTE_DECORATORS)) + r")\b")
+_VIEW_BASE = re.compile("(?:" + "|".join(sorted(VIEW_BASE_SUFFIXES, key=len, reverse=True)) + r")\b")
+_TOKEN = re.compile(r'(?P<s>"""(?:\\.|[^\\])*?"""|' r"'''(?:\\.|[^\\])*?'''|" r'"(?:\\.|[^\\"\n])*"|'
+                    r"'(?:\\.|[^\\'\n])*')|(?P<c>#[^\n]*)|(?P<o>[(\[{])|(?P<x>[)\]}])|(?P<n>\n)|(?P<b>\\\n)"
+                    r"|(?P<w>[^'\"#()\[\]{}\n\\]+)|(?P<e>.)", re.DOTALL)
+
+
+def outline(text: str) -> Outline:
+    """The `Outline` of a module's source (as `agent.code.file_facts.decode_source` gives it).
+
+    Handles ASCII source; any other (whose identifiers Python may NFKC-normalise) gets the "may be anything"
+    outline. A web handler (`agent.code.entry_points`) is a function with a decorator named in ROUTE_DECORATORS or
+    a method of a class with a base ending in a VIEW_BASE_SUFFIXES word: both need, in the code (strings and
+    comments left out) of a decorator's or class header's logical line, that name as a whole word or that suffix
+    at a word's end. A function or class named `n` needs `def n` / `class n` in the text."""
+    if not text.isascii():
+        return Outline(True, None)
+    lines = "\n" + text  # every line, the first too, starts after a newline
+    if any(_web_header(lines, match.end() - width, words)
+           for (header, width), words in zip(_HEADERS, (_ROUTE_WORD, _VIEW_BASE)) for match in header.finditer(lines)):
+        return Outline(True, None)  # (a module that may hold a handler is needed whatever names it defines)
+    return Outline(False, frozenset(name for defined in _DEFS for name in defined.findall(text)))
+
+
+def _web_header(text: str, at: int, words: re.Pattern[str]) -> bool:
+    """Whether the decorator or class header at `at` (the first token of its line) may make a web handler: the
+    code of its logical line has one of `words`, or cannot be told apart."""
+    end = text.find("\n", at)
+    line = text[at:] if end < 0 else text[at:end]
+    if _SIMPLE_LINE.search(line) is None and (
+            line.count("(") + line.count("[") + line.count("{") == line.count(")") + line.count("]") + line.count("}")):
+        code: str | None = line  # no string, comment or backslash, brackets closed: the logical line is this line
+    else:
+        code = _logical_line(text, at)
+    return code is None or words.search(code) is not None
+
+
+def _logical_line(text: str, start: int) -> str | None:
+    """The code of the logical line starting at `start` with strings and comments left out, or None when this
+    simple tokenizer cannot tell it (an f-string, whose 3.12 form may nest quotes; an unclosed bracket or string;
+    a stray backslash)."""
+    parts: list[str] = []
+    depth, pos = 0, start
+    while pos < len(text):
+        token = _TOKEN.match(text, pos)
+        assert token is not None  # (?P<e>.) matches any one character
+        kind = token.lastgroup
+        if kind == "s":
+            if "f" in text[max(start, pos - 2):pos].lower():
+                return None
+            parts.append(" ")
+        elif kind == "e":
+            return None
+        elif kind == "n" and depth == 0:
+            return "".join(parts)
+        elif kind in ("c", "b"):
+            parts.append(" ")  # a comment or a line continuation separates tokens
+        else:
+            depth += 1 if kind == "o" else -1 if kind == "x" and depth else 0
+            parts.append(token.group())
+        pos = token.end()
+    return None if depth else "".join(parts)
+
+
 class CallGraph:
     """The call facts of a project's modules, walked from its web entry points (see the module docstring).
 
@@ -170,16 +252,26 @@ class CallGraph:
     function's dotted name ends with it (a project whose import root is a subfolder), or, for a bare `?.name`,
     when exactly one project function has that name. Anything else is not followed."""
 
-    def __init__(self) -> None:
-        self.functions: dict[str, tuple[str, str]] = {}  # dotted name -> (path, name in its module)
+    def __init__(self, demand: Callable[[str], None] | None = None) -> None:
+        """`demand(name)`, when given, is called before a callee reference whose last part is `name` is resolved:
+        it must add (in any order) every module not added yet that could define a function or class of that name
+        (see `ReachabilityIndex.call_graph`), so a graph built on demand resolves as the whole project's would."""
+        self.functions: dict[str, tuple[str, str]] = {}  # dotted name -> (path of a module defining it, its name there)
         self._by_name: dict[str, list[str]] = {}
-        self._edges: dict[str, list[str]] = {}
+        self._edges: dict[str, dict[int, list[str]]] = {}  # caller -> module order -> callee references
         self._roots: list[tuple[str, str]] = []  # (dotted name, description)
         self._reached: dict[str, tuple[str, tuple[str, ...]]] | None = None
+        self._demand = demand
+        self._asked: set[str] = set()  # names `demand` was called with
+        self._added = 0
 
-    def add_module(self, path: str, calls: CallFacts, web: Mapping[int, str]) -> None:
-        """Add a module's functions and edges; `web` maps the first line of each web handler to its name."""
+    def add_module(self, path: str, calls: CallFacts, web: Mapping[int, str], order: int | None = None) -> None:
+        """Add a module's functions and edges; `web` maps the first line of each web handler to its name. `order`:
+        the module's place in the project's path order (default: after every module added so far), so modules
+        added out of order (on demand) give the same graph as when added in order."""
         module = module_name(path)
+        order = self._added if order is None else order
+        self._added = max(self._added, order) + 1
         for fn in calls.functions:
             first, qual = fn[0], fn[2]
             full = f"{module}.{qual}"
@@ -189,21 +281,42 @@ class CallGraph:
                 label = fn[3] if len(fn) > 3 else ""
                 self._roots.append((full, f"route {label} (web handler `{web[first]}`)" if label
                                     else f"web handler `{web[first]}`"))
+        edges: dict[str, list[str]] = {}
         for caller, ref in calls.edges:
-            self._edges.setdefault(f"{module}.{caller}", []).append(ref)
+            edges.setdefault(caller, []).append(ref)
+        for caller, refs in edges.items():  # (two files of one module name may both define `caller`)
+            self._edges.setdefault(f"{module}.{caller}", {})[order] = refs
         self._reached = None
+
+    def callees(self, caller: str) -> list[str]:
+        """The callee references of the function `caller` (dotted name), in module order then call order."""
+        parts = self._edges.get(caller)
+        if not parts:
+            return []
+        if len(parts) == 1:
+            return next(iter(parts.values()))
+        return [ref for order in sorted(parts) for ref in parts[order]]
 
     def resolve(self, ref: str) -> str | None:
         """The project function a callee reference names, or None (see the class docstring)."""
+        name = ref.rsplit(".", 1)[-1]
+        if self._demand is not None and name not in self._asked and not ref.startswith("?.__"):
+            self._asked.add(name)
+            self._demand(name)
         if ref in self.functions:
             return ref
         if f"{ref}.__init__" in self.functions:
             return f"{ref}.__init__"
-        candidates = self._by_name.get(ref.rsplit(".", 1)[-1], [])
+        candidates = self._by_name.get(name, [])
         if ref.startswith("?."):
             return candidates[0] if len(candidates) == 1 and not ref.startswith("?.__") else None
         matches = [c for c in candidates if c.endswith("." + ref)]
         return matches[0] if len(matches) == 1 else None
+
+    def walk(self) -> None:
+        """Walk the graph from its web entry points now (adding the modules `demand` asks for), rather than on the
+        first `path_to`."""
+        self._walk()
 
     def _walk(self) -> dict[str, tuple[str, tuple[str, ...]]]:
         """Every function reached from a web root within MAX_DEPTH calls → (root description, names called on the
@@ -222,7 +335,7 @@ class CallGraph:
             if depth >= MAX_DEPTH:
                 continue
             label, via = reached[caller]
-            for ref in self._edges.get(caller, ()):
+            for ref in self.callees(caller):
                 target = self.resolve(ref)
                 if target is not None and target not in reached:
                     reached[target] = (label, (*via, self.functions[target][1]))

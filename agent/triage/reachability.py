@@ -7,11 +7,12 @@ per-run file-facts layer (`agent.code.file_facts`: each file read once and parse
   commands, task handlers, methods of class-based views, serverless handlers, modules that run as scripts;
 * reachability through helpers: a finding in a function that a web handler calls, directly or through at most
   `agent.code.calls.MAX_DEPTH` calls, is reachable from that route (`ReachabilityIndex.web_path`). The call graph
-  is built once per index, on first use, from the call facts of every production Python file of the project
-  (each file read and parsed at most once, as for any other fact, and cached with them; at most
+  is built once per index, on first use, over the production Python files of the project (at most
   `MAX_GRAPH_FILES` files, in path order; test, example, vendored and generated code and tool folders such as
-  `.venv`/`node_modules` are skipped). What the walk cannot resolve it does not follow, so "not reachable"
-  only ever means "not shown reachable";
+  `.venv`/`node_modules` are skipped), and walked as it is built: only the files that may hold a web handler or
+  define a name the walk resolves are parsed (each at most once, as for any other fact, and cached with them),
+  which gives the walk of the whole project's graph (see `call_graph`). What the walk cannot resolve it does not
+  follow, so "not reachable" only ever means "not shown reachable";
 * code kind by path (test, example, vendored, generated) and the builtin static false-positive evidence
   (`agent.engines.builtin.evidence`: constant input to an injection sink, dead code...);
 * whether a builtin fixer would actually rewrite the finding (`agent.engines.builtin.fixers.rewriting_fixer`'s
@@ -29,9 +30,9 @@ from functools import lru_cache, partial
 from pathlib import Path
 
 import agent.engines.builtin.fixers as fixers_pkg
-from agent.code.calls import CallGraph
+from agent.code.calls import CallGraph, Outline, outline
 from agent.code.entry_points import EntryPoint, entry_points
-from agent.code.file_facts import READ_AHEAD, FactsCache, FactsIndex, FileFacts
+from agent.code.file_facts import READ_AHEAD, FactsCache, FactsIndex, FileFacts, decode_source
 from agent.code.pyparse import parse_python
 from agent.engines.builtin.evidence import Evidence, credential_kinds, file_evidence
 from agent.engines.builtin.fixers import candidate_fixers
@@ -65,6 +66,7 @@ class ReachabilityIndex:
         self.root = root
         self.files = FactsIndex(root, cache)
         self._graph: CallGraph | None = None
+        self._prepared: set[str] = set()  # paths whose facts `prepare` loaded
 
     def facts(self, path: str) -> FileFacts:
         return self.files.facts(path)
@@ -74,6 +76,7 @@ class ReachabilityIndex:
         """Read, parse and query the files of the `wanted` findings once each, before they are scored (the
         fixer question too, while the file's text is at hand)."""
         chosen = [f for f in findings if wanted(f)]
+        self._prepared.update(f.location.path for f in chosen)
         extra: dict[str, list[Callable[[FileFacts], object]]] = {}
         for finding in chosen:
             if _may_have_fixer(finding):
@@ -99,18 +102,38 @@ class ReachabilityIndex:
         return self.call_graph().path_to(finding.location.path, qual)
 
     def call_graph(self) -> CallGraph:
-        """The project's call graph (built on first use; see the module docstring)."""
+        """The project's call graph, walked (built on first use; see the module docstring). Only the modules that
+        can change the walk are parsed (their facts come from the cache when it has them): every module that may
+        hold a web handler, up front in path order, then, each time the walk resolves a callee named `n`, every
+        module that may define a function or class `n` (`agent.code.calls.outline`, a superset read off the
+        text). Modules that hold no handler and define none of the names the walk looks up add no root, no
+        function the walk reaches and no candidate to any resolution, so the walk is the whole project's."""
         if self._graph is None:
-            graph = CallGraph()
             paths = _python_files(self.files.root, path_kind)
-            for index, path in enumerate(paths):
-                if index % READ_AHEAD == 0:  # read and look up in the cache a batch at a time
-                    self.files.read_ahead(paths[index:index + READ_AHEAD])
-                facts = self.facts(path)
-                if facts.parsed:
-                    graph.add_module(path, facts.calls,
-                                     {first: ep.name for first, _, ep in facts.spans if ep.kind == "web handler"})
-                facts.module = None  # keep the facts, not the tree
+            outlines = [_facts_outline(self.facts(path)) if path in self._prepared else _outline(self.files.root, path)
+                        for path in paths]
+            by_name: dict[str, list[int]] = {}  # modules not added up front (names None: web, added up front)
+            for index, found in enumerate(outlines):
+                for name in found.names or ():
+                    by_name.setdefault(name, []).append(index)
+            added: set[int] = set()
+
+            def add(indexes: Iterable[int]) -> None:
+                todo = sorted(set(indexes) - added)
+                added.update(todo)
+                for start in range(0, len(todo), READ_AHEAD):  # read and look up in the cache a batch at a time
+                    batch = todo[start:start + READ_AHEAD]
+                    self.files.read_ahead(paths[i] for i in batch)
+                    for index in batch:
+                        facts = self.facts(paths[index])
+                        if facts.parsed:
+                            graph.add_module(paths[index], facts.calls, {
+                                first: ep.name for first, _, ep in facts.spans if ep.kind == "web handler"}, index)
+                        facts.module = None  # keep the facts, not the tree
+
+            graph = CallGraph(demand=(lambda name: add(by_name.pop(name, ()))) if by_name else None)
+            add(i for i, found in enumerate(outlines) if found.web)
+            graph.walk()
             self.files.save()
             self._graph = graph
         return self._graph
@@ -125,6 +148,27 @@ class ReachabilityIndex:
     def evidence(self, finding: Finding) -> list[Evidence]:
         """Builtin static evidence (the same facts the builtin engine uses), parsing each file at most once."""
         return file_evidence(self.facts(finding.location.path), finding)
+
+
+def _outline(root: Path | None, path: str) -> Outline:
+    """`outline` of the file at `path` (files that cannot be read as UTF-8 have no facts: no handler, no name)."""
+    try:
+        return outline(decode_source((root / path).read_bytes())) if root is not None else _NOTHING
+    except (OSError, UnicodeDecodeError):
+        return _NOTHING
+
+
+_NOTHING = Outline(False, frozenset())
+
+
+def _facts_outline(facts: FileFacts) -> Outline:
+    """The outline of a file whose facts are at hand (exact: its web handlers, and every part of its functions'
+    qualified names, which holds every function name and the class of every method)."""
+    if not facts.parsed:
+        return _NOTHING
+    if any(ep.kind == "web handler" for _, _, ep in facts.spans):
+        return Outline(True, None)
+    return Outline(False, frozenset(part for fn in facts.calls.functions for part in fn[2].split(".")))
 
 
 def _python_files(root: Path | None, path_kind: Callable[[str], str | None]) -> list[str]:
