@@ -228,6 +228,7 @@ class FactsIndex:
         self.cache = cache
         self._facts: dict[str, FileFacts] = {}
         self._dirty: set[str] = set()
+        self._asked: set[str] = set()  # files a worker prepared in this `prepare`: their questions were asked there
         # files read by `read_ahead`: path → (bytes or None, digest, stored facts or None, looked up)
         self._read_ahead: dict[str, tuple[bytes | None, str, dict[str, Any] | None, bool]] = {}
         self.reads = 0
@@ -250,7 +251,7 @@ class FactsIndex:
 
         With many files to parse, worker processes parse them and ask their questions (`_WorkerPool`), so an
         `extra` question must keep what it learns on the facts (`FileFacts.answer`): that is what comes back (and
-        the increments of `SHARED_COUNTERS`). The caller then asks its questions again here, of those facts."""
+        the increments of `SHARED_COUNTERS`); they are not asked again here."""
         with paused_gc():
             self._prepare(queries, progress, extra)
 
@@ -265,6 +266,7 @@ class FactsIndex:
         paths = list(by_path)
         asks = extra or {}
         pool = _WorkerPool(by_path, asks) if len(paths) >= POOL_MIN_FILES else None
+        self._asked.clear()  # (this prepare's questions; a later prepare asks its own)
         pending: _Pending | None = None
         try:
             for done, (path, spans) in enumerate(by_path.items(), 1):
@@ -277,10 +279,11 @@ class FactsIndex:
                         self._receive(pending)
                         pending = self._send(pool, paths[done - 1 + READ_AHEAD:done - 1 + 2 * READ_AHEAD])
                 facts = self.facts(path)
-                before = _sizes(facts)
-                _ask_all(facts, spans, asks.get(path, ()))
-                if facts.digest is not None and _sizes(facts) != before:
-                    self._dirty.add(path)  # new answers for cached facts: store them too
+                if path not in self._asked:
+                    before = _sizes(facts)
+                    _ask_all(facts, spans, asks.get(path, ()))
+                    if facts.digest is not None and _sizes(facts) != before:
+                        self._dirty.add(path)  # new answers for cached facts: store them too
                 facts.module, facts._lines = None, None
                 if progress is not None:
                     progress(done, len(by_path))
@@ -318,6 +321,7 @@ class FactsIndex:
             facts.text = partial(_same, source)
             del self._read_ahead[path]
             self._facts[path] = facts
+            self._asked.add(path)
             self.parses += 1
             self._dirty.add(path)
 

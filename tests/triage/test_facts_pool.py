@@ -110,3 +110,18 @@ def test_facts_prepared_by_a_worker_answer_later_questions(tmp_path, monkeypatch
     for path in paths[:5]:
         assert index.facts(path).sink(10, 10) == fresh.facts(path).sink(10, 10)
         assert index.facts(path).answer("text", len) == fresh.facts(path).answer("text", len)
+
+
+def test_a_second_prepare_asks_its_own_questions(tmp_path, monkeypatch):
+    """Files a worker prepared in one prepare get the next prepare's questions (asked here, on a new parse)."""
+    paths = write(tmp_path, 40)
+    monkeypatch.setattr(ff, "POOL_MIN_FILES", 1)
+    monkeypatch.setattr(ff, "POOL_MIN_BATCH", 1)
+    monkeypatch.setattr(ff, "_fork_safe", lambda: True)
+    index = FactsIndex(tmp_path)
+    index.prepare([(p, 1, 1) for p in paths])
+    index.prepare([(p, 10, 10) for p in paths], extra={p: [lambda facts: facts.answer("n", len)] for p in paths})
+    fresh = FactsIndex(tmp_path)
+    for path in paths[:-2]:
+        assert (10, 10) in index.facts(path).sinks and "n" in index.facts(path).answers
+        assert index.facts(path).sinks[(10, 10)] == fresh.facts(path).sink(10, 10)
