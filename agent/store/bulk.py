@@ -5,13 +5,15 @@ For scans of any size (100,000 findings is a few seconds of this). The rows are 
 write, value for value: a finding's `data` is its JSON as the JSON column serializer (schema._json_text) writes
 it; on SQLite the DB-API driver gets the values the column types would bind (text unchanged, JSON as its text,
 times through the column type's own bind processor, worked out once per distinct time). Other databases
-(PostgreSQL) take the same rows through SQLAlchemy Core, where the column types do the binding.
+(PostgreSQL) take the same rows through SQLAlchemy Core, where the column types do the binding. On SQLite a scan's
+transaction also gets a bigger page cache (bulk_page_cache).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -23,6 +25,7 @@ from agent.models import Finding
 from agent.store.schema import JsonText, _json_text, _Text
 
 _TIME = TypeAdapter(datetime)
+BULK_CACHE_KIB = 65536  # SQLite page cache of a scan's transaction: a few hundred thousand findings' index pages
 _TIMES_KEY = ',"first_seen":'
 _AFTER_STATUS_KEY = '"fixed_at":'
 
@@ -81,3 +84,24 @@ def _bind(row: tuple, bound: list[tuple[int, Callable[[object], object]]]) -> tu
     for position, processor in bound:
         values[position] = processor(values[position])
     return tuple(values)
+
+
+@contextmanager
+def bulk_page_cache(conn: Connection, kib: int = BULK_CACHE_KIB) -> Iterator[None]:
+    """On SQLite, a page cache of up to `kib` KiB for the block (the default is 2 MiB), restored after it. A scan
+    inserts into indexes keyed by random ids (findings' primary key, events' subject): with the default cache
+    most of those inserts evict an index page and read another back, and dirty pages are spilled to the WAL
+    mid-transaction. Only the cache's size changes: what is written and when it is committed are the same. The
+    memory is taken only as pages are used, and given back when the size is restored."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
+    conn.exec_driver_sql(f"PRAGMA cache_size = {-int(kib)}")
+    try:
+        yield
+    except BaseException:
+        with suppress(sa.exc.DBAPIError):  # a connection that failed keeps its error, not this one's
+            conn.exec_driver_sql(f"PRAGMA cache_size = {before}")
+        raise
+    conn.exec_driver_sql(f"PRAGMA cache_size = {before}")
