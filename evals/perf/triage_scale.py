@@ -233,10 +233,10 @@ TRIAGE_CONFIG = {"teams": {"payments": {"capacity": 20}}, "assets": [
 
 
 def _triage(store, src: Path) -> dict:
-    """One triage as `suture triage` runs it (triage_store's steps), source facts timed apart from the rest."""
+    """One triage as `suture triage` runs it (triage_store's steps, the facts prepared once), source facts timed
+    apart from the rest: up to their last progress report (storing the new facts in the cache counts in score)."""
     from agent.code.facts_store import StoreFactsCache
     from agent.triage.config import parse_triage_config
-    from agent.triage.rank import path_kind
     from agent.triage.reachability import ReachabilityIndex
     from agent.triage.service import triage_findings
 
@@ -244,11 +244,15 @@ def _triage(store, src: Path) -> dict:
     findings = store.list_findings("open")
     t1 = time.perf_counter()
     code = ReachabilityIndex(src, StoreFactsCache(store.engine))
-    code.prepare(findings, lambda f: path_kind(f.location.path) is None)  # what triage_findings does first
-    t2 = time.perf_counter()
+    heard = [t1]
+
+    def progress(done: int, total: int) -> None:  # the source facts step reports its progress; its last word ends it
+        heard.append(time.perf_counter())
+
     result = triage_findings(findings, parse_triage_config(TRIAGE_CONFIG, src), src, None,
-                             store.latest_verdicts(), code=code)
+                             store.latest_verdicts(), code=code, progress=progress)
     t3 = time.perf_counter()
+    t2 = heard[-1]
     return {"list_findings": t1 - t0, "facts": t2 - t1, "score": t3 - t2, "findings": len(findings),
             "groups": len(result.rows), "files_read": code.files.reads, "files_parsed": code.files.parses,
             "files_cached": code.files.cached}
