@@ -314,9 +314,15 @@ class PathResolver:
             inside = candidate.resolve().is_relative_to(self._root)
         except OSError as error:
             raise PathRejected(f"cannot resolve {relative}: {error.strerror}") from error
+        except RuntimeError as error:  # Python 3.11's resolve() on a symlink loop
+            raise PathRejected(f"cannot resolve {relative}: {error}") from error
         if not inside:
             raise PathRejected(f"path resolves outside the project root (symlink?): {relative}")
-        if not candidate.is_file():
+        try:
+            is_file = candidate.is_file()
+        except OSError as error:  # e.g. a name longer than the system allows
+            raise PathRejected(f"cannot check {relative[:200]}: {error.strerror}") from error
+        if not is_file:
             raise PathRejected(f"file does not exist in the project: {relative}")
 
     def read_lines(self, relative: str, start_line: int, end_line: int) -> str | None:

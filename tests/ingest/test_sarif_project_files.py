@@ -75,3 +75,24 @@ def test_folders_below_resolved_folders_are_still_checked_for_symlinks(tmp_path:
     assert "resolves outside the project root" in reasons["a/b/out/c/x.py"]
     assert "outside the project root" in reasons["a/b/out/c/missing.py"]
     assert "does not exist" in reasons["a/b/nope/x.py"]
+
+
+def test_a_symlink_loop_or_an_overlong_path_skips_its_result_not_the_log(tmp_path: Path):
+    from agent.ingest.sarif import parse_sarif
+
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "ok.py").write_text("import os\nos.system(x)\n", encoding="utf-8")
+    (root / "loop1").symlink_to(root / "loop2")
+    (root / "loop2").symlink_to(root / "loop1")
+
+    def result(uri: str) -> dict:
+        return {"ruleId": "B605", "message": {"text": "shell"}, "locations": [{"physicalLocation": {
+            "artifactLocation": {"uri": uri}, "region": {"startLine": 2}}}]}
+
+    log = {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "bandit"}}, "results": [
+        result("loop1/x.py"), result("a/" * 3000 + "x.py"), result("ok.py")]}]}
+    [run] = parse_sarif(log, root).runs
+    assert [f.location.path for f in run.findings] == ["ok.py"]
+    assert len(run.skipped) == 2
+    assert all("cannot" in str(reason) for reason in run.skipped), run.skipped
