@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.code.line_index import LineIndex
-from agent.code.nodes import CHILD_FIELDS, statement_facts
+from agent.code.nodes import children, statement_facts
 from agent.code.safety import MUTATORS, Safety, command_inputs, shell_program, sink_kind
 from agent.code.scopes import ScopeMap
 
@@ -106,7 +106,7 @@ class ModuleFacts:
         self.calls: list[ast.Call] = []
         self.mutated: set[str] = set()  # see `agent.code.safety.Safety.mutated_names`
         parent, statements, calls, mutated = self.parent, self.statements, self.calls, self.mutated
-        fields, blocks = CHILD_FIELDS, _BLOCK_FIELDS
+        blocks = _BLOCK_FIELDS
         call_t, name_t, attribute_t, subscript_t = ast.Call, ast.Name, ast.Attribute, ast.Subscript
         stack: list[ast.AST] = [tree]
         pop = stack.pop
@@ -127,15 +127,7 @@ class ModuleFacts:
                 block = getattr(node, name)
                 if block and self._prefix(block[0]):
                     self.suite.update(id(s) for s in block)
-            kids: list[ast.AST] = []
-            for name in fields.get(cls, ()):
-                value = getattr(node, name, None)
-                if value is None:
-                    continue
-                if value.__class__ is list:
-                    kids.extend(x for x in value if x is not None)
-                else:
-                    kids.append(value)
+            kids = children(node)
             for child in kids:
                 parent[id(child)] = node
             kids.reverse()

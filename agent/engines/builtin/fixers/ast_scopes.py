@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 import builtins
 
-from agent.code.nodes import CHILD_FIELDS, children
+from agent.code.nodes import children
 
 BUILTIN = "builtins"
 
@@ -241,7 +241,7 @@ class Scopes:
     def _walk_plain(self, top: ast.AST, scope: Scope) -> None:
         """`_walk` of a node outside `_SCOPED`: its plain descendants get `scope` without a call each (in the
         same pre-order), the `_SCOPED` ones are walked by `_walk`."""
-        scope_of, fields, scoped = self.scope_of, CHILD_FIELDS, _SCOPED
+        scope_of, scoped = self.scope_of, _SCOPED
         stack = [top]
         while stack:
             node = stack.pop()
@@ -250,15 +250,7 @@ class Scopes:
                 self._walk(node, scope)
                 continue
             scope_of[id(node)] = scope
-            kids: list[ast.AST] = []
-            for name in fields.get(cls, ()):
-                value = getattr(node, name, None)
-                if value is None:
-                    continue
-                if value.__class__ is list:
-                    kids.extend(x for x in value if x is not None)
-                else:
-                    kids.append(value)
+            kids = children(node)
             kids.reverse()
             stack.extend(kids)
 

@@ -15,7 +15,7 @@ import tokenize
 from dataclasses import dataclass
 from functools import cached_property
 
-from agent.code.nodes import CHILD_FIELDS
+from agent.code.nodes import children
 from agent.engines.builtin.fixers.ast_scopes import Scopes, Unsure
 
 __all__ = ["Arg", "AstView", "Unsure"]
@@ -43,20 +43,12 @@ class AstView:
         self.parent: dict[int, ast.AST] = {}
         self.preorder: list[ast.AST] = []
         stack: list[ast.AST] = [tree]
-        parent, preorder, fields = self.parent, self.preorder, CHILD_FIELDS
+        parent, preorder = self.parent, self.preorder
         pop, visit = stack.pop, preorder.append
-        while stack:  # `nodes.children` inlined: this walk meets every node of the module
+        while stack:
             node = pop()
             visit(node)
-            found: list[ast.AST] = []
-            for name in fields.get(node.__class__, ()):
-                value = getattr(node, name, None)
-                if value is None:
-                    continue
-                if value.__class__ is list:
-                    found.extend(x for x in value if x is not None)
-                else:
-                    found.append(value)
+            found = children(node)
             for child in found:
                 parent[id(child)] = node
             found.reverse()
