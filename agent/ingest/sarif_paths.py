@@ -153,9 +153,9 @@ class PathResolver:
     def relative_path(self, artifact_location: object) -> str:
         """Return the project-relative POSIX path of an artifactLocation, or raise PathRejected."""
         if type(artifact_location) is dict:  # a file seen before, named by its own uri: the answer kept below
-            key = (artifact_location.get("uri"), artifact_location.get("uriBaseId"))
-            if type(key[0]) is str and (key[1] is None or type(key[1]) is str):
-                known = self._relative.get(key)
+            uri, base_id = artifact_location.get("uri"), artifact_location.get("uriBaseId")
+            if type(uri) is str and (base_id is None or type(base_id) is str):
+                known = self._relative.get((uri, base_id))
                 if type(known) is str:
                     return known
         uri, base_id = self._artifact_uri(_obj(artifact_location))

@@ -123,7 +123,7 @@ class ScoringContext:
     _file_credentials: dict[tuple[str, int, int], list[str]] = field(default_factory=dict, init=False, repr=False)
     _weighted: dict[tuple[str, float, str], Factor | None] = field(default_factory=dict, init=False, repr=False)
     _rule_factors: dict[tuple, tuple[Factor, ...]] = field(default_factory=dict, init=False, repr=False)
-    _cwe: dict[tuple[tuple[int, ...], float], tuple[float, str]] = field(default_factory=dict, init=False,
+    _cwe: dict[tuple[tuple[int, ...], object], tuple[float, str]] = field(default_factory=dict, init=False,
                                                                          repr=False)
     _evidence: dict[tuple, Factor | None] = field(default_factory=dict, init=False, repr=False)
     _rule_class: dict[tuple[str, tuple[int, ...]], tuple[bool, bool, bool, bool]] = field(
