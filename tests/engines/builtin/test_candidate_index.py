@@ -43,9 +43,7 @@ def _variants() -> set[str]:
 
 
 def test_the_index_gives_what_every_fixer_says_of_itself():
-    if not SAMPLES.is_dir():
-        pytest.skip(f"the shared scanner logs are not at {SAMPLES}")
-    rule_ids = _sample_rule_ids() | _variants()
+    rule_ids = _variants() | (_sample_rule_ids() if SAMPLES.is_dir() else set())
     cwes = sorted({c for f in FIXERS for c in f.cwe} | {20, 703})
     cwe_sets = [()] + [(c,) for c in cwes] + list(itertools.combinations(cwes[:6], 2))
     asked = 0
@@ -56,4 +54,9 @@ def test_the_index_gives_what_every_fixer_says_of_itself():
         assert [f.name for f in candidate_fixers(finding)] == _reference(finding), (tool, rule_id, cwe)
         asked += 1
     assert asked > 10_000
-    assert len(_sample_rule_ids()) > 50  # the real logs' ids are in the comparison
+
+
+def test_the_real_logs_rule_ids_are_in_that_comparison():
+    if not SAMPLES.is_dir():
+        pytest.skip(f"the shared scanner logs are not at {SAMPLES} (CI has them beside the checkout)")
+    assert len(_sample_rule_ids()) > 50
