@@ -196,9 +196,14 @@ def decode_source(data: bytes) -> str:
 
 def facts_from_source(source: str, digest: str | None = None, path: str = "") -> FileFacts:
     """Parse `source` once and keep the tree on the facts (for one-off callers such as the builtin engine)."""
-    facts = FileFacts(digest=digest or hashlib.sha256(source.encode("utf-8")).hexdigest(),
-                      header="\n".join(source.splitlines()[:5]), text=lambda: source)
-    _fill(facts, parse_module(source), path)
+    return _new_facts(source, digest or hashlib.sha256(source.encode("utf-8")).hexdigest(), parse_module(source),
+                      path)
+
+
+def _new_facts(source: str, digest: str, module: ModuleFacts | None, path: str) -> FileFacts:
+    """The facts of a file just parsed into `module` (None: it does not parse), its text kept at hand."""
+    facts = FileFacts(digest=digest, header="\n".join(source.splitlines()[:5]), text=partial(_same, source))
+    _fill(facts, module, path)
     return facts
 
 
@@ -389,9 +394,7 @@ class FactsIndex:
                 facts.text = lambda: source
                 return facts
             self.cached -= 1
-        facts = FileFacts(digest=digest, header="\n".join(source.splitlines()[:5]), text=lambda: source)
-        _fill(facts, self._parse(path, source), path)
-        return facts
+        return _new_facts(source, digest, self._parse(path, source), path)
 
     def _parse(self, path: str, source: str) -> ModuleFacts | None:
         self.parses += 1
@@ -491,8 +494,7 @@ def _work(item: tuple[str, bytes, str]) -> tuple[str, dict[str, Any], list[Count
     before = [Counter(c) for c in SHARED_COUNTERS]
     try:
         source = decode_source(data)
-        facts = FileFacts(digest=digest, header="\n".join(source.splitlines()[:5]), text=partial(_same, source))
-        _fill(facts, parse_module(source), path)
+        facts = _new_facts(source, digest, parse_module(source), path)
         _ask_all(facts, _JOB[0].get(path, ()), _JOB[1].get(path, ()))
         result = facts.to_json()
     except Exception:  # noqa: BLE001 - the caller answers it (and meets the same error there)
