@@ -24,8 +24,7 @@ from agent.triage.config import TriageConfig, cvss_base_score
 from agent.triage.cwe import cwe_points
 from agent.triage.feeds import Feeds
 from agent.triage.ownership import OwnerIndex
-from agent.triage.reachability import ReachabilityIndex
-from agent.triage.reachability import _may_have_fixer as may_have_fixer
+from agent.triage.reachability import ReachabilityIndex, may_have_fixer
 
 # Midpoint of each CVSS band, for findings that carry only a severity word.
 BAND_SCORE = {"critical": 9.5, "high": 8.0, "medium": 5.5, "low": 2.5, "info": 0.0}
@@ -117,7 +116,7 @@ class ScoringContext:
     # asset factors per path, the entry-point factor per (path, first line), the CVSS reading per vector text
     # each pooled factor's `reason (+points)` text, by id(factor) (the pool holds the factors)
     _reason_pieces: dict[int, str] = field(default_factory=dict, init=False, repr=False)
-    # `_may_have_fixer` per (tool, rule id, CWEs): all it reads
+    # `may_have_fixer` per (tool, rule id, CWEs): all it reads
     _fixable: dict[tuple[str, str, tuple[int, ...]], bool] = field(default_factory=dict, init=False, repr=False)
     _snippet_credentials: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)
     _file_credentials: dict[tuple[str, int, int], list[str]] = field(default_factory=dict, init=False, repr=False)

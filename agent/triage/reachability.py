@@ -79,7 +79,7 @@ class ReachabilityIndex:
         self._prepared.update(f.location.path for f in chosen)
         extra: dict[str, list[Callable[[FileFacts], object]]] = {}
         for finding in chosen:
-            if _may_have_fixer(finding):
+            if may_have_fixer(finding):
                 extra.setdefault(finding.location.path, []).append(
                     partial(_fixer_answer, finding=finding))
         spans = dict.fromkeys((f.location.path, f.location.start_line, f.location.last_line) for f in chosen)
@@ -141,7 +141,7 @@ class ReachabilityIndex:
     def fixer(self, finding: Finding) -> str | None:
         """The builtin fixer that would rewrite `finding` in its file, or None (no readable source, no candidate,
         or every candidate declines)."""
-        if not _may_have_fixer(finding):
+        if not may_have_fixer(finding):
             return None
         return _fixer_answer(self.facts(finding.location.path), finding)
 
@@ -198,7 +198,7 @@ def fixers_digest() -> str:
     return digest.hexdigest()[:16]
 
 
-def _may_have_fixer(finding: Finding) -> bool:
+def may_have_fixer(finding: Finding) -> bool:
     """Cheap pre-filter: some fixer knows the rule or a CWE, or nothing names the flaw (the code decides)."""
     return bool(candidate_fixers(finding)) or (not finding.cwe and finding.tool.lower() != "bandit")
 
