@@ -22,7 +22,8 @@ from agent.ingest.log_suppressions import (
     reopen_unsuppressed,
 )
 from agent.ingest.path_map import PathMap
-from agent.ingest.sarif import load_sarif, parse_sarif, schema_problems
+from agent.ingest.sarif import load_sarif, parse_sarif
+from agent.ingest.sarif_schema import schema_problems
 from agent.models import SkippedResult, utcnow
 
 
