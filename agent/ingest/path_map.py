@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.errors import SutureError
+from agent.ingest.project_files import ProjectFiles
 
 _BLOB_URL = re.compile(r"^(https?://[^/]+/(?:[^/]+/)+?(?:-/)?blob/[^/]+/)(.+)$", re.IGNORECASE)
 _SKIP_DIRS = frozenset({".git", ".suture", "node_modules", "__pycache__", ".venv", ".tox"})
@@ -53,7 +54,8 @@ def parse_mapping(text: str) -> tuple[str, str]:
 
 @dataclass
 class PathMap:
-    """The mappings for one ingest (shared by its runs, so a prefix learned in one run serves the next)."""
+    """The mappings for one ingest (shared by its runs, so a prefix learned in one run serves the next), and what
+    the ingest found out about the project's files (`files`), which its logs share the same way."""
 
     explicit: list[tuple[str, str]] = field(default_factory=list)
     repo_prefix: str = ""  # the project's folder inside the repository ("services/billing"), or ""
@@ -61,6 +63,7 @@ class PathMap:
     used: dict[tuple[str, str, str], set[str]] = field(default_factory=dict)  # (from, to, how) -> paths mapped
     _learned: list[str] = field(default_factory=list)
     _by_name: dict[str, list[str]] | None = None
+    _project_files: dict[Path, ProjectFiles] = field(default_factory=dict)
 
     @classmethod
     def from_options(cls, maps: list[str] | None = None, prefixes: list[str] | None = None,
@@ -72,6 +75,14 @@ class PathMap:
             explicit.append((_normal(prefix), ""))
         explicit.sort(key=lambda pair: -len(pair[0]))
         return cls(explicit=explicit, repo_prefix=repo_prefix.strip("/"), auto=auto)
+
+    def files(self, project_root: Path) -> ProjectFiles:
+        """The files of `project_root` as this ingest has checked and read them (project_files.py): every log of one
+        ingest shares them, so a file its logs flag is checked and read once."""
+        known = self._project_files.get(project_root)
+        if known is None:
+            known = self._project_files[project_root] = ProjectFiles.of(project_root)
+        return known
 
     def _count(self, source: str, target: str, how: str, path: str) -> None:
         self.used.setdefault((source, target or PROJECT_ROOT, how), set()).add(path)

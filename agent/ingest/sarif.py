@@ -3,8 +3,9 @@
 `load_sarif` reads and sanity-checks a file, `schema_problems` lists schema violations as warnings (real
 tools write slightly invalid logs; the valid parts are still used), and `parse_sarif` turns each run into
 fingerprinted Findings plus SkippedResults that say, per result, why it could not become a Finding.
-Path handling lives in sarif_paths.py; rule, message, CWE/CVE, severity and confidence in sarif_rules.py;
-the error, the top-level log check and the parse results (RunParse, SarifParse) in sarif_log.py. Logs of
+Path handling lives in sarif_paths.py (the project's files it checks and reads: project_files.py); rule, message,
+CWE/CVE, severity and confidence in sarif_rules.py; building the records in sarif_records.py; the error, the
+top-level log check and the parse results (RunParse, SarifParse) in sarif_log.py. Logs of
 sarif_stream.STREAM_THRESHOLD bytes or more are read as a stream (sarif_stream.py, `parse_sarif_file`).
 """
 
@@ -15,17 +16,20 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from jsonschema import Draft4Validator
 from pydantic import ValidationError
 
 from agent.gc_pause import paused_gc
+from agent.ingest import sarif_records as records
 from agent.ingest import sarif_rules as rules
 from agent.ingest import sarif_stream
 from agent.ingest.closing import PAST_END_NOTE, run_failure
 from agent.ingest.fingerprint import FingerprintBasis, context_fingerprint, fingerprint_context
 from agent.ingest.json_limits import check_nesting, may_hold_surrogates, scrub_surrogates
 from agent.ingest.path_map import PathMap
+from agent.ingest.project_files import ProjectFiles
 from agent.ingest.sarif_labels import RuleLabelMemo
 from agent.ingest.sarif_log import RunParse, SarifError, SarifParse, check_log
 from agent.ingest.sarif_paths import PathRejected, PathResolver
@@ -39,15 +43,15 @@ _NOT_A_PROBLEM_KINDS = {"pass": "the check passed", "notApplicable": "the check 
 obj, arr = rules.obj, rules.arr
 
 
-@dataclass
-class _Draft:
+class _Draft(NamedTuple):
     """A result on its way to a Finding, before its occurrence number (and so its id) is known."""
 
     result_index: int
     fields: dict
     basis: FingerprintBasis
     context: str
-    suppressed: str | None = None  # the skip reason of a result its log suppresses (kept as a finding too)
+    suppressed: str | None  # the skip reason of a result its log suppresses (kept as a finding too)
+    exact: bool  # `fields` are values a Finding takes as they are (sarif_records)
 
 
 def load_sarif(path: Path) -> dict:
@@ -158,8 +162,7 @@ def _positive_int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
 
 
-@dataclass
-class _Place:
+class _Place(NamedTuple):
     location: Location
     disk_text: str | None  # the flagged lines read from the project, when available
     snippet: str | None  # the scanner's region.snippet.text
@@ -169,7 +172,9 @@ class _Place:
 def _location(physical: dict, resolver: PathResolver, notes: dict[str, int]) -> _Place:
     """Resolve a physicalLocation; raises PathRejected when it names no file of the project."""
     path = resolver.relative_path(physical.get("artifactLocation"))
-    region = obj(physical.get("region"))
+    region = physical.get("region")
+    if type(region) is not dict:
+        region = obj(region)
     start, end = region.get("startLine"), region.get("endLine")
     if type(start) is not int or start < 1:  # the usual line number is taken as it is
         start = _positive_int(start)
@@ -183,20 +188,18 @@ def _location(physical: dict, resolver: PathResolver, notes: dict[str, int]) -> 
         first_column = _positive_int(first_column)
     if last_column is not None and (type(last_column) is not int or last_column < 1):
         last_column = _positive_int(last_column)
-    snippet = obj(region.get("snippet")).get("text")
-    snippet = snippet if isinstance(snippet, str) and snippet.strip() else None
-    disk_text = resolver.read_lines(path, start, end or start) if start is not None else None
-    if start is not None and disk_text is None and resolver.project_root is not None:
-        notes[PAST_END_NOTE] = notes.get(PAST_END_NOTE, 0) + 1
-    location = Location(
-        path=path,
-        start_line=start or 1,
-        end_line=end,
-        start_column=first_column,
-        end_column=last_column,
-        snippet=disk_text if disk_text is not None else snippet,
-    )
-    return _Place(location, disk_text, snippet, whole_file=start is None)
+    snippet = region.get("snippet")
+    snippet = snippet.get("text") if isinstance(snippet, dict) else None
+    if not isinstance(snippet, str) or not snippet or snippet.isspace():  # isspace: what strip() would leave empty
+        snippet = None
+    disk_text = None
+    if start is not None:
+        disk_text = resolver.read_lines(path, start, end or start)
+        if disk_text is None and resolver.project_root is not None:
+            notes[PAST_END_NOTE] = notes.get(PAST_END_NOTE, 0) + 1
+    location = records.location(path, start or 1, end, first_column, last_column,
+                                disk_text if disk_text is not None else snippet)
+    return _Place(location, disk_text, snippet, start is None)
 
 
 def _flow(result: dict, run: dict, resolver: PathResolver, notes: dict[str, int]) -> list[FlowStep]:
@@ -221,7 +224,7 @@ def _flow(result: dict, run: dict, resolver: PathResolver, notes: dict[str, int]
         if step_location is None:
             notes["flow steps dropped (no project file)"] = notes.get("flow steps dropped (no project file)", 0) + 1
             continue
-        steps.append(FlowStep(location=step_location, message=rules.text_of(location.get("message")) or None))
+        steps.append(records.flow_step(step_location, rules.text_of(location.get("message")) or None))
     return steps
 
 
@@ -254,6 +257,7 @@ class _RunContext:
         self.driver = obj(self.tool_object.get("driver"))
         name = self.driver.get("name")
         self.tool_name = name.strip() if isinstance(name, str) and name.strip() else None
+        self.exact = records.run_values_exact(self.tool, self.tool_name)
         self._rules: dict[tuple, tuple[str, dict, dict]] = {}
         self._no_rule: dict = {}  # read only, like every rule
 
@@ -293,24 +297,24 @@ def _first_physical(result: dict) -> object:
     )
 
 
+def _skip(shared: _RunContext, result_index: int, rule_id: str, reason: str) -> SkippedResult:
+    return SkippedResult(run_index=shared.run_index, result_index=result_index, rule_id=rule_id, reason=reason)
+
+
 def _parse_result(result: dict, result_index: int, shared: _RunContext) -> _Draft | SkippedResult:
-    run, run_index, tool, resolver, notes = shared.run, shared.run_index, shared.tool, shared.resolver, shared.notes
+    run, tool, resolver, notes = shared.run, shared.tool, shared.resolver, shared.notes
     rule_id, rule, component = shared.resolve_rule(result)
-
-    def skip(reason: str) -> SkippedResult:
-        return SkippedResult(run_index=run_index, result_index=result_index, rule_id=rule_id, reason=reason)
-
     reason = _skip_reason(result)
     suppressed = reason if reason and result.get("suppressions") else None  # kept as a finding, if placed
     if reason and not suppressed:
-        return skip(reason)
+        return _skip(shared, result_index, rule_id, reason)
     physical = _first_physical(result)
     if not physical:
-        return skip(suppressed or "no physical location (the result names no file)")
+        return _skip(shared, result_index, rule_id, suppressed or "no physical location (the result names no file)")
     try:
         place = _location(obj(physical), resolver, notes)
     except PathRejected as rejected:
-        return skip(suppressed or str(rejected))
+        return _skip(shared, result_index, rule_id, suppressed or str(rejected))
     partials = _partial_fingerprints(result)
     basis, context = fingerprint_context(
         source_text=place.disk_text,
@@ -319,29 +323,35 @@ def _parse_result(result: dict, result_index: int, shared: _RunContext) -> _Draf
         start_line=None if place.whole_file else place.location.start_line,
     )
     labels = shared.memo.labels(result, rule, rule_id, run, tool)
+    message = rules.message_text(result, rule, component, shared.driver) or rule_id
+    flow = _flow(result, run, resolver, notes)
+    suppressions = rules.suppression_records(result)
     fields = {
         "tool": tool,
         "tool_name": shared.tool_name,
         "rule_id": rule_id,
         "rule_name": labels.rule_name,
-        "message": rules.message_text(result, rule, component, shared.driver) or rule_id,
+        "message": message,
         "cwe": list(labels.cwe),
         "cve": list(labels.cve),
         "severity": labels.severity,
         "confidence": labels.confidence,
         "security_severity": labels.security_severity,
         "location": place.location,
-        "flow": _flow(result, run, resolver, notes),
+        "flow": flow,
         "tags": list(labels.tags),
         "help_uri": labels.help_uri,
         "partial_fingerprints": partials,
-        "suppressions": rules.suppression_records(result),
+        "suppressions": suppressions,
     }
-    return _Draft(result_index=result_index, fields=fields, basis=basis, context=context, suppressed=suppressed)
+    exact = (shared.exact and labels.exact and type(rule_id) is str and type(message) is str
+             and (not partials or records.exact_strings(partials))
+             and (not suppressions or records.exact_records(suppressions)))
+    return _Draft(result_index, fields, basis, context, suppressed, exact)
 
 
 def _build(record: Record, occurrences: dict[int, int], now: datetime) -> Finding:
-    """The Finding of one parsed result, with its id: `occurrences` numbers identical (rule, path, text)
+    """The Finding of one spilled result, with its id: `occurrences` numbers identical (rule, path, text)
     findings of the run in file order (sarif_spill.Numbering)."""
     result_index, context, _suppressed, (tool, rule_id, path), fields = record
     fingerprint = context_fingerprint(tool, rule_id, path, context, occurrences.get(result_index, 0))
@@ -369,7 +379,7 @@ def _run_warnings(run: dict, by_line: int, resolver: PathResolver, notes: dict[s
 
 
 def _parse_run(run: object, run_index: int, project_root: Path | None, now: datetime,
-               path_map: PathMap | None = None) -> RunParse:
+               path_map: PathMap | None = None, files: ProjectFiles | None = None) -> RunParse:
     run = obj(run)
     driver = obj(obj(run.get("tool")).get("driver"))
     tool = normalize_tool_name(driver.get("name"))
@@ -386,12 +396,12 @@ def _parse_run(run: object, run_index: int, project_root: Path | None, now: date
     if not isinstance(results, list):
         parsed.warnings.append("the run has no 'results' array (the tool may not have run)")
         return parsed
-    resolver = PathResolver.for_run(run, project_root, path_map)
+    resolver = PathResolver.for_run(run, project_root, path_map, files)
     notes: dict[str, int] = {}
     # a streamed log's results go to a temporary file as they are parsed: memory stays flat (sarif_spill.py)
     spill = Spill() if getattr(results, "streamed", False) else None
-    drafts: list[Record] = []
-    numbering = Numbering()
+    placed: list[tuple[int, Finding, str]] = []  # (result index, its finding, fingerprint context) of a loaded log
+    numbering = Numbering(compact=spill is not None)
     by_line = suppressed = 0
     shared = _RunContext(run, run_index, tool, resolver, notes, RuleLabelMemo())
     for result_index, result in enumerate(results):
@@ -409,16 +419,17 @@ def _parse_run(run: object, run_index: int, project_root: Path | None, now: date
             parsed.skipped.append(outcome)
             parsed.unplaced += not _not_a_problem(result)
         else:
-            place = outcome.fields["location"]
+            fields, context = outcome.fields, outcome.context
+            place, rule_id = fields["location"], fields["rule_id"]
             # suppressed and reported results are numbered together, so an id does not depend on a suppression
-            numbering.add(result_index, outcome.fields["rule_id"], place.path, outcome.context, place.start_line,
-                          place.start_column or 0)
-            record = (result_index, outcome.context, bool(outcome.suppressed),
-                      (tool, outcome.fields["rule_id"], place.path), outcome.fields)
+            numbering.add(result_index, rule_id, place.path, context, place.start_line, place.start_column or 0)
             if spill is not None:
-                spill.add(record)
-            else:
-                drafts.append(record)
+                spill.add((result_index, context, bool(outcome.suppressed), (tool, rule_id, place.path), fields))
+            else:  # built now with the id of a first occurrence; the few later ones get theirs below
+                finding = records.finding(context_fingerprint(tool, rule_id, place.path, context, 0), fields, now,
+                                          outcome.exact)
+                (parsed.suppressed if outcome.suppressed else parsed.findings).append(finding)  # type: ignore[union-attr]
+                placed.append((result_index, finding, context))
             by_line += outcome.basis == "line"
             if outcome.suppressed:
                 suppressed += 1
@@ -426,9 +437,10 @@ def _parse_run(run: object, run_index: int, project_root: Path | None, now: date
                                                     rule_id=outcome.fields["rule_id"], reason=outcome.suppressed))
     occurrences = numbering.occurrences()
     if spill is None:
-        finished = [_build(record, occurrences, now) for record in drafts]
-        parsed.findings = [f for f, r in zip(finished, drafts, strict=True) if not r[2]]
-        parsed.suppressed = [f for f, r in zip(finished, drafts, strict=True) if r[2]]
+        for result_index, finding, context in placed:
+            if result_index in occurrences:
+                records.set_id(finding, context_fingerprint(tool, finding.rule_id, finding.location.path, context,
+                                                            occurrences[result_index]))
     else:
         spill.finish()
 
@@ -456,10 +468,12 @@ def parse_sarif(log: dict, project_root: Path | None = None, *, source_name: str
     root = Path(project_root) if project_root is not None else None
     if root is not None and not root.is_dir():
         raise SarifError(f"project root {root} is not a directory")
+    # the runs (and, through a PathMap, the logs of one ingest) check and read each project file once
+    files = None if root is None else path_map.files(root) if path_map is not None else ProjectFiles.of(root)
     with paused_gc():
         return SarifParse(
             source_name=source_name,
-            runs=[_parse_run(run, index, root, now, path_map) for index, run in enumerate(log["runs"] or [])],
+            runs=[_parse_run(run, index, root, now, path_map, files) for index, run in enumerate(log["runs"] or [])],
             runs_null=log["runs"] is None,
         )
 

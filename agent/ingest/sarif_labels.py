@@ -8,8 +8,10 @@ The rules themselves live in sarif_rules.py; this module only decides when a mem
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
+from agent.ingest.sarif_records import rule_values_exact
 from agent.ingest.sarif_rules import (
     arr,
     confidence_of,
@@ -42,6 +44,12 @@ class Labels:
     severity: Severity
     security_severity: float | None
     confidence: Confidence
+
+    @cached_property
+    def exact(self) -> bool:
+        """Whether these are values a Finding takes as they are (sarif_records), worked out once per Labels."""
+        return rule_values_exact(self.rule_name, self.help_uri, self.cwe, self.cve, self.tags, self.severity,
+                                 self.confidence, self.security_severity)
 
 
 _SCALARS = (str, int, float, bool, type(None))

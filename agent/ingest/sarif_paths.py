@@ -12,24 +12,19 @@ root, files that do not exist) is rejected with a reason a person can act on.
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from agent.ingest.path_map import PathMap
+from agent.ingest.project_files import PathRejected, ProjectFiles
 
 _DRIVE = re.compile(r"^/?([A-Za-z]):/")
 _MAX_BASE_DEPTH = 10
 # A relative URI made only of these characters, not starting with "/": urlsplit, unquote and the drive check leave it as it is
 _PLAIN_RELATIVE = re.compile(r"[A-Za-z0-9_.\-][A-Za-z0-9_./\-]*")
-
-
-class PathRejected(Exception):
-    """An artifact location that does not name a file of this project; the message says why."""
 
 
 @dataclass
@@ -87,16 +82,18 @@ class PathResolver:
     working_dirs: list[str] = field(default_factory=list)
     undefined_base_ids: set[str] = field(default_factory=set)
     path_map: PathMap | None = None
-    _lines: dict[str, list[str] | None] = field(default_factory=dict)
-    _checked: dict[str, str | None] = field(default_factory=dict)
+    files: ProjectFiles | None = None  # the project's files (checked, read), shared beyond the run; made if None
     _relative: dict[tuple[str, str | None], str | PathRejected] = field(default_factory=dict)
-    _real_folders: dict[str, tuple[str, bool]] = field(default_factory=dict)  # folder: (resolved, inside the root)
 
     def __post_init__(self) -> None:
-        self._root = self.project_root.resolve() if self.project_root is not None else None
+        if self.project_root is not None and self.files is None:
+            self.files = ProjectFiles.of(self.project_root)
+        self._files = self.files if self.project_root is not None else None
+        self._root = self._files.root if self._files is not None else None
 
     @classmethod
-    def for_run(cls, run: dict, project_root: Path | None, path_map: PathMap | None = None) -> PathResolver:
+    def for_run(cls, run: dict, project_root: Path | None, path_map: PathMap | None = None,
+                files: ProjectFiles | None = None) -> PathResolver:
         working_dirs: list[str] = []
         invocations = run.get("invocations")
         for invocation in invocations if isinstance(invocations, list) else []:
@@ -115,6 +112,7 @@ class PathResolver:
             artifacts=artifacts if isinstance(artifacts, list) else [],
             working_dirs=working_dirs,
             path_map=path_map,
+            files=files,
         )
 
     def _resolve_uri(self, uri: str, base_id: object, depth: int = 0) -> _Resolved:
@@ -231,116 +229,15 @@ class PathResolver:
                            f"{resolved.path}")
 
     def _check_in_project(self, relative: str) -> None:
-        if relative not in self._checked:
-            try:
-                self._check_file(relative)
-            except PathRejected as rejected:
-                self._checked[relative] = str(rejected)
-            else:
-                self._checked[relative] = None
-        problem = self._checked[relative]
-        if problem is not None:
-            raise PathRejected(problem)
-
-    def _check_file(self, relative: str) -> None:
-        """Raise PathRejected unless `relative` is a regular file inside the root (symlinks resolved).
-
-        Results name a few thousand files in a few hundred folders: each folder is resolved once, and a file
-        that is a plain regular file (one lstat) in a folder inside the root is accepted without resolving its
-        whole path again. Anything else (a symlink, a missing file, an error) takes the full check."""
-        assert self._root is not None
-        folder, _, name = relative.rpartition("/")
-        real_folder = self._real_folder(folder)
-        if real_folder[1]:
-            try:
-                mode = os.lstat(os.path.join(real_folder[0], name)).st_mode
-            except OSError:
-                mode = 0
-            if stat.S_ISREG(mode):
-                return
-        self._check_file_fully(relative)
-
-    def _real_folder(self, folder: str) -> tuple[str, bool]:
-        """(the folder resolved, whether that is inside the root), once per folder."""
-        known = self._real_folders.get(folder)
-        if known is None:
-            known = self._real_folders[folder] = self._plain_folder(folder) or self._resolve_folder(folder)
-        return known
-
-    def _plain_folder(self, folder: str) -> tuple[str, bool] | None:
-        """A folder reached from its nearest resolved ancestor inside the root through plain directories only (no
-        symlinks, no "." or ".."): that ancestor's resolved path plus the names, which is what resolving it in full
-        gives, found with one lstat per new folder (kept for the folder's siblings). None: resolve it in full."""
-        if not folder:
-            return None
-        chain: list[tuple[str, str]] = []  # (folder, its name) from `folder` up to below the resolved ancestor
-        ancestor = folder
-        while True:
-            parent, _, name = ancestor.rpartition("/")
-            chain.append((ancestor, name))
-            if not parent or parent in self._real_folders:
-                break
-            ancestor = parent
-        base, inside = self._real_folder(parent)
-        if not inside:
-            return None
-        for path, name in reversed(chain):
-            if name in ("", ".", ".."):
-                return None
-            candidate = base + name if base.endswith("/") else f"{base}/{name}"
-            try:
-                mode = os.lstat(candidate).st_mode
-            except OSError:
-                return None
-            if not stat.S_ISDIR(mode):
-                return None
-            base = candidate
-            if path != folder:
-                self._real_folders[path] = (base, True)
-        return base, True
-
-    def _resolve_folder(self, folder: str) -> tuple[str, bool]:
-        assert self._root is not None
-        try:
-            resolved = (self._root / folder).resolve() if folder else self._root
-            return os.fspath(resolved), resolved.is_relative_to(self._root)
-        except (OSError, RuntimeError):
-            return "", False
-
-    def _check_file_fully(self, relative: str) -> None:
-        assert self._root is not None
-        candidate = self._root / relative
-        try:
-            inside = candidate.resolve().is_relative_to(self._root)
-        except OSError as error:
-            raise PathRejected(f"cannot resolve {relative}: {error.strerror}") from error
-        except RuntimeError as error:  # Python 3.11's resolve() on a symlink loop
-            raise PathRejected(f"cannot resolve {relative}: {error}") from error
-        if not inside:
-            raise PathRejected(f"path resolves outside the project root (symlink?): {relative}")
-        try:
-            is_file = candidate.is_file()
-        except OSError as error:  # e.g. a name longer than the system allows
-            raise PathRejected(f"cannot check {relative[:200]}: {error.strerror}") from error
-        if not is_file:
-            raise PathRejected(f"file does not exist in the project: {relative}")
+        assert self._files is not None
+        self._files.check(relative)
 
     def read_lines(self, relative: str, start_line: int, end_line: int) -> str | None:
         """The text of lines start..end (1-based, inclusive) of a project file, or None when the project
         root is unknown, the file is unreadable, or start_line is past the end of the file."""
-        if self._root is None:
+        if self._files is None:
             return None
-        if relative not in self._lines:
-            try:  # what Path.read_text gives (UTF-8, bad bytes replaced, universal newlines), read as bytes: faster
-                with open(os.path.join(self._root, relative), "rb") as handle:
-                    text = handle.read().decode("utf-8", errors="replace")
-                if "\r" in text:
-                    text = text.replace("\r\n", "\n").replace("\r", "\n")
-            except OSError:
-                self._lines[relative] = None
-            else:
-                self._lines[relative] = text.splitlines(keepends=True)
-        lines = self._lines[relative]
+        lines = self._files.lines(relative)
         if lines is None or start_line > len(lines):
             return None
         if 1 <= start_line >= end_line:
@@ -351,7 +248,7 @@ class PathResolver:
         """1-based line containing a character offset, for regions given only as charOffset."""
         if self.read_lines(relative, 1, 1) is None:
             return None
-        lines = self._lines[relative] or []
+        lines = self._files.lines(relative) or []  # type: ignore[union-attr]
         consumed = 0
         for number, line in enumerate(lines, start=1):
             consumed += len(line)

@@ -33,14 +33,19 @@ Record = tuple[int, str, bool, tuple[str, str, str], dict[str, Any] | bytes]
 
 
 class Numbering:
-    """The occurrence number of every result whose (rule, path, text) another result of the run shares."""
+    """The occurrence number of every result whose (rule, path, text) another result of the run shares.
 
-    def __init__(self) -> None:
-        self._groups: dict[bytes, tuple[int, int, int] | list[tuple[int, int, int]]] = {}
+    `compact` (a streamed run): each (rule, path, text) is kept as a 16-byte digest, so memory stays flat whatever
+    the texts; otherwise as itself (the run's findings hold those strings anyway), which is quicker to key."""
+
+    def __init__(self, compact: bool = True) -> None:
+        self._compact = compact
+        self._groups: dict[object, tuple[int, int, int] | list[tuple[int, int, int]]] = {}
 
     def add(self, result_index: int, rule_id: str, path: str, context: str, line: int, column: int) -> None:
         # repr keeps the three parts apart whatever they contain; 16 bytes: a collision takes ~2**64 tries
-        key = hashlib.blake2b(repr((rule_id, path, context)).encode(), digest_size=16).digest()
+        key = (hashlib.blake2b(repr((rule_id, path, context)).encode(), digest_size=16).digest() if self._compact
+               else (rule_id, path, context))
         member = (line, column, result_index)
         held = self._groups.get(key)
         if held is None:

@@ -96,3 +96,31 @@ def test_a_symlink_loop_or_an_overlong_path_skips_its_result_not_the_log(tmp_pat
     assert [f.location.path for f in run.findings] == ["ok.py"]
     assert len(run.skipped) == 2
     assert all("cannot" in str(reason) for reason in run.skipped), run.skipped
+
+
+def test_the_runs_and_logs_of_one_ingest_check_and_read_each_file_once(tmp_path: Path, monkeypatch):
+    """One log's runs share what they learn about the project's files, and so do the logs of one ingest (one PathMap):
+    each file is checked and read once, and every log's findings are what it gives parsed on its own."""
+    from agent.ingest import project_files
+    from agent.ingest.path_map import PathMap
+
+    for name in ("a.py", "b.py", "link.py"):
+        if name != "link.py":
+            (tmp_path / name).write_text("one\ntwo\nthree\n")
+    os.symlink(tmp_path / "a.py", tmp_path / "link.py")
+    reads: list[str] = []
+    real_read = project_files._file_lines
+    monkeypatch.setattr(project_files, "_file_lines", lambda path: reads.append(path) or real_read(path))
+    two_runs = log_for(["a.py", "b.py", "link.py", "gone.py"])
+    two_runs["runs"].append(two_runs["runs"][0])
+    alone = [parse_sarif(log, tmp_path) for log in (two_runs, log_for(["b.py", "a.py"]))]
+    assert sorted(reads) == sorted(str(tmp_path / name) for name in ("a.py", "b.py", "link.py", "b.py", "a.py"))
+    reads.clear()
+    path_map = PathMap.from_options()
+    shared = [parse_sarif(log, tmp_path, path_map=path_map) for log in (two_runs, log_for(["b.py", "a.py"]))]
+    assert sorted(reads) == sorted(str(tmp_path / name) for name in ("a.py", "b.py", "link.py"))
+    for one, other in zip(alone, shared, strict=True):
+        for run, same in zip(one.runs, other.runs, strict=True):
+            assert [f.model_dump(exclude={"first_seen", "last_seen"}) for f in run.findings] == [
+                f.model_dump(exclude={"first_seen", "last_seen"}) for f in same.findings]
+            assert run.skipped == same.skipped and run.warnings == same.warnings
