@@ -47,11 +47,11 @@ class _Draft(NamedTuple):
     """A result on its way to a Finding, before its occurrence number (and so its id) is known."""
 
     result_index: int
-    fields: dict
+    values: dict  # the Finding's fields in its order, id still to come (sarif_records.finding)
     basis: FingerprintBasis
     context: str
     suppressed: str | None  # the skip reason of a result its log suppresses (kept as a finding too)
-    exact: bool  # `fields` are values a Finding takes as they are (sarif_records)
+    exact: bool  # `values` are values a Finding takes as they are (sarif_records)
 
 
 def load_sarif(path: Path) -> dict:
@@ -238,6 +238,9 @@ def _partial_fingerprints(result: dict) -> dict[str, str]:
             if isinstance(key, str) and isinstance(value, str) and key != "suture/v1"}
 
 
+# a Finding's fields that come from its result (and are spilled for a streamed log): all but id, times and status
+_RESULT_FIELDS = ("tool", "tool_name", "rule_id", "rule_name", "message", "cwe", "cve", "severity", "confidence",
+                  "security_severity", "location", "flow", "tags", "help_uri", "partial_fingerprints", "suppressions")
 _RULE_KEY_TYPES = (str, int, type(None))  # the exact types of ruleId/ruleIndex/ruleGuid that key the rule memo
 
 
@@ -251,15 +254,17 @@ class _RunContext:
     resolver: PathResolver
     notes: dict[str, int]
     memo: RuleLabelMemo
+    now: datetime  # when its findings were first and last seen
 
     def __post_init__(self) -> None:
         self.tool_object = obj(self.run.get("tool"))
         self.driver = obj(self.tool_object.get("driver"))
         name = self.driver.get("name")
         self.tool_name = name.strip() if isinstance(name, str) and name.strip() else None
-        self.exact = records.run_values_exact(self.tool, self.tool_name)
+        self.exact = records.run_values_exact(self.tool, self.tool_name, self.now)
         self._rules: dict[tuple, tuple[str, dict, dict]] = {}
         self._no_rule: dict = {}  # read only, like every rule
+        self._rule_ids: frozenset[str] | None = None  # every rule id of the driver and extensions, once asked
 
     def resolve_rule(self, result: dict) -> tuple[str, dict, dict]:
         """rules.resolve_rule, remembered per (ruleId, ruleIndex, ruleGuid) for results without a `rule` object:
@@ -267,6 +272,8 @@ class _RunContext:
         result whose rule the run does not define (Trivy: one CVE id per result) gets the run's one empty rule,
         so what depends on the rule alone (severity, confidence) is still worked out once (RuleLabelMemo)."""
         rule_id, index, guid = result.get("ruleId"), result.get("ruleIndex"), result.get("ruleGuid")
+        if index is None and guid is None and type(rule_id) is str and rule_id and self._undefined(rule_id, result):
+            return rule_id, self._no_rule, self.driver  # what resolving it finds, without keeping each such id
         id_type, index_type, guid_type = type(rule_id), type(index), type(guid)
         if "rule" in result or not (id_type in _RULE_KEY_TYPES and index_type in _RULE_KEY_TYPES
                                     and guid_type in _RULE_KEY_TYPES):
@@ -276,6 +283,15 @@ class _RunContext:
         if known is None:
             known = self._rules[key] = self._shared_empty(rules.resolve_rule(result, self.tool_object))
         return known
+
+    def _undefined(self, rule_id: str, result: dict) -> bool:
+        """Whether the result, naming its rule by id only, names one no tool component of the run defines (nor a rule
+        its hierarchical id extends): many logs name a rule per result (Trivy: a CVE id) that no rule describes."""
+        if "rule" in result or "/" in rule_id:
+            return False
+        if self._rule_ids is None:
+            self._rule_ids = rules.defined_rule_ids(self.tool_object)
+        return rule_id not in self._rule_ids
 
     def _shared_empty(self, resolved: tuple[str, dict, dict]) -> tuple[str, dict, dict]:
         rule_id, rule, component = resolved
@@ -326,7 +342,8 @@ def _parse_result(result: dict, result_index: int, shared: _RunContext) -> _Draf
     message = rules.message_text(result, rule, component, shared.driver) or rule_id
     flow = _flow(result, run, resolver, notes)
     suppressions = rules.suppression_records(result)
-    fields = {
+    values = {
+        "id": "",
         "tool": tool,
         "tool_name": shared.tool_name,
         "rule_id": rule_id,
@@ -343,11 +360,16 @@ def _parse_result(result: dict, result_index: int, shared: _RunContext) -> _Draf
         "help_uri": labels.help_uri,
         "partial_fingerprints": partials,
         "suppressions": suppressions,
+        "first_seen": shared.now,
+        "last_seen": shared.now,
+        "status": "open",
+        "fixed_at": None,
+        "risk_accepted_until": None,
     }
     exact = (shared.exact and labels.exact and type(rule_id) is str and type(message) is str
              and (not partials or records.exact_strings(partials))
              and (not suppressions or records.exact_records(suppressions)))
-    return _Draft(result_index, fields, basis, context, suppressed, exact)
+    return _Draft(result_index, values, basis, context, suppressed, exact)
 
 
 def _build(record: Record, occurrences: dict[int, int], now: datetime) -> Finding:
@@ -403,7 +425,7 @@ def _parse_run(run: object, run_index: int, project_root: Path | None, now: date
     placed: list[tuple[int, Finding, str]] = []  # (result index, its finding, fingerprint context) of a loaded log
     numbering = Numbering(compact=spill is not None)
     by_line = suppressed = 0
-    shared = _RunContext(run, run_index, tool, resolver, notes, RuleLabelMemo())
+    shared = _RunContext(run, run_index, tool, resolver, notes, RuleLabelMemo(), now)
     for result_index, result in enumerate(results):
         try:
             outcome = (
@@ -419,14 +441,15 @@ def _parse_run(run: object, run_index: int, project_root: Path | None, now: date
             parsed.skipped.append(outcome)
             parsed.unplaced += not _not_a_problem(result)
         else:
-            fields, context = outcome.fields, outcome.context
-            place, rule_id = fields["location"], fields["rule_id"]
+            values, context = outcome.values, outcome.context
+            place, rule_id = values["location"], values["rule_id"]
             # suppressed and reported results are numbered together, so an id does not depend on a suppression
             numbering.add(result_index, rule_id, place.path, context, place.start_line, place.start_column or 0)
             if spill is not None:
+                fields = {name: values[name] for name in _RESULT_FIELDS}
                 spill.add((result_index, context, bool(outcome.suppressed), (tool, rule_id, place.path), fields))
             else:  # built now with the id of a first occurrence; the few later ones get theirs below
-                finding = records.finding(context_fingerprint(tool, rule_id, place.path, context, 0), fields, now,
+                finding = records.finding(context_fingerprint(tool, rule_id, place.path, context, 0), values,
                                           outcome.exact)
                 (parsed.suppressed if outcome.suppressed else parsed.findings).append(finding)  # type: ignore[union-attr]
                 placed.append((result_index, finding, context))
@@ -434,7 +457,7 @@ def _parse_run(run: object, run_index: int, project_root: Path | None, now: date
             if outcome.suppressed:
                 suppressed += 1
                 parsed.skipped.append(SkippedResult(run_index=run_index, result_index=result_index,
-                                                    rule_id=outcome.fields["rule_id"], reason=outcome.suppressed))
+                                                    rule_id=rule_id, reason=outcome.suppressed))
     occurrences = numbering.occurrences()
     if spill is None:
         for result_index, finding, context in placed:

@@ -7,9 +7,7 @@ The rules themselves live in sarif_rules.py; this module only decides when a mem
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from agent.ingest.sarif_records import rule_values_exact
 from agent.ingest.sarif_rules import (
@@ -32,9 +30,8 @@ from agent.models import Confidence, Severity
 _LABEL_KEYS = frozenset({"tags", "cwe", "cwes", "cwe_id", "cwe_ids", "CWE", "cve", "cves", "CVE"})
 
 
-@dataclass(frozen=True)
-class Labels:
-    """What rule and result say about a finding besides its location and message."""
+class Labels(NamedTuple):
+    """What rule and result say about a finding besides its location and message (immutable: shared by results)."""
 
     rule_name: str | None
     help_uri: str | None
@@ -44,12 +41,13 @@ class Labels:
     severity: Severity
     security_severity: float | None
     confidence: Confidence
+    exact: bool  # all values a Finding takes as they are (sarif_records.rule_values_exact)
 
-    @cached_property
-    def exact(self) -> bool:
-        """Whether these are values a Finding takes as they are (sarif_records), worked out once per Labels."""
-        return rule_values_exact(self.rule_name, self.help_uri, self.cwe, self.cve, self.tags, self.severity,
-                                 self.confidence, self.security_severity)
+
+def _labels_of(rule_name: str | None, help_uri: str | None, cwe: tuple, cve: tuple, tags: tuple, severity: Severity,
+               security_severity: float | None, confidence: Confidence) -> Labels:
+    exact = rule_values_exact(rule_name, help_uri, cwe, cve, tags, severity, confidence, security_severity)
+    return Labels(rule_name, help_uri, cwe, cve, tags, severity, security_severity, confidence, exact)
 
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -117,7 +115,7 @@ class RuleLabelMemo:
             if grades is None:
                 grades = self._put(self._grades, key, rule, self._grades_of(result, rule, tool))
         grades = grades or self._grades_of(result, rule, tool)
-        return Labels(rule_name(rule, rule_id), help_uri(rule), *ids, *grades)
+        return _labels_of(rule_name(rule, rule_id), help_uri(rule), *ids, *grades)
 
     def _rule_ids(self, rule: dict, rule_id: str, run: dict) -> tuple:
         """_ids_of a result that adds no CWE/CVE ids or tags of its own (no taxa, no such properties): its rule's,

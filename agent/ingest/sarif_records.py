@@ -114,9 +114,10 @@ def exact_records(records: list) -> bool:
     return all(type(record) is dict and exact_strings(record) for record in records)
 
 
-def run_values_exact(tool: object, tool_name: object) -> bool:
-    """Whether what a run gives each of its findings (tool, tool_name) are values pydantic takes as they are."""
-    return type(tool) is str and (tool_name is None or type(tool_name) is str)
+def run_values_exact(tool: object, tool_name: object, seen: object) -> bool:
+    """Whether what a run gives each of its findings (tool, tool_name, first/last seen) are values pydantic takes as
+    they are."""
+    return type(tool) is str and (tool_name is None or type(tool_name) is str) and type(seen) is datetime
 
 
 def rule_values_exact(rule_name: object, help_uri: object, cwe: tuple, cve: tuple, tags: tuple, severity: object,
@@ -129,17 +130,18 @@ def rule_values_exact(rule_name: object, help_uri: object, cwe: tuple, cve: tupl
             and (security_severity is None or type(security_severity) is float))
 
 
-def finding(fingerprint: str, fields: dict[str, Any], now: datetime, exact: bool) -> Finding:
-    """Finding(id=fingerprint, first_seen=now, last_seen=now, status="open", **fields). `exact`: the caller has
-    checked every value of `fields` (exact_strings, exact_records, run_values_exact, rule_values_exact) and made every list and dict of them for this finding alone;
-    its Location and flow steps are records already (location(), flow_step())."""
-    flow = fields["flow"]
-    if (FAST and exact and type(fingerprint) is str and type(now) is datetime and type(fields["location"]) is Location
+def finding(fingerprint: str, values: dict[str, Any], exact: bool) -> Finding:
+    """The Finding of `values`, its fields in the Finding's order with first_seen, last_seen, status "open" and
+    fixed_at and risk_accepted_until None, and id `fingerprint`: Finding(**values) with those last two left out.
+    `exact`: the caller has checked every value (exact_strings, exact_records, run_values_exact, rule_values_exact)
+    and made every list and dict of them for this finding alone; its Location and flow steps are records already
+    (location(), flow_step()). `values` becomes the Finding's own."""
+    values["id"] = fingerprint
+    flow = values["flow"]
+    if (FAST and exact and type(fingerprint) is str and type(values["location"]) is Location
             and (not flow or all(type(step) is FlowStep for step in flow))):
-        values = {"id": fingerprint, **fields, "first_seen": now, "last_seen": now, "status": "open",
-                  "fixed_at": None, "risk_accepted_until": None}
         return _made(Finding, values, _FINDING_GIVEN)
-    return Finding(id=fingerprint, first_seen=now, last_seen=now, status="open", **fields)
+    return Finding(**{name: value for name, value in values.items() if name in _FINDING_GIVEN})
 
 
 def set_id(finding: Finding, fingerprint: str) -> None:

@@ -104,6 +104,14 @@ def _indexed_rule(component: dict, rule_id: str) -> dict | None:
         candidate = candidate.rsplit("/", 1)[0]
 
 
+def defined_rule_ids(tool: dict) -> frozenset[str]:
+    """The ids of every rule the tool's driver and extensions define: a rule id not among them (and not a
+    hierarchical id extending one) resolves to no rule (resolve_rule)."""
+    components = [obj(tool.get("driver"))] + [obj(e) for e in arr(tool.get("extensions"))]
+    return frozenset(key for component in components for rule in arr(component.get("rules"))
+                     if isinstance(key := obj(rule).get("id"), str))
+
+
 def resolve_rule(result: dict, tool: dict) -> tuple[str, dict, dict]:
     """Return (rule id, reportingDescriptor or {}, the tool component that defines it) for a result.
 

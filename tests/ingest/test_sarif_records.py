@@ -13,8 +13,8 @@ import pytest
 from pydantic import ValidationError
 
 from agent.ingest import sarif_records as records
-from agent.ingest.sarif import parse_sarif
 from agent.ingest.project_files import _file_lines
+from agent.ingest.sarif import parse_sarif
 from agent.ingest.sarif_spill import Numbering
 from agent.models import Finding, FlowStep, Location, utcnow
 
@@ -91,6 +91,7 @@ def test_values_validation_refuses_are_refused():
 
 
 def fields(location: Location, **changes) -> dict:
+    """A Finding's fields from its result (what it is given besides id, times and status)."""
     values = {"tool": "bandit", "tool_name": "Bandit", "rule_id": "B608", "rule_name": "hardcoded_sql",
               "message": "Possible SQL injection", "cwe": [89], "cve": ["CVE-2024-1"], "severity": "high",
               "confidence": "medium", "security_severity": 7.5, "location": location,
@@ -101,11 +102,17 @@ def fields(location: Location, **changes) -> dict:
     return values
 
 
+def values_of(result_fields: dict, now) -> dict:
+    """What sarif_records.finding is given: every field in the Finding's order, id still to come."""
+    return {"id": "", **result_fields, "first_seen": now, "last_seen": now, "status": "open", "fixed_at": None,
+            "risk_accepted_until": None}
+
+
 def test_a_finding_is_the_validated_one():
     now, place = utcnow(), records.location("a.py", 3, 3, 5, None, "x\n")
     for values in (fields(place), fields(place, flow=[], cwe=[], tags=[], partial_fingerprints={}, suppressions=[],
                                          tool_name=None, rule_name=None, help_uri=None, security_severity=None)):
-        made = records.finding("f" * 64, values, now, exact=True)
+        made = records.finding("f" * 64, values_of(values, now), exact=True)
         validated = Finding(id="f" * 64, first_seen=now, last_seen=now, status="open", **values)
         assert state(made) == state(validated)
         assert state(made.location) == state(validated.location)
@@ -115,7 +122,7 @@ def test_a_finding_is_the_validated_one():
 def test_a_finding_not_checked_exact_is_validated():
     now, place = utcnow(), records.location("a.py", 3, 3, 5, None, "x\n")
     odd = fields(place, rule_id=Text("B608"), cwe=[Number(89)], severity=Text("high"))
-    made = records.finding("f" * 64, dict(odd), now, exact=False)
+    made = records.finding("f" * 64, values_of(odd, now), exact=False)
     assert type(made.rule_id) is str and type(made.cwe[0]) is int
     assert state(made) == state(Finding(id="f" * 64, first_seen=now, last_seen=now, status="open", **odd))
 
@@ -124,7 +131,9 @@ def test_what_pydantic_would_change_is_not_exact():
     assert records.exact_strings(["a", "b"]) and records.exact_strings({"k": "v"}) and records.exact_strings(())
     assert not records.exact_strings([Text("a")]) and not records.exact_strings({Text("k"): "v"})
     assert records.exact_records([{"kind": "inSource"}]) and not records.exact_records([{"kind": Level.ERROR}])
-    assert records.run_values_exact("bandit", None) and not records.run_values_exact(Text("bandit"), None)
+    now = utcnow()
+    assert records.run_values_exact("bandit", None, now) and not records.run_values_exact(Text("bandit"), None, now)
+    assert not records.run_values_exact("bandit", None, now.isoformat())
     assert records.rule_values_exact(None, None, (79,), (), ("t",), "high", "low", None)
     for changed in ({"cwe": (True,)}, {"severity": "severe"}, {"confidence": Text("low")}, {"security_severity": 7},
                     {"tags": (Text("t"),)}, {"help_uri": 5}):
@@ -135,7 +144,7 @@ def test_what_pydantic_would_change_is_not_exact():
 
 def test_set_id_gives_what_building_with_that_id_gives():
     now, place = utcnow(), records.location("a.py", 3, 3, 5, None, "x\n")
-    made = records.finding("a" * 64, fields(place), now, exact=True)
+    made = records.finding("a" * 64, values_of(fields(place), now), exact=True)
     records.set_id(made, "b" * 64)
     assert state(made) == state(Finding(id="b" * 64, first_seen=now, last_seen=now, status="open",
                                         **fields(place)))
@@ -202,3 +211,21 @@ def test_file_lines_read_like_read_text(tmp_path: Path):
         assert _file_lines(str(tmp_path / name)) == expected, name
     assert _file_lines(str(tmp_path / "missing.py")) is None
     assert _file_lines(str(tmp_path)) is None  # a folder
+
+
+def test_every_finding_of_a_parse_is_its_validated_rebuild(tmp_path: Path):
+    """Whatever path built them, parsed findings are what validating their own fields gives (order, types, fields
+    given), so sarif.py hands sarif_records its values in the Finding's order and nothing else."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.py").write_text("x = 1\ny = 2\n", encoding="utf-8")
+    odd, plain = odd_log()
+    flow = {"threadFlows": [{"locations": [{"location": {"physicalLocation": {
+        "artifactLocation": {"uri": "src/a.py"}, "region": {"startLine": 2}}, "message": {"text": "step"}}}]}]}
+    plain["runs"][0]["results"][1]["codeFlows"] = [flow]
+    findings = [f for log in (odd, plain) for run in parse_sarif(log, tmp_path).runs for f in [*run.findings,
+                                                                                              *run.suppressed]]
+    assert len(findings) == 8 and any(f.flow for f in findings)
+    for finding in findings:
+        given = {name: getattr(finding, name) for name in finding.model_fields_set}
+        assert state(finding) == state(Finding(**given))
+        assert finding.model_fields_set == set(Finding.model_fields) - {"fixed_at", "risk_accepted_until"}
