@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from agent.code.entry_points import ROUTE_DECORATORS, VIEW_BASE_SUFFIXES
-from agent.code.nodes import CHILD_FIELDS
+from agent.code.nodes import CHILD_SPEC, subtree
 
 MAX_DEPTH = 4  # calls followed from a route: route → helper → helper → data access → driver wrapper
 _HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options"})
@@ -111,6 +111,8 @@ def call_facts(tree: ast.Module, module: str, import_nodes: Iterable[ast.Import 
             return f"?.{func.attr}"
         return None
 
+    spec, call_t = CHILD_SPEC, ast.Call
+
     def visit(body: list[ast.stmt], prefix: str, klass: str | None) -> None:
         for node in body:
             if isinstance(node, ast.ClassDef):
@@ -121,23 +123,24 @@ def call_facts(tree: ast.Module, module: str, import_nodes: Iterable[ast.Import 
                 seen: set[str] = set()
                 nested: list[ast.stmt] = []
                 stack: list[ast.AST] = list(node.body)
+                pop, push = stack.pop, stack.append
                 while stack:
-                    inner = stack.pop()
+                    inner = pop()
                     cls = inner.__class__
                     if cls in _SCOPES:
                         nested.append(inner)  # type: ignore[arg-type]  # visited as its own function, below
                         continue
-                    if cls is ast.Call:
+                    if cls is call_t:
                         target = resolve(inner.func, klass)  # type: ignore[attr-defined]
                         if target is not None and target not in seen:
                             seen.add(target)
                             facts.edges.append((qual, target))
-                    for name in CHILD_FIELDS.get(cls, ()):
+                    for name, holes in spec.get(cls, ()):
                         value = getattr(inner, name)
                         if value.__class__ is list:
-                            stack.extend(value if None not in value else [x for x in value if x is not None])
+                            stack += [x for x in value if x is not None] if holes else value
                         elif value is not None:
-                            stack.append(value)
+                            push(value)
                 visit(sorted(nested, key=lambda n: n.lineno), f"{qual}.", klass)
     visit(tree.body, "", None)
     return facts
@@ -353,8 +356,8 @@ class CallGraph:
         return f"reachable from {found[0]} via {' → '.join(found[1])}"
 
 
-_SIMPLE = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Expr, ast.Return, ast.Raise, ast.Assert, ast.Delete)
-_BLOCKS = ("body", "orelse", "finalbody", "handlers")
+SIMPLE_STATEMENTS = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Expr, ast.Return, ast.Raise, ast.Assert, ast.Delete)
+STATEMENT_BLOCKS = ("body", "orelse", "finalbody", "handlers")  # where statements (handlers) sit
 
 
 def statement_at(tree: ast.Module, line: int) -> tuple[int, int, int, int] | None:
@@ -365,7 +368,7 @@ def statement_at(tree: ast.Module, line: int) -> tuple[int, int, int, int] | Non
     stack: list[ast.AST] = [tree]
     while stack:
         node = stack.pop()
-        for name in _BLOCKS:
+        for name in STATEMENT_BLOCKS:
             block = getattr(node, name, None)
             if not isinstance(block, list):
                 continue
@@ -374,7 +377,7 @@ def statement_at(tree: ast.Module, line: int) -> tuple[int, int, int, int] | Non
                     continue
                 if not child.lineno <= line <= (child.end_lineno or child.lineno):
                     continue
-                if isinstance(child, _SIMPLE):
+                if isinstance(child, SIMPLE_STATEMENTS):
                     best = (child, block, index)
                 else:
                     stack.append(child)
@@ -382,7 +385,11 @@ def statement_at(tree: ast.Module, line: int) -> tuple[int, int, int, int] | Non
             stack.extend(node.cases)
     if best is None:
         return None
-    statement, block, index = best
+    return statement_span(*best)
+
+
+def statement_span(statement: ast.stmt, block: list[ast.stmt], index: int) -> tuple[int, int, int, int]:
+    """`statement_at`'s answer for the simple statement found at `block[index]`."""
     first, last = statement.lineno, statement.end_lineno or statement.lineno
     target = None
     if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
@@ -391,9 +398,9 @@ def statement_at(tree: ast.Module, line: int) -> tuple[int, int, int, int] | Non
         target = statement.target.id
     if target is not None and index + 1 < len(block):
         following = block[index + 1]
-        for node in ast.walk(following):
+        for node in subtree(following):
             if isinstance(node, ast.Call) and any(
                     isinstance(n, ast.Name) and n.id == target
-                    for a in [*node.args, *(k.value for k in node.keywords)] for n in ast.walk(a)):
+                    for a in [*node.args, *(k.value for k in node.keywords)] for n in subtree(a)):
                 return first, last, following.lineno, following.end_lineno or following.lineno
     return first, last, 0, 0

@@ -4,16 +4,19 @@ Handles any module `ast.parse` accepts. A question about lines `first`..`last` w
 statements whose lines (a definition's decorators included) overlap them, with every expression, argument,
 handler and pattern of those; the answers come in the order a walk of the whole tree meets them. Every node
 walked so far keeps its parent (`parent_of`), so its ancestors up to the module are known; asking for the parent
-of a node not walked yet walks the lines it is on first. A large module with a few findings is thus read where
+of a node not walked yet walks the lines it is on first. A long block is bisected to the statements on the lines
+(in a block, statements' last lines never decrease), and an expression with no child (a name, a constant) gets
+its parent recorded without being visited (the answers are statements and calls). A large module with a few findings is thus read where
 the findings are, not everywhere (statements hold no statement outside their own lines, decorators aside).
 """
 
 from __future__ import annotations
 
 import ast
+from bisect import bisect_left
 from collections.abc import Callable
 
-from agent.code.nodes import CHILD_FIELDS
+from agent.code.nodes import CHILD_SPEC
 
 _BLOCK_NAMES = frozenset({"body", "orelse", "finalbody", "handlers", "cases"})
 _DECORATED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -73,37 +76,68 @@ class LineIndex:
         return found
 
     def _walk_lines(self, first: int, last: int) -> list[ast.AST]:
-        parents, fields = self.parents, CHILD_FIELDS
+        parents, blocks_seen, spec, leaves = self.parents, self._blocks, _WALK_SPEC, _LEAVES
         order: list[ast.AST] = []
         stack: list[ast.AST] = [self.tree]
+        pop, push, visit = stack.pop, stack.append, order.append
         while stack:
-            node = stack.pop()
-            order.append(node)
-            kids: list[ast.AST] = []
-            for name in fields.get(node.__class__, ()):
+            node = pop()
+            visit(node)
+            for name, block, holes in spec.get(node.__class__, ()):  # last field first: popped in field order
                 value = getattr(node, name, None)
                 if value is None:
                     continue
                 if value.__class__ is not list:
-                    kids.append(value)
-                elif name in _BLOCK_NAMES:
-                    if value and isinstance(value[0], ast.stmt) and id(value[0]) not in self._blocks:
-                        self._blocks.add(id(value[0]))
+                    parents[id(value)] = node
+                    if value.__class__ not in leaves:
+                        push(value)
+                    continue
+                if block:
+                    if value and id(value[0]) not in blocks_seen and isinstance(value[0], ast.stmt):
+                        blocks_seen.add(id(value[0]))
                         if self.prefixed(value[0]):
                             self.suite.update(id(s) for s in value)
-                    for child in value:  # in source order: skip what ends before, stop at what starts after
-                        end = getattr(child, "end_lineno", None)
-                        if end is not None and end < first:
-                            continue
-                        start, end = _extent(child)
-                        if start > last:
-                            break
-                        if end >= first:
-                            kids.append(child)
-                else:
-                    kids.extend(x for x in value if x is not None)
-            for child in kids:
-                parents[id(child)] = node
-            kids.reverse()
-            stack.extend(kids)
+                    value = _overlapping(value, first, last)
+                for child in reversed(value):
+                    if holes and child is None:
+                        continue
+                    parents[id(child)] = node
+                    if child.__class__ not in leaves:
+                        push(child)
         return order
+
+
+def _overlapping(block: list[ast.AST], first: int, last: int) -> list[ast.AST]:
+    """The statements (handlers, cases) of a block whose lines, decorators included, overlap `first`..`last`: in
+    source order, their last lines never decrease, so those that end before `first` are a prefix (skipped by
+    bisection in a long block) and the first that starts after `last` ends the search."""
+    start_at = 0
+    if len(block) > _BISECT_FROM and hasattr(block[0], "end_lineno"):
+        start_at = bisect_left(block, first, key=_end_line)
+    found: list[ast.AST] = []
+    for index in range(start_at, len(block)):
+        child = block[index]
+        end = getattr(child, "end_lineno", None)
+        if end is not None and end < first:
+            continue
+        start, end = _extent(child)
+        if start > last:
+            break
+        if end >= first:
+            found.append(child)
+    return found
+
+
+def _end_line(node: ast.AST) -> int:
+    return node.end_lineno  # type: ignore[attr-defined]
+
+
+# expressions without children (names, constants...): their parent is recorded, they are not visited (the walk's
+# answers are statements and calls)
+_LEAVES = frozenset(cls for cls, fields in CHILD_SPEC.items() if not fields and not issubclass(cls, ast.stmt)
+                    and cls is not ast.Call)
+_BISECT_FROM = 8  # blocks longer than this are bisected rather than scanned from their start
+# per node class, its child fields last first: (name, whether it is a block, whether a list there may hold None)
+_WALK_SPEC: dict[type[ast.AST], tuple[tuple[str, bool, bool], ...]] = {
+    cls: tuple((name, name in _BLOCK_NAMES, holes) for name, holes in reversed(fields))
+    for cls, fields in CHILD_SPEC.items()}

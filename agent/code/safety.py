@@ -206,13 +206,14 @@ class Safety:
         child: ast.AST = name
         parent = self.parent(child)
         while parent is not None:
-            if isinstance(parent, ast.If) and self._membership(parent.test, name.id, ast.In, is_constant) and any(
-                    s is child for s in parent.body):
+            # (`in` / `index` on a list of nodes compare by identity: nodes have no __eq__ of their own)
+            if isinstance(parent, ast.If) and self._membership(parent.test, name.id, ast.In, is_constant) and (
+                    child in parent.body):
                 return f"`{name.id}` is checked against a constant allow-list on line {parent.lineno}"
             for block in ("body", "orelse", "finalbody"):
                 stmts = getattr(parent, block, None)
-                if isinstance(stmts, list) and any(s is child for s in stmts):
-                    for stmt in stmts[: next(i for i, s in enumerate(stmts) if s is child)]:
+                if isinstance(stmts, list) and child in stmts:
+                    for stmt in stmts[: stmts.index(child)]:
                         if isinstance(stmt, ast.If) and not stmt.orelse and self._membership(
                                 stmt.test, name.id, ast.NotIn, is_constant) and _exits(stmt.body):
                             return f"`{name.id}` is checked against a constant allow-list on line {stmt.lineno}"

@@ -15,13 +15,16 @@ import ast
 from collections import deque
 from dataclasses import dataclass, field
 
-from agent.code.nodes import CHILD_FIELDS, children
+from agent.code.nodes import CHILD_SPEC, children
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 # node classes `ScopeMap._visit` handles itself; any other node's children are visited in the same scope
 _SPECIAL = frozenset({ast.Name, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, *_COMPREHENSIONS,
                       ast.Assign, ast.NamedExpr, ast.Import, ast.ImportFrom, ast.ExceptHandler})
+# the child fields of every other node class (`nodes.CHILD_SPEC`: whether a list there may hold None)
+_PLAIN_FIELDS = {cls: fields for cls, fields in CHILD_SPEC.items() if cls not in _SPECIAL}
+_NAME, _LOAD, _STORE = ast.Name, ast.Load, ast.Store
 
 
 @dataclass(eq=False)
@@ -158,26 +161,32 @@ class ScopeMap:
             self._visit(node, scope)
 
     def _visit(self, node: ast.AST, scope: Scope) -> None:
+        """Visit `node` in `scope`: one call (one frame) per node, so code nested too deep fails here as it did
+        when each node was visited by the generic walk."""
         cls = node.__class__
-        if cls is ast.Name:
+        if cls is _NAME:
             ctx = node.ctx.__class__  # type: ignore[attr-defined]
-            if ctx is ast.Load:
+            if ctx is _LOAD:
                 self.of_name[id(node)] = scope
                 self._keep.append(node)
-            elif ctx is ast.Store:
+            elif ctx is _STORE:
                 scope.bind(node.id, Binding(None))  # type: ignore[attr-defined]
             return
-        if cls not in _SPECIAL:
-            for name in CHILD_FIELDS.get(cls, ()):
+        fields = _PLAIN_FIELDS.get(cls)
+        if fields is not None:
+            for name, holes in fields:
                 value = getattr(node, name, None)
                 if value is None:
                     continue
-                if value.__class__ is list:
+                if value.__class__ is not list:
+                    self._visit(value, scope)
+                elif holes:
                     for child in value:
                         if child is not None:
                             self._visit(child, scope)
                 else:
-                    self._visit(value, scope)
+                    for child in value:
+                        self._visit(child, scope)
             return
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             self._visit_all(node.decorator_list, scope)

@@ -24,8 +24,10 @@ import ast
 import io
 import tokenize
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
+from agent.code.calls import SIMPLE_STATEMENTS, STATEMENT_BLOCKS, statement_span
 from agent.code.line_index import LineIndex
 from agent.code.nodes import children, statement_facts
 from agent.code.safety import MUTATORS, Safety, command_inputs, shell_program, sink_kind
@@ -73,6 +75,7 @@ class ModuleFacts:
         self._statements_read: tuple[list[ast.Import | ast.ImportFrom], bool] | None = None
         self._scopes: ScopeMap | None = None
         self._safety: Safety | None = None
+        self._code: dict[tuple[int, int], str] = {}  # `code`'s answers by (node, outer call) ids
 
     # --- indexes ----------------------------------------------------------------------------------------------
 
@@ -90,11 +93,9 @@ class ModuleFacts:
     def _text_index(self) -> None:
         """The source's lines, where each starts, and which are ASCII (byte column == character column): built
         when a query first reads the text (a module read only for its calls never does)."""
-        self.lines = self.source.splitlines(keepends=True)
-        self._offsets = [0]
-        for text in self.lines:
-            self._offsets.append(self._offsets[-1] + len(text))
-        self._ascii = [text.isascii() for text in self.lines]
+        lines = self.lines = self.source.splitlines(keepends=True)
+        self._offsets = [0, *accumulate(map(len, lines))]
+        self._ascii = [True] * len(lines) if self.source.isascii() else [text.isascii() for text in lines]
 
     def _index(self, tree: ast.Module) -> None:
         """One pre-order walk (`agent.code.nodes`) for every index: parents, statements, calls, one-line suites,
@@ -174,7 +175,15 @@ class ModuleFacts:
         return self._offsets[line - 1] + len(text.encode("utf-8")[:col_bytes].decode("utf-8", "replace"))
 
     def code(self, node: ast.expr, outer_call: ast.Call | None = None) -> str:
-        """The source of an expression with the parentheses that wrap it (but not a call's own)."""
+        """The source of an expression with the parentheses that wrap it (but not a call's own); memoized (the
+        line queries ask for a callee's text several times)."""
+        key = (id(node), id(outer_call))
+        found = self._code.get(key)
+        if found is None:
+            found = self._code[key] = self._code_of(node, outer_call)
+        return found
+
+    def _code_of(self, node: ast.expr, outer_call: ast.Call | None) -> str:
         start = self._pos(node.lineno, node.col_offset)
         end = self._pos(node.end_lineno or node.lineno, node.end_col_offset or 0)
         stop = -1
@@ -235,6 +244,24 @@ class ModuleFacts:
 
     # --- facts ------------------------------------------------------------------------------------------------
 
+    def statement_at(self, line: int) -> tuple[int, int, int, int] | None:
+        """`agent.code.calls.statement_at(self.tree, line)`, off the statements the line index walks (shared with
+        the other questions about the line). The simple statements covering a line are siblings (only `;` puts
+        two on one line; a compound statement never shares its last line with the next), so the innermost,
+        last one is the last simple statement in pre-order; its block is the one of its parent that holds it."""
+        found = None
+        for node in self.at_lines.statements_on(line):
+            if isinstance(node, SIMPLE_STATEMENTS):
+                found = node
+        if found is None:
+            return None
+        parent = self.at_lines.parent_of(found)
+        for name in STATEMENT_BLOCKS:
+            block = getattr(parent, name, None)
+            if block.__class__ is list and found in block:  # (nodes compare by identity)
+                return statement_span(found, block, block.index(found))
+        return None  # (never: a statement sits in a block of its parent)
+
     def fold(self, node: ast.expr) -> bool | None:
         """The truth value of a condition when constant folding decides it, else None."""
         if isinstance(node, ast.Constant):
@@ -275,15 +302,19 @@ class ModuleFacts:
 
     def sink(self, first: int, last: int) -> SinkFacts | None:
         calls = self.at_lines.calls_between(first, last)
-        ids = {id(c) for c in calls}
-        outer = sorted((c for c in calls if not any(id(a) in ids for a in self._ancestors(c))),
-                       key=lambda c: (c.lineno, c.col_offset))
+        if len(calls) > 1:
+            ids = {id(c) for c in calls}
+            outer = sorted((c for c in calls if not self._inside(c, ids)), key=lambda c: (c.lineno, c.col_offset))
+        else:
+            outer = calls
         known = [c for c in calls if self._first_input(c) is not None and sink_kind(self.code(c.func).strip())]
         usable = [c for c in outer if self._first_input(c) is not None]
         if not known and not usable:  # `hashlib.md5(x, ...).hexdigest()`: the call with inputs is inside
             usable = sorted((c for c in calls if self._first_input(c) is not None),
                             key=lambda c: (c.lineno, c.col_offset))[:1]
         chosen = [self._call_facts(c) for c in known or usable]
+        if len(chosen) == 1:
+            return chosen[0]  # (what combining one call's facts gives)
         if chosen:
             lead = next((f for f in chosen if not f.constant), chosen[0])
             constant = all(f.constant for f in chosen)
@@ -297,15 +328,40 @@ class ModuleFacts:
             value = getattr(statement, "value", None)
             if isinstance(statement, ast.Expr | ast.Assign | ast.AnnAssign | ast.AugAssign | ast.Return) and (
                     isinstance(value, ast.expr)):
-                return self._facts("the statement", value, None, [value])
+                where, code, constant, no_fields, interpolated, safe = self._facts("the statement", value, None,
+                                                                                  [value])
+                return SinkFacts(where, code, constant, no_fields, interpolated, safe=safe)
         return None
+
+    def _inside(self, call: ast.Call, ids: set[int]) -> bool:
+        """Whether an ancestor of the call is one of the calls `ids` (a call is only ever inside the expressions
+        of its statement, so the search stops at the first statement above it)."""
+        parents = self.at_lines.parents
+        node = self.at_lines.parent_of(call)
+        while node is not None and not isinstance(node, ast.stmt):
+            if id(node) in ids:
+                return True
+            node = parents.get(id(node))
+        return False
 
     @staticmethod
     def _first_input(call: ast.Call) -> ast.expr | None:
-        args: list[ast.expr | ast.keyword] = sorted([*call.args, *call.keywords], key=lambda a: (a.lineno, a.col_offset))
-        if not args or isinstance(args[0], ast.Starred) or (isinstance(args[0], ast.keyword) and args[0].arg is None):
-            return None
-        return args[0].value if isinstance(args[0], ast.keyword) else args[0]
+        """The call's first argument in source order (positional or keyword: `f(x=1, *a)` puts a keyword
+        first), None when there is none or it is `*a` / `**k`."""
+        args, keywords = call.args, call.keywords
+        if not keywords:
+            if not args:
+                return None
+            head: ast.expr | ast.keyword = args[0]
+        elif not args:
+            head = keywords[0]
+        else:
+            positional, keyword = args[0], keywords[0]
+            head = positional if (positional.lineno, positional.col_offset) < (keyword.lineno, keyword.col_offset) \
+                else keyword
+        if isinstance(head, ast.keyword):
+            return None if head.arg is None else head.value
+        return None if isinstance(head, ast.Starred) else head
 
     def _call_facts(self, call: ast.Call) -> SinkFacts:
         callee = self.code(call.func).strip()
@@ -313,7 +369,7 @@ class ModuleFacts:
         assert value is not None
         kind = sink_kind(callee)
         inputs = command_inputs(call) if kind == "command" else [value]
-        facts = self._facts(f"`{callee}`", value, call, inputs)
+        where, code, constant_input, no_fields, interpolated, safe = self._facts(f"`{callee}`", value, call, inputs)
         shell = ""
         if kind == "command":
             vector = value.elts if isinstance(value, ast.List | ast.Tuple) else None
@@ -330,21 +386,22 @@ class ModuleFacts:
             if self.is_constant(kw.value):
                 keywords.append(f"{kw.arg}={self.code(kw.value).strip()}")
             keywords.extend(f"{kw.arg}={q}" for q in sorted(self.scopes.qualified_names(kw.value)))
-        return SinkFacts(facts.where, facts.code, facts.constant, facts.no_fields, facts.interpolated, callee, shell,
-                         facts.safe, tuple(keywords))
+        return SinkFacts(where, code, constant_input, no_fields, interpolated, callee, shell, safe, tuple(keywords))
 
-    def _facts(self, where: str, value: ast.expr, call: ast.Call | None, inputs: list[ast.expr]) -> SinkFacts:
+    def _facts(self, where: str, value: ast.expr, call: ast.Call | None, inputs: list[ast.expr]
+               ) -> tuple[str, str, bool, bool, bool, str]:
+        """`SinkFacts`' first fields and `safe` for an input `value` (in `call`) and the `inputs` judged."""
         constant = all(self.is_constant(v) for v in inputs)
         concatenated = isinstance(value, ast.JoinedStr) and self._concatenated(value)
         interpolated = not constant and not concatenated and isinstance(value, ast.JoinedStr | ast.BinOp | ast.Call) \
-            and any(isinstance(n, ast.Constant) and isinstance(n.value, str | bytes) for n in ast.walk(value))
+            and _holds_string(value)
         safe = ""
         if not constant:
             reasons = [self.safety.safe_reason(v, self.is_constant) for v in inputs]
             if all(r is not None for r in reasons):
                 safe = "; ".join(dict.fromkeys(r for r in reasons if r is not None and r != "constant")) or "constant"
-        return SinkFacts(where, self.code(value, call).strip(), constant,
-                         not concatenated and _has_no_fields(value), interpolated, safe=safe)
+        return where, self.code(value, call).strip(), constant, not concatenated and _has_no_fields(value), \
+            interpolated, safe
 
     def is_constant(self, node: ast.expr, seen: frozenset[str] = frozenset()) -> bool:
         if isinstance(node, ast.Constant):
@@ -379,6 +436,19 @@ class ModuleFacts:
             return sum(t.type == tokenize.STRING for t in tokens) > 1
         except (tokenize.TokenError, SyntaxError):
             return False
+
+
+def _holds_string(node: ast.AST) -> bool:
+    """Whether a string or bytes literal occurs in the expression (itself included)."""
+    stack = [node]
+    while stack:
+        found = stack.pop()
+        if isinstance(found, ast.Constant):
+            if isinstance(found.value, str | bytes):
+                return True
+            continue
+        stack += children(found)
+    return False
 
 
 def _has_no_fields(node: ast.expr) -> bool:

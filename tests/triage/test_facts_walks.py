@@ -9,11 +9,13 @@ import sys
 import threading
 from pathlib import Path
 
+from agent.code.calls import statement_at
 from agent.code.facts_store import StoreFactsCache
 from agent.code.file_facts import FACTS_VERSION, facts_from_source
 from agent.code.line_index import LineIndex
-from agent.code.nodes import statement_facts
+from agent.code.nodes import children, statement_facts, subtree
 from agent.code.scopes import ScopeMap
+from agent.code.sinks import ModuleFacts
 from agent.store import Store
 
 MODULE = '''"""doc"""
@@ -60,8 +62,10 @@ def test_imports_come_in_ast_walk_order_and_global_statements_are_seen():
     assert not statement_facts(ast.parse("def f():\n    x = 1\n"))[1]
 
 
-def test_statements_calls_and_parents_at_each_line_match_a_whole_tree_walk():
-    tree = ast.parse(MODULE)
+def assert_walks_match_a_whole_tree_walk(source: str) -> LineIndex:
+    """The statements and calls at each line (and line range) and the parent of each node that `LineIndex` gives
+    are those a walk of the whole tree gives."""
+    tree = ast.parse(source)
     preorder: list[ast.AST] = []
     stack: list[ast.AST] = [tree]
     while stack:  # the reference: every node, pre-order
@@ -70,8 +74,8 @@ def test_statements_calls_and_parents_at_each_line_match_a_whole_tree_walk():
         stack.extend(reversed(list(ast.iter_child_nodes(node))))
     parents = {id(c): p for p in preorder for c in ast.iter_child_nodes(p)}
     index = LineIndex(tree, lambda stmt: False)
-    lines = MODULE.count("\n") + 1
-    for line in range(1, lines + 1):
+    lines = source.count("\n") + 1
+    for line in range(lines + 2):
         want = [n for n in preorder if isinstance(n, ast.stmt) and n.lineno <= line <= n.end_lineno]
         assert index.statements_on(line) == want, line
         for last in (line, line + 3):
@@ -81,8 +85,29 @@ def test_statements_calls_and_parents_at_each_line_match_a_whole_tree_walk():
     for node in preorder[1:]:
         if not isinstance(node, ast.expr_context | ast.operator | ast.cmpop | ast.unaryop | ast.boolop):
             assert fresh.parent_of(node) is parents[id(node)]
+    return index
+
+
+def test_statements_calls_and_parents_at_each_line_match_a_whole_tree_walk():
+    index = assert_walks_match_a_whole_tree_walk(MODULE)
     decorated = [c for c in index.calls_between(7, 8)]
     assert [ast.unparse(c.func) for c in decorated] == ["app.route", "log", "make_level"]
+
+
+def test_long_blocks_are_searched_by_bisection_to_the_same_answers():
+    # blocks longer than line_index._BISECT_FROM: the module's, a class's, a function's, handlers, one-line
+    # suites and `;`-joined statements among them, decorators spanning lines
+    parts = ["import os"]
+    for i in range(12):
+        parts.append(f"@deco(\n    arg({i}))\ndef f{i}(x=g({i})):\n    a = h(x); b = k(a)\n    return a")
+    methods = "\n".join(f"    def m{i}(self): return self.n({i})" for i in range(12))
+    parts.append(f"class C(Base(1)):\n{methods}")
+    body = "\n".join(f"        v{i} = call{i}(w)" for i in range(12))
+    handlers = "\n".join(f"    except E{i}:\n        r(e{i}())" for i in range(10))
+    parts.append(f"def big(w):\n    if w: x(1)\n    try:\n{body}\n{handlers}")
+    parts.append("match os.name:\n" + "\n".join(f"    case 'n{i}':\n        q({i})" for i in range(10)))
+    assert_walks_match_a_whole_tree_walk("\n".join(parts) + "\n")
+
 
 
 def test_code_nested_too_deep_to_analyse_has_no_facts_instead_of_failing():
@@ -165,3 +190,55 @@ def test_function_bodies_read_on_demand_resolve_names_as_reading_them_all_does()
     assert lazy.qualified_names(run) == {"subprocess"}
     cmd_in_inner = next(n for n in names if n.id == "CMD" and n.lineno == 10)
     assert ast.unparse(lazy.constant_binding(cmd_in_inner)) == "'ls'"  # not Top's class attribute
+
+
+SHAPES = '''import os
+x = 1; y = f(x); z = (
+    g(y)); w = 2
+if x: a = 1; b = h(a)
+else: c = 3
+while y:
+    try: d = k()
+    except (E, F) as e: d = e; use(d)
+    else:
+        pass
+    finally: done(d)
+for i in range(3): total = i; report(total)
+match x:
+    case {"k": v, **rest} if v: found = v; show(found)
+    case None | True:
+        nothing()
+    case [first, *others]:
+        cmd = first
+        run(cmd)
+with open(p) as fh: data = fh.read()
+async def co(*, key, opt=None):
+    async with lock: value = await get(key)
+    return {**value, "k": 1}
+@decorated
+class K: attr = 1; other = attr
+'''
+
+
+def test_the_statement_at_a_line_comes_off_the_line_index_as_the_statement_walk_gives_it():
+    for source in (MODULE, SCOPED, SHAPES):
+        tree = ast.parse(source)
+        facts = ModuleFacts(source, tree)
+        for line in range(source.count("\n") + 3):
+            assert facts.statement_at(line) == statement_at(tree, line), line
+    facts = ModuleFacts(SHAPES, ast.parse(SHAPES))
+    assert facts.statement_at(2) == (2, 3, 0, 0)  # `x = 1; y = f(x); z = (...)`: the last statement on the line
+    assert facts.statement_at(18) == (18, 18, 19, 19)  # `cmd = first` then `run(cmd)`, in a match case
+
+
+def test_children_are_the_child_nodes_but_leaf_singletons_and_walk_order_holds():
+    singletons = ast.expr_context | ast.operator | ast.cmpop | ast.unaryop | ast.boolop
+    for source in (MODULE, SCOPED, SHAPES):
+        tree = ast.parse(source)
+        for node in ast.walk(tree):
+            want = [c for c in ast.iter_child_nodes(node) if not isinstance(c, singletons)]
+            assert children(node) == want, ast.dump(node)[:80]
+        assert {id(n) for n in subtree(tree)} == {id(n) for n in ast.walk(tree) if not isinstance(n, singletons)}
+        imports, declares = statement_facts(tree)
+        assert imports == [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)]
+        assert declares == any(isinstance(n, ast.Global | ast.Nonlocal) for n in ast.walk(tree))
