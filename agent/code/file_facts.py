@@ -31,7 +31,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
-from agent.code.calls import CallFacts, call_facts, module_name, statement_at
+from agent.code.calls import CallFacts, call_facts, module_name
 from agent.code.entry_points import EntryPoint, entry_points
 from agent.code.pyparse import parse_python
 from agent.code.sinks import ModuleFacts, SinkFacts
@@ -45,6 +45,7 @@ READ_AHEAD = 256  # files read and looked up in the cache per batch
 POOL_WORKERS = 2
 POOL_MIN_FILES = 128
 POOL_MIN_BATCH = 32
+CHUNKS = 8  # tasks per worker in a batch (a batch goes largest file first: its last tasks are short)
 FACTS_VERSION = 3  # bump when what a fact means changes: cached facts of another version are ignored
 
 
@@ -114,7 +115,7 @@ class FileFacts:
         """`agent.code.calls.statement_at` for this file (None also when the file did not parse)."""
         if line not in self.statements:
             module = self._module() if self.parsed else None
-            self.statements[line] = _deep_none(statement_at, module.tree, line) if module is not None else None
+            self.statements[line] = _deep_none(module.statement_at, line) if module is not None else None
         return self.statements[line]
 
     def lines(self, text: str) -> list[str]:
@@ -236,6 +237,7 @@ class FactsIndex:
         self._asked: set[str] = set()  # files a worker prepared in this `prepare`: their questions were asked there
         # files read by `read_ahead`: path → (bytes or None, digest, stored facts or None, looked up)
         self._read_ahead: dict[str, tuple[bytes | None, str, dict[str, Any] | None, bool]] = {}
+        self._folders: dict[str, Path] = {}  # a relative folder -> where it resolves to
         self.reads = 0
         self.parses = 0
         self.cached = 0
@@ -278,11 +280,12 @@ class FactsIndex:
                 if done % READ_AHEAD == 1:
                     if pool is None:
                         self.read_ahead(paths[done - 1:done - 1 + READ_AHEAD])
-                    else:  # the workers prepare the next batch while this one is asked about here
+                    else:  # the next batch is queued behind this one: the workers never wait for the caller
                         if pending is None:
                             pending = self._send(pool, paths[done - 1:done - 1 + READ_AHEAD])
+                        following = self._send(pool, paths[done - 1 + READ_AHEAD:done - 1 + 2 * READ_AHEAD])
                         self._receive(pending)
-                        pending = self._send(pool, paths[done - 1 + READ_AHEAD:done - 1 + 2 * READ_AHEAD])
+                        pending = following
                 facts = self.facts(path)
                 if path not in self._asked:
                     before = _sizes(facts)
@@ -308,7 +311,9 @@ class FactsIndex:
                 fresh[path] = (ahead[0], ahead[1])
         if len(fresh) < POOL_MIN_BATCH:
             return fresh, None
-        return fresh, pool.send([(path, raw, digest) for path, (raw, digest) in fresh.items()])
+        largest_first = sorted(fresh.items(), key=lambda item: -len(item[1][0]))  # (no worker left with a big
+        # file at the end of the batch while the other one waits)
+        return fresh, pool.send([(path, raw, digest) for path, (raw, digest) in largest_first])
 
     def _receive(self, pending: _Pending) -> None:
         """Take the workers' facts of a batch `_send` handed them, as if `_load` and the queries had run here (a
@@ -316,7 +321,11 @@ class FactsIndex:
         fresh, sent = pending
         if sent is None:
             return
-        for path, data in _WorkerPool.receive(sent).items():
+        answered = _WorkerPool.receive(sent)
+        for path in fresh:  # (in the batch's order, not the workers')
+            data = answered.get(path)
+            if data is None:
+                continue
             try:
                 source = decode_source(fresh[path][0])
             except UnicodeDecodeError:
@@ -359,7 +368,7 @@ class FactsIndex:
     def _read(self, path: str) -> bytes | None:
         if self.root is None or not path.endswith(PYTHON_SUFFIXES):
             return None
-        file = (self.root / path).resolve()
+        file = self._resolve(path)
         if not file.is_relative_to(self.root):
             return None
         try:
@@ -368,6 +377,20 @@ class FactsIndex:
             return None
         self.reads += 1
         return data
+
+    def _resolve(self, path: str) -> Path:
+        """`(root / path).resolve()`, each folder resolved once per index: a plain relative path (no `.`, `..` or
+        empty part) to a file that is not a symbolic link resolves to its resolved folder joined with its name."""
+        assert self.root is not None
+        folder, _, name = path.rpartition("/")
+        parts = path.split("/")
+        if path.startswith("/") or "\\" in path or "" in parts or "." in parts or ".." in parts or os.path.islink(
+                self.root / path):
+            return (self.root / path).resolve()
+        found = self._folders.get(folder)
+        if found is None:
+            found = self._folders[folder] = (self.root / folder).resolve()
+        return found / name
 
     def _load(self, path: str) -> FileFacts:
         ahead = self._read_ahead.pop(path, None)
@@ -452,7 +475,7 @@ class _WorkerPool:
             self.failed = True
             return None
         try:
-            return self.pool.map_async(_work, files, chunksize=max(1, len(files) // (self.workers * 4)))
+            return self.pool.map_async(_work, files, chunksize=max(1, len(files) // (self.workers * CHUNKS)))
         except Exception:  # noqa: BLE001 - e.g. a pool whose workers could not be replaced: the caller answers
             return None
 

@@ -88,6 +88,29 @@ def test_workers_answer_what_one_process_answers(tmp_path, monkeypatch):
     assert not multiprocessing.active_children()
 
 
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork here")
+def test_batches_queued_behind_one_another_answer_what_one_process_answers(tmp_path, monkeypatch):
+    """Several read-ahead batches, two in the workers' queue at a time (the last one short), each handed over
+    largest file first in small tasks: the same facts, counts and counters as in one process."""
+    paths = write(tmp_path, 60)
+    (tmp_path / "pkg1/big.py").write_text("\n".join(TEMPLATE.format(i=100 + i) for i in range(20)))
+    paths.insert(5, "pkg1/big.py")
+    monkeypatch.setattr(ff, "READ_AHEAD", 7)
+    alone = prepared(tmp_path, paths, False, monkeypatch)
+    sent: list[list[str]] = []
+    send = ff._WorkerPool.send
+
+    def spy(self, files):
+        sent.append([path for path, _, _ in files])
+        return send(self, files)
+
+    monkeypatch.setattr(ff._WorkerPool, "send", spy)
+    assert prepared(tmp_path, paths, True, monkeypatch) == alone
+    assert len(sent) == 9 and sent[0][0] == "pkg1/big.py"  # (63 paths, 7 a batch)
+    assert sorted(path for batch in sent for path in batch) == sorted(p for p in paths if p != "missing.py")
+    assert not multiprocessing.active_children()
+
+
 def test_no_fork_means_one_process(tmp_path, monkeypatch):
     paths = write(tmp_path, 20)
     alone = prepared(tmp_path, paths, False, monkeypatch)

@@ -119,6 +119,24 @@ def test_paths_outside_the_project_and_unreadable_files_have_no_facts(tmp_path):
     assert index.parses == 0
 
 
+def test_symbolic_links_are_read_where_they_lead_and_only_inside_the_project(tmp_path):
+    root = tmp_path / "project"
+    write_project(root)
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "views.py").write_text(VIEWS)
+    links = {"app/inside.py": "views.py", "app/out.py": "../../outside/views.py", "app/dangling.py": "gone.py",
+             "linked": "../outside", "app/same": "."}
+    for link, target in links.items():
+        (root / link).symlink_to(target)
+    index = FactsIndex(root)
+    known = {path: index.facts(path).source_known for path in (
+        "app/inside.py", "app/out.py", "app/dangling.py", "linked/views.py", "app/same/views.py",
+        "app/./views.py", "app//views.py", "app/../app/views.py", "app/views.py")}
+    assert known == {"app/inside.py": True, "app/out.py": False, "app/dangling.py": False, "linked/views.py": False,
+                     "app/same/views.py": True, "app/./views.py": True, "app//views.py": True,
+                     "app/../app/views.py": True, "app/views.py": True}
+
+
 def kinds_details(source: str, line: int, last: int | None = None) -> list[tuple[str, str]]:
     found = Finding(id="x", tool="bandit", rule_id="B602", message="m", cwe=[78],
                     location=Location(path="app/a.py", start_line=line, end_line=last))
