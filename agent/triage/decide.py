@@ -28,6 +28,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import cast
 
 from agent.models import Factor
 from agent.triage.config import DEFAULT_TIER, TriageConfig
@@ -55,7 +57,7 @@ for _m, _row in {
         _TABLE[(*_m, _mission)] = _decision
 
 
-@dataclass
+@dataclass(slots=True)
 class Decision:
     exploitation: str
     automatable: str
@@ -72,18 +74,52 @@ class Decision:
         return LABELS[self.decision]
 
 
+# What deciding reads of each finding of a group: its CVEs, CVSS reading (`ScoringContext.cvss`), live-credential
+# kinds and first-seen time; `rank.ranked_members` takes them while scoring (`Group.extras`)
+FindingInputs = tuple[list[str], "tuple[str, float, dict[str, str]] | None | str", list[str], datetime]
+
+
 def decide(group: Group, config: TriageConfig, feeds: Feeds, tier: int | None, internet_facing: bool,
            data: str, ctx: ScoringContext | None = None) -> Decision:
-    """The group's SSVC decision. `ctx` (the ranking's context, same config) reuses the CVSS vectors it read."""
-    ctx = ctx or ScoringContext(config=config)
-    demoted, web_reason, web_reachable = _factor_flags(group.rank.factors)
-    findings = group.findings
-    cves = {c for f in findings for c in f.cve}
+    """The group's SSVC decision. `ctx` (the ranking's context, same config) reuses the CVSS vectors it read; a
+    group made from `rank.ranked_members` carries what deciding reads of each finding (`Group.extras`)."""
+    inputs = cast("list[FindingInputs] | None", group.extras)
+    if inputs is None:
+        ctx = ctx or ScoringContext(config=config)
+        inputs = [(f.cve, ctx.cvss(f), ctx.live_credential(f), f.first_seen) for f in group.findings]
+    cves: set[str] = set()
+    network = total_cvss = credential = False
+    for found_cves, cvss, credentials, _ in inputs:
+        if found_cves:
+            cves.update(found_cves)
+        if isinstance(cvss, tuple):
+            metrics = cvss[2]
+            network = network or (metrics.get("AV") == "N" and metrics.get("PR", metrics.get("Au")) in ("N",)
+                                   and metrics.get("UI", "N") == "N")
+            total_cvss = total_cvss or (metrics.get("C") == "H" and metrics.get("I") == "H")
+        if credentials:
+            credential = True
     kev = bool(cves & feeds.kev.keys()) if cves else False
     epss = max((feeds.epss[c][0] for c in cves if c in feeds.epss), default=0.0) if cves else 0.0
-    cvss = [c for c in (ctx.cvss(f) for f in findings) if isinstance(c, tuple)]
+    cwes = group.cwe_set
+    tier_value = tier or DEFAULT_TIER
+    exploitation, automatable, technical, mission, decision, why = _decision_points(
+        *_factor_flags(group.parts[0]), kev, epss, network, total_cvss, credential,
+        not cwes.isdisjoint(COMMONLY_EXPLOITED), not cwes.isdisjoint(TOTAL_IMPACT), not cwes.isdisjoint(INJECTION),
+        tier_value, internet_facing, data)
+    due = inputs[0][3] + _days(config.sla_days[decision][tier_value - 1])  # the primary's first seen + its SLA
+    return Decision(exploitation, automatable, technical, mission, decision, LANES[decision], due, tier_value,
+                    list(why))
+
+
+@lru_cache(maxsize=1 << 12)
+def _decision_points(demoted: bool, web_reason: bool, web_reachable: bool, kev: bool, epss: float,
+                     network_vector: bool, total_cvss: bool, credential: bool, commonly_exploited: bool,
+                     total_class: bool, injection: bool, tier_value: int, internet_facing: bool, data: str
+                     ) -> tuple[str, str, str, str, str, tuple[str, ...]]:
+    """(exploitation, automatable, technical impact, mission impact, decision, reasons) from the decision points'
+    inputs (a pure function, memoized: groups share a few hundred combinations)."""
     why: list[str] = []
-    credential = any(ctx.live_credential(f) for f in findings)
     if credential:
         demoted = False  # a committed live credential is usable by whoever reads the repository
     if kev:
@@ -92,7 +128,7 @@ def decide(group: Group, config: TriageConfig, feeds: Feeds, tier: int | None, i
     elif credential:
         exploitation = "active"  # committed credentials are harvested from repositories by bots within minutes
         why.append("exploitation active (a live-looking credential is in the source)")
-    elif epss >= EPSS_POC or (group.cwes & COMMONLY_EXPLOITED and not demoted):
+    elif epss >= EPSS_POC or (commonly_exploited and not demoted):
         exploitation = "poc"
         basis = f"EPSS {epss:.2f}" if epss >= EPSS_POC else "commonly exploited class"
         why.append(f"exploitation poc ({basis})")
@@ -100,25 +136,26 @@ def decide(group: Group, config: TriageConfig, feeds: Feeds, tier: int | None, i
         exploitation = "none"
     # web handler and network vector only matter when nothing else has decided automatable
     web = not demoted and not internet_facing and web_reason
-    network = not demoted and not internet_facing and not web and any(
-        m.get("AV") == "N" and m.get("PR", m.get("Au")) in ("N",) and m.get("UI", "N") == "N" for _, _, m in cvss)
+    network = not demoted and not internet_facing and not web and network_vector
     automatable = "yes" if (internet_facing or web or network or credential) and not demoted else "no"
     if automatable == "yes":
         why.append("automatable (" + ("internet-facing" if internet_facing else "web handler" if web
                                       else "CVSS network vector" if network else "a credential") + ")")
-    total = credential or bool(group.cwes & TOTAL_IMPACT) or any(m.get("C") == "H" and m.get("I") == "H" for _, _, m in cvss)
+    total = credential or total_class or total_cvss
     technical = "total" if total and not demoted else "partial"
-    tier_value = tier or DEFAULT_TIER
     mission = "high" if tier_value == 1 or data == "restricted" else "low" if tier_value == 4 else "medium"
     decision = _TABLE[(exploitation, automatable, technical, mission)]
     reachable = not demoted and web_reachable
-    if reachable and group.cwes & INJECTION and tier_value != 4 and LANES[decision] != "now":
+    if reachable and injection and tier_value != 4 and LANES[decision] != "now":
         decision = "attend"
         why.append("an injection reachable from a web entry point: now unless its asset is tier 4")
     why.append(f"technical impact {technical}, mission impact {mission} (tier {tier_value})")
-    days = config.sla_days[decision][tier_value - 1]
-    due = group.primary.first_seen + timedelta(days=days)
-    return Decision(exploitation, automatable, technical, mission, decision, LANES[decision], due, tier_value, why)
+    return exploitation, automatable, technical, mission, decision, tuple(why)
+
+
+@lru_cache(maxsize=1 << 10)
+def _days(days: int) -> timedelta:
+    return timedelta(days=days)
 
 
 def _factor_flags(factors: list[Factor]) -> tuple[bool, bool, bool]:

@@ -17,30 +17,73 @@ Linear in the number of findings (dictionary lookups per file, line and sink), s
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Sequence
+from datetime import datetime
+from typing import NamedTuple
 
 from agent.models import Factor, Finding, Rank
 
 Statement = Callable[[Finding], "tuple[int, int, int, int] | None"]
-from agent.triage.rank import _rank_parts as rank_parts
-from agent.triage.rank import is_import_only
+from agent.triage.rank import is_import_only, rank_parts_with
 
 _SINK_CALL = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
 MAX_SPAN_INDEXED = 40  # lines of a long finding indexed for same-spot matching
 
 
-@dataclass(slots=True)
-class Group:
-    primary: Finding
-    rank: Rank
-    members: list[tuple[Finding, str]] = field(default_factory=list)  # (finding, how it joined)
-    tool_set: set[str] = field(default_factory=set)
-    cwe_set: set[int] = field(default_factory=set)
+# (ordered factors, score, reason): a ranking's parts, as `agent.triage.rank` shares them between findings
+Parts = tuple[list[Factor], float, str]
 
-    def __post_init__(self) -> None:
-        self.tool_set.add(self.primary.tool)
-        self.cwe_set.update(self.primary.cwe)
+
+class Group:
+    """One unit of work: the best-ranked finding (`primary`, and its `path`), the findings joined to it (`members`:
+    (finding, how it joined)), the tools and CWEs of all of them, and the group's ranking. The ranking is kept as its parts
+    (ordered factors, score, reason); `rank`, the Rank of the primary with those parts, is made on first use.
+    `extras`: per finding (primary first, then members as they joined), the extra its `Member` carried (from
+    `rank.ranked_members`: what deciding reads of it), or None."""
+
+    __slots__ = ("_rank", "cwe_set", "extras", "members", "parts", "path", "primary", "tool_set")
+
+    def __init__(self, primary: Finding, rank: Rank | None = None, members: list[tuple[Finding, str]] | None = None,
+                 tool_set: set[str] | None = None, cwe_set: set[int] | None = None,
+                 extras: list[object] | None = None, *, parts: Parts | None = None, path: str | None = None) -> None:
+        self.primary = primary
+        self.path = primary.location.path if path is None else path  # the primary's
+        self._rank = rank
+        if parts is None:
+            if rank is None:
+                raise ValueError("a group needs its rank or its ranking's parts")
+            parts = (rank.factors, rank.score, rank.reason)
+        self.parts = parts
+        self.members = [] if members is None else members
+        self.tool_set = set() if tool_set is None else tool_set
+        self.cwe_set = set() if cwe_set is None else cwe_set
+        self.tool_set.add(primary.tool)
+        self.cwe_set.update(primary.cwe)
+        self.extras = extras
+
+    def __repr__(self) -> str:
+        return f"Group(primary={self.primary.id!r}, score={self.parts[1]!r}, members={len(self.members)})"
+
+    @property
+    def rank(self) -> Rank:
+        if self._rank is None:
+            factors, score, reason = self.parts
+            self._rank = Rank(finding_id=self.primary.id, score=score, factors=factors, reason=reason)
+        return self._rank
+
+    @rank.setter
+    def rank(self, rank: Rank) -> None:
+        self._rank = rank
+        self.parts = (rank.factors, rank.score, rank.reason)
+
+    def rank_for(self, owner: str | None, lane: str, due: datetime | None) -> Rank:
+        """The group's rank with a row's owner, lane and due date (made from the parts, without the group's own Rank
+        when it has none yet)."""
+        if self._rank is not None:
+            return self._rank.model_copy(update={"owner": owner, "lane": lane, "due": due})
+        factors, score, reason = self.parts
+        return Rank(finding_id=self.primary.id, score=score, factors=factors, reason=reason, owner=owner,
+                    lane=lane, due=due)
 
     def add(self, finding: Finding, how: str) -> None:
         self.members.append((finding, how))
@@ -67,11 +110,26 @@ def sink_of(finding: Finding) -> str:
     return match.group(1) if match else f"rule:{finding.rule_id}"
 
 
-def _same_spot(a: Finding, b: Finding) -> bool:
-    if a.tool == b.tool or a.location.path != b.location.path:
-        return False
-    overlap = a.location.start_line <= b.location.last_line and b.location.start_line <= a.location.last_line
-    return overlap and (bool(set(a.cwe) & set(b.cwe)) or a.location.start_line == b.location.start_line)
+class Member(NamedTuple):
+    """A ranked finding as grouping reads it: its sort key (-score, path, first line, id), the finding, its
+    ranking's parts, its Rank (None: made from the parts when first asked), whether it is import-only, the
+    statement at its first line (None: unknown, the lines decide), its path, first and last line, tool, rule id
+    and CWEs (a set), and an `extra` value grouping keeps for each finding of a group (`Group.extras`). Plain tuples in
+    this order are Members too (`rank.ranked_members` makes them while scoring)."""
+
+    key: tuple[float, str, int, str]
+    finding: Finding
+    parts: Parts
+    rank: Rank | None
+    import_only: bool
+    statement: tuple[int, int, int, int] | None
+    path: str
+    start: int
+    last: int
+    tool: str
+    rule_id: str
+    cwes: frozenset[int]
+    extra: object = None
 
 
 def group_findings(ranked: list[tuple[Finding, Rank]], corroboration_weight: float = 1.0,
@@ -80,107 +138,157 @@ def group_findings(ranked: list[tuple[Finding, Rank]], corroboration_weight: flo
     """Groups, best first. `ranked` must be best first (as `rank_findings` returns it); `import_only` may be a
     memoized `is_import_only` (the ranking's `ScoringContext.import_only`); `statement(finding)` gives the
     statement at its first line as `FileFacts.statement` does (None: unknown, the lines decide)."""
-    groups: list[Group] = []
+    members = []
+    for finding, rank in ranked:
+        loc, only = finding.location, import_only(finding)
+        members.append(Member((-rank.score, loc.path, loc.start_line, finding.id), finding,
+                              (rank.factors, rank.score, rank.reason), rank, only,
+                              statement(finding) if statement is not None and not only else None, loc.path,
+                              loc.start_line, loc.last_line, finding.tool, finding.rule_id, frozenset(finding.cwe)))
+    return group_parts(members, corroboration_weight, with_extras=False)
+
+
+def group_parts(ranked: Sequence[tuple], corroboration_weight: float = 1.0, with_extras: bool = True
+                ) -> list[Group]:
+    """`group_findings` of `Member`s, best first. A group's Rank is made when first asked (the given one when
+    corroboration leaves its parts as they are). `with_extras`: each group keeps its findings' extras."""
+    # per group, by index, while grouping (the Groups are made at the end): its primary's Member (`heads`), its
+    # parts, its members, tools and CWEs, its findings' extras and its sort key
+    heads: list[tuple] = []
+    parts_of: list[Parts] = []
+    members: list[list[tuple[Finding, str]] | None] = []
+    tool_sets: list[set[str]] = []
+    cwe_sets: list[set[int]] = []
+    extras: list[list[object]] = []
+    keys_of: list[tuple[float, str, int, str]] = []
     by_line: dict[tuple[str, int], list[int]] = {}
     by_statement: dict[tuple[str, int], list[int]] = {}  # (path, first line of a statement) → groups on it
-    spans: dict[int, tuple[int, int, int, int] | None] = {}  # group index → its primary's statement
-    imports: list[tuple[Finding, Rank]] = []
-    # per group, taken while its primary is at hand: its path and its sort key (-score, path, line, id)
-    paths: list[str] = []
-    keys_of: list[tuple[float, str, int, str]] = []
-    for finding, rank in ranked:
-        if import_only(finding):
-            imports.append((finding, rank))
+    imports: list[tuple] = []
+    usage_by_path: dict[str, list[int]] = {}  # path → its groups, in the order they were made
+
+    def join(gi: int, finding: Finding, how: str, tool: str, cwes: Collection[int], extra: object) -> None:
+        joined = members[gi]
+        if joined is None:
+            members[gi] = [(finding, how)]
+        else:
+            joined.append((finding, how))
+        tool_sets[gi].add(tool)
+        cwe_sets[gi].update(cwes)
+        if with_extras:
+            extras[gi].append(extra)
+
+    def new_group(member: tuple) -> int:
+        heads.append(member)
+        parts_of.append(member[2])
+        members.append(None)
+        tool_sets.append({member[9]})
+        cwe_sets.append(set(member[11]))
+        if with_extras:
+            extras.append([member[12]])
+        keys_of.append(member[0])
+        return len(heads) - 1
+
+    for member in ranked:
+        _, finding, _, _, import_only, span, path, start, last, tool, rule_id, cwes, extra = member
+        if import_only:
+            imports.append(member)
             continue
-        loc = finding.location
-        path, start, tool = loc.path, loc.start_line, finding.tool
         joined, how = None, ""
-        span = statement(finding) if statement is not None else None
         keys: list[tuple[str, int]] = []  # the lines indexed for same-spot matching, when no statement is known
-        if span is None:
-            keys = [(path, line) for line in range(start, min(loc.end_line or start, start + MAX_SPAN_INDEXED) + 1)]
         if span is not None:
             for gi in by_statement.get((path, span[0]), ()):
-                other, other_span = groups[gi].primary, spans[gi]
-                if other_span is not None and other_span[:2] == span[:2] and tool not in groups[gi].tool_set and (
-                        set(other.cwe) & set(finding.cwe) or other.location.start_line == start):
-                    joined, how = gi, f"also reported by {tool} ({finding.rule_id})"
+                head = heads[gi]
+                other_span = head[5]
+                if other_span is not None and other_span[:2] == span[:2] and tool not in tool_sets[gi] and (
+                        not head[11].isdisjoint(cwes) or head[7] == start):
+                    joined, how = gi, f"also reported by {tool} ({rule_id})"
                     break
-                if other_span is not None and other_span[:2] != span[:2] and set(other.cwe) & set(finding.cwe):
-                    joined, how = gi, f"{tool} ({finding.rule_id}) reports where the query is built or run"
+                if other_span is not None and other_span[:2] != span[:2] and not head[11].isdisjoint(cwes):
+                    joined, how = gi, f"{tool} ({rule_id}) reports where the query is built or run"
                     break
             if joined is None and span[2]:
                 for gi in by_statement.get((path, span[2]), ()):
-                    other_span = spans[gi]
-                    if other_span is not None and other_span[:2] == span[2:] and set(
-                            groups[gi].primary.cwe) & set(finding.cwe):
-                        joined, how = gi, f"{tool} ({finding.rule_id}) reports where the query is built"
+                    head = heads[gi]
+                    other_span = head[5]
+                    if other_span is not None and other_span[:2] == span[2:] and not head[11].isdisjoint(cwes):
+                        joined, how = gi, f"{tool} ({rule_id}) reports where the query is built"
                         break
         else:
+            keys = [(path, start)] if last == start else [
+                (path, line) for line in range(start, min(last, start + MAX_SPAN_INDEXED) + 1)]
             for key in keys:
                 for gi in by_line.get(key, ()):
-                    if spans[gi] is None and tool not in groups[gi].tool_set and _same_spot(
-                            groups[gi].primary, finding):
-                        joined, how = gi, f"also reported by {tool} ({finding.rule_id})"
+                    # same spot: lines that overlap, from another tool, sharing a CWE or starting on the same line
+                    head = heads[gi]
+                    if head[5] is None and tool not in tool_sets[gi] and head[7] <= last and start <= head[8] and (
+                            not head[11].isdisjoint(cwes) or head[7] == start):
+                        joined, how = gi, f"also reported by {tool} ({rule_id})"
                         break
                 if joined is not None:
                     break
         if joined is not None:
-            groups[joined].add(finding, how)
+            join(joined, finding, how, tool, cwes, extra)
             continue
-        groups.append(Group(finding, rank))
-        paths.append(path)
-        keys_of.append((-rank.score, path, start, finding.id))
-        joined = len(groups) - 1
-        spans[joined] = span
+        gi = new_group(member)
+        found = usage_by_path.get(path)
+        if found is None:
+            usage_by_path[path] = [gi]
+        else:
+            found.append(gi)
         if span is not None:
-            by_statement.setdefault((path, span[0]), []).append(joined)
+            found = by_statement.get((path, span[0]))
+            if found is None:
+                by_statement[(path, span[0])] = [gi]
+            else:
+                found.append(gi)
             if span[2]:
-                by_statement.setdefault((path, span[2]), []).append(joined)
+                by_statement.setdefault((path, span[2]), []).append(gi)
             continue
         for key in keys:
             found = by_line.get(key)
             if found is None:
-                by_line[key] = [joined]
+                by_line[key] = [gi]
             else:
-                found.append(joined)
-    if imports:
-        usage_by_path: dict[str, list[int]] = {}
-        for gi, path in enumerate(paths):
-            usage_by_path.setdefault(path, []).append(gi)
-        for finding, rank in imports:
-            target = next((gi for gi in usage_by_path.get(finding.location.path, ())
-                           if set(finding.cwe) & groups[gi].cwes), None)
-            if target is None:
-                groups.append(Group(finding, rank))
-                loc = finding.location
-                keys_of.append((-rank.score, loc.path, loc.start_line, finding.id))
-            else:
-                groups[target].add(finding, f"import flagged by {finding.rule_id} folds into this use of the module")
+                found.append(gi)
+    for member in imports:
+        _, finding, _, _, _, _, path, _, _, tool, rule_id, cwes, extra = member
+        target = next((gi for gi in usage_by_path.get(path, ()) if not cwe_sets[gi].isdisjoint(cwes)), None)
+        if target is None:
+            new_group(member)
+        else:
+            join(target, finding, f"import flagged by {rule_id} folds into this use of the module", tool, cwes,
+                 extra)
     if corroboration_weight:
-        _corroborate(groups, keys_of, round(5.0 * corroboration_weight, 1))
-    order = sorted(range(len(groups)), key=keys_of.__getitem__)  # stable, as sorting the groups by the key was
-    return [groups[gi] for gi in order]
+        _corroborate(tool_sets, parts_of, keys_of, round(5.0 * corroboration_weight, 1))
+    order = sorted(range(len(heads)), key=keys_of.__getitem__)  # stable, as sorting the groups by the key was
+    groups = []
+    for gi in order:
+        head, parts = heads[gi], parts_of[gi]
+        groups.append(Group(head[1], head[3] if parts is head[2] else None, members[gi], tool_sets[gi],
+                            cwe_sets[gi], extras[gi] if with_extras else None, parts=parts, path=head[6]))
+    return groups
 
 
-def _corroborate(groups: list[Group], keys_of: list[tuple[float, str, int, str]], points: float) -> None:
-    """Add the corroboration factor to each group more than one tool reports (and its new score to its sort key).
-    Groups with the same factors and tools share one bonus factor and one (ordered factors, score, reason)."""
+def _corroborate(tool_sets: list[set[str]], parts_of: list[Parts], keys_of: list[tuple[float, str, int, str]],
+                 points: float) -> None:
+    """Add the corroboration factor to each group more than one tool reports (to its parts, with its new score in
+    its sort key). Groups with the same factors and tools share one bonus factor and one (ordered factors, score,
+    reason)."""
     bonuses: dict[tuple[str, ...], Factor] = {}
-    parts: dict[tuple[int, ...], tuple[list[Factor], float, str]] = {}  # by ids of factors alive in the groups
-    for gi, group in enumerate(groups):
-        if len(group.tool_set) < 2:
+    parts: dict[tuple[int, ...], Parts] = {}  # by ids of factors alive in the groups
+    pieces: dict[int, str] = {}  # each factor's `reason (+points)`, by its id (alive in the groups)
+    for gi, tool_set in enumerate(tool_sets):
+        if len(tool_set) < 2:
             continue
-        tools = tuple(group.tools)
+        tools = tuple(sorted(tool_set))
         bonus = bonuses.get(tools)
         if bonus is None:
             bonus = bonuses[tools] = Factor(name="corroboration", points=points,
                                             reason=f"reported by {len(tools)} tools ({', '.join(tools)})")
-        factors = [*group.rank.factors, bonus]
+        factors = [*parts_of[gi][0], bonus]
         key = tuple(map(id, factors))
         found = parts.get(key)
         if found is None:
-            found = parts[key] = rank_parts(factors)
-        ordered, score, reason = found
-        group.rank = Rank(finding_id=group.primary.id, score=score, factors=ordered, reason=reason)
-        keys_of[gi] = (-score, *keys_of[gi][1:])
+            found = parts[key] = rank_parts_with(pieces, factors)
+        parts_of[gi] = found
+        keys_of[gi] = (-found[1], *keys_of[gi][1:])

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
+from typing import Any
 
 from agent.context.redact import live_credentials
 from agent.engines.builtin.evidence import credential_kinds, rule_class
@@ -63,11 +64,14 @@ def _vector_of(finding: Finding, overrides: dict[str, str]) -> str | None:
     vector = next((overrides[c] for c in finding.cve if c in overrides), None) or overrides.get(finding.rule_id) \
         if overrides else None
     if vector is None:
-        # one search over the tags and message joined by newlines finds the same first vector as a search per
-        # text (a vector contains no newline), without a Python loop per text
-        match = CVSS_VECTOR.search("\n".join([*finding.tags, finding.message]))
-        if match:
-            vector = match.group(0)
+        tags, message = finding.tags, finding.message
+        # every vector starts with `CVSS:`: a text without it has none (most have none); one search over the tags
+        # and message joined by newlines finds the same first vector as a search per text (a vector contains no
+        # newline), without a Python loop per text
+        if "CVSS:" in message or (tags and "CVSS:" in "\n".join(tags)):
+            match = CVSS_VECTOR.search("\n".join([*tags, message]))
+            if match:
+                vector = match.group(0)
     return vector
 
 
@@ -86,6 +90,53 @@ def _float_key(value: float | None) -> object:
     return (value, math.copysign(1.0, value)) if value is not None and not value else value
 
 
+@dataclass(slots=True, eq=False)
+class _Rule:
+    """What scoring reads off a finding's (tool, rule id, CWEs), once per distinct triple: the triple itself (one
+    shared copy, with the CWEs as a set too), `rule_class` (all the static evidence reads of the rule),
+    `may_have_fixer`, whether it is one of bandit's import checks, and the severity, confidence and CWE factors
+    per (severity, security-severity, confidence, CVSS vector text)."""
+
+    tool: str
+    rule_id: str
+    cwes: tuple[int, ...]
+    cwe_set: frozenset[int]
+    kind: tuple[bool, bool, bool, bool]
+    fixable: bool
+    import_rule: bool
+    profiles: dict[tuple, tuple[Factor, ...]] = field(default_factory=dict)
+
+
+_UNSET: Any = object()
+
+
+@dataclass(slots=True, eq=False)
+class _Spot:
+    """What scoring, grouping and deciding read off a finding's spot (path, first and end line, snippet), once per
+    distinct spot: its path, first and last line (one shared copy), its code kind, the live-credential kinds on its
+    lines, whether its line is an import (for a one-line finding), the code-kind, entry-point, asset and span
+    factors (None / empty when there is none), and, when first asked, the statement at its first line and the
+    evidence and quick-win factors per rule."""
+
+    path: str
+    start: int
+    last: int
+    kind: str | None
+    credentials: list[str]
+    import_line: bool
+    code_kind: Factor | None
+    reach: Factor | None
+    assets: tuple[Factor, ...]
+    span: Factor | None
+    statement: tuple[int, int, int, int] | None = _UNSET
+    evidence: dict[object, Factor | None] = field(default_factory=dict)
+    fixers: dict[_Rule, Factor | None] = field(default_factory=dict)
+
+
+# a finding's facts: (its spot, its rule, its CVSS reading, import only or not, the CVSS vector text read)
+_Facts = tuple[_Spot, _Rule, "tuple[str, float, dict[str, str]] | None | str", bool, "str | None"]
+
+
 @dataclass
 class ScoringContext:
     """Everything beyond the finding itself that scoring may use; all parts are optional."""
@@ -99,97 +150,67 @@ class ScoringContext:
     # identical factors (same name, points and reason) are one shared, never-modified Factor: 100,000 findings
     # carry a few thousand distinct ones
     factor_pool: dict[tuple[str, float, str], Factor] = field(default_factory=dict, repr=False)
-    # per-finding results that grouping and deciding ask for again, keyed by id(finding); `_seen` holds each
-    # finding, so an id is never reused while its entry exists (plain values: no per-finding container to track)
+    # each finding's facts (spot, rule, CVSS reading, import only), which grouping and deciding ask for again,
+    # keyed by id(finding); `_seen` holds each finding, so an id is never reused while its entry exists
     _seen: list[Finding] = field(default_factory=list, init=False, repr=False)
-    _import_only: dict[int, bool] = field(default_factory=dict, init=False, repr=False)
-    _credentials: dict[int, list[str]] = field(default_factory=dict, init=False, repr=False)
-    _cvss: dict[int, tuple[str, float, dict[str, str]] | None | str] = field(
-        default_factory=dict, init=False, repr=False)
-    # (ordered factors, score, reason) per set of pooled factors, keyed by their ids (the value holds them, so the
-    # ids stay theirs): many findings share the same factors
-    _rank_parts: dict[tuple[int, ...], tuple[list[Factor], float, str]] = field(
-        default_factory=dict, init=False, repr=False)
-    # answers that depend on a few of a finding's fields only, computed once per distinct value: credential kinds
-    # per snippet and per (path, lines), (unweighted factor → pooled weighted Factor, None when it weighs 0), the
-    # severity, confidence and CWE factors per rule profile, the evidence factor per spot and rule class, the
-    # asset factors per path, the entry-point factor per (path, first line), the CVSS reading per vector text
-    # each pooled factor's `reason (+points)` text, by id(factor) (the pool holds the factors)
-    _reason_pieces: dict[int, str] = field(default_factory=dict, init=False, repr=False)
-    # `may_have_fixer` per (tool, rule id, CWEs): all it reads
-    _fixable: dict[tuple[str, str, tuple[int, ...]], bool] = field(default_factory=dict, init=False, repr=False)
+    _of: dict[int, _Facts] = field(default_factory=dict, init=False, repr=False)
+    # answers that depend on a few of a finding's fields only, computed once per distinct value: the spot facts
+    # per (path, first line, end line, snippet), the rule facts per (tool, rule id, CWEs), credential kinds per
+    # snippet and per (path, lines), (unweighted factor → pooled weighted Factor, None when it weighs 0), the
+    # severity, confidence and CWE factors per rule profile, the CWE points per (CWEs, base), the asset factors
+    # per path, the entry-point factor per (path, first line), the CVSS reading per vector text, the
+    # exploitability factors per CVE list, the age factor per number of days
+    _spots: dict[tuple[str, int, int | None, str | None], _Spot] = field(default_factory=dict, init=False,
+                                                                        repr=False)
+    _rules: dict[tuple[str, str, tuple[int, ...]], _Rule] = field(default_factory=dict, init=False, repr=False)
+    _paths: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     _snippet_credentials: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)
     _file_credentials: dict[tuple[str, int, int], list[str]] = field(default_factory=dict, init=False, repr=False)
     _weighted: dict[tuple[str, float, str], Factor | None] = field(default_factory=dict, init=False, repr=False)
     _rule_factors: dict[tuple, tuple[Factor, ...]] = field(default_factory=dict, init=False, repr=False)
     _cwe: dict[tuple[tuple[int, ...], object], tuple[float, str]] = field(default_factory=dict, init=False,
                                                                          repr=False)
-    _evidence: dict[tuple, Factor | None] = field(default_factory=dict, init=False, repr=False)
-    _rule_class: dict[tuple[str, tuple[int, ...]], tuple[bool, bool, bool, bool]] = field(
-        default_factory=dict, init=False, repr=False)
     _assets: dict[str, tuple[Factor, ...]] = field(default_factory=dict, init=False, repr=False)
     _reached: dict[tuple[str, int], Factor | None] = field(default_factory=dict, init=False, repr=False)
     _vectors: dict[str, tuple[str, float, dict[str, str]] | str] = field(default_factory=dict, init=False,
                                                                        repr=False)
-    _import_lines: dict[tuple[str, str, str | None, bool], bool] = field(default_factory=dict, init=False,
-                                                                         repr=False)
+    _exploits: dict[tuple[str, ...], tuple[Factor, ...]] = field(default_factory=dict, init=False, repr=False)
+    _ages: dict[int, Factor | None] = field(default_factory=dict, init=False, repr=False)
+    # (ordered factors, score, reason) per set of pooled factors, keyed by their ids (the value holds them, so the
+    # ids stay theirs): many findings share the same factors
+    _rank_parts: dict[tuple[int, ...], tuple[list[Factor], float, str]] = field(
+        default_factory=dict, init=False, repr=False)
+    # each pooled factor's `reason (+points)` text, by id(factor) (the pool holds the factors)
+    _reason_pieces: dict[int, str] = field(default_factory=dict, init=False, repr=False)
 
     def live_credential(self, finding: Finding) -> list[str]:
         """Kinds of recognized live-credential formats on the finding's lines: from its snippet, or (production
-        code, with the project's facts) from the file's text. Memoized per finding."""
-        key = id(finding)
-        found = self._credentials.get(key)
-        if found is None:
-            loc = finding.location
-            snippet = loc.snippet or ""
-            found = self._snippet_credentials.get(snippet)
-            if found is None:
-                found = self._snippet_credentials[snippet] = sorted({kind for kind, _ in live_credentials(snippet)})
-            if not found and self.code is not None and path_kind(loc.path) is None:
-                spot = (loc.path, loc.start_line, loc.last_line)
-                found = self._file_credentials.get(spot)
-                if found is None:  # the file's answer for these lines (memoized with its facts too)
-                    found = self._file_credentials[spot] = credential_kinds(
-                        self.code.facts(spot[0]), spot[1], spot[2]) or []
-            self._seen.append(finding)
-            self._credentials[key] = found
-        return found
-
-    def _remember(self, finding: Finding) -> None:
-        key = id(finding)
-        self._seen.append(finding)
-        self._import_only[key] = self._is_import_only(finding)
-        vector = _vector_of(finding, self.config.cvss)
-        if vector is None:
-            self._cvss[key] = None
-            return
-        found = self._vectors.get(vector)
-        if found is None:  # the reading depends on the vector text only
-            found = self._vectors[vector] = _cvss_result(vector)  # type: ignore[assignment]
-        self._cvss[key] = found
-
-    def _is_import_only(self, finding: Finding) -> bool:
-        """`is_import_only(finding)`, memoized per (tool, rule id, snippet, one-line or not): all it reads."""
-        loc = finding.location
-        key = (finding.tool, finding.rule_id, loc.snippet, loc.end_line in (None, loc.start_line))
-        found = self._import_lines.get(key)
-        if found is None:
-            found = self._import_lines[key] = is_import_only(finding)
-        return found
+        code, with the project's facts) from the file's text. Memoized per finding (and per spot)."""
+        found = self._of.get(id(finding))
+        return (found or self._facts(finding))[0].credentials
 
     def cvss(self, finding: Finding) -> tuple[str, float, dict[str, str]] | None | str:
         """`cvss_of(finding, config.cvss)`, computed once per finding."""
-        if id(finding) not in self._cvss:
-            self._remember(finding)
-        return self._cvss[id(finding)]
+        found = self._of.get(id(finding))
+        return (found or self._facts(finding))[2]
 
     def import_only(self, finding: Finding) -> bool:
         """`is_import_only(finding)`, computed once per finding."""
-        found = self._import_only.get(id(finding))
-        if found is None:
-            self._remember(finding)
-            found = self._import_only[id(finding)]
-        return found
+        found = self._of.get(id(finding))
+        return (found or self._facts(finding))[3]
+
+    def statement(self, finding: Finding) -> tuple[int, int, int, int] | None:
+        """The statement at the finding's first line (`FileFacts.statement`) for production code with the
+        project's facts, else None; once per spot."""
+        found = self._of.get(id(finding))
+        return self._statement((found or self._facts(finding))[0])
+
+    def _statement(self, spot: _Spot) -> tuple[int, int, int, int] | None:
+        statement = spot.statement
+        if statement is _UNSET:
+            statement = spot.statement = None if spot.kind is not None or self.code is None else \
+                self.code.facts(spot.path).statement(spot.start)
+        return statement
 
     def factor(self, name: str, points: float, reason: str) -> Factor | None:
         """The pooled weighted factor for an unweighted one (None when it weighs 0), weighed once per distinct
@@ -199,6 +220,71 @@ class ScoringContext:
         if key in weighted:
             return weighted[key]
         found = weighted[key] = _pooled(self, name, points, reason)
+        return found
+
+    def _facts(self, finding: Finding) -> _Facts:
+        """The finding's facts, read once per finding (its spot and rule once per distinct value)."""
+        found = self._of[id(finding)] = self._read(finding)
+        self._seen.append(finding)
+        return found
+
+    def _read(self, finding: Finding) -> _Facts:
+        """The finding's facts (spot, rule, CVSS reading, import only, CVSS vector text), not kept per finding."""
+        loc = finding.location
+        spot = self._spots.get((loc.path, loc.start_line, loc.end_line, loc.snippet))
+        if spot is None:
+            spot = self._new_spot(finding)
+        tool, rule_id = finding.tool, finding.rule_id
+        rule_key = (tool, rule_id, tuple(finding.cwe))
+        rule = self._rules.get(rule_key)
+        if rule is None:
+            rule = self._rules[rule_key] = _Rule(*rule_key, frozenset(rule_key[2]), rule_class(finding),
+                                                 may_have_fixer(finding),
+                                                 bool(tool == "bandit" and _IMPORT_RULE.match(rule_id)))
+        vector = _vector_of(finding, self.config.cvss)
+        cvss: tuple[str, float, dict[str, str]] | None | str = None
+        if vector is not None:
+            cvss = self._vectors.get(vector)
+            if cvss is None:  # the reading depends on the vector text only
+                cvss = self._vectors[vector] = _cvss_result(vector)  # type: ignore[assignment]
+        return spot, rule, cvss, rule.import_rule or spot.import_line, vector
+
+    def _new_spot(self, finding: Finding) -> _Spot:
+        loc = finding.location
+        path, start, end, snippet = loc.path, loc.start_line, loc.end_line, loc.snippet
+        spot_key = (path, start, end, snippet)
+        # one copy of each path text: sorting by path then compares the same object, not the text again
+        path = self._paths.setdefault(path, path)
+        last = end or start
+        kind = path_kind(path)
+        text = snippet or ""
+        credentials = self._snippet_credentials.get(text)
+        if credentials is None:
+            credentials = self._snippet_credentials[text] = sorted({k for k, _ in live_credentials(text)})
+        code = self.code
+        if not credentials and code is not None and kind is None:
+            spot = (path, start, last)
+            credentials = self._file_credentials.get(spot)
+            if credentials is None:  # the file's answer for these lines (memoized with its facts too)
+                credentials = self._file_credentials[spot] = credential_kinds(code.facts(path), start, last) or []
+        first = text.splitlines()[:1]
+        import_line = bool(first) and bool(_IMPORT_LINE.match(first[0])) and end in (None, start)
+        # a committed credential leaks wherever it is: no code-kind demotion then
+        code_kind = self.factor("reachability", CODE_KIND_POINTS[kind], f"only in {kind} code") \
+            if kind is not None and not credentials else None
+        reach = None
+        if code is not None and kind is None:
+            key = (path, start)
+            if key in self._reached:
+                reach = self._reached[key]
+            else:  # the entry point and the call path depend on the path and first line only
+                entry = _entry_factor(finding, code)
+                reach = self._reached[key] = None if entry is None else self.factor("reachability", *entry)
+        span = last - start + 1
+        found = self._spots[spot_key] = _Spot(
+            path, start, last, kind, credentials, import_line, code_kind, reach,
+            _asset(path, self) if self.owners is not None else (),
+            self.factor("fix", -3.0, f"larger change: the finding spans {span} lines") if span > 15 else None)
         return found
 
 
@@ -245,13 +331,13 @@ def _confidence_and_cwe(finding: Finding, ctx: ScoringContext, add, base: float)
     add("cwe_class", *cwe)
 
 
-def _rule_part(finding: Finding, ctx: ScoringContext) -> tuple[Factor, ...]:
+def _rule_part(finding: Finding, ctx: ScoringContext, cvss: tuple[str, float, dict[str, str]] | None | str,
+               vector: str | None) -> tuple[Factor, ...]:
     """The severity, confidence and CWE factors of a finding with no live credential, in that order: they read
     its CVSS reading (by vector text), security-severity, severity word, tool, confidence and CWEs only, so they
     are weighed once per distinct profile."""
-    cvss = ctx.cvss(finding)
     key = (finding.tool, finding.severity, _float_key(finding.security_severity), finding.confidence,
-           tuple(finding.cwe), cvss if cvss is None or isinstance(cvss, str) else ("cvss", cvss[0]))
+           tuple(finding.cwe), vector)
     found = ctx._rule_factors.get(key)
     if found is None:
         factors: list[Factor] = []
@@ -267,37 +353,28 @@ def _rule_part(finding: Finding, ctx: ScoringContext) -> tuple[Factor, ...]:
     return found
 
 
-def _exploitability(finding: Finding, ctx: ScoringContext, add) -> None:
-    if not finding.cve:
-        return
-    kev = next((c for c in finding.cve if c in ctx.feeds.kev), None)
+def _exploitability(finding: Finding, ctx: ScoringContext) -> tuple[Factor, ...]:
+    """The exploitability factors (CISA KEV, then EPSS) of the finding's CVEs, once per CVE list."""
+    cves = tuple(finding.cve)
+    found = ctx._exploits.get(cves)
+    if found is not None:
+        return found
+    factors: list[Factor | None] = []
+    kev = next((c for c in cves if c in ctx.feeds.kev), None)
     if kev:
         entry = ctx.feeds.kev[kev]
         ransom = ", used in ransomware campaigns" if entry.get("ransomware") else ""
-        add("exploitability", 25.0 + (5.0 if ransom else 0.0),
-            f"{kev} is in CISA KEV (known exploited, added {entry.get('dateAdded') or '?'}){ransom}")
-    scored = [(ctx.feeds.epss[c][0], ctx.feeds.epss[c][1], c) for c in finding.cve if c in ctx.feeds.epss]
+        factors.append(ctx.factor("exploitability", 25.0 + (5.0 if ransom else 0.0),
+                                  f"{kev} is in CISA KEV (known exploited, added {entry.get('dateAdded') or '?'})"
+                                  f"{ransom}"))
+    scored = [(ctx.feeds.epss[c][0], ctx.feeds.epss[c][1], c) for c in cves if c in ctx.feeds.epss]
     if scored:
         prob, pct, cve = max(scored)
-        add("exploitability", round(20.0 * prob, 1),
-            f"EPSS {prob:.2f} for {cve}: {prob:.0%} chance of exploitation in 30 days ({pct:.0%} percentile)")
-
-
-def _reachability(finding: Finding, ctx: ScoringContext, add, kind: str | None, import_only: bool,
-                  factors: list[Factor]) -> None:
-    if kind is not None and not ctx.live_credential(finding):  # a committed credential leaks wherever it is
-        add("reachability", CODE_KIND_POINTS[kind], f"only in {kind} code")
-    if import_only:
-        add("reachability", IMPORT_ONLY_POINTS, "flags an import, not a use of the module")
-    if ctx.code is not None and kind is None:
-        key = (finding.location.path, finding.location.start_line)
-        if key in ctx._reached:
-            found = ctx._reached[key]
-        else:  # the entry point and the call path depend on the spot only
-            entry = _entry_factor(finding, ctx.code)
-            found = ctx._reached[key] = None if entry is None else ctx.factor("reachability", *entry)
-        if found is not None:
-            factors.append(found)
+        factors.append(ctx.factor("exploitability", round(20.0 * prob, 1),
+                                  f"EPSS {prob:.2f} for {cve}: {prob:.0%} chance of exploitation in 30 days "
+                                  f"({pct:.0%} percentile)"))
+    found = ctx._exploits[cves] = tuple(f for f in factors if f is not None)
+    return found
 
 
 def _entry_factor(finding: Finding, code: ReachabilityIndex) -> tuple[float, str] | None:
@@ -316,23 +393,15 @@ def _short(text: str, limit: int = 140) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def _source_evidence(finding: Finding, ctx: ScoringContext) -> Factor | None:
-    """The pooled evidence factor from the code at the finding's lines, once per spot and rule class (all
-    `agent.engines.builtin.evidence.file_evidence` reads of a finding: `rule_class`, its lines and flow; its
-    snippet only without readable source)."""
+def _source_evidence(finding: Finding, ctx: ScoringContext, spot: _Spot, rule: _Rule) -> Factor | None:
+    """The pooled evidence factor from the code at the finding's lines, once per spot, rule class and flow shape
+    (all `agent.engines.builtin.evidence.file_evidence` reads of a finding: `rule_class`, its spot and flow)."""
     assert ctx.code is not None
-    loc = finding.location
     flow = finding.flow
-    facts = ctx.code.facts(loc.path)
-    class_key = (finding.rule_id, tuple(finding.cwe))
-    kind = ctx._rule_class.get(class_key)
-    if kind is None:  # rule_class reads the rule id and the CWEs only
-        kind = ctx._rule_class[class_key] = rule_class(finding)
-    key = (loc.path, loc.start_line, loc.last_line, kind,
-           len(flow), len({(s.location.path, s.location.start_line) for s in flow}) >= 2 if flow else False,
-           None if facts.source_known and facts.text is not None else loc.snippet)
-    if key in ctx._evidence:
-        return ctx._evidence[key]
+    key: object = rule.kind if not flow else (
+        rule.kind, len(flow), len({(s.location.path, s.location.start_line) for s in flow}) >= 2)
+    if key in spot.evidence:
+        return spot.evidence[key]
     evidence = ctx.code.evidence(finding)
     strong = [e for e in evidence if e.strong and e.supports == "false_positive"]
     for_tp = [e for e in evidence if e.supports == "true_positive"]
@@ -341,30 +410,18 @@ def _source_evidence(finding: Finding, ctx: ScoringContext) -> Factor | None:
         found = ctx.factor("evidence", -30.0, f"likely false positive: {_short(strong[0].detail)}")
     elif for_tp:
         found = ctx.factor("evidence", 5.0, f"static evidence it is real: {_short(for_tp[0].detail)}")
-    ctx._evidence[key] = found
+    spot.evidence[key] = found
     return found
 
 
-def _evidence(finding: Finding, ctx: ScoringContext, add, kind: str | None, import_only: bool,
-              factors: list[Factor]) -> None:
-    if ctx.code is None and len(finding.flow) >= 2 and len(
-            {(s.location.path, s.location.start_line) for s in finding.flow}) >= 2:
-        add("evidence", 5.0, f"static evidence it is real: the scanner traced a {len(finding.flow)}-step data flow")
-    # Source evidence costs a parse per file and a walk per finding: only where it can move the ranking, i.e. not
-    # for code already demoted by its path or for findings about an import line.
-    if ctx.code is not None and kind is None and not import_only:
-        found = _source_evidence(finding, ctx)
-        if found is not None:
-            factors.append(found)
-    if not ctx.verdicts:
-        return
-    verdict = ctx.verdicts.get(finding.id)
-    if verdict is not None and verdict.verdict == "false_positive":
-        add("evidence", round(-40.0 * verdict.confidence, 1),
-            f"{verdict.source} verdict: false positive ({verdict.confidence:.0%})")
-    elif verdict is not None and verdict.verdict == "true_positive":
-        add("evidence", round(10.0 * verdict.confidence, 1),
-            f"{verdict.source} verdict: true positive ({verdict.confidence:.0%})")
+def _verdict_factor(verdict: Verdict, ctx: ScoringContext) -> Factor | None:
+    if verdict.verdict == "false_positive":
+        return ctx.factor("evidence", round(-40.0 * verdict.confidence, 1),
+                          f"{verdict.source} verdict: false positive ({verdict.confidence:.0%})")
+    if verdict.verdict == "true_positive":
+        return ctx.factor("evidence", round(10.0 * verdict.confidence, 1),
+                          f"{verdict.source} verdict: true positive ({verdict.confidence:.0%})")
+    return None
 
 
 def _asset(path: str, ctx: ScoringContext) -> tuple[Factor, ...]:
@@ -384,57 +441,106 @@ def _asset(path: str, ctx: ScoringContext) -> tuple[Factor, ...]:
     return parts
 
 
-def _fix_and_age(finding: Finding, ctx: ScoringContext, add, kind: str | None) -> None:
-    # a quick win only when a builtin fixer would actually rewrite the code there (not merely a rule or CWE it
-    # knows): that needs the file, so only with the project's facts, and only for production code
-    fixer = None
-    if ctx.code is not None and kind is None:
-        rule = (finding.tool, finding.rule_id, tuple(finding.cwe))
-        fixable = ctx._fixable.get(rule)
-        if fixable is None:
-            fixable = ctx._fixable[rule] = may_have_fixer(finding)
-        fixer = ctx.code.fixer(finding) if fixable else None
-    if fixer:
-        add("fix", 5.0, f"quick win: builtin fixer `{fixer}` rewrites it")
-    loc = finding.location
-    span = (loc.end_line or loc.start_line) - loc.start_line + 1
-    if span > 15:
-        add("fix", -3.0, f"larger change: the finding spans {span} lines")
+def _quick_win(finding: Finding, ctx: ScoringContext, spot: _Spot, rule: _Rule) -> Factor | None:
+    """The quick-win factor: only when a builtin fixer would actually rewrite the code there (not merely a rule or
+    CWE it knows), so only with the project's facts and for production code; once per spot and rule."""
+    found = spot.fixers.get(rule, _UNSET)
+    if found is _UNSET:
+        fixer = ctx.code.fixer(finding) if ctx.code is not None else None
+        found = spot.fixers[rule] = ctx.factor("fix", 5.0, f"quick win: builtin fixer `{fixer}` rewrites it") \
+            if fixer else None
+    return found
+
+
+def _age(finding: Finding, ctx: ScoringContext) -> Factor | None:
     days = (ctx.now - finding.first_seen).days
-    if days >= 30:
-        add("age", float(min(5, days // 30)), f"open for {days} days")
+    if days < 30:
+        return None
+    found = ctx._ages.get(days, _UNSET)
+    if found is _UNSET:
+        found = ctx._ages[days] = ctx.factor("age", float(min(5, days // 30)), f"open for {days} days")
+    return found
+
+
+def _factors(finding: Finding, ctx: ScoringContext, facts: _Facts) -> list[Factor]:
+    """The finding's pooled factors in the order they are added (severity, confidence, CWE class, exploitability,
+    reachability, evidence, asset, fix, age): ordering by contribution keeps that order among equals."""
+    spot, rule, cvss, import_only, vector = facts
+    factors: list[Factor]
+    if spot.credentials:  # the severity names the line and the tool: weighed per finding
+        factors = []
+
+        def add(name: str, points: float, reason: str) -> None:
+            found = ctx.factor(name, points, reason)
+            if found is not None:
+                factors.append(found)
+
+        _confidence_and_cwe(finding, ctx, add, _severity(finding, ctx, add))
+    else:
+        security = finding.security_severity
+        profile = (finding.severity, security if security or security is None else _float_key(security),
+                   finding.confidence, vector)
+        part = rule.profiles.get(profile)
+        if part is None:
+            part = rule.profiles[profile] = _rule_part(finding, ctx, cvss, vector)
+        factors = list(part)
+    if finding.cve:
+        factors.extend(_exploitability(finding, ctx))
+    if spot.code_kind is not None:
+        factors.append(spot.code_kind)
+    if import_only:
+        found = ctx.factor("reachability", IMPORT_ONLY_POINTS, "flags an import, not a use of the module")
+        if found is not None:
+            factors.append(found)
+    if spot.reach is not None:
+        factors.append(spot.reach)
+    code = ctx.code
+    if code is None:
+        flow = finding.flow
+        if len(flow) >= 2 and len({(s.location.path, s.location.start_line) for s in flow}) >= 2:
+            found = ctx.factor("evidence", 5.0, f"static evidence it is real: the scanner traced a {len(flow)}-step "
+                                                "data flow")
+            if found is not None:
+                factors.append(found)
+    elif spot.kind is None and not import_only:
+        # source evidence costs a parse per file and a walk per finding: only where it can move the ranking, i.e.
+        # not for code already demoted by its path or for findings about an import line
+        found = _source_evidence(finding, ctx, spot, rule)
+        if found is not None:
+            factors.append(found)
+    if ctx.verdicts:
+        verdict = ctx.verdicts.get(finding.id)
+        found = _verdict_factor(verdict, ctx) if verdict is not None else None
+        if found is not None:
+            factors.append(found)
+    if spot.assets:
+        factors.extend(spot.assets)
+    if code is not None and spot.kind is None and rule.fixable:
+        found = _quick_win(finding, ctx, spot, rule)
+        if found is not None:
+            factors.append(found)
+    if spot.span is not None:
+        factors.append(spot.span)
+    found = _age(finding, ctx)
+    if found is not None:
+        factors.append(found)
+    return factors
+
+
+def _parts(finding: Finding, ctx: ScoringContext, facts: _Facts) -> tuple[list[Factor], float, str]:
+    """(ordered factors, score, reason) of the finding: one shared value per distinct set of pooled factors."""
+    factors = _factors(finding, ctx, facts)
+    key = tuple(map(id, factors))
+    parts = ctx._rank_parts.get(key)
+    if parts is None:
+        parts = ctx._rank_parts[key] = _pooled_rank_parts(ctx, factors)
+    return parts
 
 
 def score_finding(finding: Finding, ctx: ScoringContext | None = None) -> Rank:
     """The finding's score and its ordered factors (largest contribution first), each with its reason."""
     ctx = ctx or ScoringContext()
-    factors: list[Factor] = []
-    factor = ctx.factor
-
-    def add(name: str, points: float, reason: str) -> None:
-        found = factor(name, points, reason)
-        if found is not None:
-            factors.append(found)
-
-    if ctx.live_credential(finding):  # the severity names the line and the tool: weighed per finding
-        _confidence_and_cwe(finding, ctx, add, _severity(finding, ctx, add))
-    else:
-        factors.extend(_rule_part(finding, ctx))
-    path = finding.location.path
-    kind = path_kind(path)
-    import_only = ctx.import_only(finding)
-    if finding.cve:
-        _exploitability(finding, ctx, add)
-    _reachability(finding, ctx, add, kind, import_only, factors)
-    _evidence(finding, ctx, add, kind, import_only, factors)
-    if ctx.owners is not None:
-        factors.extend(_asset(path, ctx))
-    _fix_and_age(finding, ctx, add, kind)
-    key = tuple(map(id, factors))
-    parts = ctx._rank_parts.get(key)
-    if parts is None:
-        parts = ctx._rank_parts[key] = _pooled_rank_parts(ctx, factors)
-    ordered, score, reason = parts
+    ordered, score, reason = _parts(finding, ctx, ctx._of.get(id(finding)) or ctx._facts(finding))
     return Rank(finding_id=finding.id, score=score, factors=ordered, reason=reason)
 
 
@@ -458,9 +564,14 @@ def _rank_parts(factors: list[Factor]) -> tuple[list[Factor], float, str]:
 
 def _pooled_rank_parts(ctx: ScoringContext, factors: list[Factor]) -> tuple[list[Factor], float, str]:
     """`_rank_parts` of pooled factors, each one's reason text (`reason (+points)`) formatted once per factor."""
+    return rank_parts_with(ctx._reason_pieces, factors)
+
+
+def rank_parts_with(pieces: dict[int, str], factors: list[Factor]) -> tuple[list[Factor], float, str]:
+    """`_rank_parts`, each factor's reason text (`reason (+points)`) taken from `pieces` (by id(factor), for
+    factors that stay alive while `pieces` is used) or formatted into it."""
     ordered = sorted(factors, key=lambda f: -abs(f.points))
     score = max(0.0, min(100.0, round(sum([f.points for f in ordered]), 1)))
-    pieces = ctx._reason_pieces
     shown = []
     for factor in ordered[:3]:
         piece = pieces.get(id(factor))
@@ -479,15 +590,33 @@ def rank_findings(findings: list[Finding], ctx: ScoringContext | None = None,
                   progress: Callable[[int, int], None] | None = None) -> list[tuple[Finding, Rank]]:
     """Findings with their ranks, best first; ties broken by path and line so the order is stable.
     `progress(done, total)` hears how scoring goes (every 500 findings and at the end)."""
-    # the sort key is taken while the finding and its rank are at hand (touching 100,000 findings again later costs
-    # more than the key); sorting by the key alone keeps ties in input order, as sorting the pairs by it did
-    keyed: list[tuple[tuple[float, str, int, str], Finding, Rank]] = []
+    return [(f, Rank(finding_id=f.id, score=score, factors=ordered, reason=reason))
+            for _, f, (ordered, score, reason), *_ in ranked_members(findings, ctx, progress)]
+
+
+def ranked_members(findings: list[Finding], ctx: ScoringContext | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> list[tuple]:
+    """`rank_findings` without the Ranks, as `agent.triage.group.group_parts` takes them (`Member`s, best first):
+    each finding with its ranking's (ordered factors, score, reason), shared with every finding of the same
+    factors (grouping makes a Rank only when asked), then what grouping reads of it (import only, the statement at
+    its first line with the project's facts, path, first and last line, tool, rule id, CWEs) and, as its extra,
+    what deciding reads (CVEs, CVSS reading, live-credential kinds, first seen), all read while scoring has the
+    finding at hand: touching 100,000 findings again, in rank order, costs more than scoring them."""
+    ctx = ctx or ScoringContext()
     total = len(findings)
+    members: list[tuple] = []
+    code = ctx.code
+    statement = ctx._statement
     for done, f in enumerate(findings, 1):
-        rank = score_finding(f, ctx)
-        loc = f.location
-        keyed.append(((-rank.score, loc.path, loc.start_line, f.id), f, rank))
+        facts = ctx._read(f)
+        parts = _parts(f, ctx, facts)
+        spot, rule, cvss, import_only, _ = facts
+        path, start = spot.path, spot.start
+        # the sort key is taken while the finding and its score are at hand
+        members.append(((-parts[1], path, start, f.id), f, parts, None, import_only,
+                        None if import_only or code is None else statement(spot), path, start, spot.last, rule.tool,
+                        rule.rule_id, rule.cwe_set, (f.cve, cvss, spot.credentials, f.first_seen)))
         if progress is not None and (done % 500 == 0 or done == total):
             progress(done, total)
-    keyed.sort(key=itemgetter(0))
-    return [(f, rank) for _, f, rank in keyed]
+    members.sort(key=itemgetter(0))  # stable: ties keep the input order
+    return members

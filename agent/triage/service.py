@@ -20,9 +20,9 @@ from agent.store import Store
 from agent.triage.config import TriageConfig, parse_triage_config
 from agent.triage.decide import Decision, Overflow, apply_capacity, decide
 from agent.triage.feeds import load_feeds
-from agent.triage.group import Group, group_findings
+from agent.triage.group import Group, group_parts
 from agent.triage.ownership import OwnerIndex
-from agent.triage.rank import ScoringContext, path_kind, rank_findings
+from agent.triage.rank import ScoringContext, path_kind, ranked_members
 from agent.triage.reachability import ReachabilityIndex
 
 Progress = Callable[[int, int], None]  # (files done, files in all)
@@ -35,9 +35,9 @@ class TriageRow:
     team: str
     owner_source: str
     asset: str | None
-    # (the group's rank it was made from, owner, lane, due) → the row's rank
-    _rank: tuple[tuple[Rank, str, str, datetime | None], Rank] | None = field(default=None, repr=False,
-                                                                            compare=False)
+    # (the group's ranking parts it was made from, owner, lane, due) → the row's rank (`Group.rank_for`)
+    _rank: tuple[tuple[tuple, str, str, datetime | None], Rank] | None = field(default=None, repr=False,
+                                                                             compare=False)
 
     @property
     def finding(self) -> Finding:
@@ -45,12 +45,11 @@ class TriageRow:
 
     @property
     def rank(self) -> Rank:
-        """The group's rank with this row's owner, lane and due date (made once per row while those stay)."""
-        key = (self.group.rank, self.team, self.decision.lane, self.decision.due)
+        """The group's ranking with this row's owner, lane and due date (made once per row while those stay)."""
+        key = (self.group.parts, self.team, self.decision.lane, self.decision.due)
         cached = self._rank
         if cached is None or cached[0][0] is not key[0] or cached[0][1:] != key[1:]:
-            cached = self._rank = (key, self.group.rank.model_copy(update={
-                "owner": self.team, "lane": self.decision.lane, "due": self.decision.due}))
+            cached = self._rank = (key, self.group.rank_for(self.team, self.decision.lane, self.decision.due))
         return cached[1]
 
 
@@ -88,17 +87,10 @@ def _triage(findings: list[Finding], config: TriageConfig, project_dir: Path | N
     if code is not None:  # each source file read and parsed once, whatever order its findings come in
         code.prepare(findings, lambda f: path_kind(f.location.path) is None, progress)
     ctx = ScoringContext(config=config, owners=owners, code=code, feeds=feeds, verdicts=verdicts or {}, now=now)
-    statement = None
-    if code is not None:
-        def statement(f: Finding) -> tuple[int, int, int, int] | None:
-            if path_kind(f.location.path) is not None:
-                return None
-            return code.facts(f.location.path).statement(f.location.start_line)
-    groups = group_findings(rank_findings(findings, ctx, score_progress), config.weights.get("corroboration", 1.0),
-                            ctx.import_only, statement)
+    groups = group_parts(ranked_members(findings, ctx, score_progress), config.weights.get("corroboration", 1.0))
     rows: list[TriageRow] = []
     for group in groups:
-        asset, owner = owners.resolve(group.primary.location.path)
+        asset, owner = owners.resolve(group.path)
         decision = decide(group, config, feeds, asset.tier if asset else None,
                           bool(asset and asset.internet_facing), asset.data if asset else "internal", ctx)
         rows.append(TriageRow(group, decision, owner.team, owner.source, asset.name if asset else None))

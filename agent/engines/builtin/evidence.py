@@ -34,6 +34,7 @@ Weak (never a dismissal on their own): `format_without_fields`, constant input t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from agent.code.file_facts import FileFacts, facts_from_source
@@ -71,13 +72,19 @@ def path_evidence(path: str, source: str = "") -> list[Evidence]:
     """Evidence from where the code lives (agent.code.path_kind): test code is strong evidence only when the path
     proves it (a test module, conftest.py, a tests/ folder); test/, testing/ and spec/ folders may ship with the
     package, and example, vendored and generated code may still run, so those are weak."""
-    info = classify_path(path, "\n".join(source.splitlines()[:5]))
+    return list(_path_evidence(path, "\n".join(source.splitlines()[:5])))
+
+
+@lru_cache(maxsize=1 << 16)
+def _path_evidence(path: str, head: str) -> tuple[Evidence, ...]:
+    """`path_evidence` of a path and the file's first five lines (memoized: many findings share a file)."""
+    info = classify_path(path, head)
     if info.kind == "test":
         if info.certain:
-            return [Evidence("test_code", f"{path} is test code", "false_positive", strong=True)]
-        return [Evidence("test_code", f"{path} is in a test folder that may ship with the package", "false_positive")]
+            return (Evidence("test_code", f"{path} is test code", "false_positive", strong=True),)
+        return (Evidence("test_code", f"{path} is in a test folder that may ship with the package", "false_positive"),)
     detail = _LOCATION_DETAIL.get(info.kind)
-    return [Evidence(f"{info.kind}_code", f"{path} is {detail}", "false_positive")] if detail else []
+    return (Evidence(f"{info.kind}_code", f"{path} is {detail}", "false_positive"),) if detail else ()
 
 
 _LOCATION_DETAIL = {"example": "example code", "vendored": "vendored third-party code", "generated": "generated code"}
@@ -103,8 +110,16 @@ def rule_class(finding: Finding) -> tuple[bool, bool, bool, bool]:
     """All `file_evidence` reads of a finding's rule and CWEs: (injection class, weak-hash family, random family,
     bandit B506). Besides these it reads the finding's path, lines, flow, and its snippet when the file's text is
     unknown."""
-    return (is_injection_class(finding), _rule_family(finding, WEAK_HASH_RULES, WEAK_HASH_CWES),
-            _rule_family(finding, RANDOM_RULES, RANDOM_CWES), finding.rule_id.upper() == "B506")
+    return _rule_class(finding.rule_id, tuple(finding.cwe))
+
+
+@lru_cache(maxsize=1 << 16)
+def _rule_class(rule_id: str, cwes: tuple[int, ...]) -> tuple[bool, bool, bool, bool]:
+    """`rule_class` of a rule id and its CWEs (memoized: a scan has few distinct rules)."""
+    rule, cwe = rule_id.upper(), set(cwes)
+    return (rule not in NOT_ABOUT_INPUT_RULE_IDS and (bool(cwe & INJECTION_CWES) or rule in INJECTION_RULE_IDS),
+            rule in WEAK_HASH_RULES or bool(cwe & WEAK_HASH_CWES), rule in RANDOM_RULES or bool(cwe & RANDOM_CWES),
+            rule == "B506")
 
 
 def source_evidence(facts: FileFacts, finding: Finding) -> list[Evidence]:
@@ -116,16 +131,18 @@ def source_evidence(facts: FileFacts, finding: Finding) -> list[Evidence]:
         found.append(Evidence("dead_code", dead, "false_positive", strong=True))
     sink = facts.sink(first, last)
     if sink is not None:
-        found.extend(_sink_evidence(sink, finding, first))
-    if len({(s.location.path, s.location.start_line) for s in finding.flow}) >= 2:
-        found.append(Evidence("data_flow", f"the scanner traced a data flow of {len(finding.flow)} steps into "
-                              "the sink", "true_positive"))
+        found.extend(_sink_evidence(sink, rule_class(finding), first))
+    flow = finding.flow
+    if len(flow) >= 2 and len({(s.location.path, s.location.start_line) for s in flow}) >= 2:
+        found.append(Evidence("data_flow", f"the scanner traced a data flow of {len(flow)} steps into the sink",
+                              "true_positive"))
     return found
 
 
-def _sink_evidence(sink: SinkFacts, finding: Finding, first: int) -> list[Evidence]:
+def _sink_evidence(sink: SinkFacts, rule: tuple[bool, bool, bool, bool], first: int) -> list[Evidence]:
+    """The evidence from the sink on the lines, for a finding of `rule` (its `rule_class`)."""
     found: list[Evidence] = []
-    injection = is_injection_class(finding)
+    injection, weak_hash, random, b506 = rule
     if sink.shell:
         found.append(Evidence("shell_program", f"{sink.where} on line {first} starts `{sink.shell}`, which runs "
                               "a non-constant argument as code (no shell=True is no evidence of safety)",
@@ -142,15 +159,16 @@ def _sink_evidence(sink: SinkFacts, finding: Finding, first: int) -> list[Eviden
     elif sink.interpolated:
         found.append(Evidence("interpolated_input", f"the input to {sink.where} on line {first}, "
                               f"`{sink.code}`, interpolates values that are not constants", "true_positive"))
-    keywords = set(sink.keywords)
-    if _rule_family(finding, WEAK_HASH_RULES, WEAK_HASH_CWES) and "usedforsecurity=False" in keywords:
+    keywords = sink.keywords
+    if weak_hash and "usedforsecurity=False" in keywords:
         found.append(Evidence("not_for_security", f"{sink.where} on line {first} passes usedforsecurity=False",
                               "false_positive", strong=True))
-    loaders = {k.split("=", 1)[1] for k in keywords if k.startswith("Loader=")}
-    if (finding.rule_id.upper() == "B506" or "yaml" in sink.callee) and loaders and loaders <= SAFE_YAML_LOADERS:
-        found.append(Evidence("safe_yaml_loader", f"{sink.where} on line {first} uses the safe loader "
-                              f"{min(loaders)}", "false_positive", strong=True))
-    if _rule_family(finding, RANDOM_RULES, RANDOM_CWES) and sink.callee in SLEEPS:
+    if keywords and (b506 or "yaml" in sink.callee):
+        loaders = {k.split("=", 1)[1] for k in keywords if k.startswith("Loader=")}
+        if loaders and loaders <= SAFE_YAML_LOADERS:
+            found.append(Evidence("safe_yaml_loader", f"{sink.where} on line {first} uses the safe loader "
+                                  f"{min(loaders)}", "false_positive", strong=True))
+    if random and sink.callee in SLEEPS:
         found.append(Evidence("delay_only", f"the random value on line {first} only sets the delay of "
                               f"`{sink.callee}`", "false_positive", strong=True))
     return found
