@@ -77,8 +77,16 @@ class StoreFactsCache:
                         found[(path, digest)] = data
         return found
 
+    @staticmethod
+    def encode_file_facts(facts: dict[str, Any]) -> str:
+        """The stored text of a file's facts (`put_file_facts_encoded` takes it: e.g. encoded in another process)."""
+        return json.dumps(facts, separators=(",", ":"))
+
     def put_file_facts(self, path: str, digest: str, version: int, facts: dict[str, Any]) -> None:
-        text = self._pending[(path, digest, version)] = json.dumps(facts, separators=(",", ":"))
+        self.put_file_facts_encoded(path, digest, version, self.encode_file_facts(facts))
+
+    def put_file_facts_encoded(self, path: str, digest: str, version: int, text: str) -> None:
+        self._pending[(path, digest, version)] = text
         self._pending_chars += len(text)
         if len(self._pending) >= FLUSH_ROWS or self._pending_chars >= FLUSH_CHARS:
             self.flush()

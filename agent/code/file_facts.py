@@ -50,7 +50,9 @@ FACTS_VERSION = 3  # bump when what a fact means changes: cached facts of anothe
 
 
 class FactsCache(Protocol):
-    """Stored facts by (path, content digest)."""
+    """Stored facts by (path, content digest). A cache may also offer `get_many` (a batch of lookups), `flush`
+    (write what was put), and `encode_file_facts(facts) -> str` with `put_file_facts_encoded(path, digest,
+    version, text)`: then the worker processes encode the facts they prepare (`_WorkerPool`)."""
 
     def get_file_facts(self, path: str, digest: str, version: int) -> dict[str, Any] | None: ...
 
@@ -238,6 +240,8 @@ class FactsIndex:
         # files read by `read_ahead`: path → (bytes or None, digest, stored facts or None, looked up)
         self._read_ahead: dict[str, tuple[bytes | None, str, dict[str, Any] | None, bool]] = {}
         self._folders: dict[str, Path] = {}  # a relative folder -> where it resolves to
+        self._encoded: dict[str, tuple[str, tuple[int, ...]]] = {}  # a worker's encoding of facts it prepared,
+        # with their `_sizes` then (facts that grew since are encoded again)
         self.reads = 0
         self.parses = 0
         self.cached = 0
@@ -272,7 +276,10 @@ class FactsIndex:
         by_path = {path: list(spans) for path, spans in spans_of.items()}
         paths = list(by_path)
         asks = extra or {}
-        pool = _WorkerPool(by_path, asks) if len(paths) >= POOL_MIN_FILES else None
+        encode = getattr(self.cache, "encode_file_facts", None)
+        if getattr(self.cache, "put_file_facts_encoded", None) is None:
+            encode = None
+        pool = _WorkerPool(by_path, asks, encode) if len(paths) >= POOL_MIN_FILES else None
         self._asked.clear()  # (this prepare's questions; a later prepare asks its own)
         pending: _Pending | None = None
         try:
@@ -323,9 +330,9 @@ class FactsIndex:
             return
         answered = _WorkerPool.receive(sent)
         for path in fresh:  # (in the batch's order, not the workers')
-            data = answered.get(path)
-            if data is None:
+            if path not in answered:
                 continue
+            data, encoded = answered[path]
             try:
                 source = decode_source(fresh[path][0])
             except UnicodeDecodeError:
@@ -338,6 +345,8 @@ class FactsIndex:
             self._asked.add(path)
             self.parses += 1
             self._dirty.add(path)
+            if encoded is not None:
+                self._encoded[path] = (encoded, _sizes(facts))
 
     def save(self) -> None:
         """Store the facts of files parsed in this run (the cache keeps the answers to their queries too)."""
@@ -345,9 +354,16 @@ class FactsIndex:
             return
         for path in sorted(self._dirty):
             facts = self._facts[path]
-            if facts.digest is not None:
+            encoded = self._encoded.pop(path, None)
+            if facts.digest is None:
+                continue
+            if encoded is not None and encoded[1] == _sizes(facts):  # nothing learnt since the worker's encoding
+                self.cache.put_file_facts_encoded(path, facts.digest, FACTS_VERSION,  # type: ignore[attr-defined]
+                                                  encoded[0])
+            else:
                 self.cache.put_file_facts(path, facts.digest, FACTS_VERSION, facts.to_json())
         self._dirty.clear()
+        self._encoded.clear()
         flush = getattr(self.cache, "flush", None)
         if flush is not None:
             flush()
@@ -430,21 +446,26 @@ class FactsIndex:
 SHARED_COUNTERS: list[Counter[str]] = []
 # a batch handed to the workers: its files to parse (path -> bytes, digest), and the workers' pending answer
 _Pending = tuple[dict[str, tuple[bytes, str]], Any]
-# what the forked workers of one `FactsIndex.prepare` need: (spans by path, the caller's questions by path)
-_JOB: tuple[Mapping[str, list[tuple[int, int]]], Mapping[str, Sequence[Callable[[FileFacts], object]]]] | None = None
+# what the forked workers of one `FactsIndex.prepare` need: (spans by path, the caller's questions by path, the
+# cache's encoding of facts or None)
+_Job = tuple[Mapping[str, list[tuple[int, int]]], Mapping[str, Sequence[Callable[[FileFacts], object]]],
+             Callable[[dict[str, Any]], str] | None]
+_JOB: _Job | None = None
 
 
 class _WorkerPool:
     """Worker processes that parse files and answer `FactsIndex.prepare`'s questions about them (the machine's
     other cores: parsing and the line queries are pure Python, one core per process). The workers are forked, so
     they share the questions (`_JOB`, closures included) without pickling them; only a file's path, bytes and
-    digest go in and its facts (`FileFacts.to_json`) come back. Not used, and nothing changes, where fork is not
+    digest go in and its facts (`FileFacts.to_json`) come back, with their stored text when the cache encodes
+    facts (encoded here, in parallel, rather than by the caller when it saves them). Not used, and nothing changes, where fork is not
     available, with one core, or while other threads run (a lock one of them holds would stay held in a child);
     a file a worker cannot answer is answered by the caller as before. The workers end with the prepare."""
 
     def __init__(self, by_path: Mapping[str, list[tuple[int, int]]],
-                 asks: Mapping[str, Sequence[Callable[[FileFacts], object]]]) -> None:
-        self.job = (by_path, asks)
+                 asks: Mapping[str, Sequence[Callable[[FileFacts], object]]],
+                 encode: Callable[[dict[str, Any]], str] | None = None) -> None:
+        self.job: _Job = (by_path, asks, encode)
         self.pool: Any = None  # started on the first batch that has enough files to parse
         self.workers = 0
         self.failed = False
@@ -480,17 +501,17 @@ class _WorkerPool:
             return None
 
     @staticmethod
-    def receive(sent: Any) -> dict[str, dict[str, Any]]:
-        """The facts (`to_json`) of the files of a `send` that the workers answered."""
+    def receive(sent: Any) -> dict[str, tuple[dict[str, Any], str | None]]:
+        """The facts (`to_json`, and their encoding or None) of the files of a `send` that the workers answered."""
         try:
             results = sent.get()
         except Exception:  # noqa: BLE001 - a worker that failed: the caller answers those files itself
             return {}
-        found: dict[str, dict[str, Any]] = {}
+        found: dict[str, tuple[dict[str, Any], str | None]] = {}
         for result in results:
             if result is not None:
-                path, data, counts = result
-                found[path] = data
+                path, data, encoded, counts = result
+                found[path] = (data, encoded)
                 for counter, delta in zip(SHARED_COUNTERS, counts):
                     counter.update(delta)
         return found
@@ -508,9 +529,10 @@ def _fork_safe() -> bool:
     return threading.active_count() == 1
 
 
-def _work(item: tuple[str, bytes, str]) -> tuple[str, dict[str, Any], list[Counter[str]]] | None:
+def _work(item: tuple[str, bytes, str]) -> tuple[str, dict[str, Any], str | None, list[Counter[str]]] | None:
     """In a worker: what `FactsIndex._load` and `_ask_all` make of one file that is not in the cache, as JSON
-    facts with the worker's increments to `SHARED_COUNTERS`; None when the file is left to the caller."""
+    facts (and their encoding for the cache, when it encodes), with the worker's increments to
+    `SHARED_COUNTERS`; None when the file is left to the caller."""
     if _JOB is None:
         return None
     path, data, digest = item
@@ -520,6 +542,7 @@ def _work(item: tuple[str, bytes, str]) -> tuple[str, dict[str, Any], list[Count
         facts = _new_facts(source, digest, parse_module(source), path)
         _ask_all(facts, _JOB[0].get(path, ()), _JOB[1].get(path, ()))
         result = facts.to_json()
+        encoded = _JOB[2](result) if _JOB[2] is not None else None
     except Exception:  # noqa: BLE001 - the caller answers it (and meets the same error there)
         return None
-    return path, result, [c - b for c, b in zip(SHARED_COUNTERS, before)]
+    return path, result, encoded, [c - b for c, b in zip(SHARED_COUNTERS, before)]

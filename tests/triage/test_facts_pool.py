@@ -4,6 +4,7 @@ counters; no worker outlives the prepare; and without fork (or with other thread
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 from collections import Counter
 from pathlib import Path
@@ -109,6 +110,48 @@ def test_batches_queued_behind_one_another_answer_what_one_process_answers(tmp_p
     assert len(sent) == 9 and sent[0][0] == "pkg1/big.py"  # (63 paths, 7 a batch)
     assert sorted(path for batch in sent for path in batch) == sorted(p for p in paths if p != "missing.py")
     assert not multiprocessing.active_children()
+
+
+class EncodingCache:
+    """A facts cache that encodes facts itself (as the store's does), so the workers encode what they prepare."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str, int], str] = {}
+        self.encoded_elsewhere = 0
+
+    def get_file_facts(self, path: str, digest: str, version: int) -> None:
+        return None
+
+    def get_many(self, keys: list, version: int) -> dict:
+        return {}
+
+    @staticmethod
+    def encode_file_facts(facts: dict) -> str:
+        return json.dumps(facts, separators=(",", ":"))
+
+    def put_file_facts(self, path: str, digest: str, version: int, facts: dict) -> None:
+        self.rows[(path, digest, version)] = self.encode_file_facts(facts)
+
+    def put_file_facts_encoded(self, path: str, digest: str, version: int, text: str) -> None:
+        self.encoded_elsewhere += 1
+        self.rows[(path, digest, version)] = text
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork here")
+def test_facts_the_workers_encode_are_stored_as_the_caller_would_store_them(tmp_path, monkeypatch):
+    paths = write(tmp_path, 50)
+    stored = []
+    for pool in (False, True):
+        monkeypatch.setattr(ff, "POOL_MIN_FILES", 1 if pool else 10**9)
+        monkeypatch.setattr(ff, "POOL_MIN_BATCH", 1)
+        monkeypatch.setattr(ff, "_fork_safe", lambda: True)
+        cache = EncodingCache()
+        FactsIndex(tmp_path, cache).prepare([(p, line, line) for p in paths for line in (3, 10, 13)],
+                                            extra={p: [lambda facts: facts.answer("n", len)] for p in paths})
+        stored.append((cache.rows, cache.encoded_elsewhere))
+    (alone, none_encoded), (pooled, encoded) = stored
+    assert pooled == alone and none_encoded == 0
+    assert encoded == 50  # every file a worker answered (those that do not parse too; not latin1 nor missing)
 
 
 def test_no_fork_means_one_process(tmp_path, monkeypatch):
