@@ -75,17 +75,18 @@ class Decision:
 
 
 # What deciding reads of each finding of a group: its CVEs, CVSS reading (`ScoringContext.cvss`), live-credential
-# kinds and first-seen time; `rank.ranked_members` takes them while scoring (`Group.extras`)
-FindingInputs = tuple[list[str], "tuple[str, float, dict[str, str]] | None | str", list[str], datetime]
+# kinds (None or empty: none) and first-seen time; `rank.ranked_members` takes them while scoring (`Group.extras`)
+FindingInputs = tuple["list[str] | None", "tuple[str, float, dict[str, str]] | None | str", "list[str] | None",
+                      datetime]
 
 
 def decide(group: Group, config: TriageConfig, feeds: Feeds, tier: int | None, internet_facing: bool,
            data: str, ctx: ScoringContext | None = None) -> Decision:
     """The group's SSVC decision. `ctx` (the ranking's context, same config) reuses the CVSS vectors it read; a
     group made from `rank.ranked_members` carries what deciding reads of each finding (`Group.extras`)."""
+    ctx = ctx or ScoringContext(config=config)
     inputs = cast("list[FindingInputs] | None", group.extras)
     if inputs is None:
-        ctx = ctx or ScoringContext(config=config)
         inputs = [(f.cve, ctx.cvss(f), ctx.live_credential(f), f.first_seen) for f in group.findings]
     cves: set[str] = set()
     network = total_cvss = credential = False
@@ -104,10 +105,11 @@ def decide(group: Group, config: TriageConfig, feeds: Feeds, tier: int | None, i
     cwes = group.cwe_set
     tier_value = tier or DEFAULT_TIER
     exploitation, automatable, technical, mission, decision, why = _decision_points(
-        *_factor_flags(group.parts[0]), kev, epss, network, total_cvss, credential,
+        *_flags_of(group.parts, ctx.deciding), kev, epss, network, total_cvss, credential,
         not cwes.isdisjoint(COMMONLY_EXPLOITED), not cwes.isdisjoint(TOTAL_IMPACT), not cwes.isdisjoint(INJECTION),
         tier_value, internet_facing, data)
-    due = inputs[0][3] + _days(config.sla_days[decision][tier_value - 1])  # the primary's first seen + its SLA
+    days = config.sla_days[decision][tier_value - 1]
+    due = inputs[0][3] + (_DAYS.get(days) or _DAYS.setdefault(days, timedelta(days=days)))  # primary's first seen
     return Decision(exploitation, automatable, technical, mission, decision, LANES[decision], due, tier_value,
                     list(why))
 
@@ -153,9 +155,16 @@ def _decision_points(demoted: bool, web_reason: bool, web_reachable: bool, kev: 
     return exploitation, automatable, technical, mission, decision, tuple(why)
 
 
-@lru_cache(maxsize=1 << 10)
-def _days(days: int) -> timedelta:
-    return timedelta(days=days)
+_DAYS: dict[int, timedelta] = {}  # SLA days → timedelta
+
+
+def _flags_of(parts: tuple[list[Factor], float, str], memo: dict) -> tuple[bool, bool, bool]:
+    """`_factor_flags` of a ranking's factors, once per ranking parts (groups share them): `memo` is keyed by
+    id(parts) and keeps the parts, so an id stays theirs."""
+    found = memo.get(id(parts))
+    if found is None or found[1] is not parts:
+        found = memo[id(parts)] = (_factor_flags(parts[0]), parts)
+    return found[0]
 
 
 def _factor_flags(factors: list[Factor]) -> tuple[bool, bool, bool]:

@@ -55,10 +55,9 @@ class Group:
             parts = (rank.factors, rank.score, rank.reason)
         self.parts = parts
         self.members = [] if members is None else members
-        self.tool_set = set() if tool_set is None else tool_set
-        self.cwe_set = set() if cwe_set is None else cwe_set
-        self.tool_set.add(primary.tool)
-        self.cwe_set.update(primary.cwe)
+        # the given sets hold the primary's tool and CWEs already (`group_parts` makes them so)
+        self.tool_set = {primary.tool} if tool_set is None else tool_set
+        self.cwe_set = set(primary.cwe) if cwe_set is None else cwe_set
         self.extras = extras
 
     def __repr__(self) -> str:

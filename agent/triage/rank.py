@@ -101,9 +101,9 @@ class _Rule:
     rule_id: str
     cwes: tuple[int, ...]
     cwe_set: frozenset[int]
-    kind: tuple[bool, bool, bool, bool]
-    fixable: bool
     import_rule: bool
+    kind: tuple[bool, bool, bool, bool] | None = None  # when first asked (production code only asks)
+    fixable: bool | None = None  # likewise
     profiles: dict[tuple, tuple[Factor, ...]] = field(default_factory=dict)
 
 
@@ -155,16 +155,18 @@ class ScoringContext:
     _seen: list[Finding] = field(default_factory=list, init=False, repr=False)
     _of: dict[int, _Facts] = field(default_factory=dict, init=False, repr=False)
     # answers that depend on a few of a finding's fields only, computed once per distinct value: the spot facts
-    # per (path, first line, end line, snippet), the rule facts per (tool, rule id, CWEs), credential kinds per
-    # snippet and per (path, lines), (unweighted factor → pooled weighted Factor, None when it weighs 0), the
-    # severity, confidence and CWE factors per rule profile, the CWE points per (CWEs, base), the asset factors
-    # per path, the entry-point factor per (path, first line), the CVSS reading per vector text, the
-    # exploitability factors per CVE list, the age factor per number of days
+    # per (path, first line, end line, snippet), the rule facts per (tool, rule id, CWEs), (credential kinds,
+    # first line an import) per snippet, credential kinds per (path, lines), (unweighted factor → pooled weighted
+    # Factor, None when it weighs 0), the severity, confidence and CWE factors per rule profile, the CWE points per
+    # (CWEs, base), (the path's kept copy, code kind, code-kind and asset factors) and the asset factors per path,
+    # the entry-point factor per (path, first line), the CVSS reading per vector text, the exploitability factors
+    # per CVE list, the age factor per number of days
     _spots: dict[tuple[str, int, int | None, str | None], _Spot] = field(default_factory=dict, init=False,
                                                                         repr=False)
     _rules: dict[tuple[str, str, tuple[int, ...]], _Rule] = field(default_factory=dict, init=False, repr=False)
-    _paths: dict[str, str] = field(default_factory=dict, init=False, repr=False)
-    _snippet_credentials: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)
+    _files: dict[str, tuple[str, str | None, Factor | None, tuple[Factor, ...]]] = field(
+        default_factory=dict, init=False, repr=False)
+    _snippets: dict[str, tuple[list[str], bool]] = field(default_factory=dict, init=False, repr=False)
     _file_credentials: dict[tuple[str, int, int], list[str]] = field(default_factory=dict, init=False, repr=False)
     _weighted: dict[tuple[str, float, str], Factor | None] = field(default_factory=dict, init=False, repr=False)
     _rule_factors: dict[tuple, tuple[Factor, ...]] = field(default_factory=dict, init=False, repr=False)
@@ -182,6 +184,8 @@ class ScoringContext:
         default_factory=dict, init=False, repr=False)
     # each pooled factor's `reason (+points)` text, by id(factor) (the pool holds the factors)
     _reason_pieces: dict[int, str] = field(default_factory=dict, init=False, repr=False)
+    # what deciding (agent.triage.decide) works out once per ranking, by id of the ranking's parts (kept with it)
+    deciding: dict[int, tuple] = field(default_factory=dict, init=False, repr=False)
 
     def live_credential(self, finding: Finding) -> list[str]:
         """Kinds of recognized live-credential formats on the finding's lines: from its snippet, or (production
@@ -238,8 +242,7 @@ class ScoringContext:
         rule_key = (tool, rule_id, tuple(finding.cwe))
         rule = self._rules.get(rule_key)
         if rule is None:
-            rule = self._rules[rule_key] = _Rule(*rule_key, frozenset(rule_key[2]), rule_class(finding),
-                                                 may_have_fixer(finding),
+            rule = self._rules[rule_key] = _Rule(*rule_key, frozenset(rule_key[2]),
                                                  bool(tool == "bandit" and _IMPORT_RULE.match(rule_id)))
         vector = _vector_of(finding, self.config.cvss)
         cvss: tuple[str, float, dict[str, str]] | None | str = None
@@ -253,25 +256,25 @@ class ScoringContext:
         loc = finding.location
         path, start, end, snippet = loc.path, loc.start_line, loc.end_line, loc.snippet
         spot_key = (path, start, end, snippet)
-        # one copy of each path text: sorting by path then compares the same object, not the text again
-        path = self._paths.setdefault(path, path)
+        file = self._files.get(path)
+        if file is None:
+            file = self._new_file(path)
+        path, kind, code_kind, assets = file
         last = end or start
-        kind = path_kind(path)
         text = snippet or ""
-        credentials = self._snippet_credentials.get(text)
-        if credentials is None:
-            credentials = self._snippet_credentials[text] = sorted({k for k, _ in live_credentials(text)})
+        lines = self._snippets.get(text)
+        if lines is None:
+            first = text.splitlines()[:1]
+            lines = self._snippets[text] = (sorted({k for k, _ in live_credentials(text)}),
+                                            bool(first) and bool(_IMPORT_LINE.match(first[0])))
+        credentials, import_line = lines
         code = self.code
         if not credentials and code is not None and kind is None:
             spot = (path, start, last)
-            credentials = self._file_credentials.get(spot)
-            if credentials is None:  # the file's answer for these lines (memoized with its facts too)
-                credentials = self._file_credentials[spot] = credential_kinds(code.facts(path), start, last) or []
-        first = text.splitlines()[:1]
-        import_line = bool(first) and bool(_IMPORT_LINE.match(first[0])) and end in (None, start)
-        # a committed credential leaks wherever it is: no code-kind demotion then
-        code_kind = self.factor("reachability", CODE_KIND_POINTS[kind], f"only in {kind} code") \
-            if kind is not None and not credentials else None
+            in_file = self._file_credentials.get(spot)
+            if in_file is None:  # the file's answer for these lines (memoized with its facts too)
+                in_file = self._file_credentials[spot] = credential_kinds(code.facts(path), start, last) or []
+            credentials = in_file
         reach = None
         if code is not None and kind is None:
             key = (path, start)
@@ -282,9 +285,20 @@ class ScoringContext:
                 reach = self._reached[key] = None if entry is None else self.factor("reachability", *entry)
         span = last - start + 1
         found = self._spots[spot_key] = _Spot(
-            path, start, last, kind, credentials, import_line, code_kind, reach,
-            _asset(path, self) if self.owners is not None else (),
+            # a committed credential leaks wherever it is: no code-kind demotion then
+            path, start, last, kind, credentials, import_line and end in (None, start),
+            None if credentials else code_kind, reach, assets,
             self.factor("fix", -3.0, f"larger change: the finding spans {span} lines") if span > 15 else None)
+        return found
+
+    def _new_file(self, path: str) -> tuple[str, str | None, Factor | None, tuple[Factor, ...]]:
+        """(the path's one kept copy, its code kind, the code-kind factor, the asset factors) of a new path (one
+        copy of each path text: sorting by path then compares the same object, not the text again)."""
+        kind = path_kind(path)
+        found = self._files[path] = (
+            path, kind,
+            self.factor("reachability", CODE_KIND_POINTS[kind], f"only in {kind} code") if kind is not None else None,
+            _asset(path, self) if self.owners is not None else ())
         return found
 
 
@@ -398,8 +412,11 @@ def _source_evidence(finding: Finding, ctx: ScoringContext, spot: _Spot, rule: _
     (all `agent.engines.builtin.evidence.file_evidence` reads of a finding: `rule_class`, its spot and flow)."""
     assert ctx.code is not None
     flow = finding.flow
-    key: object = rule.kind if not flow else (
-        rule.kind, len(flow), len({(s.location.path, s.location.start_line) for s in flow}) >= 2)
+    kind = rule.kind
+    if kind is None:
+        kind = rule.kind = rule_class(finding)
+    key: object = kind if not flow else (
+        kind, len(flow), len({(s.location.path, s.location.start_line) for s in flow}) >= 2)
     if key in spot.evidence:
         return spot.evidence[key]
     evidence = ctx.code.evidence(finding)
@@ -439,6 +456,11 @@ def _asset(path: str, ctx: ScoringContext) -> tuple[Factor, ...]:
                 found.append(ctx.factor("asset", DATA_POINTS[asset.data], f"{asset.name} holds {asset.data} data"))
         parts = ctx._assets[path] = tuple(f for f in found if f is not None)
     return parts
+
+
+def _fixable(finding: Finding, rule: _Rule) -> bool:
+    found = rule.fixable = may_have_fixer(finding)
+    return found
 
 
 def _quick_win(finding: Finding, ctx: ScoringContext, spot: _Spot, rule: _Rule) -> Factor | None:
@@ -515,7 +537,8 @@ def _factors(finding: Finding, ctx: ScoringContext, facts: _Facts) -> list[Facto
             factors.append(found)
     if spot.assets:
         factors.extend(spot.assets)
-    if code is not None and spot.kind is None and rule.fixable:
+    if code is not None and spot.kind is None and (
+            rule.fixable if rule.fixable is not None else _fixable(finding, rule)):
         found = _quick_win(finding, ctx, spot, rule)
         if found is not None:
             factors.append(found)
@@ -570,8 +593,11 @@ def _pooled_rank_parts(ctx: ScoringContext, factors: list[Factor]) -> tuple[list
 def rank_parts_with(pieces: dict[int, str], factors: list[Factor]) -> tuple[list[Factor], float, str]:
     """`_rank_parts`, each factor's reason text (`reason (+points)`) taken from `pieces` (by id(factor), for
     factors that stay alive while `pieces` is used) or formatted into it."""
-    ordered = sorted(factors, key=lambda f: -abs(f.points))
-    score = max(0.0, min(100.0, round(sum([f.points for f in ordered]), 1)))
+    points = [f.points for f in factors]
+    by_size = [-abs(p) for p in points]
+    order = sorted(range(len(factors)), key=by_size.__getitem__)  # stable: ties keep the factors' order
+    ordered = [factors[i] for i in order]
+    score = max(0.0, min(100.0, round(sum([points[i] for i in order]), 1)))  # summed in that order, as before
     shown = []
     for factor in ordered[:3]:
         piece = pieces.get(id(factor))
@@ -615,7 +641,7 @@ def ranked_members(findings: list[Finding], ctx: ScoringContext | None = None,
         # the sort key is taken while the finding and its score are at hand
         members.append(((-parts[1], path, start, f.id), f, parts, None, import_only,
                         None if import_only or code is None else statement(spot), path, start, spot.last, rule.tool,
-                        rule.rule_id, rule.cwe_set, (f.cve, cvss, spot.credentials, f.first_seen)))
+                        rule.rule_id, rule.cwe_set, (f.cve or None, cvss, spot.credentials or None, f.first_seen)))
         if progress is not None and (done % 500 == 0 or done == total):
             progress(done, total)
     members.sort(key=itemgetter(0))  # stable: ties keep the input order
