@@ -87,5 +87,5 @@ def _real_path(path: list[object], picks: dict[int, tuple[list[int], int]]) -> l
     """An error's JSON path in the sampled view, with a sampled result's index put back to its index in the log."""
     if len(path) >= 4 and path[0] == "runs" and path[2] == "results" and path[1] in picks \
             and isinstance(path[3], int):
-        path[3] = picks[path[1]][0][path[3]]  # type: ignore[index]
+        path[3] = picks[path[1]][0][path[3]]
     return path
