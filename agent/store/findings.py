@@ -15,7 +15,7 @@ from agent.models import Finding, utcnow
 from agent.review.identity import check_reviewer
 from agent.store.base import StoreError, nothing, writing
 from agent.store.events import FINDING, event_row, write_events
-from agent.store.schema import _finding_from_json, _finding_row, finding_events_t, findings_t
+from agent.store.schema import _finding_row, _findings_from_json, finding_events_t, findings_t
 
 
 class FindingStore:
@@ -58,7 +58,11 @@ class FindingStore:
             wanted = [status] if isinstance(status, str) else list(status)
             query = query.where(findings_t.c.status.in_(wanted))
         with self.engine.connect() as conn, paused_gc():
-            return [_finding_from_json(r[0]) for r in conn.execute(query.order_by(findings_t.c.id))]
+            result = conn.execute(query.order_by(findings_t.c.id))
+            try:  # the texts straight from the driver's cursor: the column has no result processing to skip
+                return _findings_from_json(text for (text,) in result.cursor)
+            finally:
+                result.close()
 
     def set_finding_status(
         self, finding_id: str, status: str, actor: str, comment: str | None = None, conn: Connection | None = None,

@@ -11,23 +11,21 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from pydantic_core import from_json
 from sqlalchemy.engine import Connection
 
 from agent.gc_pause import paused_gc
 from agent.models import Finding, utcnow
 from agent.store.base import StoreError, writing
-from agent.store.bulk import bulk_page_cache, first_report_json, insert_rows, time_json
+from agent.store.bulk import bulk_page_cache, first_report_json, insert_rows, time_json, update_rows
 from agent.store.events import FINDING, SCAN, event_row, write_events
-from agent.store.schema import JsonText, _data_row, _instant, events_t, finding_events_t, findings_t, scans_t
-
-_UPDATE_FINDING = findings_t.update().where(findings_t.c.id == sa.bindparam("b_id")).values(
-    tool=sa.bindparam("b_tool"), scope=sa.bindparam("b_scope"), rule_id=sa.bindparam("b_rule_id"),
-    path=sa.bindparam("b_path"), status=sa.bindparam("b_status"), data=sa.bindparam("b_data"),
-)
-
+from agent.store.schema import JsonText, _instant, _json_text, events_t, finding_events_t, findings_t, scans_t
 
 _INSERTED = ("id", "tool", "scope", "rule_id", "path", "status", "data", "repo")  # a first-reported finding's row
+_UPDATED = ("tool", "scope", "rule_id", "path", "status", "data")  # what a merge rewrites (then the id: _updated)
 _EVENT = ("at", "repo", "actor", "kind", "subject", "detail")  # events.event_row's columns
+_LOGGED = ("finding_id", "from_status", "to_status", "actor", "at", "comment", "repo")  # a finding_events row
+_Change = tuple[str, str | None, str, str]  # a status change a scan makes: finding id, from (None: born), to, why
 SCAN_BATCH = 2000  # findings merged per statement batch by record_scan (memory: a few MB per batch)
 
 
@@ -137,34 +135,39 @@ class ScanStore:
         existing = self._finding_data_by_id(conn, [f.id for f in unique], self.repo)
         stamp = at.isoformat()
         first_seen = time_json(at)
+        born = f"first reported by {tool}"
+        repo = self.repo
         inserts: list[tuple] = []
-        updates: list[dict] = []
-        changes: list[dict] = []
+        updates: list[tuple] = []
+        changes: list[_Change] = []
         for finding in unique:
             old = existing.get(finding.id)
             if old is None:
-                inserts.append((finding.id, finding.tool, scope, finding.rule_id, finding.location.path, "open",
-                                first_report_json(finding, first_seen, at), self.repo))
-                changes.append(_change(finding.id, None, "open", at, f"first reported by {tool}"))
-                counts["new"] += 1
+                fid = finding.id
+                inserts.append((fid, finding.tool, scope, finding.rule_id, finding.location.path, "open",
+                                first_report_json(finding, first_seen, at), repo))
+                changes.append((fid, None, "open", born))
                 continue
             if duplicate and old["status"] != "fixed":
                 counts["unchanged"] += 1
                 continue
-            # merge on the stored JSON directly: validating 100,000 records per re-scan costs seconds
+            # merge on the stored JSON directly: validating 100,000 records per re-scan costs seconds. The
+            # times are the later and the earlier of the stored one and this scan's (the stored text when equal)
             fresh = finding.model_dump(mode="json", include={"location", "flow", "message"})
-            data = {**old, **fresh, "last_seen": max(old["last_seen"], stamp, key=_instant),
-                    "first_seen": min(old["first_seen"], stamp, key=_instant)}
+            last, first = old["last_seen"], old["first_seen"]
+            data = {**old, **fresh, "last_seen": last if _instant(last) >= at else stamp,
+                    "first_seen": first if _instant(first) <= at else stamp}
             fixed_later = old.get("fixed_at") is not None and _instant(old["fixed_at"]) > at
             if old["status"] == "fixed" and not fixed_later:
                 data.update(status="open", fixed_at=None)
                 again = " (a log ingested before)" if duplicate else ""
-                changes.append(_change(finding.id, "fixed", "open", at, f"reported again by {tool}{again}"))
+                changes.append((finding.id, "fixed", "open", f"reported again by {tool}{again}"))
                 counts["reopened"] += 1
             else:
                 counts["updated"] += 1
-            updates.append(_data_row(data, scope))
-        self._write_batch(conn, inserts, changes, updates)
+            updates.append(_updated(data, scope))
+        counts["new"] += len(inserts)
+        self._write_batch(conn, inserts, changes, updates, at)
 
     def _close_unreported(self, conn: Connection, tool: str, scope: str, seen: set[str], at: datetime,
                           counts: dict[str, int], batch: int) -> None:
@@ -176,46 +179,54 @@ class ScanStore:
         statuses = ("open", "fixed") if older_than_some else ("open",)
         # statuses are filtered here, not in SQL: SQLite would otherwise walk the status index, i.e. every open
         # finding of the store, to find the few thousand of this scope (sorted by status as that walk was)
-        candidates = conn.execute(sa.select(findings_t.c.id, findings_t.c.status).where(
-            findings_t.c.scope == scope, self._mine(findings_t))).all()
-        gone = [fid for fid, status in sorted(candidates, key=itemgetter(1)) if status in statuses and fid not in seen]
+        # (the rows straight from the driver's cursor: two text columns, nothing for SQLAlchemy to process; the
+        # ones this scan reported dropped before the sort, which is stable: the same order as dropping them after)
+        result = conn.execute(sa.select(findings_t.c.id, findings_t.c.status).where(
+            findings_t.c.scope == scope, self._mine(findings_t)))
+        try:
+            candidates = [row for row in result.cursor.fetchall() if row[1] in statuses and row[0] not in seen]
+        finally:
+            result.close()
+        gone = [fid for fid, _status in sorted(candidates, key=itemgetter(1))]
         del candidates
         stamp = at.isoformat()
         for i in range(0, len(gone), batch):
-            updates: list[dict] = []
-            changes: list[dict] = []
+            updates: list[tuple] = []
+            changes: list[_Change] = []
             with paused_gc():
                 for fid, data in self._finding_data_by_id(conn, gone[i:i + batch], self.repo).items():
                     if _instant(data["last_seen"]) > at:
                         continue  # seen after this scan was taken: this scan is no evidence that it is gone
                     if data["status"] == "fixed":
                         if data.get("fixed_at") and _instant(data["fixed_at"]) > at:
-                            updates.append(_data_row({**data, "fixed_at": stamp}, scope))  # fixed earlier
+                            updates.append(_updated({**data, "fixed_at": stamp}, scope))  # fixed earlier
                         continue
-                    updates.append(_data_row({**data, "status": "fixed", "fixed_at": stamp}, scope))
-                    changes.append(_change(fid, "open", "fixed", at, f"not reported by a full {tool} scan"))
+                    updates.append(_updated({**data, "status": "fixed", "fixed_at": stamp}, scope))
+                    changes.append((fid, "open", "fixed", f"not reported by a full {tool} scan"))
                     counts["fixed"] += 1
-                self._write_batch(conn, [], changes, updates)
+                self._write_batch(conn, [], changes, updates, at)
 
-    def _write_batch(self, conn: Connection, inserts: list[tuple], changes: list[dict], updates: list[dict]) -> None:
-        """Write a batch: `inserts` (rows of findings first reported, in _INSERTED order), status `changes` (a first
-        report is one: an event; the others also a finding_events row), and `updates` (rows of stored JSON)."""
+    def _write_batch(self, conn: Connection, inserts: list[tuple], changes: list[_Change], updates: list[tuple],
+                     at: datetime) -> None:
+        """Write a batch: `inserts` (rows of findings first reported, in _INSERTED order), status `changes` at `at`
+        (a first report is one: an event; the others also a finding_events row), and `updates` (_updated rows of
+        merged JSON). Events are written in the order of `changes`."""
         insert_rows(conn, findings_t, _INSERTED, inserts)
         if changes:
-            logged = [c for c in changes if c["from_status"] is not None]  # finding_events: changes, not births
-            if logged:
-                conn.execute(finding_events_t.insert(), [{**c, "repo": self.repo} for c in logged])
+            repo = self.repo
+            logged = [(fid, old, new, "scanner", at, comment, repo) for fid, old, new, comment in changes
+                      if old is not None]  # finding_events: changes, not births
+            insert_rows(conn, finding_events_t, _LOGGED, logged)
             details: dict[tuple, JsonText] = {}  # most changes of a batch say the same (a scan's first reports)
             events = []
-            for c in changes:
-                key = (c["from_status"], c["to_status"], c["comment"])
+            for fid, old, new, comment in changes:
+                key = (old, new, comment)
                 detail = details.get(key)
                 if detail is None:
-                    detail = details[key] = JsonText(json.dumps({"from": key[0], "to": key[1], "comment": key[2]}))
-                events.append((c["at"], self.repo, c["actor"], FINDING, c["finding_id"], detail))
+                    detail = details[key] = JsonText(json.dumps({"from": old, "to": new, "comment": comment}))
+                events.append((at, repo, "scanner", FINDING, fid, detail))
             insert_rows(conn, events_t, _EVENT, events)  # the rows events.write_events would write
-        if updates:
-            conn.execute(_UPDATE_FINDING, [{("b_" + k): v for k, v in row.items()} for row in updates])
+        update_rows(conn, findings_t, "id", _UPDATED, updates)
 
     @staticmethod
     def _finding_data_by_id(conn: Connection, ids: list[str], repo: str | None = None,
@@ -234,19 +245,37 @@ class ScanStore:
         return found
 
 
+def _updated(data: dict, scope: str) -> tuple:
+    """A merged finding's _UPDATED values and its id, from its JSON (validated when it was first written); the
+    JSON as the column's serializer writes a dict."""
+    return (data["tool"], scope, data["rule_id"], data["location"]["path"], data["status"],
+            JsonText(_json_text(data)), data["id"])
+
+
 def _data_and_repo(conn: Connection, ids: list[str]) -> Iterable[tuple[dict, str | None]]:
-    """(stored JSON, repo) of the findings with these ids. On SQLite one plain `IN (?, ?, …)` to the driver, its
-    text parsed with json.loads as the JSON column type would (SQLAlchemy's expanding IN re-renders the statement
-    for every list: a tenth of a scan's time); elsewhere the Core query."""
-    if conn.dialect.name != "sqlite":
-        return conn.execute(sa.select(findings_t.c.data, findings_t.c.repo).where(findings_t.c.id.in_(ids)))
+    """(stored JSON, repo) of the findings with these ids, the text parsed by _parsed. On SQLite one plain
+    `IN (?, ?, …)` to the driver (SQLAlchemy's expanding IN re-renders the statement for every list: a tenth of
+    a scan's time); on PostgreSQL through psycopg one `= ANY(array)` of the text (one statement whatever the
+    count); elsewhere the Core query, parsed by the JSON column type."""
     if not ids:
         return []
-    rows = conn.exec_driver_sql(f"SELECT data, repo FROM findings WHERE id IN ({', '.join('?' * len(ids))})",
-                                tuple(ids)).fetchall()
-    return [(json.loads(data), owner) for data, owner in rows]
+    dialect = conn.dialect
+    if dialect.name == "sqlite":
+        rows = conn.exec_driver_sql(f"SELECT data, repo FROM findings WHERE id IN ({', '.join('?' * len(ids))})",
+                                    tuple(ids)).fetchall()
+    elif (dialect.name, dialect.driver) == ("postgresql", "psycopg"):
+        rows = conn.exec_driver_sql("SELECT CAST(data AS TEXT), repo FROM findings WHERE id = ANY(%(ids)s)",
+                                    {"ids": list(ids)}).fetchall()
+    else:
+        return conn.execute(sa.select(findings_t.c.data, findings_t.c.repo).where(findings_t.c.id.in_(ids)))
+    return [(_parsed(text), owner) for text, owner in rows]
 
 
-def _change(finding_id: str, old: str | None, new: str, at: datetime, comment: str) -> dict:
-    return {"finding_id": finding_id, "from_status": old, "to_status": new, "actor": "scanner", "at": at,
-            "comment": comment}
+def _parsed(text: str) -> dict:
+    """Stored JSON text as json.loads reads it (the JSON column's reader), by pydantic's parser (twice as fast;
+    it gives the same values: text, numbers, key order, a repeated key's last value), or by json.loads itself
+    for what that parser refuses (lone surrogates, which json.dumps wrote from odd scanner text)."""
+    try:
+        return from_json(text)
+    except ValueError:
+        return json.loads(text)

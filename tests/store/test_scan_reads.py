@@ -1,9 +1,10 @@
 """record_scan's reads and its SQLite page cache (agent/store/scans.py _data_and_repo, bulk.bulk_page_cache):
-the stored records a merge reads are the ones the Core query reads, and a scan leaves the connection's cache
-size as it found it, also when it fails."""
+the stored records a merge reads are the ones the Core query reads (parsed as json.loads parses them), and a
+scan leaves the connection's cache size as it found it, also when it fails."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from agent.models import Finding, Location
 from agent.store import Store, StoreError
 from agent.store.bulk import bulk_page_cache
-from agent.store.scans import _data_and_repo
+from agent.store.scans import _data_and_repo, _parsed
 from agent.store.schema import findings_t
 
 AT = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
@@ -42,6 +43,18 @@ def test_the_records_read_for_a_merge_are_the_core_querys(store):
         assert list(_data_and_repo(conn, [])) == []
     assert sorted((d["id"], repr(d), repo) for d, repo in got) == sorted((d["id"], repr(d), repo) for d, repo in core)
     assert len(got) == len(IDS)
+
+
+@pytest.mark.parametrize("text", [
+    '{"b": 1, "a": [1.0, 2.5, -0.0, 5e-324, 1e400, 123456789012345678901234567890, -0, 1E2]}',
+    '{"a": 1, "b": 2, "a": 3}',  # a repeated key: the last value, at the first one's place
+    '{"m": "lone \\ud800 surrogate", "n": "\\u00e9\\u2028\\ud83d\\ude00 \\" \\\\ \\/"}',
+    '{"x": null, "y": true, "z": {"nested": [[], {}]}}',
+])
+def test_stored_json_is_parsed_as_json_loads_parses_it(text):
+    got, want = _parsed(text), json.loads(text)
+    assert repr(got) == repr(want) and json.dumps(got) == json.dumps(want)
+    assert list(got) == list(want)
 
 
 def test_a_rescan_merges_what_it_read(store):
