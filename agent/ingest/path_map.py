@@ -94,6 +94,8 @@ class PathMap:
 
     def map_explicit(self, path: str) -> str | None:
         """The project-relative path an explicit mapping gives `path`, or None."""
+        if not self.explicit:
+            return None
         text = _normal(path)
         for source, target in self.explicit:
             stem = source.rstrip("/")

@@ -1,7 +1,7 @@
 """Read SARIF 2.1.0 logs from any producer into Finding records (pure functions, no store).
 
-`load_sarif` reads and sanity-checks a file, `schema_problems` lists schema violations as warnings (real
-tools write slightly invalid logs; the valid parts are still used), and `parse_sarif` turns each run into
+`load_sarif` reads and sanity-checks a file, `schema_problems` (sarif_schema.py) lists schema violations as
+warnings (real tools write slightly invalid logs; the valid parts are still used), and `parse_sarif` turns each run into
 fingerprinted Findings plus SkippedResults that say, per result, why it could not become a Finding.
 Path handling lives in sarif_paths.py (the project's files it checks and reads: project_files.py); rule, message,
 CWE/CVE, severity and confidence in sarif_rules.py; building the records in sarif_records.py; the error, the
@@ -11,14 +11,12 @@ sarif_stream.STREAM_THRESHOLD bytes or more are read as a stream (sarif_stream.p
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from jsonschema import Draft4Validator
 from pydantic import ValidationError
 
 from agent.gc_pause import paused_gc
@@ -26,17 +24,19 @@ from agent.ingest import sarif_records as records
 from agent.ingest import sarif_rules as rules
 from agent.ingest import sarif_stream
 from agent.ingest.closing import PAST_END_NOTE, run_failure
-from agent.ingest.fingerprint import FingerprintBasis, context_fingerprint, fingerprint_context
+from agent.ingest.fingerprint import FingerprintBasis, context_fingerprint, context_of
 from agent.ingest.json_limits import check_nesting, may_hold_surrogates, scrub_surrogates
 from agent.ingest.path_map import PathMap
 from agent.ingest.project_files import ProjectFiles
 from agent.ingest.sarif_labels import RuleLabelMemo
 from agent.ingest.sarif_log import RunParse, SarifError, SarifParse, check_log
 from agent.ingest.sarif_paths import PathRejected, PathResolver
+from agent.ingest.sarif_schema import schema_problems
 from agent.ingest.sarif_spill import Numbering, Record, Spill, SpilledFindings
 from agent.models import Finding, FlowStep, Location, SkippedResult, utcnow
 
-SCHEMA_PATH = Path(__file__).parent / "schema" / "sarif-schema-2.1.0.json"
+__all__ = ["load_sarif", "normalize_tool_name", "parse_sarif", "parse_sarif_file", "schema_problems"]
+
 _TOOL_ALIASES = {"semgrep oss": "semgrep", "semgrep pro": "semgrep", "semgrep pro engine": "semgrep"}
 _NOT_A_PROBLEM_KINDS = {"pass": "the check passed", "notApplicable": "the check does not apply"}
 
@@ -87,29 +87,6 @@ def decode_sarif(raw: bytes, name: str) -> dict:
     if may_hold_surrogates(raw):
         scrub_surrogates(log)
     return check_log(log, name)
-
-
-@functools.lru_cache(maxsize=1)
-def _validator() -> Draft4Validator:
-    return Draft4Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
-
-
-def schema_problems(log: dict, limit: int = 20) -> list[str]:
-    """Violations of the OASIS SARIF 2.1.0 schema, one line each ("at <json path>: <problem>"), at most
-    `limit` plus a count of the rest. These are warnings: parse_sarif still reads what it can. The results of
-    a streamed log (load_sarif) are not checked; a line says so."""
-    log, streamed = sarif_stream.schema_view(log)
-    problems: list[str] = ["results not checked (a log this large is streamed)"] if streamed else []
-    total = 0
-    for error in _validator().iter_errors(log):
-        total += 1
-        if len(problems) < limit:
-            where = "/".join(str(part) for part in error.absolute_path) or "(top level)"
-            message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
-            problems.append(f"at {where}: {message}")
-    if total > limit:
-        problems.append(f"... and {total - limit} more schema problems")
-    return problems
 
 
 def normalize_tool_name(name: object) -> str:
@@ -320,7 +297,9 @@ def _skip(shared: _RunContext, result_index: int, rule_id: str, reason: str) -> 
 def _parse_result(result: dict, result_index: int, shared: _RunContext) -> _Draft | SkippedResult:
     run, tool, resolver, notes = shared.run, shared.tool, shared.resolver, shared.notes
     rule_id, rule, component = shared.resolve_rule(result)
-    reason = _skip_reason(result)
+    # the usual result has none of the keys these look at, and skips the calls
+    noted = "suppressions" in result or "baselineState" in result or "kind" in result
+    reason = _skip_reason(result) if noted else None
     suppressed = reason if reason and result.get("suppressions") else None  # kept as a finding, if placed
     if reason and not suppressed:
         return _skip(shared, result_index, rule_id, reason)
@@ -331,17 +310,13 @@ def _parse_result(result: dict, result_index: int, shared: _RunContext) -> _Draf
         place = _location(obj(physical), resolver, notes)
     except PathRejected as rejected:
         return _skip(shared, result_index, rule_id, suppressed or str(rejected))
-    partials = _partial_fingerprints(result)
-    basis, context = fingerprint_context(
-        source_text=place.disk_text,
-        snippet_text=place.snippet,
-        partial_fingerprints=partials,
-        start_line=None if place.whole_file else place.location.start_line,
-    )
+    partials = _partial_fingerprints(result) if "partialFingerprints" in result else {}
+    basis, context = context_of(place.disk_text, place.snippet, partials,
+                                None if place.whole_file else place.location.start_line)
     labels = shared.memo.labels(result, rule, rule_id, run, tool)
     message = rules.message_text(result, rule, component, shared.driver) or rule_id
-    flow = _flow(result, run, resolver, notes)
-    suppressions = rules.suppression_records(result)
+    flow = _flow(result, run, resolver, notes) if "codeFlows" in result else []
+    suppressions = rules.suppression_records(result) if noted else []
     values = {
         "id": "",
         "tool": tool,

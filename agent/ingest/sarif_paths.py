@@ -84,12 +84,16 @@ class PathResolver:
     path_map: PathMap | None = None
     files: ProjectFiles | None = None  # the project's files (checked, read), shared beyond the run; made if None
     _relative: dict[tuple[str, str | None], str | PathRejected] = field(default_factory=dict)
+    _bases: dict[tuple[str, int], _Resolved | None] = field(default_factory=dict)  # _base's answers
 
     def __post_init__(self) -> None:
         if self.project_root is not None and self.files is None:
             self.files = ProjectFiles.of(self.project_root)
         self._files = self.files if self.project_root is not None else None
         self._root = self._files.root if self._files is not None else None
+        # the root as resolved and as given (a symlinked checkout): absolute paths may name files below either
+        self._roots = ({self._root.as_posix(), self.project_root.absolute().as_posix()}  # type: ignore[union-attr]
+                       if self._root is not None else set())
 
     @classmethod
     def for_run(cls, run: dict, project_root: Path | None, path_map: PathMap | None = None,
@@ -119,18 +123,32 @@ class PathResolver:
         path, absolute = _uri_to_path(uri)
         if absolute or not isinstance(base_id, str) or not base_id:
             return _Resolved(path, absolute)
-        entry = _obj(self.base_ids.get(base_id))
-        base_uri = entry.get("uri")
-        if not isinstance(base_uri, str) or depth >= _MAX_BASE_DEPTH:
-            if not isinstance(base_uri, str) and base_id not in self.base_ids:
-                self.undefined_base_ids.add(base_id)
+        base = self._base(base_id, depth)
+        if base is None:
             return _Resolved(path, False)  # an undefined base is the analysis root: the project root
-        base = self._resolve_uri(base_uri, entry.get("uriBaseId"), depth + 1)
         joined = posixpath.join(base.path.rstrip("/") + "/" if base.path else "", path)
         if base.absolute:
             below = posixpath.join(base.relative_to_base, path) if base.relative_to_base else path
             return _Resolved(joined, True, below, base.base_root or base.path)
         return _Resolved(joined, False)
+
+    def _base(self, base_id: str, depth: int) -> _Resolved | None:
+        """uriBaseId `base_id` resolved (through the bases it names), or None when the run does not define it (or
+        the chain is too long): once per run, not once per file below it. A base that cannot be resolved raises
+        PathRejected each time it is asked for."""
+        key = (base_id, depth)
+        if key in self._bases:
+            return self._bases[key]
+        entry = _obj(self.base_ids.get(base_id))
+        base_uri = entry.get("uri")
+        resolved = None
+        if not isinstance(base_uri, str) or depth >= _MAX_BASE_DEPTH:
+            if not isinstance(base_uri, str) and base_id not in self.base_ids:
+                self.undefined_base_ids.add(base_id)
+        else:
+            resolved = self._resolve_uri(base_uri, entry.get("uriBaseId"), depth + 1)
+        self._bases[key] = resolved
+        return resolved
 
     def _artifact_uri(self, location: dict) -> tuple[str, object]:
         uri, base_id = location.get("uri"), location.get("uriBaseId")
@@ -205,7 +223,7 @@ class PathResolver:
 
     def _relativize(self, resolved: _Resolved) -> str:
         if self._root is not None:
-            for root in {self._root.as_posix(), self.project_root.absolute().as_posix()}:  # type: ignore[union-attr]
+            for root in self._roots:
                 inside = self._inside(resolved.path, root)
                 if inside is not None:
                     return _clean_relative(inside)
