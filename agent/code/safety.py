@@ -106,15 +106,18 @@ class Safety:
         if self._mutated is None:
             found: set[str] = set()
             stack: list[ast.AST] = [self.tree]
+            call, subscript, attribute, name, load = ast.Call, ast.Subscript, ast.Attribute, ast.Name, ast.Load
             while stack:
                 node = stack.pop()
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and (
-                        node.func.attr in MUTATORS) and isinstance(node.func.value, ast.Name):
-                    found.add(node.func.value.id)
-                elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store | ast.Del) and isinstance(
-                        node.value, ast.Name):
-                    found.add(node.value.id)
-                stack.extend(children(node))
+                cls = node.__class__
+                if cls is call:
+                    func = node.func  # type: ignore[attr-defined]
+                    if func.__class__ is attribute and func.attr in MUTATORS and func.value.__class__ is name:
+                        found.add(func.value.id)
+                elif cls is subscript and node.ctx.__class__ is not load and (  # type: ignore[attr-defined]
+                        node.value.__class__ is name):  # type: ignore[attr-defined]
+                    found.add(node.value.id)  # type: ignore[attr-defined]
+                stack += children(node)
             self._mutated = found
         return self._mutated
 

@@ -15,7 +15,7 @@ import ast
 from collections import deque
 from dataclasses import dataclass, field
 
-from agent.code.nodes import CHILD_SPEC, children
+from agent.code.nodes import BLOCK_FIELDS, CHILD_SPEC, children
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
@@ -25,6 +25,7 @@ _SPECIAL = frozenset({ast.Name, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambd
 # the child fields of every other node class (`nodes.CHILD_SPEC`: whether a list there may hold None)
 _PLAIN_FIELDS = {cls: fields for cls, fields in CHILD_SPEC.items() if cls not in _SPECIAL}
 _NAME, _LOAD, _STORE = ast.Name, ast.Load, ast.Store
+_NEW_SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef})
 
 
 @dataclass(eq=False)
@@ -143,18 +144,22 @@ class ScopeMap:
     # --- building ---------------------------------------------------------------------------------------------
 
     def _declare(self, body: list[ast.stmt], scope: Scope) -> None:
-        """`global` / `nonlocal` statements anywhere in this scope's own body (not nested scopes)."""
+        """`global` / `nonlocal` statements anywhere in this scope's own body (not nested scopes): statements sit
+        in statement lists only (`nodes.BLOCK_FIELDS`), so no expression is walked."""
         if not self._declares:
             return
         stack: list[ast.AST] = list(body)
+        blocks = BLOCK_FIELDS
         while stack:
             node = stack.pop()
-            if isinstance(node, ast.Global):
-                scope.globals.update(node.names)
-            elif isinstance(node, ast.Nonlocal):
-                scope.nonlocals.update(node.names)
-            elif not isinstance(node, (*_FUNCTIONS, ast.ClassDef)):
-                stack.extend(children(node))
+            cls = node.__class__
+            if cls is ast.Global:
+                scope.globals.update(node.names)  # type: ignore[attr-defined]
+            elif cls is ast.Nonlocal:
+                scope.nonlocals.update(node.names)  # type: ignore[attr-defined]
+            elif cls not in _NEW_SCOPES:
+                for name in blocks.get(cls, ()):
+                    stack += getattr(node, name)
 
     def _visit_all(self, nodes, scope: Scope) -> None:
         for node in nodes:

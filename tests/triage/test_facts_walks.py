@@ -242,3 +242,40 @@ def test_children_are_the_child_nodes_but_leaf_singletons_and_walk_order_holds()
         imports, declares = statement_facts(tree)
         assert imports == [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)]
         assert declares == any(isinstance(n, ast.Global | ast.Nonlocal) for n in ast.walk(tree))
+
+
+DECLARED = '''MODE = "a"
+def set_mode(flag):
+    if flag:
+        try:
+            with lock:
+                global MODE
+                MODE = flag
+        except E:
+            pass
+    return MODE
+def outer():
+    level = "x"
+    def inner(v):
+        for item in v:
+            match item:
+                case 1:
+                    nonlocal level
+                    level = item
+        return level
+    return inner, level
+def local_only():
+    MODE = "b"
+    return MODE, lambda: MODE
+'''
+
+
+def test_global_and_nonlocal_statements_in_nested_blocks_bind_where_they_point():
+    tree = ast.parse(DECLARED)
+    scopes = ScopeMap(tree, declares=True)
+    reads = {(n.id, n.lineno): n for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    assert scopes.binding_count(reads[("MODE", 10)]) == 2  # `MODE = "a"` and the global store in set_mode
+    assert scopes.constant_binding(reads[("MODE", 10)]) is None
+    assert scopes.binding_count(reads[("level", 19)]) == 2  # `level = "x"` and the nonlocal store in inner
+    assert scopes.binding_count(reads[("level", 20)]) == 2
+    assert ast.unparse(scopes.constant_binding(reads[("MODE", 23)])) == "'b'"  # local_only's own MODE
