@@ -8,6 +8,11 @@ bound by assignment targets, `for`/`with`/`except` targets, walrus, parameters, 
 except that a plain name read before every binding of it in its own scope resolves one scope out), builtins, and
 libcst's dotted "full name" of an expression (`a.b().c` -> `a.b.c`).
 
+The bodies of functions and classes are walked when a lookup first needs them (a node in them, or a scope
+they make): a module asked about a few lines is read around those lines and at module level, not everywhere. A
+body can change no other scope's names (a `global`/`nonlocal` name aside: a module with such a statement is
+walked whole up front), so the answers are those of one walk of the whole module.
+
 Where libcst's answer hangs on details this model does not follow (`global`/`nonlocal` names, `match` captures,
 comprehension targets read in their own comprehension, a read and a binding of the name in one statement), the
 lookup raises `Unsure` and the caller falls back to libcst.
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+from collections.abc import Callable
 
 from agent.code.nodes import children
 
@@ -115,24 +121,68 @@ def _start(node: ast.AST) -> tuple[int, int]:
 
 
 class Scopes:
-    """Every node's scope and every scope's bindings, for one module (one walk of the tree)."""
+    """Every node's scope and every scope's bindings, for one module (function and class bodies walked on first
+    need, see the module docstring). `parent_of(node)`: the node's parent in the tree (None for the module).
+    `lazy`: False to walk the whole module up front (required when it has a `global` or `nonlocal` statement)."""
 
-    def __init__(self, tree: ast.Module, parent: dict[int, ast.AST]) -> None:
-        self.parent = parent  # node id -> parent node
+    def __init__(self, tree: ast.Module, parent_of: Callable[[ast.AST], ast.AST | None], lazy: bool = True) -> None:
+        self.parent_of = parent_of
         self.module = Scope("global", None)
-        self.scope_of: dict[int, Scope] = {}
+        self._scope_of: dict[int, Scope] = {}
+        self._contains: dict[tuple[int, str], bool] = {}  # `contains`' answers by (scope id, name)
+        # bodies not walked yet: id of each of their statements -> (the body, its scope); None: walk every body now
+        self._pending: dict[int, tuple[list[ast.stmt], Scope]] | None = {} if lazy else None
         self._walk_body(tree.body, self.module)
+
+    def scope(self, node: ast.AST) -> Scope:
+        """The scope `node` is in (Unsure for a node the walk does not reach: an import's alias, a function's
+        `arguments`, a node of another tree)."""
+        found = self._scope_of.get(id(node)) or self._opened_to(node)
+        if found is None:
+            raise Unsure("a node outside the walked tree")
+        return found
+
+    def _opened_to(self, node: ast.AST) -> Scope | None:
+        """Walk the bodies that hold `node`, outermost first; its scope then, or None (not a node the walk
+        reaches)."""
+        pending = self._pending
+        while pending:
+            current: ast.AST | None = node
+            while current is not None and id(current) not in pending:
+                current = self.parent_of(current)
+            if current is None:
+                return None
+            body, scope = pending[id(current)]
+            for statement in body:
+                del pending[id(statement)]
+            self._walk_body(body, scope)
+            found = self._scope_of.get(id(node))
+            if found is not None:
+                return found
+        return None
+
+    def _defer(self, body: list[ast.stmt], scope: Scope) -> None:
+        """Walk `body` in `scope` now, or when a lookup first needs it."""
+        if self._pending is None:
+            self._walk_body(body, scope)
+            return
+        for statement in body:
+            self._pending[id(statement)] = (body, scope)
 
     # --- the walk ---------------------------------------------------------------------------------------------
 
     def _bind(self, scope: Scope, name: str, kind: str, node: ast.AST | None, done: tuple[int, int],
               value: ast.AST | None = None) -> None:
-        while name in scope.overwrites:  # libcst's `_find_assignment_target`
+        while scope.overwrites and name in scope.overwrites:  # libcst's `_find_assignment_target`
             target = scope.overwrites[name]
             while target.kind == "class" and target.parent is not None:
                 target = target.parent
             scope = target
-        scope.bindings.setdefault(name, []).append(Binding(name, scope, kind, node, done, value))
+        found = scope.bindings.get(name)
+        if found is None:
+            scope.bindings[name] = [Binding(name, scope, kind, node, done, value)]
+        else:
+            found.append(Binding(name, scope, kind, node, done, value))
 
     def _walk_body(self, body: list[ast.stmt], scope: Scope) -> None:
         for stmt in body:
@@ -149,16 +199,17 @@ class Scopes:
         self._walk(target, scope, binding=(done, kind, value))
 
     def _walk(self, node: ast.AST, scope: Scope, binding: tuple | None = None) -> None:
-        if node.__class__ not in _SCOPED:  # most nodes: their children are read in the same scope
+        cls = node.__class__
+        if cls not in _SCOPED:  # most nodes: their children are read in the same scope
             self._walk_plain(node, scope)
             return
-        self.scope_of[id(node)] = scope
-        if isinstance(node, ast.Name):
-            if isinstance(node.ctx, ast.Store):
+        self._scope_of[id(node)] = scope
+        if cls is ast.Name:
+            if node.ctx.__class__ is ast.Store:  # type: ignore[attr-defined]
                 done, kind, value = binding if binding is not None else (_end(node), "other", None)
-                self._bind(scope, node.id, kind, node, done, value)
+                self._bind(scope, node.id, kind, node, done, value)  # type: ignore[attr-defined]
             else:
-                scope.loads.setdefault(node.id, []).append(node)
+                scope.loads.setdefault(node.id, []).append(node)  # type: ignore[arg-type, attr-defined]
             return
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             self._function(node, scope)
@@ -168,8 +219,7 @@ class Scopes:
             self._walk_all(node.bases, scope)
             self._walk_all(node.keywords, scope)
             self._bind(scope, node.name, "def", node, _end(node))
-            inner = Scope("class", scope, node.name)
-            self._walk_body(node.body, inner)
+            self._defer(node.body, Scope("class", scope, node.name))
             return
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
             self._comprehension(node, scope)
@@ -241,18 +291,30 @@ class Scopes:
     def _walk_plain(self, top: ast.AST, scope: Scope) -> None:
         """`_walk` of a node outside `_SCOPED`: its plain descendants get `scope` without a call each (in the
         same pre-order), the `_SCOPED` ones are walked by `_walk`."""
-        scope_of, scoped = self.scope_of, _SCOPED
+        scope_of, scoped, loads = self._scope_of, _SCOPED, scope.loads
         stack = [top]
+        pop = stack.pop
         while stack:
-            node = stack.pop()
+            node = pop()
             cls = node.__class__
+            if cls is ast.Name:  # `_walk`'s case for a name outside a target, inline: the commonest node
+                scope_of[id(node)] = scope
+                if node.ctx.__class__ is ast.Store:  # type: ignore[attr-defined]
+                    self._bind(scope, node.id, "other", node, _end(node))  # type: ignore[attr-defined]
+                else:
+                    found = loads.get(node.id)  # type: ignore[attr-defined]
+                    if found is None:
+                        loads[node.id] = [node]  # type: ignore[attr-defined,list-item]
+                    else:
+                        found.append(node)  # type: ignore[arg-type]
+                continue
             if cls in scoped:
                 self._walk(node, scope)
                 continue
             scope_of[id(node)] = scope
             kids = children(node)
             kids.reverse()
-            stack.extend(kids)
+            stack += kids
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, scope: Scope) -> None:
         args = node.args
@@ -266,12 +328,12 @@ class Scopes:
             self._bind(scope, node.name, "def", node, _end(node))
         inner = Scope("function", scope, None if isinstance(node, ast.Lambda) else node.name)
         for arg in every:
-            self.scope_of[id(arg)] = inner
+            self._scope_of[id(arg)] = inner
             self._bind(inner, arg.arg, "param", arg, (0, 0))
         if isinstance(node, ast.Lambda):
             self._walk(node.body, inner)
         else:
-            self._walk_body(node.body, inner)
+            self._defer(node.body, inner)
 
     def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp,
                        scope: Scope) -> None:
@@ -279,7 +341,7 @@ class Scopes:
         self._walk(generators[0].iter, scope)
         inner = Scope("comprehension", scope)
         for index, generator in enumerate(generators):
-            self.scope_of[id(generator)] = inner
+            self._scope_of[id(generator)] = inner
             if index:
                 self._walk(generator.iter, inner)
             self._targets(generator.target, inner, (0, 0), "comprehension")
@@ -295,7 +357,14 @@ class Scopes:
             raise Unsure(f"`{name}` is declared global/nonlocal or captured by a match pattern")
 
     def contains(self, scope: Scope | None, name: str) -> bool:
-        """libcst's `name in scope`."""
+        """libcst's `name in scope` (memoised: a scope handed out has its bindings and its parents' complete)."""
+        key = (id(scope), name)
+        found = self._contains.get(key)
+        if found is None:
+            found = self._contains[key] = self._lookup(scope, name)
+        return found
+
+    def _lookup(self, scope: Scope | None, name: str) -> bool:
         while scope is not None:
             self._check(scope, name)
             if name in scope.overwrites:
@@ -327,7 +396,7 @@ class Scopes:
 
     def referents(self, node: ast.AST, name: str) -> list[Binding]:
         """The bindings a read of `name` at `node` refers to (libcst's `Access.referents`)."""
-        scope = self.scope_of[id(node)]
+        scope = self.scope(node)
         found = self.resolve(scope, name)
         earlier = [b for b in found if b.scope is not scope or self._before(b, node)]
         if not earlier and found:
@@ -355,7 +424,7 @@ class Scopes:
         path: list[ast.AST] = []
         node: ast.AST = name
         while True:
-            parent = self.parent.get(id(node))
+            parent = self.parent_of(node)
             if isinstance(parent, (ast.Attribute, ast.Subscript)) and parent.value is node:
                 path.append(parent)
                 node = parent
@@ -364,19 +433,23 @@ class Scopes:
         tops = [i for i, n in enumerate(path) if isinstance(n, ast.Attribute)]
         if not tops or any(isinstance(n, ast.Subscript) for n in path[:tops[-1]]):
             return name
-        scope = self.scope_of[id(name)]
+        scope = self.scope(name)
         for candidate in reversed(path[:tops[-1] + 1]):
             if self.contains(scope, full_name(candidate) or ""):
                 return candidate
         return name
 
+    def _reached(self, node: ast.AST) -> bool:
+        """The walk reaches `node` (it has a scope)."""
+        return id(node) in self._scope_of or self._opened_to(node) is not None
+
     def qualified_names(self, node: ast.AST) -> set[str]:
         """libcst's qualified names of an expression node."""
-        if isinstance(node, (ast.Name, ast.Attribute)) and id(node) in self.scope_of:
+        if isinstance(node, (ast.Name, ast.Attribute)) and self._reached(node):
             root: ast.expr = node
             while isinstance(root, ast.Attribute):
                 root = root.value
-            if isinstance(root, ast.Name) and isinstance(root.ctx, ast.Load) and id(root) in self.scope_of and \
+            if isinstance(root, ast.Name) and isinstance(root.ctx, ast.Load) and self._reached(root) and \
                     self._access_node(root) is node:
                 name = full_name(node) or ""
                 return {q for b in self.referents(node if isinstance(node, ast.Name) else root, name)
@@ -384,9 +457,7 @@ class Scopes:
         full = full_name(node)
         if full is None:
             return set()
-        scope = self.scope_of.get(id(node))
-        if scope is None:
-            raise Unsure("a node outside the walked tree")
+        scope = self.scope(node)
         prefix: str | None = full
         found: list[Binding] = []
         while prefix:

@@ -11,14 +11,46 @@ from __future__ import annotations
 
 import ast
 import io
+import re
+import sys
 import tokenize
+import unicodedata
 from dataclasses import dataclass
 from functools import cached_property
 
-from agent.code.nodes import children
+from agent.code.nodes import BLOCK_FIELDS, CHILD_FIELDS, children
 from agent.engines.builtin.fixers.ast_scopes import Scopes, Unsure
+from agent.engines.builtin.fixers.ast_statement_scopes import StatementScopes, statement_bindings_suffice
 
 __all__ = ["Arg", "AstView", "Unsure"]
+
+_EVERY_LINE = 10**9
+_DECORATED = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
+# statements whose fields without lines of their own (parameters, `with` items) lie between their first line and
+# their body's
+_HEADED = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.With, ast.AsyncWith})
+# each class's statement-list fields in `children` order (a `try`'s handlers come before its `else` and `finally`)
+_BLOCKS_IN_ORDER = {cls: tuple(f for f in CHILD_FIELDS[cls] if f in blocks) for cls, blocks in BLOCK_FIELDS.items()}
+
+
+def _extent(node: ast.AST) -> tuple[int, int]:
+    """First and last line of a statement, except handler or match case, decorators included: every node it
+    holds lies on them."""
+    cls = node.__class__
+    if cls is ast.match_case:
+        return node.pattern.lineno, node.body[-1].end_lineno or node.body[-1].lineno  # type: ignore[attr-defined]
+    start = node.lineno  # type: ignore[attr-defined]
+    if cls in _DECORATED and node.decorator_list:  # type: ignore[attr-defined]
+        start = min(start, *(d.lineno for d in node.decorator_list))  # type: ignore[attr-defined]
+    return start, node.end_lineno or start  # type: ignore[attr-defined]
+
+
+# exactly one string literal (prefix, quotes, and a body that no unescaped closing quote ends early): the
+# tokenizer reads such text as one token
+_ONE_LITERAL = re.compile(r"""[rRbBuUfF]{0,2}(?:"{3}(?:[^"\\]|\\.|"(?!""))*"{3}|'{3}(?:[^'\\]|\\.|'(?!''))*'{3}"""
+                          r"""|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')""", re.DOTALL)
+# before Python 3.12 an f-string is one STRING token (later its fields are tokens of their own)
+_FSTRINGS_ARE_ONE_TOKEN = sys.version_info < (3, 12)
 
 # a literal's first token: STRING, or FSTRING_START for an f-string on Python >= 3.12 (one STRING token before)
 _STRING_STARTS = frozenset({tokenize.STRING, getattr(tokenize, "FSTRING_START", tokenize.STRING)})
@@ -35,37 +67,78 @@ class Arg:
 
 
 class AstView:
+    """The view of one module. Its nodes are walked where questions look: a question about lines first..last walks
+    the statements whose lines (decorators included) overlap them, with everything they hold but the statements
+    of their blocks that lie elsewhere, and every node walked keeps its parent; the parent of a node not walked
+    yet walks its lines first (statements hold no node outside their own lines, decorators aside). A module asked
+    about a few lines is thus read there, and answers are those of a walk of the whole tree, in its pre-order."""
+
     def __init__(self, source: str, tree: ast.Module) -> None:
         self.source = source
         self.tree = tree
-        self.lines = source.splitlines(keepends=True)
         self._encoded: dict[int, bytes] = {}
-        self.parent: dict[int, ast.AST] = {}
-        self.preorder: list[ast.AST] = []
-        stack: list[ast.AST] = [tree]
-        parent, preorder = self.parent, self.preorder
-        pop, visit = stack.pop, preorder.append
-        while stack:
-            node = pop()
-            visit(node)
-            found = children(node)
-            for child in found:
-                parent[id(child)] = node
-            found.reverse()
-            stack.extend(found)
-        self._by_type: dict[type, list[tuple[ast.AST, int, int]]] = {}
-        self._classes: dict[type, list[int]] | None = None  # preorder indexes of the nodes of each class
+        self._parent: dict[int, ast.AST] = {}
+        self._parts: dict[int, list] = {}  # `_parts_of`'s answers by container id
+        self._subtrees: dict[int, list[ast.AST]] = {}  # `_subtree`'s answers by node id
+        self._between: dict[tuple[int, int], list[ast.AST]] = {}  # `_nodes_between`'s answers
+        self._on_lines: dict[tuple, list[ast.AST]] = {}  # `nodes_on_lines`' answers by (type, first, last)
+        self._statements: dict[tuple[int, int], list[ast.AST]] = {}  # `_statements_between`'s answers
+        self._blocks: dict[int, list[tuple[int, int, ast.AST]]] = {}  # `_block_items`' answers by container id
         self._strings: dict[int, int] = {}
         self._args: dict[int, list[Arg]] = {}
         self._names: dict[int, frozenset[str]] = {}
-        # `quick_win.quick_win_fixer`'s answers: (fixer names, first, last) -> (fixer or None, stats key)
-        self.quick_wins: dict[tuple[tuple[str, ...], int, int], tuple[str | None, str]] = {}
+        # `quick_win.quick_win`'s answers: (fixers, first, last) -> (fixer or None, stats key)
+        self.quick_wins: dict[tuple[tuple, int, int], tuple[str | None, str]] = {}
+        # and what they are made of: each fixer's `would_rewrite` by (fixer, first, last); the fixers of a list
+        # worth asking here, and those passed over (`quick_win._worth_asking`)
+        self.answers: dict[tuple[object, int, int], bool | None] = {}
+        self.worth_asking: dict[tuple, tuple[tuple, tuple]] = {}
+        self._mentions: dict[tuple[str, ...], bool] = {}
+
+    @cached_property
+    def lines(self) -> list[str]:
+        return self.source.splitlines(keepends=True)
 
     @cached_property
     def scopes(self) -> Scopes:
-        return Scopes(self.tree, self.parent)
+        """The module's scopes: read off its statements when they hold every binding (`ast_statement_scopes`),
+        else walked whole (function and class bodies as lookups need them, unless a `global` or `nonlocal`
+        statement may bind a name of another scope: then all up front)."""
+        source = self.source
+        if statement_bindings_suffice(source):
+            return StatementScopes(self.tree, self.parent_of)
+        return Scopes(self.tree, self.parent_of, lazy="global" not in source and "nonlocal" not in source)
+
+    def parent_of(self, node: ast.AST | None) -> ast.AST | None:
+        """The node's parent (None for the module, for None, or for a node of another tree)."""
+        if node is None:
+            return None
+        found = self._parent.get(id(node))
+        if found is None and node is not self.tree:
+            line = getattr(node, "lineno", None)
+            if line is not None:
+                self._nodes_between(line, getattr(node, "end_lineno", None) or line)
+                found = self._parent.get(id(node))
+            if found is None:  # a node without lines (a function's `arguments`...): walk the whole tree
+                self._nodes_between(1, _EVERY_LINE)
+                found = self._parent.get(id(node))
+        return found
 
     # --- positions and text -----------------------------------------------------------------------------------
+
+    def mentions(self, words: tuple[str, ...]) -> bool:
+        """The module's text holds one of `words`, as written or as `ast` reads it (identifiers NFKC-normalised:
+        `ｏｓ` is the name `os`). A word that makes up an identifier of the module is found, in strings and
+        comments too (memoised per `words`)."""
+        found = self._mentions.get(words)
+        if found is None:
+            text = self.source
+            found = any(word in text for word in words)
+            if not found and not text.isascii():
+                normal = unicodedata.normalize("NFKC", text)
+                found = any(word in normal for word in words)
+            self._mentions[words] = found
+        return found
 
     def _line(self, number: int) -> bytes:
         found = self._encoded.get(number)
@@ -121,7 +194,7 @@ class AstView:
             return False
         if self._next(node.end_lineno, node.end_col_offset)[2] != b")":  # type: ignore[attr-defined]
             return False
-        parent = self.parent.get(id(node))
+        parent = self.parent_of(node)
         if isinstance(parent, ast.Call) and parent.func is not node:
             return self._next(parent.func.end_lineno, parent.func.end_col_offset)[:2] != (line, col)  # type: ignore
         if isinstance(parent, ast.Tuple) and parent.elts and parent.elts[0] is node:
@@ -131,34 +204,132 @@ class AstView:
     # --- nodes ------------------------------------------------------------------------------------------------
 
     def nodes_on_lines(self, node_type: type | tuple[type, ...], first: int, last: int) -> list:
-        listed = self._by_type.get(node_type)  # type: ignore[arg-type]
-        if listed is None:
-            listed = self._by_type[node_type] = [  # type: ignore[index]
-                (n, n.lineno, n.end_lineno) for n in self._of_type(node_type)  # type: ignore[attr-defined]
-                if hasattr(n, "lineno")]
-        return [n for n, start, end in listed if start <= last and end >= first]
-
-    def _of_type(self, node_type: type | tuple[type, ...]) -> list[ast.AST]:
-        """The nodes that are instances of `node_type`, in pre-order: gathered from the nodes by class (one pass
-        over the tree for all the types the fixers ask about). Classes with their own instance check (the
-        deprecated `ast.Num`...) are asked node by node."""
-        kinds = node_type if isinstance(node_type, tuple) else (node_type,)
-        if any(type(kind) is not type for kind in kinds):
-            return [n for n in self.preorder if isinstance(n, node_type)]
-        if self._classes is None:
-            self._classes = {}
-            for index, node in enumerate(self.preorder):
-                self._classes.setdefault(node.__class__, []).append(index)
-        matched = [found for cls, found in self._classes.items() if issubclass(cls, node_type)]
-        indexes = matched[0] if len(matched) == 1 else sorted(i for found in matched for i in found)
-        preorder = self.preorder
-        return [preorder[i] for i in indexes]
+        """The nodes of `node_type` whose lines overlap first..last, in pre-order (memoised: the fixers ask the same
+        few questions about each finding's lines; the list is shared, callers must not change it)."""
+        key = (node_type, first, last)
+        found = self._on_lines.get(key)
+        if found is None:
+            kinds = node_type if isinstance(node_type, tuple) else (node_type,)
+            if (first, last) not in self._between and all(
+                    isinstance(kind, type) and issubclass(kind, ast.stmt) for kind in kinds):
+                walked = self._statements_between(first, last)  # statements only: no expression is walked
+            else:
+                walked = self._nodes_between(first, last)
+            found = self._on_lines[key] = [
+                n for n in walked if isinstance(n, node_type) and hasattr(n, "lineno")
+                and n.lineno <= last and n.end_lineno >= first]  # type: ignore[attr-defined]
+        return found
 
     def ancestors(self, node: ast.AST):
-        current = self.parent.get(id(node))
+        current = self.parent_of(node)
         while current is not None:
             yield current
-            current = self.parent.get(id(current))
+            current = self.parent_of(current)
+
+    def _nodes_between(self, first: int, last: int) -> list[ast.AST]:
+        """Every node of the statements whose lines overlap first..last (see the class docstring), in pre-order."""
+        found = self._between.get((first, last))
+        if found is None:
+            found = self._between[(first, last)] = []
+            self._walk_block(self.tree, first, last, found)
+        return found
+
+    def _walk_block(self, container: ast.AST, first: int, last: int, found: list[ast.AST]) -> None:
+        """Pre-order from a module, compound statement, except handler or match case: the parts of its fields that
+        overlap first..last, a block's items that hold blocks of their own recursively, the rest whole (nodes
+        beyond the lines are no harm: `nodes_on_lines` filters)."""
+        for is_block, entries in self._parts_of(container):
+            for start, end, item in entries:
+                if start > last:
+                    break  # a field's items come in line order
+                if end >= first:
+                    if is_block and item.__class__ in BLOCK_FIELDS:
+                        found.append(item)
+                        self._walk_block(item, first, last, found)
+                    else:  # a simple statement, an expression: whole
+                        found += self._subtree(item)
+
+    def _parts_of(self, container: ast.AST) -> list[tuple[bool, list[tuple[int, int, ast.AST]]]]:
+        """A container's fields in `children` order: (whether it is a block, (first line, last line, item) of each
+        of its items: `_extent` for a block's, the lines of an expression, those from the statement's first line
+        to its body's for a function's parameters or a `with`'s items (which have no lines of their own; they come
+        before the body), every line for another node without lines); the items' parents recorded."""
+        parts = self._parts.get(id(container))
+        if parts is None:
+            parts = self._parts[id(container)] = []
+            parent = self._parent
+            cls = container.__class__
+            blocks = BLOCK_FIELDS.get(cls, ())
+            for name in CHILD_FIELDS.get(cls, ()):
+                value = getattr(container, name, None)
+                if value is None:
+                    continue
+                items = [x for x in value if x is not None] if value.__class__ is list else [value]
+                if not items:
+                    continue
+                for item in items:
+                    parent[id(item)] = container
+                if name in blocks:
+                    parts.append((True, [(*_extent(item), item) for item in items]))
+                    continue
+                entries = []
+                for item in items:
+                    line = getattr(item, "lineno", None)
+                    if line is not None:
+                        entries.append((line, getattr(item, "end_lineno", None) or line, item))
+                    elif cls in _HEADED:  # a function's `arguments`, a `with`'s items
+                        entries.append((container.lineno, container.body[0].lineno, item))  # type: ignore
+                    else:
+                        entries.append((0, _EVERY_LINE, item))
+                parts.append((False, entries))
+        return parts
+
+    def _subtree(self, top: ast.AST) -> list[ast.AST]:
+        """`top` and every node below it, in pre-order (parents recorded; walked once)."""
+        walked = self._subtrees.get(id(top))
+        if walked is None:
+            walked = self._subtrees[id(top)] = []
+            parent = self._parent
+            stack = [top]
+            pop, visit = stack.pop, walked.append
+            while stack:
+                node = pop()
+                visit(node)
+                below = children(node)
+                for child in below:
+                    parent[id(child)] = node
+                below.reverse()
+                stack += below
+        return walked
+
+    def _statements_between(self, first: int, last: int) -> list[ast.AST]:
+        """The statements, except handlers and match cases that overlap first..last (decorators included), in
+        pre-order, without walking any expression (statements hold statements in their blocks only)."""
+        found = self._statements.get((first, last))
+        if found is None:
+            found = self._statements[(first, last)] = []
+            self._statements_in(self.tree, first, last, found)
+        return found
+
+    def _statements_in(self, container: ast.AST, first: int, last: int, found: list[ast.AST]) -> None:
+        for start, end, item in self._block_items(container):
+            if start > last:
+                break
+            if end >= first:
+                found.append(item)
+                self._statements_in(item, first, last, found)
+
+    def _block_items(self, container: ast.AST) -> list[tuple[int, int, ast.AST]]:
+        """(first line, last line, item) of the items of a container's blocks, in pre-order (parents recorded)."""
+        items = self._blocks.get(id(container))
+        if items is None:
+            items = self._blocks[id(container)] = []
+            parent = self._parent
+            for name in _BLOCKS_IN_ORDER.get(container.__class__, ()):
+                for item in getattr(container, name):
+                    parent[id(item)] = container
+                    items.append((*_extent(item), item))
+        return items
 
     def args(self, call: ast.Call) -> list[Arg]:
         """The call's arguments in source order (ast keeps positional and keyword arguments apart)."""
@@ -209,6 +380,9 @@ class AstView:
     def string_tokens(self, node: ast.AST) -> int:
         """How many string literal tokens make up `node` (a str/bytes constant or an f-string)."""
         found = self._strings.get(id(node))
+        if found is None and (_FSTRINGS_ARE_ONE_TOKEN or not isinstance(node, ast.JoinedStr)) and \
+                _ONE_LITERAL.fullmatch(self.segment(node)):
+            found = self._strings[id(node)] = 1  # one literal, read without the tokenizer
         if found is None:
             try:
                 tokens = tokenize.generate_tokens(io.StringIO("(" + self.segment(node) + ")").readline)

@@ -67,6 +67,7 @@ KEPT_ALGORITHMS = frozenset({"sha256", "sha384", "sha512", "sha3_256", "sha3_384
 UPGRADED_ALGORITHMS = frozenset({"md5", "sha1", "sha224"})
 HASHLIB_CALLS = frozenset(f"hashlib.{a}" for a in KEPT_ALGORITHMS | UPGRADED_ALGORITHMS)
 HMAC_DIGESTS = frozenset({"hmac.new", "hmac.HMAC", "hmac.digest"})
+_AST_HASH_CALLS = HASHLIB_CALLS | {"hashlib.new"}  # the hash calls `would_rewrite` looks at
 
 
 def _identity(parsed: ParsedSource, node: cst.BaseExpression) -> str:
@@ -203,7 +204,7 @@ class HmacSignatureFixer(Fixer):
         """`rewrites` on the ast tree: a hash over key + data it would turn into HMAC, or a signature comparison
         it would make constant-time (with no hash rewritten, no signer function is known)."""
         for call in view.nodes_on_lines(ast.Call, first_line, last_line):
-            if view.call_names(call) & (HASHLIB_CALLS | {"hashlib.new"}) and _ast_hash_rewrites(view, call):
+            if view.call_names(call) & _AST_HASH_CALLS and _ast_hash_rewrites(view, call):
                 return True
         return any(_ast_comparison_rewrites(view, c) for c in view.nodes_on_lines(ast.Compare, first_line, last_line))
 

@@ -38,6 +38,7 @@ from agent.engines.builtin.fixers.base import (
 ENVIRONMENTS = frozenset({"jinja2.Environment", "jinja2.environment.Environment",
                           "jinja2.sandbox.SandboxedEnvironment", "jinja2.sandbox.ImmutableSandboxedEnvironment"})
 TEMPLATES = frozenset({"jinja2.Template", "jinja2.environment.Template"})
+_AST_TARGETS = ENVIRONMENTS | TEMPLATES  # `ast_is_target`'s names
 
 
 class Jinja2AutoescapeFixer(CallFixer):
@@ -88,7 +89,7 @@ class Jinja2AutoescapeFixer(CallFixer):
         return Decline(f"autoescape= is set from `{current}`; a person must decide where that setting comes from")
 
     def ast_is_target(self, view: AstView, call: ast.Call) -> bool:
-        return bool(view.call_names(call) & (ENVIRONMENTS | TEMPLATES))
+        return bool(view.call_names(call) & _AST_TARGETS)
 
     def ast_plan(self, view: AstView, call: ast.Call) -> bool | None:
         setting = view.keyword(call, "autoescape")

@@ -70,6 +70,7 @@ SUBPROCESS_FUNCTIONS = frozenset(
 )
 OS_SYSTEM = "os.system"
 OS_POPEN = "os.popen"
+_AST_TARGETS = SUBPROCESS_FUNCTIONS | {OS_SYSTEM, OS_POPEN}  # `ast_is_target`'s names
 
 
 def _quote_of(node: cst.BaseExpression) -> str:
@@ -205,7 +206,7 @@ class ShellCommandFixer(CallFixer):
         )
 
     def ast_is_target(self, view: AstView, call: ast.Call) -> bool:
-        return bool(view.call_names(call) & (SUBPROCESS_FUNCTIONS | {OS_SYSTEM, OS_POPEN}))
+        return bool(view.call_names(call) & _AST_TARGETS)
 
     def ast_plan(self, view: AstView, call: ast.Call) -> bool | None:
         if view.has_star(call):
@@ -217,8 +218,8 @@ class ShellCommandFixer(CallFixer):
                 if len(args) != 1 or args[0].keyword is not None:
                     return False
                 if OS_SYSTEM not in names:
-                    attribute = view.parent.get(id(call))
-                    read = view.parent.get(id(attribute))
+                    attribute = view.parent_of(call)
+                    read = view.parent_of(attribute)
                     if not (isinstance(attribute, ast.Attribute) and attribute.attr == "read"
                             and isinstance(read, ast.Call) and read.func is attribute and not view.args(read)):
                         return False
@@ -237,8 +238,26 @@ class ShellCommandFixer(CallFixer):
             return False
 
 
-def _ast_argv(view: AstView, command: ast.expr) -> str:
-    """`_argv` on the ast tree: the argument list's code, or UnsupportedCommand (Unsure where ast cannot tell)."""
+def _ast_argv(view: AstView, command: ast.expr) -> None:
+    """`_argv` on the ast tree, without writing the code: returns where `_argv` returns, raises UnsupportedCommand
+    where it does (Unsure where ast cannot tell)."""
     if isinstance(command, (ast.List, ast.Tuple)):
         raise UnsupportedCommand("the command is already a sequence")
-    return argv_code(with_end_of_options(split_words(ast_pieces.command_pieces(view, command))))
+    # (`with_end_of_options` only adds a `--` word, which always fits)
+    if not argv_fits(split_words(ast_pieces.command_pieces(view, command))):
+        raise UnsupportedCommand("an argument mixes both quote characters with interpolated values")
+
+
+def argv_fits(words: list[list[Piece]]) -> bool:
+    """`argv_code(words, quote)` returns (True) or raises UnsupportedCommand (False), for either quote, without
+    writing the code: a word fails when it puts values into an f-string (text and values, or one value with a
+    conversion or format spec) and, for each quote character, some value's code holds it, a backslash or a
+    newline."""
+    for word in words:
+        word = [p for p in word if p != ""]
+        values = [p for p in word if isinstance(p, Value)]
+        if not values or len(word) == 1 and values[0].conversion is None and values[0].spec is None:
+            continue
+        if all(any(q in v.code or "\\" in v.code or "\n" in v.code for v in values) for q in ('"', "'")):
+            return False
+    return True

@@ -273,7 +273,7 @@ class SqlParameterizeFixer(CallFixer):
         if isinstance(query.value, ast.Name):
             assign = _ast_single_assignment(view, query.value)
             scopes = view.scopes
-            if scopes.contains(scopes.scope_of[id(call)], f"{query.value.id}_params"):
+            if scopes.contains(scopes.scope(call), f"{query.value.id}_params"):
                 raise UnsupportedCommand("the params name is taken")
             if not alone_on_its_line(view, assign):
                 raise UnsupportedCommand("the query is assigned in a line with several statements")
@@ -383,9 +383,9 @@ def _ast_execute_using(view: AstView, assign: ast.Assign) -> ast.Call | None:
         return None
     scopes = view.scopes
     calls = []
-    for read in scopes.accesses(scopes.scope_of[id(assign)], assign.targets[0].id):
-        holder = view.parent.get(id(read))
-        call = view.parent.get(id(holder)) if isinstance(holder, ast.keyword) else holder
+    for read in scopes.accesses(scopes.scope(assign), assign.targets[0].id):
+        holder = view.parent_of(read)
+        call = view.parent_of(holder) if isinstance(holder, ast.keyword) else holder
         if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr in EXECUTE_METHODS:
             query = _ast_query_arg(view, call)
             if query is not None and query.value is read:
@@ -398,13 +398,13 @@ def _ast_execute_using(view: AstView, assign: ast.Assign) -> ast.Call | None:
 def _ast_single_assignment(view: AstView, name: ast.Name) -> ast.Assign:
     """`_single_assignment` on the ast tree (UnsupportedCommand likewise)."""
     scopes = view.scopes
-    scope = scopes.scope_of[id(name)]
+    scope = scopes.scope(name)
     scopes.accesses(scope, name.id)  # Unsure for global/nonlocal names
     bindings = scope.bindings.get(name.id, [])
     if len(bindings) != 1:
         raise UnsupportedCommand("assigned other than once in this scope")
     binding = bindings[0]
-    assign = view.parent.get(id(binding.node)) if binding.kind == "assign" else None
+    assign = view.parent_of(binding.node) if binding.kind == "assign" else None
     if not isinstance(assign, ast.Assign) or len(assign.targets) != 1 or assign.targets[0] is not binding.node:
         raise UnsupportedCommand("not a plain assignment")
     if not (_ast_built(view, assign.value) and view.has_string(assign.value)):

@@ -142,7 +142,7 @@ def _ast_builds_tarfile(view: AstView, node: ast.AST | None) -> bool:
 def _ast_name_is_tarfile(view: AstView, name: ast.Name) -> bool:
     """`_name_is_tarfile` on the ast tree: every binding any read of the name in its scope refers to makes one."""
     scopes = view.scopes
-    reads = scopes.accesses(scopes.scope_of[id(name)], name.id)
+    reads = scopes.accesses(scopes.scope(name), name.id)
     referents = [b for read in reads for b in scopes.referents(read, name.id)]
     if not referents:
         return False

@@ -98,13 +98,13 @@ class TempFileFixer(CallFixer):
         return MKTEMP in view.call_names(call)
 
     def ast_plan(self, view: AstView, call: ast.Call) -> bool | None:
-        assign = view.parent.get(id(call))
+        assign = view.parent_of(call)
         if not (isinstance(assign, ast.Assign) and assign.value is call and len(assign.targets) == 1
                 and isinstance(assign.targets[0], ast.Name) and alone_on_its_line(view, assign)):
             return False
         name = assign.targets[0].id
         scopes = view.scopes
-        scope = scopes.scope_of[id(call)]
+        scope = scopes.scope(call)
         if scopes.contains(scope, f"{name}_fd"):
             return False
         return not any(_ast_called_with(view, read) for read in scopes.accesses(scope, name))
@@ -124,8 +124,8 @@ def _called_with(parsed: ParsedSource, name: cst.CSTNode) -> str | None:
 
 def _ast_called_with(view: AstView, name: ast.Name) -> bool:
     """`_called_with` on the ast tree: the name is an argument of a call that creates the path itself."""
-    arg = view.parent.get(id(name))
-    call = view.parent.get(id(arg)) if isinstance(arg, (ast.Starred, ast.keyword)) else arg
+    arg = view.parent_of(name)
+    call = view.parent_of(arg) if isinstance(arg, (ast.Starred, ast.keyword)) else arg
     if not isinstance(call, ast.Call) or (arg is call and name is call.func):
         return False
     if isinstance(arg, ast.Starred) and arg not in call.args:
@@ -139,7 +139,7 @@ def alone_on_its_line(view: AstView, statement: ast.stmt) -> bool:
     """libcst puts the statement alone in a `SimpleStatementLine`: no `;` neighbour, not after `if x:` on one line."""
     if view.text_before(statement).strip():
         return False
-    parent = view.parent.get(id(statement))
+    parent = view.parent_of(statement)
     for field in ("body", "orelse", "finalbody", "handlers"):
         siblings = getattr(parent, field, None)
         if isinstance(siblings, list) and statement in siblings:

@@ -44,6 +44,7 @@ from agent.engines.builtin.fixers.intent import (
 
 WEAK = ("md5", "sha1")
 DIRECT = frozenset(f"hashlib.{a}" for a in WEAK)
+_AST_TARGETS = DIRECT | {"hashlib.new"}  # `ast_is_target`'s names
 NON_SECURITY_WORDS = frozenset({
     "checksum", "checksums", "etag", "etags", "cache", "cached", "caching", "fingerprint", "fingerprints", "dedup",
     "dedupe", "deduplicate", "deduplication", "duplicate", "duplicates", "content", "contents", "crc", "shard",
@@ -135,7 +136,7 @@ class WeakHashFixer(CallFixer):
         )
 
     def ast_is_target(self, view: AstView, call: ast.Call) -> bool:
-        return bool(view.call_names(call) & (DIRECT | {"hashlib.new"}))
+        return bool(view.call_names(call) & _AST_TARGETS)
 
     def ast_plan(self, view: AstView, call: ast.Call) -> bool | None:
         if not view.call_names(call) & DIRECT:

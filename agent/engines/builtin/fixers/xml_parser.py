@@ -385,10 +385,10 @@ def _ast_defused_rewrites(view: AstView, call: ast.Call, qualified: str) -> bool
 def _ast_single_binding(view: AstView, name: ast.Name) -> ast.Call | None:
     """`single_binding` on the ast tree."""
     scopes = view.scopes
-    bindings = scopes.resolve(scopes.scope_of[id(name)], name.id)
+    bindings = scopes.resolve(scopes.scope(name), name.id)
     if len(bindings) != 1 or bindings[0].kind != "assign":
         return None
-    assign = view.parent.get(id(bindings[0].node))
+    assign = view.parent_of(bindings[0].node)
     if isinstance(assign, ast.Assign) and len(assign.targets) == 1 and isinstance(assign.value, ast.Call):
         return assign.value
     return None
