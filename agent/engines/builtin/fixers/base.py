@@ -266,6 +266,11 @@ class Fixer(ABC):
     references: tuple[str, ...] = ()
     review_guidance: str = ""
     target_description: str = "code"  # e.g. "subprocess call with shell=True", for "no ... on line N"
+    # Words of which a module's text must hold one for the fixer to rewrite anything in it (empty: no such
+    # words): e.g. the first part of every qualified name its targets are chosen by (libcst and `ast_scopes` build
+    # qualified names from the identifiers the source spells out), or the method or keyword name every target
+    # carries. Triage's quick-win check passes the fixer over in text that has none of them (`quick_win`).
+    text_needs: tuple[str, ...] = ()
 
     def matches_rule_id(self, finding: Finding) -> bool:
         """The rule id is one of `rule_ids`, also with a `:suffix` or behind a dotted prefix (semgrep names a

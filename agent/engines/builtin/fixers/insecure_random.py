@@ -112,6 +112,7 @@ class InsecureRandomFixer(CallFixer):
         "names really mean secret material; the fixer judged intent from them."
     )
     target_description = "call to a random-module function"
+    text_needs = ("random",)  # its targets: random.* calls
 
     def is_target(self, parsed: ParsedSource, call: cst.Call) -> bool:
         return bool(call_names(parsed, call) & TARGETS)

@@ -58,6 +58,7 @@ class Jinja2AutoescapeFixer(CallFixer):
         "templates for such values. Templates with other extensions (.txt, .j2 mails) stay unescaped."
     )
     target_description = "jinja2 Environment/Template call"
+    text_needs = ("jinja2",)  # its targets: jinja2.* calls
 
     def is_target(self, parsed: ParsedSource, call: cst.Call) -> bool:
         return bool(call_names(parsed, call) & (ENVIRONMENTS | TEMPLATES))

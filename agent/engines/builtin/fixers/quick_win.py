@@ -7,6 +7,12 @@ shapes whose rules stay libcst's, see each fixer) is that fixer asked on a libcs
 plans (`Fixer.rewrites`: no rewritten module is rendered). Handles any Python module; text that libcst cannot
 parse has no rewriting fixer, as for `rewriting_fixer`.
 
+A fixer whose `text_needs` words are all missing from the module's text rewrites nothing in it (in libcst or on
+the ast tree: its targets are chosen by names the source spells out), so it is passed over without a look at the
+lines. The answer stays the one asking it would give: when a later fixer would rewrite, the ones passed over
+before it are asked after all, as in turn (an unsure one sends the question to libcst, and text libcst cannot
+parse then has no answer, see `_ask`).
+
 `QUICK_WIN_STATS` counts the answers: "ast" (every fixer answered on the ast tree), "libcst" (some fixer was
 unsure), "no tree" (the module did not parse with `ast`).
 """
@@ -19,7 +25,7 @@ from collections import Counter
 from agent.code.file_facts import SHARED_COUNTERS
 from agent.engines.builtin.fixers import _fixers_to_ask
 from agent.engines.builtin.fixers.ast_view import AstView, Unsure
-from agent.engines.builtin.fixers.base import ParsedSource, SourceParseError, parse_source
+from agent.engines.builtin.fixers.base import Fixer, ParsedSource, SourceParseError, parse_source
 
 QUICK_WIN_STATS: Counter[str] = Counter()
 SHARED_COUNTERS.append(QUICK_WIN_STATS)  # counted in the facts layer's worker processes too
@@ -38,20 +44,32 @@ def _view(text: str, tree: ast.Module) -> AstView:
     return view
 
 
+def fixers_to_ask(tool: str, rule_id: str, cwe: tuple[int, ...]) -> tuple[Fixer, ...]:
+    """The fixers the quick-win question asks for a finding of `tool` / `rule_id` / `cwe`, in order (those
+    `fixers_for` may select: a fixer rewrites only what it detects, so the first of them that would rewrite is
+    `rewriting_fixer`'s answer); empty when there is none."""
+    return tuple(_fixers_to_ask(tool, rule_id, cwe))
+
+
 def quick_win_fixer(text: str, tree: ast.Module | None, tool: str, rule_id: str, cwe: tuple[int, ...], first: int,
                     last: int) -> str | None:
     """The name of the builtin fixer that would rewrite lines first..last of `text` for a finding of `tool` /
     `rule_id` / `cwe`, or None. `tree`: `text` parsed with `ast` (None when it does not parse)."""
-    fixers = _fixers_to_ask(tool, rule_id, cwe)
+    return quick_win(text, tree, fixers_to_ask(tool, rule_id, cwe), first, last)
+
+
+def quick_win(text: str, tree: ast.Module | None, fixers: tuple[Fixer, ...], first: int, last: int) -> str | None:
+    """The first of `fixers` (`fixers_to_ask`) that would rewrite lines first..last of `text`, or None. `tree`:
+    `text` parsed with `ast` (None when it does not parse)."""
     if not fixers:
         return None
-    view = _view(text, tree) if tree is not None else None
-    if view is None:
+    if tree is None:
         name, stat = _ask(fixers, text, None, first, last)
         QUICK_WIN_STATS[stat] += 1
         return name
+    view = _view(text, tree)
     # many findings of a file (other tools, rule ids, CWEs) put the same fixers to the same lines: ask once
-    key = (tuple(fixer.name for fixer in fixers), first, last)
+    key = (fixers, first, last)
     found = view.quick_wins.get(key)
     if found is None:
         found = view.quick_wins[key] = _ask(fixers, text, view, first, last)
@@ -59,17 +77,15 @@ def quick_win_fixer(text: str, tree: ast.Module | None, tool: str, rule_id: str,
     return found[0]
 
 
-def _ask(fixers: list, text: str, view: AstView | None, first: int, last: int) -> tuple[str | None, str]:
+def _ask(fixers: tuple[Fixer, ...], text: str, view: AstView | None, first: int,
+         last: int) -> tuple[str | None, str]:
     """(the first of `fixers` that would rewrite lines first..last, or None; the `QUICK_WIN_STATS` key)."""
     parsed: ParsedSource | None = None
     used_libcst = view is None
-    for fixer in fixers:
-        answer: bool | None = None
-        if view is not None:
-            try:
-                answer = fixer.would_rewrite(view, first, last)
-            except (Unsure, RecursionError):
-                answer = None
+    asked, passed_over = _worth_asking(view, fixers) if view is not None else (fixers, ())
+    winner: Fixer | None = None
+    for fixer in asked:
+        answer = _ast_answer(fixer, view, first, last) if view is not None else None
         if answer is None:
             used_libcst = True
             if parsed is None:
@@ -79,5 +95,50 @@ def _ask(fixers: list, text: str, view: AstView | None, first: int, last: int) -
                     return None, "no tree" if view is None else "libcst"
             answer = fixer.rewrites(parsed, first, last)
         if answer:
+            winner = fixer
             break
-    return fixer.name if answer else None, "no tree" if view is None else "libcst" if used_libcst else "ast"
+    if winner is not None and passed_over and view is not None:
+        # asked in turn, a fixer passed over before the winner would have been asked first: ask it as the loop
+        # above would (rarely needed: a rewrite on these lines). It rewrites nothing here (`text_needs`), but an
+        # unsure one sends the question to libcst, and text libcst cannot parse has no answer.
+        for fixer in fixers:
+            if fixer is winner:
+                break
+            if fixer not in passed_over:
+                continue
+            answer = _ast_answer(fixer, view, first, last)
+            if answer is None:
+                used_libcst = True
+                if parsed is None:
+                    try:
+                        parsed = parse_source(text)
+                    except SourceParseError:
+                        return None, "libcst"
+                answer = fixer.rewrites(parsed, first, last)
+            if answer:
+                return fixer.name, "libcst" if used_libcst else "ast"
+    return winner.name if winner is not None else None, "no tree" if view is None else \
+        "libcst" if used_libcst else "ast"
+
+
+def _worth_asking(view: AstView, fixers: tuple[Fixer, ...]) -> tuple[tuple[Fixer, ...], tuple[Fixer, ...]]:
+    """(the fixers whose `text_needs` the module's text meets, in order; those it passes over), once per list."""
+    found = view.worth_asking.get(fixers)
+    if found is None:
+        kept = tuple(f for f in fixers if not f.text_needs or view.mentions(f.text_needs))
+        found = view.worth_asking[fixers] = (kept, tuple(f for f in fixers if f not in kept))
+    return found
+
+
+def _ast_answer(fixer: Fixer, view: AstView, first: int, last: int) -> bool | None:
+    """`fixer.would_rewrite` on the ast tree, None when it cannot be sure (once per fixer and lines: lists of
+    fixers that share one ask it again)."""
+    key = (fixer, first, last)
+    if key in view.answers:
+        return view.answers[key]
+    try:
+        answer = fixer.would_rewrite(view, first, last)
+    except (Unsure, RecursionError):
+        answer = None
+    view.answers[key] = answer
+    return answer

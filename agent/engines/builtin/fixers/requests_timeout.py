@@ -50,6 +50,7 @@ class RequestsTimeoutFixer(CallFixer):
         "requests.exceptions.Timeout (a RequestException) where it used to wait."
     )
     target_description = "requests.get/post/put/patch/delete/head/options/request call without timeout="
+    text_needs = ("requests",)  # its targets: requests.* calls
 
     def is_target(self, parsed: ParsedSource, call: cst.Call) -> bool:
         return bool(call_names(parsed, call) & FUNCTIONS)

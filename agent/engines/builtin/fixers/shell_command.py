@@ -134,6 +134,7 @@ class ShellCommandFixer(CallFixer):
         "instead of the shell's exit status 127, and os.system's encoded wait status became a plain exit code."
     )
     target_description = "subprocess call with shell=True or os.system/os.popen call"
+    text_needs = ("subprocess", "os")  # its targets: subprocess.* and os.* calls
 
     def is_target(self, parsed: ParsedSource, call: cst.Call) -> bool:
         return bool(call_names(parsed, call) & (SUBPROCESS_FUNCTIONS | {OS_SYSTEM, OS_POPEN}))

@@ -142,6 +142,7 @@ class SqlParameterizeFixer(CallFixer):
         "int). A value used as a table/column name or ORDER BY target cannot be a parameter and was left alone."
     )
     target_description = "execute/executemany call with a query built from interpolated values"
+    text_needs = ("execute",)  # its targets: execute()/executemany() calls
 
     def is_target(self, parsed: ParsedSource, call: cst.Call) -> bool:
         if not (isinstance(call.func, cst.Attribute) and call.func.attr.value in EXECUTE_METHODS):

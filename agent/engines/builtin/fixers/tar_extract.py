@@ -93,6 +93,7 @@ class TarExtractFixer(CallFixer):
         "tarfile.FilterError, and permission bits such as setuid are dropped."
     )
     target_description = "tarfile extractall/extract call"
+    text_needs = ("extract",)  # its targets: extract()/extractall() calls
 
     def is_target(self, parsed: ParsedSource, call: cst.Call) -> bool:
         return isinstance(call.func, cst.Attribute) and call.func.attr.value in METHODS

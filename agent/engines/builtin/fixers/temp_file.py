@@ -58,6 +58,7 @@ class TempFileFixer(CallFixer):
         "The file is not deleted automatically, just as before."
     )
     target_description = "tempfile.mktemp call"
+    text_needs = ("tempfile",)  # its targets: tempfile.mktemp calls
 
     def is_target(self, parsed: ParsedSource, call: cst.Call) -> bool:
         return MKTEMP in call_names(parsed, call)

@@ -60,6 +60,7 @@ class TlsVerifyFixer(CallFixer):
         "verification."
     )
     target_description = "requests/httpx call with verify= or `.verify = False` assignment"
+    text_needs = ("verify",)  # its targets: calls passing verify=, `.verify =` assignments
 
     def is_target(self, parsed: ParsedSource, call: cst.Call) -> bool:
         if keyword_arg(call, "verify") is None:

@@ -96,6 +96,7 @@ class WeakHashFixer(CallFixer):
         "the same digest must change together."
     )
     target_description = "hashlib MD5/SHA-1 call"
+    text_needs = ("hashlib",)  # its targets: hashlib.* calls
 
     def is_target(self, parsed: ParsedSource, call: cst.Call) -> bool:
         return bool(call_names(parsed, call) & (DIRECT | {"hashlib.new"}))

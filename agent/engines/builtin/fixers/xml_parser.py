@@ -143,6 +143,7 @@ class XmlParserFixer(Fixer):
         "entity references unexpanded."
     )
     target_description = "XML parse call, XML parser object or unsafe parser flag"
+    text_needs = ("xml", "setFeature")  # xml.* / lxml.* / xmlrpc.* names and imports, setFeature() calls
 
     def detects(self, parsed: ParsedSource, first_line: int, last_line: int) -> bool:
         return bool(self._plans(parsed, first_line, last_line))

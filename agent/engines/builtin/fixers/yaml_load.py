@@ -59,6 +59,7 @@ class YamlLoadFixer(CallFixer):
         "Check that the files this code reads do not rely on them."
     )
     target_description = "yaml.load / load_all / full_load / unsafe_load call"
+    text_needs = ("yaml",)  # its targets: yaml.* calls
 
     def is_target(self, parsed: ParsedSource, call: cst.Call) -> bool:
         return bool(call_names(parsed, call) & TARGETS)
