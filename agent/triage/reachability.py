@@ -23,6 +23,7 @@ per-run file-facts layer (`agent.code.file_facts`: each file read once and parse
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 from collections.abc import Callable, Iterable
@@ -35,8 +36,8 @@ from agent.code.entry_points import EntryPoint, entry_points
 from agent.code.file_facts import READ_AHEAD, FactsCache, FactsIndex, FileFacts, decode_source
 from agent.code.pyparse import parse_python
 from agent.engines.builtin.evidence import Evidence, credential_kinds, file_evidence
-from agent.engines.builtin.fixers import candidate_fixers
-from agent.engines.builtin.fixers.quick_win import quick_win_fixer
+from agent.engines.builtin.fixers import FIXERS, Fixer, candidate_fixers
+from agent.engines.builtin.fixers.quick_win import fixers_to_ask, quick_win
 from agent.models import Finding
 from agent.triage.code_kind import path_kind
 
@@ -77,16 +78,24 @@ class ReachabilityIndex:
         fixer question too, while the file's text is at hand)."""
         chosen = [f for f in findings if wanted(f)]
         self._prepared.update(f.location.path for f in chosen)
-        extra: dict[str, list[Callable[[FileFacts], object]]] = {}
+        questions: dict[str, dict[tuple[str, int, int], tuple[Fixer, ...]]] = {}  # path -> the distinct questions
+        spans: dict[tuple[str, int, int], None] = {}
+        ask = _fixer_question
         for finding in chosen:
-            if may_have_fixer(finding):
-                extra.setdefault(finding.location.path, []).append(
-                    partial(_fixer_answer, finding=finding))
-        spans = dict.fromkeys((f.location.path, f.location.start_line, f.location.last_line) for f in chosen)
+            loc = finding.location
+            path, first, last = span = loc.path, loc.start_line, loc.last_line
+            spans[span] = None
+            question = ask(finding.tool, finding.rule_id, tuple(finding.cwe))
+            if question is not None:
+                asked = questions.get(path)
+                if asked is None:
+                    asked = questions[path] = {}
+                asked.setdefault((question[0], first, last), question[1])
+        extra: dict[str, list[Callable[[FileFacts], object]]] = {
+            path: [partial(_fixer_answers, questions=asked)] for path, asked in questions.items()}
         for path, first, last in spans:  # the credential question scoring asks, while the file's text is at hand
             extra.setdefault(path, []).append(partial(credential_kinds, first=first, last=last))
-        self.files.prepare(((f.location.path, f.location.start_line, f.location.last_line) for f in chosen),
-                           progress, extra)
+        self.files.prepare(spans, progress, extra)
 
     def entry_point(self, finding: Finding) -> EntryPoint | None:
         return self.facts(finding.location.path).entry_point_at(finding.location.start_line)
@@ -141,9 +150,11 @@ class ReachabilityIndex:
     def fixer(self, finding: Finding) -> str | None:
         """The builtin fixer that would rewrite `finding` in its file, or None (no readable source, no candidate,
         or every candidate declines)."""
-        if not may_have_fixer(finding):
+        question = _fixer_question(finding.tool, finding.rule_id, tuple(finding.cwe))
+        if question is None:
             return None
-        return _fixer_answer(self.facts(finding.location.path), finding)
+        loc = finding.location
+        return _fixer_answer(self.facts(loc.path), question[0], question[1], loc.start_line, loc.last_line)
 
     def evidence(self, finding: Finding) -> list[Evidence]:
         """Builtin static evidence (the same facts the builtin engine uses), parsing each file at most once."""
@@ -203,17 +214,46 @@ def may_have_fixer(finding: Finding) -> bool:
     return bool(candidate_fixers(finding)) or (not finding.cwe and finding.tool.lower() != "bandit")
 
 
-def _fixer_answer(facts: FileFacts, finding: Finding) -> str | None:
-    """`quick_win_fixer` on the file's text and its already-parsed `ast` tree (libcst only where a fixer's ast
-    predicate cannot be sure), cached with the facts under the fixers' digest."""
-    loc = finding.location
-    key = (f"fix:{fixers_digest()}:{finding.tool}:{finding.rule_id}:{','.join(map(str, finding.cwe))}:"
-           f"{loc.start_line}:{loc.last_line}")
-    return facts.answer(key, lambda text: _quick_win(facts, text, finding))
+@lru_cache(maxsize=65536)
+def _fixer_question(tool: str, rule_id: str, cwe: tuple[int, ...]) -> tuple[str, tuple[Fixer, ...]] | None:
+    """What the quick-win question asks for findings of `tool` / `rule_id` / `cwe`: the fixers to ask, in order
+    (`fixers_to_ask`: all the answer depends on besides the file and the lines), and the start of its answers'
+    cache key, which names them (by place in `FIXERS`) and the fixers' source digest. None when `may_have_fixer`
+    is False (no fixer to ask). Findings of different tools and rules that ask the same fixers share answers."""
+    fixers = fixers_to_ask(tool, rule_id, cwe)
+    if not fixers:
+        return None
+    prefix = _KEY_STARTS.get(fixers)
+    if prefix is None:
+        prefix = _KEY_STARTS[fixers] = f"fixer:{fixers_digest()}:{'.'.join(str(FIXERS.index(f)) for f in fixers)}:"
+    return prefix, fixers
 
 
-def _quick_win(facts: FileFacts, text: str, finding: Finding) -> str | None:
-    module = facts.parsed_module()
-    tree = module.tree if module is not None and (module.source is text or module.source == text) else None
-    return quick_win_fixer(text, tree, finding.tool, finding.rule_id, tuple(finding.cwe),
-                           finding.location.start_line, finding.location.last_line)
+_KEY_STARTS: dict[tuple[Fixer, ...], str] = {}  # `_fixer_question`'s key starts by fixers (a few lists of them)
+
+
+def _fixer_answers(facts: FileFacts, questions: dict[tuple[str, int, int], tuple[Fixer, ...]]) -> None:
+    """`_fixer_answer` for each of a file's distinct questions: (key start, first line, last line) -> fixers (the
+    file's tree looked up once for them all)."""
+    tree: list[ast.Module | None] = []
+    answers = facts.answers
+    for (prefix, first, last), fixers in questions.items():
+        key = f"{prefix}{first}:{last}"
+        if key not in answers:
+            facts.answer(key, partial(_quick_win, facts, fixers, first, last, tree))
+
+
+def _fixer_answer(facts: FileFacts, prefix: str, fixers: tuple[Fixer, ...], first: int, last: int) -> str | None:
+    """`quick_win` of `fixers` on lines first..last of the file's text and its already-parsed `ast` tree (libcst
+    only where a fixer's ast predicate cannot be sure), cached with the facts under `prefix` and the lines."""
+    return facts.answer(f"{prefix}{first}:{last}", partial(_quick_win, facts, fixers, first, last, []))
+
+
+def _quick_win(facts: FileFacts, fixers: tuple[Fixer, ...], first: int, last: int, tree: list[ast.Module | None],
+               text: str) -> str | None:
+    """`quick_win` on `text`, the file's text. `tree`: [its `ast` tree, None when it did not parse], or empty
+    (looked up here and kept there for the file's next question)."""
+    if not tree:
+        module = facts.parsed_module()
+        tree.append(module.tree if module is not None and (module.source is text or module.source == text) else None)
+    return quick_win(text, tree[0], fixers, first, last)

@@ -84,7 +84,8 @@ def test_common_findings_are_answered_without_libcst(tmp_path: Path, monkeypatch
     code = ReachabilityIndex(tmp_path)
     code.prepare(app_findings())
     assert {f.id: code.fixer(f) for f in app_findings()} == expected
-    assert quick_win.QUICK_WIN_STATS["ast"] - before == len(expected)
+    # one answer per question: the bandit and the semgrep SQL findings ask the same fixer about the same line
+    assert quick_win.QUICK_WIN_STATS["ast"] - before == len(expected) - 1
     assert code.files.parses == 1
 
 
