@@ -5,6 +5,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from agent.engines.builtin import BuiltinEngine
 from agent.engines.builtin.fixers import fixer_named, fixers_for, rewriting_fixer
 from agent.models import Context
@@ -101,3 +103,20 @@ def test_semgrep_pack_rule_ids_match_behind_their_config_prefix() -> None:
     keyed = make_finding(1, "rules.python-hash-keyed-by-concatenation", (327,), tool="semgrep")
     assert [f.name for f in fixers_for(keyed)][:2] == ["hmac_signature", "weak_hash"]
     assert not fixer_named("xml_parser").matches_rule_id(make_finding(1, "python-xml-unsafe-parser-v2", (611,)))
+
+
+def test_a_module_python_would_not_compile_has_no_quick_win_and_no_crash(tmp_path: Path) -> None:
+    """`ast.parse` accepts a module-level `nonlocal` (compile refuses it) and libcst's scope analysis raises
+    NotImplementedError on it: the libcst path reports the file as not Python instead of failing the run."""
+    from agent.engines.builtin.fixers.base import SourceParseError, parse_source
+    from agent.engines.builtin.fixers.quick_win import quick_win_fixer
+
+    text = "import yaml\nnonlocal x\nyaml.load(x)\n"
+    with pytest.raises(SourceParseError, match="does not compile"):
+        parse_source(text)
+    assert quick_win_fixer(text, None, "semgrep", "some-rule", (502,), 3, 3) is None  # None: libcst's answer
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "module.py").write_text(text)
+    finding = make_finding(3, "B506", (20,))
+    draft = BuiltinEngine().draft(finding, Context(finding_id=finding.id), tmp_path)
+    assert draft.edits == [] and draft.error is not None and "does not compile" in draft.error

@@ -93,10 +93,13 @@ class ParsedSource:
             ) from exc
         self.wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # a fresh tree: nothing else holds it
         self.module = self.wrapper.module
-        self._positions = self.wrapper.resolve(PositionProvider)
-        self._parents = self.wrapper.resolve(ParentNodeProvider)
-        self._scopes = self.wrapper.resolve(ScopeProvider)
-        self._qualified = self.wrapper.resolve(QualifiedNameProvider)
+        try:
+            self._positions = self.wrapper.resolve(PositionProvider)
+            self._parents = self.wrapper.resolve(ParentNodeProvider)
+            self._scopes = self.wrapper.resolve(ScopeProvider)
+            self._qualified = self.wrapper.resolve(QualifiedNameProvider)
+        except NotImplementedError as exc:  # libcst's scope analysis refuses what Python would not compile
+            raise SourceParseError(f"the file does not compile as Python: {exc}") from exc
         self._preorder: list[cst.CSTNode] | None = None  # every node, in visit order (nodes_on_lines)
         self._by_type: dict[type, list[tuple[cst.CSTNode, int, int]]] = {}
 
