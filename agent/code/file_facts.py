@@ -46,7 +46,7 @@ POOL_WORKERS = 2
 POOL_MIN_FILES = 128
 POOL_MIN_BATCH = 32
 CHUNKS = 8  # tasks per worker in a batch (a batch goes largest file first: its last tasks are short)
-FACTS_VERSION = 3  # bump when what a fact means changes: cached facts of another version are ignored
+FACTS_VERSION = 4  # bump when what a fact means changes: cached facts of another version are ignored
 
 
 class FactsCache(Protocol):

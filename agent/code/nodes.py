@@ -65,9 +65,10 @@ def subtree(node: ast.AST) -> Iterator[ast.AST]:
 
 
 _STATEMENT_BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
-# the fields of each node class that hold statement lists (an except handler's or match case's body too)
+# the fields of each node class that hold statement lists (an except handler's or match case's body too), in the
+# class's field order (`ast.walk`'s: a `try`'s handlers come before its `else` and `finally`)
 BLOCK_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {
-    cls: tuple(f for f in _STATEMENT_BLOCKS if f in cls._fields)
+    cls: tuple(f for f in cls._fields if f in _STATEMENT_BLOCKS)
     for cls in CHILD_FIELDS
     if cls not in (ast.Lambda, ast.IfExp, ast.Expression) and any(f in cls._fields for f in _STATEMENT_BLOCKS)}
 

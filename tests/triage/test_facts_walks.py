@@ -231,9 +231,24 @@ def test_the_statement_at_a_line_comes_off_the_line_index_as_the_statement_walk_
     assert facts.statement_at(18) == (18, 18, 19, 19)  # `cmd = first` then `run(cmd)`, in a match case
 
 
+# imports one level below every block of a `try`: `ast.walk` takes the handlers' before those under `else`
+# and `finally`
+TRY_IMPORTS = '''try:
+    import json
+except ImportError:
+    import simplejson as json
+else:
+    if FAST:
+        import ujson
+finally:
+    if EXIT:
+        import atexit
+'''
+
+
 def test_children_are_the_child_nodes_but_leaf_singletons_and_walk_order_holds():
     singletons = ast.expr_context | ast.operator | ast.cmpop | ast.unaryop | ast.boolop
-    for source in (MODULE, SCOPED, SHAPES):
+    for source in (MODULE, SCOPED, SHAPES, TRY_IMPORTS):
         tree = ast.parse(source)
         for node in ast.walk(tree):
             want = [c for c in ast.iter_child_nodes(node) if not isinstance(c, singletons)]
