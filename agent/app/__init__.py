@@ -22,18 +22,19 @@ if TYPE_CHECKING:
     from agent.app.fix import make_engine, same_spot, select_findings
     from agent.app.ingest import IngestReport, ingest_file, ingest_files, path_map_for, scan_project
     from agent.app.review import review_queue
-    from agent.app.session import Session, head_tree, open_session, reviewer_identity
+    from agent.app.session import Session, head_files, head_tree, open_session, reviewer_identity
     from agent.app.triage import ranked_open_findings
 
 _HOMES = {
-    "Session": "session", "open_session": "session", "head_tree": "session", "reviewer_identity": "session",
+    "Session": "session", "open_session": "session", "head_tree": "session", "head_files": "session",
+    "reviewer_identity": "session",
     "IngestReport": "ingest", "ingest_file": "ingest", "ingest_files": "ingest", "path_map_for": "ingest",
     "scan_project": "ingest",
     "select_findings": "fix", "same_spot": "fix", "make_engine": "fix",
     "ranked_open_findings": "triage", "review_queue": "review",
 }
 
-__all__ = ["IngestReport", "Session", "head_tree", "ingest_file", "ingest_files", "make_engine", "open_session",
+__all__ = ["IngestReport", "Session", "head_files", "head_tree", "ingest_file", "ingest_files", "make_engine", "open_session",
            "path_map_for", "ranked_open_findings", "review_queue", "reviewer_identity", "same_spot", "scan_project",
            "select_findings"]
 

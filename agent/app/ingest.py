@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agent import scanners
-from agent.app.session import Session, head_tree
+from agent.app.session import Session, head_files, head_tree
 from agent.errors import SutureError
 from agent.ingest.closing import closing_blockers
 from agent.ingest.log_suppressions import (
@@ -73,16 +73,17 @@ def ingest_file(session: Session, path: Path, full: bool = True, tree: Path | No
                 path_map: PathMap | None = None, taken_at: datetime | None = None) -> list[IngestReport]:
     """Ingest one SARIF file into the store; one report per run in the file (one report for a log without runs).
 
-    Paths are placed, and flagged lines read, in `tree` (default: a checkout of HEAD), after `path_map` (default:
+    Paths are placed, and flagged lines read, in `tree` (default: the files of HEAD, read from git), after `path_map` (default:
     automatic mapping only) mapped paths recorded elsewhere; each report lists the mappings used. A run closes
     findings only when `full` and agent.ingest.closing finds it a whole, successful, fully placed scan; otherwise
     its report says why it closed nothing. `taken_at` (default now) is when the scan was taken: the time its
     findings were seen and the ones it no longer reports were fixed (backfilling history). New results the log suppresses are recorded as dismissed (or
     risk-accepted until the date suture wrote), with the suppression kept; a suppression never closes an open one."""
-    if tree is None:
-        with head_tree(session) as head:
-            return ingest_file(session, path, full, head, path_map, taken_at)
     path_map = path_map if path_map is not None else path_map_for(session)
+    if tree is None:
+        with head_files(session) as files:
+            path_map.use_files(files)
+            return ingest_file(session, path, full, files.root, path_map, taken_at)
     log = load_sarif(path)
     problems = [f"schema: {p}" for p in schema_problems(log, limit=5)]
     path_map.used.clear()  # each file's report states the mappings its own paths used
@@ -132,11 +133,13 @@ def _content_hash(path: Path) -> hashlib._Hash:
 
 def ingest_files(session: Session, paths: list[Path], full: bool = True, path_map: PathMap | None = None,
                  taken_at: datetime | None = None) -> list[IngestReport]:
-    """Ingest several SARIF files, in order, against one checkout of HEAD (one path mapping for all of them),
-    each as a scan taken at `taken_at` (default now)."""
+    """Ingest several SARIF files, in order, against the files of HEAD (one path mapping for all of them), each as
+    a scan taken at `taken_at` (default now)."""
     path_map = path_map if path_map is not None else path_map_for(session)
-    with head_tree(session) as tree:
-        return [report for path in paths for report in ingest_file(session, path, full, tree, path_map, taken_at)]
+    with head_files(session) as files:
+        path_map.use_files(files)
+        return [report for path in paths
+                for report in ingest_file(session, path, full, files.root, path_map, taken_at)]
 
 
 def scan_project(session: Session, tools: list[str] | None = None, taken_at: datetime | None = None

@@ -12,6 +12,7 @@ from typing import Any
 
 from agent.config import Settings, load_settings
 from agent.errors import SutureError
+from agent.ingest.commit_files import CommitFiles
 from agent.remediate import Workspace
 from agent.store import Store
 from agent.store.url import repo_key, sqlite_path, store_url
@@ -105,6 +106,19 @@ def head_tree(session: Session) -> Iterator[Path]:
     this tree, the one `fix` changes: uncommitted edits are never scanned, placed or fingerprinted."""
     with Worktree(session.ws.project, session.ws.project.head) as worktree:
         yield worktree.project_path
+
+
+@contextmanager
+def head_files(session: Session) -> Iterator[CommitFiles]:
+    """The project folder's files as committed at HEAD, read from git's objects (agent.ingest.commit_files): what
+    ingest places results in and reads flagged lines from, without writing a checkout (uncommitted edits are
+    never placed or fingerprinted, as with head_tree). Its root is the project folder, which is never read."""
+    project = session.ws.project
+    files = CommitFiles.at(session.ws.project_dir, project.git_root, project.head, project.subdir)
+    try:
+        yield files
+    finally:
+        files.close()
 
 
 def reviewer_identity(git_root: Path, explicit: str | None) -> str:

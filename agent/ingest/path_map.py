@@ -15,7 +15,6 @@ it) lose the project's folder. Every mapping used is counted, so the ingest summ
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -75,6 +74,10 @@ class PathMap:
             explicit.append((_normal(prefix), ""))
         explicit.sort(key=lambda pair: -len(pair[0]))
         return cls(explicit=explicit, repo_prefix=repo_prefix.strip("/"), auto=auto)
+
+    def use_files(self, files: ProjectFiles) -> None:
+        """Place this ingest's paths in `files` (e.g. a commit's: commit_files.py) wherever its root is asked for."""
+        self._project_files[files.root] = files
 
     def files(self, project_root: Path) -> ProjectFiles:
         """The files of `project_root` as this ingest has checked and read them (project_files.py): every log of one
@@ -147,15 +150,5 @@ class PathMap:
 
     def _files(self, project_root: Path) -> dict[str, list[str]]:
         if self._by_name is None:
-            self._by_name = {}
-            count = 0
-            for folder, dirs, files in os.walk(project_root):
-                dirs[:] = [d for d in dirs if d not in _SKIP_DIRS]
-                base = Path(folder).relative_to(project_root).as_posix()
-                for name in files:
-                    rel = name if base == "." else f"{base}/{name}"
-                    self._by_name.setdefault(name, []).append(rel)
-                    count += 1
-                if count > _MAX_FILES:
-                    break
+            self._by_name = self.files(project_root).listing(_SKIP_DIRS, _MAX_FILES)
         return self._by_name

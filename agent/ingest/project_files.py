@@ -35,7 +35,13 @@ def _file_lines(path: str) -> list[str] | None:
             os.close(handle)
     except OSError:
         return None
-    text = b"".join(chunks).decode("utf-8", errors="replace")
+    return decode_lines(b"".join(chunks))
+
+
+def decode_lines(data: bytes) -> list[str]:
+    """The lines (ends kept) of a file's bytes as Path.read_text gives them (UTF-8, bad bytes replaced, universal
+    newlines)."""
+    text = data.decode("utf-8", errors="replace")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text.splitlines(keepends=True)
@@ -153,3 +159,18 @@ class ProjectFiles:
         if lines is _UNREAD:
             lines = self._lines[relative] = _file_lines(os.path.join(self.root, relative))
         return lines
+
+    def listing(self, skip: frozenset[str], limit: int) -> dict[str, list[str]]:
+        """Project-relative paths of the tree's files by file name (os.walk's: symlinks to folders are not
+        followed), none below a folder named in `skip`; the walk stops once it has listed more than `limit`."""
+        found: dict[str, list[str]] = {}
+        count = 0
+        for folder, dirs, files in os.walk(self.root):
+            dirs[:] = [d for d in dirs if d not in skip]
+            base = Path(folder).relative_to(self.root).as_posix()
+            for name in files:
+                found.setdefault(name, []).append(name if base == "." else f"{base}/{name}")
+                count += 1
+            if count > limit:
+                break
+        return found

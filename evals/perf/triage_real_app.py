@@ -6,7 +6,7 @@ into one temporary git repository (one folder per package, their own tests and e
 bandit (and semgrep with suture's own rules, when installed and --semgrep is given) scan it into SARIF, outside
 the clock. Then, in a child process that has imported suture as a running CLI has:
 
-  ingest   agent.app.ingest.ingest_files on the logs (checkout of HEAD, placement, store writes): `suture ingest`
+  ingest   agent.app.ingest.ingest_files on the logs (HEAD's files from git, placement, store writes): `suture ingest`
   rank     agent.app.triage.triage and its JSON rows (`suture triage --format json`): every flagged production file
            read and parsed once (source facts, timed apart through the progress callback), scored, grouped, decided;
            the part of scoring spent building and walking the call graph (`ReachabilityIndex.call_graph`) is shown

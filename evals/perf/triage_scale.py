@@ -12,7 +12,7 @@ and parsed once (entry points, dead code, the sink's input). Each phase runs in 
 memory (ru_maxrss) is its own:
 
   json      json.load of every SARIF file (the baseline)
-  pipeline  `suture ingest` of every log as the CLI runs it (agent.app.ingest.ingest_files: a checkout of HEAD,
+  pipeline  `suture ingest` of every log as the CLI runs it (agent.app.ingest.ingest_files: HEAD's files from git,
             load, schema warnings, parse_sarif placed in that tree, Store.record_scan in .suture/suture.db), then
             `suture triage` (agent.app.triage.triage: list the open findings, source facts (read + parse every
             flagged file, facts cached in the store) reported apart from scoring/grouping/deciding); then a
@@ -245,7 +245,7 @@ team = "payments"
 
 def commit_source(src: Path) -> None:
     """Make the source tree a git repository (with the triage config) and commit it: `suture ingest` places the
-    logs' paths in a checkout of HEAD, as it does in any repository."""
+    logs' paths in the files of HEAD, as it does in any repository."""
     (src / "suture.toml").write_text(TRIAGE_CONFIG)
     env = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid", "GIT_COMMITTER_NAME": "bench",
            "GIT_COMMITTER_EMAIL": "bench@example.invalid", "PATH": "/usr/bin:/bin"}
@@ -323,7 +323,7 @@ def _triage(session, clock: _Clock) -> dict:
 
 def phase_pipeline(files: list[Path], workdir: Path) -> dict:
     """`suture ingest` of every log, then `suture triage` twice (the second with the facts cached), as the CLI
-    runs them (agent.app: a checkout of HEAD, schema warnings, placement, store writes), timed by step."""
+    runs them (agent.app: HEAD's files listed from git, schema warnings, placement, store writes), timed by step."""
     from agent.app import ingest as ingesting
     from agent.app.session import open_session
     from agent.triage import service  # noqa: F401  (imported before the clock starts, as in a running CLI)
@@ -332,7 +332,7 @@ def phase_pipeline(files: list[Path], workdir: Path) -> dict:
     clock = _Clock()
     for name in ("schema_problems", "load_sarif", "parse_sarif"):
         setattr(ingesting, name, clock.wrap(name, getattr(ingesting, name)))
-    ingesting.head_tree = clock.wrap_context("checkout", ingesting.head_tree)
+    ingesting.head_files = clock.wrap_context("head", ingesting.head_files)
     start = time.perf_counter()
     session = clock.wrap("open", open_session)(src)
     session.store.record_scan = clock.wrap("record_scan", session.store.record_scan)
@@ -345,13 +345,13 @@ def phase_pipeline(files: list[Path], workdir: Path) -> dict:
     again = _triage(session, clock)
     session.close()
     ingest = ingested - start
-    named = sum(ingest_steps.get(k, 0.0) for k in ("open", "checkout", "schema_problems", "load_sarif", "parse_sarif",
+    named = sum(ingest_steps.get(k, 0.0) for k in ("open", "head", "schema_problems", "load_sarif", "parse_sarif",
                                                      "record_scan"))
     return {"seconds": end - start, "ingest": ingest, "ingest_schema": ingest_steps.get("schema_problems", 0.0),
             "ingest_parse": ingest_steps.get("load_sarif", 0.0) + ingest_steps.get("parse_sarif", 0.0),
             "ingest_store": ingest_steps.get("record_scan", 0.0),
             "ingest_open": ingest_steps.get("open", 0.0),  # open the repository's store (created: the schema made)
-            "ingest_checkout": ingest_steps.get("checkout", 0.0),  # a worktree of HEAD, made and removed
+            "ingest_head": ingest_steps.get("head", 0.0),  # HEAD's files listed (git ls-tree), its cat-file stopped
             "ingest_other": ingest - named,  # suppressions, reports
             "skipped": sum(len(r.skipped) for r in reports), "findings": sum(r.new for r in reports),
             "rank": end - ingested, "list_findings": first["list_findings"], "facts": first["facts"],
@@ -404,8 +404,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'json.load':<10} {baseline['seconds']:>8.2f} {baseline['peak_rss_mib']:>9.0f}")
     print(f"{'pipeline':<10} {p['seconds']:>8.2f} {p['peak_rss_mib']:>9.0f}   "
           f"(ingest {p['ingest']:.2f} = schema check {p['ingest_schema']:.2f} + parse {p['ingest_parse']:.2f} + "
-          f"store {p['ingest_store']:.2f} + open store {p['ingest_open']:.2f} + checkout of HEAD "
-          f"{p['ingest_checkout']:.2f} + other {p['ingest_other']:.2f}; "
+          f"store {p['ingest_store']:.2f} + open store {p['ingest_open']:.2f} + HEAD's file list "
+          f"{p['ingest_head']:.2f} + other {p['ingest_other']:.2f}; "
           f"rank {p['rank']:.2f} = list {p['list_findings']:.2f} + source facts {p['facts']:.2f} "
           f"[{p['files_read']} files read, {p['files_parsed']} parsed] + score/group/decide {p['score']:.2f}; "
           f"{p['findings']} findings → {p['groups']} groups, {p['skipped']} results skipped)")
