@@ -112,6 +112,22 @@ _SCOPED = frozenset({ast.Name, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda
                      ast.Starred, ast.Tuple, ast.List})
 
 
+def import_names(node: ast.Import | ast.ImportFrom) -> list[str]:
+    """The names an import statement binds, in order: an alias's `as` name, else its dotted name and each of its
+    prefixes, longest first (`import a.b` binds `a.b` and `a`, as the scope model keeps them); `*` binds none
+    the model can know."""
+    names: list[str] = []
+    for alias in node.names:
+        if alias.name == "*":
+            continue
+        if alias.asname:
+            names.append(alias.asname)
+        else:
+            parts = alias.name.split(".")
+            names += (".".join(parts[:i]) for i in range(len(parts), 0, -1))
+    return names
+
+
 def _end(node: ast.AST) -> tuple[int, int]:
     return node.end_lineno or 0, node.end_col_offset or 0  # type: ignore[attr-defined]
 
@@ -225,15 +241,8 @@ class Scopes:
             self._comprehension(node, scope)
             return
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            for alias in node.names:
-                if alias.name == "*":
-                    continue
-                if alias.asname:
-                    self._bind(scope, alias.asname, "import", node, _end(node))
-                else:
-                    parts = alias.name.split(".")
-                    for i in range(len(parts), 0, -1):
-                        self._bind(scope, ".".join(parts[:i]), "import", node, _end(node))
+            for name in import_names(node):
+                self._bind(scope, name, "import", node, _end(node))
             return
         if isinstance(node, (ast.Global, ast.Nonlocal)):
             if scope.kind != "global":  # libcst ignores `global` at module level (and refuses `nonlocal` there)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 
-from agent.engines.builtin.fixers.ast_scopes import Binding, Scope, Scopes, _end, _start
+from agent.engines.builtin.fixers.ast_scopes import Binding, Scope, Scopes, _end, _start, import_names
 
 # nodes with no scope in `Scopes` (its walk never records them)
 _UNWALKED = (ast.arguments, ast.alias, ast.withitem, ast.expr_context, ast.operator, ast.boolop, ast.unaryop,
@@ -78,15 +78,8 @@ class StatementScopes(Scopes):
             self._defines[id(inner)] = node
             self._defer(node.body, inner)  # type: ignore[attr-defined]
         elif cls is ast.Import or cls is ast.ImportFrom:
-            for alias in node.names:  # type: ignore[attr-defined]
-                if alias.name == "*":
-                    continue
-                if alias.asname:
-                    self._bind(scope, alias.asname, "import", node, _end(node))
-                else:
-                    parts = alias.name.split(".")
-                    for i in range(len(parts), 0, -1):
-                        self._bind(scope, ".".join(parts[:i]), "import", node, _end(node))
+            for name in import_names(node):  # type: ignore[arg-type]
+                self._bind(scope, name, "import", node, _end(node))
         elif cls is ast.Assign:
             for target in node.targets:  # type: ignore[attr-defined]
                 plain = target.__class__ is ast.Name

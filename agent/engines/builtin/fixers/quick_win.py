@@ -80,20 +80,30 @@ def quick_win(text: str, tree: ast.Module | None, fixers: tuple[Fixer, ...], fir
 def _ask(fixers: tuple[Fixer, ...], text: str, view: AstView | None, first: int,
          last: int) -> tuple[str | None, str]:
     """(the first of `fixers` that would rewrite lines first..last, or None; the `QUICK_WIN_STATS` key)."""
-    parsed: ParsedSource | None = None
+    parsed: list[ParsedSource] = []  # libcst's parse of the text, once one fixer needed it
     used_libcst = view is None
+
+    def answer_of(fixer: Fixer) -> bool | None:
+        """Whether `fixer` would rewrite the lines: on the ast tree, else (unsure there) on libcst's parse; None
+        when libcst cannot parse the text (then the question has no answer)."""
+        nonlocal used_libcst
+        answer = _ast_answer(fixer, view, first, last) if view is not None else None
+        if answer is not None:
+            return answer
+        used_libcst = True
+        if not parsed:
+            try:
+                parsed.append(parse_source(text))
+            except SourceParseError:
+                return None
+        return fixer.rewrites(parsed[0], first, last)
+
     asked, passed_over = _worth_asking(view, fixers) if view is not None else (fixers, ())
     winner: Fixer | None = None
     for fixer in asked:
-        answer = _ast_answer(fixer, view, first, last) if view is not None else None
+        answer = answer_of(fixer)
         if answer is None:
-            used_libcst = True
-            if parsed is None:
-                try:
-                    parsed = parse_source(text)
-                except SourceParseError:
-                    return None, "no tree" if view is None else "libcst"
-            answer = fixer.rewrites(parsed, first, last)
+            return None, "no tree" if view is None else "libcst"
         if answer:
             winner = fixer
             break
@@ -106,15 +116,9 @@ def _ask(fixers: tuple[Fixer, ...], text: str, view: AstView | None, first: int,
                 break
             if fixer not in passed_over:
                 continue
-            answer = _ast_answer(fixer, view, first, last)
+            answer = answer_of(fixer)
             if answer is None:
-                used_libcst = True
-                if parsed is None:
-                    try:
-                        parsed = parse_source(text)
-                    except SourceParseError:
-                        return None, "libcst"
-                answer = fixer.rewrites(parsed, first, last)
+                return None, "libcst"
             if answer:
                 return fixer.name, "libcst" if used_libcst else "ast"
     return winner.name if winner is not None else None, "no tree" if view is None else \
