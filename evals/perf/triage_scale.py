@@ -19,7 +19,7 @@ memory (ru_maxrss) is its own:
             second triage with the facts cached. The source tree is committed to git first, outside the clock.
 
 Usage: python evals/perf/triage_scale.py [--findings 100000] [--files 5000] [--keep DIR]. CI runs it small
-(`--findings 2000 --files 100`). Prints a table and, last, one line of JSON. Goals on this 2-core machine
+(`--findings 400 --files 24`, tests/perf). Prints a table and, last, one line of JSON. Goals on this 2-core machine
 (issue 12), reported, never asserted: ingest + rank <= 3x json.load + 2 s and <= 1 GiB; rank <= 2x ingest.
 """
 
