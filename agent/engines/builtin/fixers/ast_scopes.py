@@ -168,14 +168,20 @@ class Scopes:
                 current = self.parent_of(current)
             if current is None:
                 return None
-            body, scope = pending[id(current)]
-            for statement in body:
-                del pending[id(statement)]
-            self._walk_body(body, scope)
+            self._open(current)
             found = self._scope_of.get(id(node))
             if found is not None:
                 return found
         return None
+
+    def _open(self, statement: ast.AST) -> None:
+        """Walk now the pending body `statement` is in (its statements leave the pending ones)."""
+        pending = self._pending
+        assert pending is not None  # lazy: a statement is pending
+        body, scope = pending[id(statement)]
+        for each in body:
+            del pending[id(each)]
+        self._walk_body(body, scope)
 
     def _defer(self, body: list[ast.stmt], scope: Scope) -> None:
         """Walk `body` in `scope` now, or when a lookup first needs it."""

@@ -163,10 +163,7 @@ class StatementScopes(Scopes):
                 current = self.parent_of(current)
             if current is None:
                 return None
-            body, scope = pending[id(current)]
-            for statement in body:
-                del pending[id(statement)]
-            self._walk_body(body, scope)
+            self._open(current)
 
     def _opened_to(self, node: ast.AST) -> Scope | None:
         return self._find(node)
