@@ -74,12 +74,6 @@ def fingerprint_context(
 ) -> tuple[FingerprintBasis, str]:
     """Pick the most stable text to fingerprint, in order: source lines read from disk, the scanner's
     snippet, its partialFingerprints, the line number; `start_line=None` means a whole-file result."""
-    return context_of(source_text, snippet_text, partial_fingerprints, start_line)
-
-
-def context_of(source_text: str | None, snippet_text: str | None, partial_fingerprints: Mapping[str, str],
-               start_line: int | None) -> tuple[FingerprintBasis, str]:
-    """fingerprint_context, its arguments by position (what the ingest of every result calls)."""
     for basis, text in (("source", source_text), ("snippet", snippet_text)):
         if text is not None:
             lines = text.splitlines()

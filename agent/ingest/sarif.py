@@ -24,7 +24,7 @@ from agent.ingest import sarif_records as records
 from agent.ingest import sarif_rules as rules
 from agent.ingest import sarif_stream
 from agent.ingest.closing import PAST_END_NOTE, run_failure
-from agent.ingest.fingerprint import FingerprintBasis, context_fingerprint, context_of
+from agent.ingest.fingerprint import FingerprintBasis, context_fingerprint, fingerprint_context
 from agent.ingest.json_limits import check_nesting, may_hold_surrogates, scrub_surrogates
 from agent.ingest.path_map import PathMap
 from agent.ingest.project_files import ProjectFiles
@@ -297,9 +297,7 @@ def _skip(shared: _RunContext, result_index: int, rule_id: str, reason: str) -> 
 def _parse_result(result: dict, result_index: int, shared: _RunContext) -> _Draft | SkippedResult:
     run, tool, resolver, notes = shared.run, shared.tool, shared.resolver, shared.notes
     rule_id, rule, component = shared.resolve_rule(result)
-    # the usual result has none of the keys these look at, and skips the calls
-    noted = "suppressions" in result or "baselineState" in result or "kind" in result
-    reason = _skip_reason(result) if noted else None
+    reason = _skip_reason(result)
     suppressed = reason if reason and result.get("suppressions") else None  # kept as a finding, if placed
     if reason and not suppressed:
         return _skip(shared, result_index, rule_id, reason)
@@ -310,13 +308,14 @@ def _parse_result(result: dict, result_index: int, shared: _RunContext) -> _Draf
         place = _location(obj(physical), resolver, notes)
     except PathRejected as rejected:
         return _skip(shared, result_index, rule_id, suppressed or str(rejected))
-    partials = _partial_fingerprints(result) if "partialFingerprints" in result else {}
-    basis, context = context_of(place.disk_text, place.snippet, partials,
-                                None if place.whole_file else place.location.start_line)
+    partials = _partial_fingerprints(result)
+    basis, context = fingerprint_context(
+        source_text=place.disk_text, snippet_text=place.snippet, partial_fingerprints=partials,
+        start_line=None if place.whole_file else place.location.start_line)
     labels = shared.memo.labels(result, rule, rule_id, run, tool)
     message = rules.message_text(result, rule, component, shared.driver) or rule_id
-    flow = _flow(result, run, resolver, notes) if "codeFlows" in result else []
-    suppressions = rules.suppression_records(result) if noted else []
+    flow = _flow(result, run, resolver, notes)  # each returns at once when the result has none of its keys
+    suppressions = rules.suppression_records(result)
     values = {
         "id": "",
         "tool": tool,
