@@ -133,3 +133,18 @@ def test_ingest_places_results_in_the_commit_not_the_working_tree(repo: Path):
     assert findings["a.py"].location.snippet == "a1\n"  # committed, not the edit
     assert sorted(s.reason.split(":")[0] for s in report.skipped) == [
         "file does not exist in the project", "path resolves outside the project root (symlink?)"]
+
+
+def test_a_commit_git_cannot_list_or_an_object_it_cannot_read_is_a_clear_error(repo: Path):
+    from agent.errors import SutureError
+
+    project = find_project(repo / "proj")
+    with pytest.raises(SutureError, match="cannot list the files of commit 0000000000"):
+        CommitFiles.at(project.path, project.git_root, "0" * 40, project.subdir)
+    files = CommitFiles.at(project.path, project.git_root, project.head, project.subdir)
+    try:
+        files._entries["proj/a.py"] = ("100644", "1" * 40)  # an object the repository does not hold
+        with pytest.raises(SutureError, match="cannot read object 1111111111"):
+            files.lines("a.py")
+    finally:
+        files.close()
