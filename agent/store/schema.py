@@ -245,12 +245,6 @@ def _compact(finding: Finding) -> Finding:
 _OPTIONAL_REPEATED = ("tool_name", "rule_name", "help_uri")
 
 
-def _data_row(data: dict, scope: str) -> dict:
-    """A findings row from a finding's stored JSON (already validated when it was first written)."""
-    return {"id": data["id"], "tool": data["tool"], "scope": scope, "rule_id": data["rule_id"],
-            "path": data["location"]["path"], "status": data["status"], "data": data}
-
-
 def _instant(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
