@@ -157,10 +157,10 @@ class ScoringContext:
     # answers that depend on a few of a finding's fields only, computed once per distinct value: the spot facts
     # per (path, first line, end line, snippet), the rule facts per (tool, rule id, CWEs), (credential kinds,
     # first line an import) per snippet, credential kinds per (path, lines), (unweighted factor → pooled weighted
-    # Factor, None when it weighs 0), the severity, confidence and CWE factors per rule profile, the CWE points per
-    # (CWEs, base), (the path's kept copy, code kind, code-kind and asset factors) and the asset factors per path,
-    # the entry-point factor per (path, first line), the CVSS reading per vector text, the exploitability factors
-    # per CVE list, the age factor per number of days
+    # Factor, None when it weighs 0), the CWE points per (CWEs, base), (the path's kept copy, code kind, code-kind
+    # and asset factors) per path, the entry-point factor per (path, first line), the CVSS reading per vector text,
+    # the exploitability factors per CVE list, the age factor per number of days (the severity, confidence and CWE
+    # factors are kept per rule profile in `_Rule.profiles`)
     _spots: dict[tuple[str, int, int | None, str | None], _Spot] = field(default_factory=dict, init=False,
                                                                         repr=False)
     _rules: dict[tuple[str, str, tuple[int, ...]], _Rule] = field(default_factory=dict, init=False, repr=False)
@@ -169,10 +169,8 @@ class ScoringContext:
     _snippets: dict[str, tuple[list[str], bool]] = field(default_factory=dict, init=False, repr=False)
     _file_credentials: dict[tuple[str, int, int], list[str]] = field(default_factory=dict, init=False, repr=False)
     _weighted: dict[tuple[str, float, str], Factor | None] = field(default_factory=dict, init=False, repr=False)
-    _rule_factors: dict[tuple, tuple[Factor, ...]] = field(default_factory=dict, init=False, repr=False)
     _cwe: dict[tuple[tuple[int, ...], object], tuple[float, str]] = field(default_factory=dict, init=False,
                                                                          repr=False)
-    _assets: dict[str, tuple[Factor, ...]] = field(default_factory=dict, init=False, repr=False)
     _reached: dict[tuple[str, int], Factor | None] = field(default_factory=dict, init=False, repr=False)
     _vectors: dict[str, tuple[str, float, dict[str, str]] | str] = field(default_factory=dict, init=False,
                                                                        repr=False)
@@ -302,15 +300,12 @@ class ScoringContext:
         return found
 
 
-def _severity(finding: Finding, ctx: ScoringContext, add) -> float:
-    """Adds the severity factor; returns the 0–10 base it used."""
-    credentials = ctx.live_credential(finding)
-    if credentials:
-        base = BAND_SCORE["critical"]
-        add("severity", SEVERITY_POINTS_PER_CVSS * base, f"live-looking credential on line "
-            f"{finding.location.start_line} ({', '.join(credentials)}): critical, whatever {finding.tool} says")
-        return base
-    return _plain_severity(finding, ctx.cvss(finding), add)
+def _credential_severity(finding: Finding, credentials: list[str], add) -> float:
+    """Adds the severity factor of a finding with live-looking credentials on its lines; returns the 0–10 base."""
+    base = BAND_SCORE["critical"]
+    add("severity", SEVERITY_POINTS_PER_CVSS * base, f"live-looking credential on line "
+        f"{finding.location.start_line} ({', '.join(credentials)}): critical, whatever {finding.tool} says")
+    return base
 
 
 def _plain_severity(finding: Finding, cvss: tuple[str, float, dict[str, str]] | None | str, add) -> float:
@@ -345,26 +340,20 @@ def _confidence_and_cwe(finding: Finding, ctx: ScoringContext, add, base: float)
     add("cwe_class", *cwe)
 
 
-def _rule_part(finding: Finding, ctx: ScoringContext, cvss: tuple[str, float, dict[str, str]] | None | str,
-               vector: str | None) -> tuple[Factor, ...]:
+def _rule_part(finding: Finding, ctx: ScoringContext, cvss: tuple[str, float, dict[str, str]] | None | str
+               ) -> tuple[Factor, ...]:
     """The severity, confidence and CWE factors of a finding with no live credential, in that order: they read
     its CVSS reading (by vector text), security-severity, severity word, tool, confidence and CWEs only, so they
-    are weighed once per distinct profile."""
-    key = (finding.tool, finding.severity, _float_key(finding.security_severity), finding.confidence,
-           tuple(finding.cwe), vector)
-    found = ctx._rule_factors.get(key)
-    if found is None:
-        factors: list[Factor] = []
+    are weighed once per rule and profile (`_Rule.profiles`)."""
+    factors: list[Factor] = []
 
-        def add(name: str, points: float, reason: str) -> None:
-            factor = ctx.factor(name, points, reason)
-            if factor is not None:
-                factors.append(factor)
+    def add(name: str, points: float, reason: str) -> None:
+        factor = ctx.factor(name, points, reason)
+        if factor is not None:
+            factors.append(factor)
 
-        base = _plain_severity(finding, cvss, add)
-        _confidence_and_cwe(finding, ctx, add, base)
-        found = ctx._rule_factors[key] = tuple(factors)
-    return found
+    _confidence_and_cwe(finding, ctx, add, _plain_severity(finding, cvss, add))
+    return tuple(factors)
 
 
 def _exploitability(finding: Finding, ctx: ScoringContext) -> tuple[Factor, ...]:
@@ -442,25 +431,17 @@ def _verdict_factor(verdict: Verdict, ctx: ScoringContext) -> Factor | None:
 
 
 def _asset(path: str, ctx: ScoringContext) -> tuple[Factor, ...]:
-    """The pooled asset factors of a path (once per path)."""
-    parts = ctx._assets.get(path)
-    if parts is None:
-        found: list[Factor | None] = []
-        asset, _ = ctx.owners.resolve(path) if ctx.owners is not None else (None, None)
-        if asset is not None:
-            if TIER_POINTS[asset.tier]:
-                found.append(ctx.factor("asset", TIER_POINTS[asset.tier], f"{asset.name}: tier {asset.tier} asset"))
-            if asset.internet_facing:
-                found.append(ctx.factor("asset", 10.0, f"{asset.name} is internet-facing"))
-            if DATA_POINTS[asset.data]:
-                found.append(ctx.factor("asset", DATA_POINTS[asset.data], f"{asset.name} holds {asset.data} data"))
-        parts = ctx._assets[path] = tuple(f for f in found if f is not None)
-    return parts
-
-
-def _fixable(finding: Finding, rule: _Rule) -> bool:
-    found = rule.fixable = may_have_fixer(finding)
-    return found
+    """The pooled asset factors of a path (asked once per path: `ScoringContext._new_file` keeps them)."""
+    found: list[Factor | None] = []
+    asset, _ = ctx.owners.resolve(path) if ctx.owners is not None else (None, None)
+    if asset is not None:
+        if TIER_POINTS[asset.tier]:
+            found.append(ctx.factor("asset", TIER_POINTS[asset.tier], f"{asset.name}: tier {asset.tier} asset"))
+        if asset.internet_facing:
+            found.append(ctx.factor("asset", 10.0, f"{asset.name} is internet-facing"))
+        if DATA_POINTS[asset.data]:
+            found.append(ctx.factor("asset", DATA_POINTS[asset.data], f"{asset.name} holds {asset.data} data"))
+    return tuple(f for f in found if f is not None)
 
 
 def _quick_win(finding: Finding, ctx: ScoringContext, spot: _Spot, rule: _Rule) -> Factor | None:
@@ -497,14 +478,12 @@ def _factors(finding: Finding, ctx: ScoringContext, facts: _Facts) -> list[Facto
             if found is not None:
                 factors.append(found)
 
-        _confidence_and_cwe(finding, ctx, add, _severity(finding, ctx, add))
+        _confidence_and_cwe(finding, ctx, add, _credential_severity(finding, spot.credentials, add))
     else:
-        security = finding.security_severity
-        profile = (finding.severity, security if security or security is None else _float_key(security),
-                   finding.confidence, vector)
+        profile = (finding.severity, _float_key(finding.security_severity), finding.confidence, vector)
         part = rule.profiles.get(profile)
         if part is None:
-            part = rule.profiles[profile] = _rule_part(finding, ctx, cvss, vector)
+            part = rule.profiles[profile] = _rule_part(finding, ctx, cvss)
         factors = list(part)
     if finding.cve:
         factors.extend(_exploitability(finding, ctx))
@@ -537,8 +516,9 @@ def _factors(finding: Finding, ctx: ScoringContext, facts: _Facts) -> list[Facto
             factors.append(found)
     if spot.assets:
         factors.extend(spot.assets)
-    if code is not None and spot.kind is None and (
-            rule.fixable if rule.fixable is not None else _fixable(finding, rule)):
+    if code is not None and spot.kind is None and rule.fixable is None:
+        rule.fixable = may_have_fixer(finding)
+    if code is not None and spot.kind is None and rule.fixable:
         found = _quick_win(finding, ctx, spot, rule)
         if found is not None:
             factors.append(found)
@@ -556,7 +536,7 @@ def _parts(finding: Finding, ctx: ScoringContext, facts: _Facts) -> tuple[list[F
     key = tuple(map(id, factors))
     parts = ctx._rank_parts.get(key)
     if parts is None:
-        parts = ctx._rank_parts[key] = _pooled_rank_parts(ctx, factors)
+        parts = ctx._rank_parts[key] = rank_parts_with(ctx._reason_pieces, factors)
     return parts
 
 
@@ -578,21 +558,10 @@ def _pooled(ctx: ScoringContext, name: str, points: float, reason: str) -> Facto
     return factor
 
 
-def _rank_parts(factors: list[Factor]) -> tuple[list[Factor], float, str]:
-    ordered = sorted(factors, key=lambda f: -abs(f.points))
-    score = max(0.0, min(100.0, round(sum(f.points for f in ordered), 1)))
-    reason = "; ".join(f"{f.reason} ({f.points:+g})" for f in ordered[:3])
-    return ordered, score, reason
-
-
-def _pooled_rank_parts(ctx: ScoringContext, factors: list[Factor]) -> tuple[list[Factor], float, str]:
-    """`_rank_parts` of pooled factors, each one's reason text (`reason (+points)`) formatted once per factor."""
-    return rank_parts_with(ctx._reason_pieces, factors)
-
-
 def rank_parts_with(pieces: dict[int, str], factors: list[Factor]) -> tuple[list[Factor], float, str]:
-    """`_rank_parts`, each factor's reason text (`reason (+points)`) taken from `pieces` (by id(factor), for
-    factors that stay alive while `pieces` is used) or formatted into it."""
+    """(factors ordered by contribution, largest first; score; reason: the first three's `reason (+points)`), each
+    factor's reason text taken from `pieces` (by id(factor), for factors that stay alive while `pieces` is used)
+    or formatted into it."""
     points = [f.points for f in factors]
     by_size = [-abs(p) for p in points]
     order = sorted(range(len(factors)), key=by_size.__getitem__)  # stable: ties keep the factors' order
@@ -608,7 +577,7 @@ def rank_parts_with(pieces: dict[int, str], factors: list[Factor]) -> tuple[list
 
 
 def build_rank(finding_id: str, factors: list[Factor]) -> Rank:
-    ordered, score, reason = _rank_parts(factors)
+    ordered, score, reason = rank_parts_with({}, factors)
     return Rank(finding_id=finding_id, score=score, factors=ordered, reason=reason)
 
 

@@ -96,16 +96,6 @@ _LOCATION_DETAIL = {"example": "example code", "vendored": "vendored third-party
 NOT_ABOUT_INPUT_RULE_IDS = frozenset({"B607", "B609"})
 
 
-def is_injection_class(finding: Finding) -> bool:
-    if finding.rule_id.upper() in NOT_ABOUT_INPUT_RULE_IDS:
-        return False
-    return bool(set(finding.cwe) & INJECTION_CWES) or finding.rule_id.upper() in INJECTION_RULE_IDS
-
-
-def _rule_family(finding: Finding, rules: frozenset[str], cwes: frozenset[int]) -> bool:
-    return finding.rule_id.upper() in rules or bool(set(finding.cwe) & cwes)
-
-
 def rule_class(finding: Finding) -> tuple[bool, bool, bool, bool]:
     """All `file_evidence` reads of a finding's rule and CWEs: (injection class, weak-hash family, random family,
     bandit B506). Besides these it reads the finding's path, lines, flow, and its snippet when the file's text is
