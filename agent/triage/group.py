@@ -84,11 +84,6 @@ class Group:
         return Rank(finding_id=self.primary.id, score=score, factors=factors, reason=reason, owner=owner,
                     lane=lane, due=due)
 
-    def add(self, finding: Finding, how: str) -> None:
-        self.members.append((finding, how))
-        self.tool_set.add(finding.tool)
-        self.cwe_set.update(finding.cwe)
-
     @property
     def findings(self) -> list[Finding]:
         return [self.primary] + [m for m, _ in self.members]
