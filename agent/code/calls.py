@@ -357,7 +357,7 @@ class CallGraph:
 
 
 SIMPLE_STATEMENTS = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Expr, ast.Return, ast.Raise, ast.Assert, ast.Delete)
-STATEMENT_BLOCKS = ("body", "orelse", "finalbody", "handlers")  # where statements (handlers) sit
+_BLOCKS = ("body", "orelse", "finalbody", "handlers")
 
 
 def statement_at(tree: ast.Module, line: int) -> tuple[int, int, int, int] | None:
@@ -368,7 +368,7 @@ def statement_at(tree: ast.Module, line: int) -> tuple[int, int, int, int] | Non
     stack: list[ast.AST] = [tree]
     while stack:
         node = stack.pop()
-        for name in STATEMENT_BLOCKS:
+        for name in _BLOCKS:
             block = getattr(node, name, None)
             if not isinstance(block, list):
                 continue

@@ -16,9 +16,8 @@ import ast
 from bisect import bisect_left
 from collections.abc import Callable
 
-from agent.code.nodes import CHILD_SPEC
+from agent.code.nodes import BLOCK_FIELDS, CHILD_SPEC
 
-_BLOCK_NAMES = frozenset({"body", "orelse", "finalbody", "handlers", "cases"})
 _DECORATED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
@@ -137,7 +136,8 @@ def _end_line(node: ast.AST) -> int:
 _LEAVES = frozenset(cls for cls, fields in CHILD_SPEC.items() if not fields and not issubclass(cls, ast.stmt)
                     and cls is not ast.Call)
 _BISECT_FROM = 8  # blocks longer than this are bisected rather than scanned from their start
-# per node class, its child fields last first: (name, whether it is a block, whether a list there may hold None)
+# per node class, its child fields last first: (name, whether it is a statement block (`nodes.BLOCK_FIELDS`),
+# whether a list there may hold None)
 _WALK_SPEC: dict[type[ast.AST], tuple[tuple[str, bool, bool], ...]] = {
-    cls: tuple((name, name in _BLOCK_NAMES, holes) for name, holes in reversed(fields))
+    cls: tuple((name, name in BLOCK_FIELDS.get(cls, ()), holes) for name, holes in reversed(fields))
     for cls, fields in CHILD_SPEC.items()}

@@ -27,21 +27,15 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
-from agent.code.calls import SIMPLE_STATEMENTS, STATEMENT_BLOCKS, statement_span
+from agent.code.calls import SIMPLE_STATEMENTS, statement_span
 from agent.code.line_index import LineIndex
-from agent.code.nodes import children, statement_facts
+from agent.code.nodes import BLOCK_FIELDS, children, statement_facts, subtree
 from agent.code.safety import MUTATORS, Safety, command_inputs, shell_program, sink_kind
 from agent.code.scopes import ScopeMap
 
 _TYPE_CHECKING = {"TYPE_CHECKING", "typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING"}
 _COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor, ast.While,
              ast.With, ast.AsyncWith, ast.Try, ast.TryStar, ast.Match)
-_BLOCKS = ("body", "orelse", "finalbody")
-# the node classes whose `_BLOCKS` fields are statement lists, and those fields
-_BLOCK_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {cls: tuple(f for f in _BLOCKS if f in cls._fields)
-                 for cls in (ast.Module, ast.Interactive, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.For,
-                             ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try, ast.TryStar,
-                             ast.ExceptHandler, ast.match_case)}
 _STATEMENTS = frozenset(c for c in vars(ast).values() if isinstance(c, type) and issubclass(c, ast.stmt))
 _INDEXES = frozenset({"parent", "statements", "suite", "calls", "mutated"})
 _TEXT_INDEXES = frozenset({"lines", "_offsets", "_ascii"})
@@ -107,7 +101,7 @@ class ModuleFacts:
         self.calls: list[ast.Call] = []
         self.mutated: set[str] = set()  # see `agent.code.safety.Safety.mutated_names`
         parent, statements, calls, mutated = self.parent, self.statements, self.calls, self.mutated
-        blocks = _BLOCK_FIELDS
+        blocks = BLOCK_FIELDS
         call_t, name_t, attribute_t, subscript_t = ast.Call, ast.Name, ast.Attribute, ast.Subscript
         stack: list[ast.AST] = [tree]
         pop = stack.pop
@@ -124,9 +118,9 @@ class ModuleFacts:
             elif cls is subscript_t and node.ctx.__class__ is not ast.Load and (  # type: ignore[attr-defined]
                     node.value.__class__ is name_t):  # type: ignore[attr-defined]
                 mutated.add(node.value.id)  # type: ignore[attr-defined]
-            for name in blocks.get(cls, ()):
+            for name in blocks.get(cls, ()):  # (handlers and match cases are not statements: never a suite)
                 block = getattr(node, name)
-                if block and self._prefix(block[0]):
+                if block and isinstance(block[0], ast.stmt) and self._prefix(block[0]):
                     self.suite.update(id(s) for s in block)
             kids = children(node)
             for child in kids:
@@ -256,9 +250,9 @@ class ModuleFacts:
         if found is None:
             return None
         parent = self.at_lines.parent_of(found)
-        for name in STATEMENT_BLOCKS:
-            block = getattr(parent, name, None)
-            if block.__class__ is list and found in block:  # (nodes compare by identity)
+        for name in BLOCK_FIELDS.get(parent.__class__, ()) if parent is not None else ():
+            block = getattr(parent, name)
+            if found in block:  # (nodes compare by identity)
                 return statement_span(found, block, block.index(found))
         return None  # (never: a statement sits in a block of its parent)
 
@@ -394,7 +388,7 @@ class ModuleFacts:
         constant = all(self.is_constant(v) for v in inputs)
         concatenated = isinstance(value, ast.JoinedStr) and self._concatenated(value)
         interpolated = not constant and not concatenated and isinstance(value, ast.JoinedStr | ast.BinOp | ast.Call) \
-            and _holds_string(value)
+            and any(isinstance(n, ast.Constant) and isinstance(n.value, str | bytes) for n in subtree(value))
         safe = ""
         if not constant:
             reasons = [self.safety.safe_reason(v, self.is_constant) for v in inputs]
@@ -436,19 +430,6 @@ class ModuleFacts:
             return sum(t.type == tokenize.STRING for t in tokens) > 1
         except (tokenize.TokenError, SyntaxError):
             return False
-
-
-def _holds_string(node: ast.AST) -> bool:
-    """Whether a string or bytes literal occurs in the expression (itself included)."""
-    stack = [node]
-    while stack:
-        found = stack.pop()
-        if isinstance(found, ast.Constant):
-            if isinstance(found.value, str | bytes):
-                return True
-            continue
-        stack += children(found)
-    return False
 
 
 def _has_no_fields(node: ast.expr) -> bool:

@@ -23,7 +23,6 @@ per-run file-facts layer (`agent.code.file_facts`: each file read once and parse
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import os
 from collections.abc import Callable, Iterable
@@ -223,37 +222,23 @@ def _fixer_question(tool: str, rule_id: str, cwe: tuple[int, ...]) -> tuple[str,
     fixers = fixers_to_ask(tool, rule_id, cwe)
     if not fixers:
         return None
-    prefix = _KEY_STARTS.get(fixers)
-    if prefix is None:
-        prefix = _KEY_STARTS[fixers] = f"fixer:{fixers_digest()}:{'.'.join(str(FIXERS.index(f)) for f in fixers)}:"
-    return prefix, fixers
-
-
-_KEY_STARTS: dict[tuple[Fixer, ...], str] = {}  # `_fixer_question`'s key starts by fixers (a few lists of them)
+    return f"fixer:{fixers_digest()}:{'.'.join(str(FIXERS.index(f)) for f in fixers)}:", fixers
 
 
 def _fixer_answers(facts: FileFacts, questions: dict[tuple[str, int, int], tuple[Fixer, ...]]) -> None:
-    """`_fixer_answer` for each of a file's distinct questions: (key start, first line, last line) -> fixers (the
-    file's tree looked up once for them all)."""
-    tree: list[ast.Module | None] = []
-    answers = facts.answers
+    """`_fixer_answer` for each of a file's distinct questions: (key start, first line, last line) -> fixers."""
     for (prefix, first, last), fixers in questions.items():
-        key = f"{prefix}{first}:{last}"
-        if key not in answers:
-            facts.answer(key, partial(_quick_win, facts, fixers, first, last, tree))
+        _fixer_answer(facts, prefix, fixers, first, last)
 
 
 def _fixer_answer(facts: FileFacts, prefix: str, fixers: tuple[Fixer, ...], first: int, last: int) -> str | None:
     """`quick_win` of `fixers` on lines first..last of the file's text and its already-parsed `ast` tree (libcst
     only where a fixer's ast predicate cannot be sure), cached with the facts under `prefix` and the lines."""
-    return facts.answer(f"{prefix}{first}:{last}", partial(_quick_win, facts, fixers, first, last, []))
+    return facts.answer(f"{prefix}{first}:{last}", partial(_quick_win, facts, fixers, first, last))
 
 
-def _quick_win(facts: FileFacts, fixers: tuple[Fixer, ...], first: int, last: int, tree: list[ast.Module | None],
-               text: str) -> str | None:
-    """`quick_win` on `text`, the file's text. `tree`: [its `ast` tree, None when it did not parse], or empty
-    (looked up here and kept there for the file's next question)."""
-    if not tree:
-        module = facts.parsed_module()
-        tree.append(module.tree if module is not None and (module.source is text or module.source == text) else None)
-    return quick_win(text, tree[0], fixers, first, last)
+def _quick_win(facts: FileFacts, fixers: tuple[Fixer, ...], first: int, last: int, text: str) -> str | None:
+    """`quick_win` on `text`, the file's text, with its `ast` tree (None when it did not parse)."""
+    module = facts.parsed_module()
+    tree = module.tree if module is not None and (module.source is text or module.source == text) else None
+    return quick_win(text, tree, fixers, first, last)
