@@ -128,6 +128,13 @@ def import_names(node: ast.Import | ast.ImportFrom) -> list[str]:
     return names
 
 
+def parameters(args: ast.arguments) -> list[ast.arg]:
+    """A function's or lambda's parameters in source order (positional-only, plain, `*args`, keyword-only,
+    `**kwargs`), as both scope models bind them."""
+    return [*args.posonlyargs, *args.args, *([args.vararg] if args.vararg else []), *args.kwonlyargs,
+            *([args.kwarg] if args.kwarg else [])]
+
+
 def _end(node: ast.AST) -> tuple[int, int]:
     return node.end_lineno or 0, node.end_col_offset or 0  # type: ignore[attr-defined]
 
@@ -334,8 +341,7 @@ class Scopes:
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, scope: Scope) -> None:
         args = node.args
         self._walk_all([*args.defaults, *args.kw_defaults], scope)
-        every = [*args.posonlyargs, *args.args, *([args.vararg] if args.vararg else []), *args.kwonlyargs,
-                 *([args.kwarg] if args.kwarg else [])]
+        every = parameters(args)
         if not isinstance(node, ast.Lambda):
             self._walk_all(node.decorator_list, scope)
             self._walk_all([a.annotation for a in every], scope)

@@ -18,7 +18,15 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 
-from agent.engines.builtin.fixers.ast_scopes import Binding, Scope, Scopes, _end, _start, import_names
+from agent.engines.builtin.fixers.ast_scopes import (
+    Binding,
+    Scope,
+    Scopes,
+    _end,
+    _start,
+    import_names,
+    parameters,
+)
 
 # nodes with no scope in `Scopes` (its walk never records them)
 _UNWALKED = (ast.arguments, ast.alias, ast.withitem, ast.expr_context, ast.operator, ast.boolop, ast.unaryop,
@@ -66,9 +74,7 @@ class StatementScopes(Scopes):
             self._bind(scope, node.name, "def", node, _end(node))  # type: ignore[attr-defined]
             inner = Scope("function", scope, node.name)  # type: ignore[attr-defined]
             self._defines[id(inner)] = node
-            args = node.args  # type: ignore[attr-defined]
-            for arg in [*args.posonlyargs, *args.args, *([args.vararg] if args.vararg else []), *args.kwonlyargs,
-                        *([args.kwarg] if args.kwarg else [])]:
+            for arg in parameters(node.args):  # type: ignore[attr-defined]
                 self._scope_of[id(arg)] = inner
                 self._bind(inner, arg.arg, "param", arg, (0, 0))
             self._defer(node.body, inner)  # type: ignore[attr-defined]
@@ -127,7 +133,9 @@ class StatementScopes(Scopes):
 
     # --- the scope of a node: its innermost statement's ---------------------------------------------------------
 
-    def _find(self, node: ast.AST) -> Scope | None:
+    def _opened_to(self, node: ast.AST) -> Scope | None:
+        """`Scopes._opened_to`: the scope of the innermost statement around `node`, the pending bodies on the way
+        walked (`_Switched` where this walk cannot tell)."""
         if isinstance(node, _UNWALKED):
             return None
         if node.__class__ is ast.comprehension:
@@ -164,9 +172,6 @@ class StatementScopes(Scopes):
             if current is None:
                 return None
             self._open(current)
-
-    def _opened_to(self, node: ast.AST) -> Scope | None:
-        return self._find(node)
 
     def _switch(self) -> Scopes:
         if self._full is None:

@@ -29,8 +29,6 @@ _DECORATED = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
 # statements whose fields without lines of their own (parameters, `with` items) lie between their first line and
 # their body's
 _HEADED = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.With, ast.AsyncWith})
-# each class's statement-list fields in `children` order (a `try`'s handlers come before its `else` and `finally`)
-_BLOCKS_IN_ORDER = {cls: tuple(f for f in CHILD_FIELDS[cls] if f in blocks) for cls, blocks in BLOCK_FIELDS.items()}
 
 
 def _extent(node: ast.AST) -> tuple[int, int]:
@@ -320,12 +318,13 @@ class AstView:
                 self._statements_in(item, first, last, found)
 
     def _block_items(self, container: ast.AST) -> list[tuple[int, int, ast.AST]]:
-        """(first line, last line, item) of the items of a container's blocks, in pre-order (parents recorded)."""
+        """(first line, last line, item) of the items of a container's blocks, in pre-order (`BLOCK_FIELDS` come in
+        `children` order: a `try`'s handlers before its `else` and `finally`; parents recorded)."""
         items = self._blocks.get(id(container))
         if items is None:
             items = self._blocks[id(container)] = []
             parent = self._parent
-            for name in _BLOCKS_IN_ORDER.get(container.__class__, ()):
+            for name in BLOCK_FIELDS.get(container.__class__, ()):
                 for item in getattr(container, name):
                     parent[id(item)] = container
                     items.append((*_extent(item), item))
@@ -368,7 +367,7 @@ class AstView:
         return [c for c in calls if not any(id(a) in ids for a in self.ancestors(c))]
 
     def imports_module(self, module: str) -> bool:
-        for node in self.nodes_on_lines((ast.Import, ast.ImportFrom), 1, 10**9):
+        for node in self.nodes_on_lines((ast.Import, ast.ImportFrom), 1, _EVERY_LINE):
             if isinstance(node, ast.Import) and any(a.name == module for a in node.names):
                 return True
             if isinstance(node, ast.ImportFrom) and node.module == module:

@@ -52,6 +52,7 @@ from agent.engines.builtin.fixers.shell_split import (
     Value,
     argv_code,
     command_pieces,
+    fstring_refuses,
     split_words,
 )
 
@@ -259,6 +260,6 @@ def argv_fits(words: list[list[Piece]]) -> bool:
         values = [p for p in word if isinstance(p, Value)]
         if not values or len(word) == 1 and values[0].conversion is None and values[0].spec is None:
             continue
-        if all(any(q in v.code or "\\" in v.code or "\n" in v.code for v in values) for q in ('"', "'")):
+        if all(any(fstring_refuses(v.code, q) for v in values) for q in ('"', "'")):
             return False
     return True

@@ -310,9 +310,15 @@ def _string_literal(text: str, quote: str) -> str:
     return quote + _escape(text, quote) + quote
 
 
+def fstring_refuses(code: str, quote: str) -> bool:
+    """A value's code cannot be a field of an f-string quoted with `quote` in Python 3.11 (it holds the quote, a
+    backslash or a newline)."""
+    return quote in code or "\\" in code or "\n" in code
+
+
 def _field(value: Value, quote: str) -> str:
     code = value.code if value.atomic else f"({value.code})"
-    if quote in code or "\\" in code or "\n" in code:
+    if fstring_refuses(code, quote):
         raise UnsupportedCommand(f"`{value.code}` cannot be placed inside an f-string in Python 3.11")
     field = "{" + (" " if code.startswith("{") else "") + code
     if value.conversion:
