@@ -3,6 +3,8 @@ say what was not checked."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from agent.ingest import sarif_schema
@@ -27,7 +29,7 @@ def test_sample_is_evenly_spaced_from_first_to_last(count: int, size: int):
         return
     assert len(picked) == size and picked == sorted(set(picked))
     assert picked[0] == 0 and picked[-1] == count - 1
-    gaps = {b - a for a, b in zip(picked, picked[1:])}
+    gaps = {b - a for a, b in itertools.pairwise(picked)}
     assert max(gaps) - min(gaps) <= 1  # evenly spaced
 
 
