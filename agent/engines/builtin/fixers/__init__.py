@@ -113,7 +113,10 @@ def _rule_id_keys(rule_id: str) -> set[str]:
     `:`, and the part after the last dot."""
     rule = rule_id.strip().upper()
     keys = {rule, rule.rsplit(".", 1)[-1]}
-    keys.update(rule[:i] for i, char in enumerate(rule) if char == ":")
+    colon = rule.find(":")
+    while colon != -1:
+        keys.add(rule[:colon])
+        colon = rule.find(":", colon + 1)
     return keys
 
 
