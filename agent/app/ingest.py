@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,8 +25,11 @@ from agent.ingest.log_suppressions import (
 )
 from agent.ingest.path_map import PathMap
 from agent.ingest.sarif import load_sarif, parse_sarif
+from agent.ingest.sarif_log import SarifParse
 from agent.ingest.sarif_schema import schema_problems
 from agent.models import SkippedResult, utcnow
+
+PARSE_AHEAD_FINDINGS = 100_000  # findings of logs read ahead of storing them (see `_ingest_logs`)
 
 
 class IngestReport(BaseModel):
@@ -83,12 +88,78 @@ def ingest_file(session: Session, path: Path, full: bool = True, tree: Path | No
     if tree is None:
         with head_files(session) as files:
             path_map.use_files(files)
-            return ingest_file(session, path, full, files.root, path_map, taken_at)
+            return _ingest_logs(session, [path], full, files.root, path_map, taken_at)
+    return _ingest_logs(session, [path], full, tree, path_map, taken_at)
+
+
+@dataclass
+class _ParsedLog:
+    """A SARIF file read and placed (`_parse_log`), not stored yet."""
+
+    path: Path
+    problems: list[str]  # its schema warnings
+    parsed: SarifParse
+    mappings: list[str]  # the path mappings its paths used
+
+
+def _ingest_logs(session: Session, paths: list[Path], full: bool, tree: Path, path_map: PathMap,
+                 taken_at: datetime | None) -> list[IngestReport]:
+    """Ingest the logs at `paths` in order, as `ingest_file` does one. Logs are read and placed ahead, up to
+    PARSE_AHEAD_FINDINGS findings, before they are stored: the source facts the next triage needs of the files
+    their findings point at are then prepared by worker processes while the findings are stored, on the cores
+    storing leaves idle (`agent.triage.service.warm_store`; where too few files are flagged to be worth it,
+    nothing starts). A log that cannot be read stops the ingest with its error after the logs before it are
+    stored, as when each log was stored before the next one was read."""
+    reports: list[IngestReport] = []
+    todo = list(paths)
+    while todo:
+        logs: list[_ParsedLog] = []
+        failure: SutureError | None = None
+        ahead = 0
+        while todo and ahead < PARSE_AHEAD_FINDINGS:
+            try:
+                logs.append(_parse_log(todo.pop(0), tree, path_map))
+            except SutureError as error:
+                failure, todo = error, []
+                break
+            ahead += sum(len(run.findings) for run in logs[-1].parsed.runs)
+        finish = _warm_facts(session, logs)
+        try:
+            for log in logs:
+                reports += _record_log(session, log, full, taken_at)
+        except BaseException:
+            if finish is not None:
+                finish(False)
+            raise
+        if finish is not None:
+            finish(True)
+        if failure is not None:
+            raise failure
+    return reports
+
+
+def _warm_facts(session: Session, logs: list[_ParsedLog]) -> Callable[[bool], int] | None:
+    """Start preparing the source facts of the files the logs' findings point at (`warm_store`), for the
+    findings held in memory (a streamed log's are not read back from disk for it). What it returns ends the
+    workers: with True it first waits for them and keeps their facts."""
+    from agent.triage.service import warm_store
+
+    findings = [f for log in logs for run in log.parsed.runs if isinstance(run.findings, list) for f in run.findings]
+    return warm_store(session.store, session.ws.project_dir, findings) if findings else None
+
+
+def _parse_log(path: Path, tree: Path, path_map: PathMap) -> _ParsedLog:
+    """Read the SARIF file at `path`, check it against the schema and place its paths in `tree`."""
     log = load_sarif(path)
     problems = [f"schema: {p}" for p in schema_problems(log, limit=5)]
     path_map.used.clear()  # each file's report states the mappings its own paths used
     parsed = parse_sarif(log, tree, source_name=str(path), path_map=path_map)
-    mappings = path_map.summary()
+    return _ParsedLog(path, problems, parsed, path_map.summary())
+
+
+def _record_log(session: Session, log: _ParsedLog, full: bool, taken_at: datetime | None) -> list[IngestReport]:
+    """Store a parsed log's runs, one report per run (one for a log without runs)."""
+    path, problems, parsed, mappings = log.path, log.problems, log.parsed, log.mappings
     if not parsed.runs:
         why = ("the log has runs: null: the tool failed before it produced a run" if parsed.runs_null
                else "the log has no runs")
@@ -138,8 +209,7 @@ def ingest_files(session: Session, paths: list[Path], full: bool = True, path_ma
     path_map = path_map if path_map is not None else path_map_for(session)
     with head_files(session) as files:
         path_map.use_files(files)
-        return [report for path in paths
-                for report in ingest_file(session, path, full, files.root, path_map, taken_at)]
+        return _ingest_logs(session, paths, full, files.root, path_map, taken_at)
 
 
 def scan_project(session: Session, tools: list[str] | None = None, taken_at: datetime | None = None
@@ -152,23 +222,32 @@ def scan_project(session: Session, tools: list[str] | None = None, taken_at: dat
         if tool not in available:
             raise SutureError(f"unknown scanner {tool!r}; known: {', '.join(sorted(available))}")
     notes: list[str] = []
-    reports: list[IngestReport] = []
     stamp = utcnow().strftime("%Y%m%dT%H%M%S")
     out_dir = session.ws.state_dir / "scans"
     out_dir.mkdir(parents=True, exist_ok=True)
     head = session.ws.project.head[:10]
+    logs: list[Path] = []
+    failure: SutureError | None = None
     with head_tree(session) as tree:
         for tool in wanted:
             if available[tool] is None:
                 notes.append(f"{tool} is not installed; skipped ({scanners.get(tool).install_hint})")
                 continue
             out = out_dir / f"{tool}-{stamp}.sarif"
-            run = scanners.run_scanner(tool, tree, out, timeout=session.settings.scan_timeout)
-            if run.error:
-                raise SutureError(f"{tool} failed: {run.error}")
-            reports += ingest_file(session, out, full=True, tree=tree, taken_at=taken_at)
+            try:
+                run = scanners.run_scanner(tool, tree, out, timeout=session.settings.scan_timeout)
+                if run.error:
+                    raise SutureError(f"{tool} failed: {run.error}")
+            except SutureError as error:
+                failure = error
+                break
+            logs.append(out)
             notes.append(f"{tool} {available[tool]}: scanned HEAD ({head}) in {run.duration_s:.1f} s → "
                          f"{out.relative_to(session.ws.project_dir)}")
+        # the logs are ingested together (see `_ingest_logs`), those of the scans before a failed one too
+        reports = _ingest_logs(session, logs, True, tree, path_map_for(session), taken_at)
+    if failure is not None:
+        raise failure
     return reports, notes
 
 

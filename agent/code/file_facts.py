@@ -21,6 +21,8 @@ not used here: it is for rewriting code (the fixers), not for reading facts.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import os
 import threading
@@ -46,6 +48,7 @@ POOL_WORKERS = 2
 POOL_MIN_FILES = 128
 POOL_MIN_BATCH = 32
 CHUNKS = 8  # tasks per worker in a batch (a batch goes largest file first: its last tasks are short)
+WARM_MAX_BYTES = 256 << 20  # source `FactsIndex.warm` hands to the workers at most (all of it is in flight at once)
 FACTS_VERSION = 4  # bump when what a fact means changes: cached facts of another version are ignored
 
 
@@ -192,6 +195,24 @@ def _sizes(facts: FileFacts) -> tuple[int, ...]:
     return len(facts.dead), len(facts.sinks), len(facts.statements), len(facts.answers)
 
 
+def _spans_by_path(queries: Iterable[tuple[str, int, int]],
+                   extra: Mapping[str, object] | None) -> dict[str, list[tuple[int, int]]]:
+    """Each file's distinct (first, last) spans in the order first asked (files with `extra` questions only:
+    none), in the order the files were first named."""
+    spans_of: dict[str, dict[tuple[int, int], None]] = {}
+    for path, first, last in queries:
+        spans_of.setdefault(path, {})[(first, last)] = None
+    for path in extra or {}:
+        spans_of.setdefault(path, {})
+    return {path: list(spans) for path, spans in spans_of.items()}
+
+
+def _largest_first(fresh: Mapping[str, tuple[bytes, str]]) -> list[tuple[str, bytes, str]]:
+    """(path, bytes, digest) of the files, the largest first (no worker left with a big file at the end of a
+    batch while the other one waits)."""
+    return [(path, raw, digest) for path, (raw, digest) in sorted(fresh.items(), key=lambda item: -len(item[1][0]))]
+
+
 def decode_source(data: bytes) -> str:
     """UTF-8 text with universal newlines (as `Path.read_text` gives it)."""
     return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
@@ -268,18 +289,10 @@ class FactsIndex:
 
     def _prepare(self, queries: Iterable[tuple[str, int, int]], progress: Callable[[int, int], None] | None,
                  extra: Mapping[str, list[Callable[[FileFacts], object]]] | None) -> None:
-        spans_of: dict[str, dict[tuple[int, int], None]] = {}  # distinct spans, in the order first asked
-        for path, first, last in queries:
-            spans_of.setdefault(path, {})[(first, last)] = None
-        for path in extra or {}:
-            spans_of.setdefault(path, {})
-        by_path = {path: list(spans) for path, spans in spans_of.items()}
+        by_path = _spans_by_path(queries, extra)
         paths = list(by_path)
         asks = extra or {}
-        encode = getattr(self.cache, "encode_file_facts", None)
-        if getattr(self.cache, "put_file_facts_encoded", None) is None:
-            encode = None
-        pool = _WorkerPool(by_path, asks, encode) if len(paths) >= POOL_MIN_FILES else None
+        pool = _WorkerPool(by_path, asks, self._encoder()) if len(paths) >= POOL_MIN_FILES else None
         self._asked.clear()  # (this prepare's questions; a later prepare asks its own)
         pending: _Pending | None = None
         try:
@@ -310,17 +323,88 @@ class FactsIndex:
     def _send(self, pool: _WorkerPool, batch: list[str]) -> _Pending:
         """Read `batch` ahead and hand its files that are not in the cache to the worker processes (when there
         are enough of them to be worth it)."""
+        fresh = self._fresh(batch)
+        if len(fresh) < POOL_MIN_BATCH:
+            return fresh, None
+        return fresh, pool.send(_largest_first(fresh))
+
+    def _fresh(self, batch: list[str]) -> dict[str, tuple[bytes, str]]:
+        """`read_ahead(batch)`, then the files of `batch` it read that the cache lacks (path -> bytes, digest)."""
         self.read_ahead(batch)
-        fresh: dict[str, tuple[bytes, str]] = {}  # read, and looked up in the cache in vain
+        fresh: dict[str, tuple[bytes, str]] = {}
         for path in batch:
             ahead = self._read_ahead.get(path)
             if ahead is not None and ahead[0] is not None and ahead[2] is None and (ahead[3] or self.cache is None):
                 fresh[path] = (ahead[0], ahead[1])
-        if len(fresh) < POOL_MIN_BATCH:
-            return fresh, None
-        largest_first = sorted(fresh.items(), key=lambda item: -len(item[1][0]))  # (no worker left with a big
-        # file at the end of the batch while the other one waits)
-        return fresh, pool.send([(path, raw, digest) for path, (raw, digest) in largest_first])
+        return fresh
+
+    def _encoder(self) -> Callable[[dict[str, Any]], str] | None:
+        """The cache's `encode_file_facts` when it also takes encoded facts (`put_file_facts_encoded`), else None."""
+        if getattr(self.cache, "put_file_facts_encoded", None) is None:
+            return None
+        return getattr(self.cache, "encode_file_facts", None)
+
+    def warm(self, queries: Iterable[tuple[str, int, int]],
+             extra: Mapping[str, list[Callable[[FileFacts], object]]] | None = None
+             ) -> Callable[[bool], int] | None:
+        """Start preparing, in worker processes, the facts `prepare(queries, extra=extra)` would parse, and return
+        at once, so the caller's own work runs meanwhile. Calling what this returns waits for the workers and puts
+        their facts in the cache (with the answers to those questions, so `prepare` then parses none of these
+        files) and says how many files it stored; called with False, it stops the workers and stores nothing.
+
+        None: nothing started, where the workers would not pay for themselves or cannot run (no cache that takes
+        encoded facts, fewer than POOL_MIN_FILES files or fewer than POOL_MIN_BATCH of them missing from the
+        cache, one core, no fork, other threads running). Never parses in this process: what the workers do not
+        answer is left to `prepare`, as are the files beyond the first WARM_MAX_BYTES of source handed over. The
+        workers run at a lower priority than the caller (`_worker_start`)."""
+        by_path = _spans_by_path(queries, extra)
+        encode = self._encoder()
+        if encode is None or len(by_path) < POOL_MIN_FILES:
+            return None
+        pool = _WorkerPool(by_path, extra or {}, encode, keep_data=False, background=True)
+        paths = list(by_path)
+        sent: list[Any] = []
+        digests: dict[str, str] = {}  # of the files handed over
+        waiting: dict[str, tuple[bytes, str]] = {}  # read, missing from the cache, not handed over yet
+        size = 0
+        for start in range(0, len(paths), READ_AHEAD):
+            batch = paths[start:start + READ_AHEAD]
+            fresh = self._fresh(batch)
+            for path in batch:
+                self._read_ahead.pop(path, None)  # (the bytes go to the workers: this index keeps nothing)
+            waiting.update(fresh)
+            size += sum(len(raw) for raw, _ in fresh.values())
+            last = start + READ_AHEAD >= len(paths) or size >= WARM_MAX_BYTES
+            if len(waiting) >= POOL_MIN_BATCH or (last and sent and waiting):
+                handle = pool.send(_largest_first(waiting))
+                if handle is None:
+                    break
+                sent.append(handle)
+                digests.update((path, digest) for path, (_, digest) in waiting.items())
+                waiting = {}
+            if last:
+                break
+        if not sent:
+            pool.close()
+            return None
+
+        def finish(keep: bool = True) -> int:
+            stored = 0
+            try:
+                for handle in sent if keep else ():
+                    for path, (_, encoded) in _WorkerPool.receive(handle).items():
+                        if encoded is not None:
+                            self.cache.put_file_facts_encoded(  # type: ignore[union-attr]
+                                path, digests[path], FACTS_VERSION, encoded)
+                            stored += 1
+            finally:
+                pool.close()
+            flush = getattr(self.cache, "flush", None)
+            if stored and flush is not None:
+                flush()
+            return stored
+
+        return finish
 
     def _receive(self, pending: _Pending) -> None:
         """Take the workers' facts of a batch `_send` handed them, as if `_load` and the queries had run here (a
@@ -333,6 +417,8 @@ class FactsIndex:
             if path not in answered:
                 continue
             data, encoded = answered[path]
+            if data is None:
+                continue
             try:
                 source = decode_source(fresh[path][0])
             except UnicodeDecodeError:
@@ -447,9 +533,9 @@ SHARED_COUNTERS: list[Counter[str]] = []
 # a batch handed to the workers: its files to parse (path -> bytes, digest), and the workers' pending answer
 _Pending = tuple[dict[str, tuple[bytes, str]], Any]
 # what the forked workers of one `FactsIndex.prepare` need: (spans by path, the caller's questions by path, the
-# cache's encoding of facts or None)
+# cache's encoding of facts or None, whether the facts themselves come back too or only their encoding)
 _Job = tuple[Mapping[str, list[tuple[int, int]]], Mapping[str, Sequence[Callable[[FileFacts], object]]],
-             Callable[[dict[str, Any]], str] | None]
+             Callable[[dict[str, Any]], str] | None, bool, bool]
 _JOB: _Job | None = None
 
 
@@ -464,8 +550,9 @@ class _WorkerPool:
 
     def __init__(self, by_path: Mapping[str, list[tuple[int, int]]],
                  asks: Mapping[str, Sequence[Callable[[FileFacts], object]]],
-                 encode: Callable[[dict[str, Any]], str] | None = None) -> None:
-        self.job: _Job = (by_path, asks, encode)
+                 encode: Callable[[dict[str, Any]], str] | None = None, keep_data: bool = True,
+                 background: bool = False) -> None:
+        self.job: _Job = (by_path, asks, encode, keep_data, background)
         self.pool: Any = None  # started on the first batch that has enough files to parse
         self.workers = 0
         self.failed = False
@@ -483,7 +570,7 @@ class _WorkerPool:
             return False
         _JOB = self.job
         try:
-            self.pool, self.workers = context.Pool(workers), workers
+            self.pool, self.workers = context.Pool(workers, _worker_start, (self.job[4],)), workers
         except (OSError, ImportError):  # no processes to be had (limits, a sandbox without semaphores)
             return False
         finally:
@@ -501,13 +588,14 @@ class _WorkerPool:
             return None
 
     @staticmethod
-    def receive(sent: Any) -> dict[str, tuple[dict[str, Any], str | None]]:
-        """The facts (`to_json`, and their encoding or None) of the files of a `send` that the workers answered."""
+    def receive(sent: Any) -> dict[str, tuple[dict[str, Any] | None, str | None]]:
+        """The facts (`to_json`, None without `keep_data`; and their encoding or None) of the files of a `send`
+        that the workers answered."""
         try:
             results = sent.get()
         except Exception:  # noqa: BLE001 - a worker that failed: the caller answers those files itself
             return {}
-        found: dict[str, tuple[dict[str, Any], str | None]] = {}
+        found: dict[str, tuple[dict[str, Any] | None, str | None]] = {}
         for result in results:
             if result is not None:
                 path, data, encoded, counts = result
@@ -523,13 +611,22 @@ class _WorkerPool:
             self.pool = None
 
 
+def _worker_start(background: bool) -> None:
+    """In a new worker: no cyclic GC (its trees and facts make no cycles worth collecting, as in `prepare`); in
+    a background one (`FactsIndex.warm`), a lower priority, so the caller's own work keeps its core."""
+    gc.disable()
+    if background:
+        with contextlib.suppress(OSError):
+            os.nice(10)
+
+
 def _fork_safe() -> bool:
     """No other thread runs (a forked child gets only the forking thread: a lock another one holds, the parse
     lock say, would never be released there)."""
     return threading.active_count() == 1
 
 
-def _work(item: tuple[str, bytes, str]) -> tuple[str, dict[str, Any], str | None, list[Counter[str]]] | None:
+def _work(item: tuple[str, bytes, str]) -> tuple[str, dict[str, Any] | None, str | None, list[Counter[str]]] | None:
     """In a worker: what `FactsIndex._load` and `_ask_all` make of one file that is not in the cache, as JSON
     facts (and their encoding for the cache, when it encodes), with the worker's increments to
     `SHARED_COUNTERS`; None when the file is left to the caller."""
@@ -545,4 +642,4 @@ def _work(item: tuple[str, bytes, str]) -> tuple[str, dict[str, Any], str | None
         encoded = _JOB[2](result) if _JOB[2] is not None else None
     except Exception:  # noqa: BLE001 - the caller answers it (and meets the same error there)
         return None
-    return path, result, encoded, [c - b for c, b in zip(SHARED_COUNTERS, before)]
+    return path, result if _JOB[3] else None, encoded, [c - b for c, b in zip(SHARED_COUNTERS, before)]

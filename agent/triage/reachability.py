@@ -37,6 +37,7 @@ from agent.code.pyparse import parse_python
 from agent.engines.builtin.evidence import Evidence, credential_kinds, file_evidence
 from agent.engines.builtin.fixers import FIXERS, Fixer, candidate_fixers
 from agent.engines.builtin.fixers.quick_win import fixers_to_ask, quick_win
+from agent.gc_pause import paused_gc
 from agent.models import Finding
 from agent.triage.code_kind import path_kind
 
@@ -77,24 +78,17 @@ class ReachabilityIndex:
         fixer question too, while the file's text is at hand)."""
         chosen = [f for f in findings if wanted(f)]
         self._prepared.update(f.location.path for f in chosen)
-        questions: dict[str, dict[tuple[str, int, int], tuple[Fixer, ...]]] = {}  # path -> the distinct questions
-        spans: dict[tuple[str, int, int], None] = {}
-        ask = _fixer_question
-        for finding in chosen:
-            loc = finding.location
-            path, first, last = span = loc.path, loc.start_line, loc.last_line
-            spans[span] = None
-            question = ask(finding.tool, finding.rule_id, tuple(finding.cwe))
-            if question is not None:
-                asked = questions.get(path)
-                if asked is None:
-                    asked = questions[path] = {}
-                asked.setdefault((question[0], first, last), question[1])
-        extra: dict[str, list[Callable[[FileFacts], object]]] = {
-            path: [partial(_fixer_answers, questions=asked)] for path, asked in questions.items()}
-        for path, first, last in spans:  # the credential question scoring asks, while the file's text is at hand
-            extra.setdefault(path, []).append(partial(credential_kinds, first=first, last=last))
+        spans, extra = _questions(chosen)
         self.files.prepare(spans, progress, extra)
+
+    def warm(self, findings: Iterable[Finding], wanted: Callable[[Finding], bool] = lambda f: True
+             ) -> Callable[[bool], int] | None:
+        """Start answering, in worker processes, the questions `prepare` would ask about the `wanted` findings'
+        files that the cache lacks (`FactsIndex.warm`: what it returns waits for them and stores the facts in the
+        cache; None when nothing was started)."""
+        with paused_gc():  # (many small objects, no cycles: see agent.gc_pause)
+            spans, extra = _questions([f for f in findings if wanted(f)])
+            return self.files.warm(spans, extra)
 
     def entry_point(self, finding: Finding) -> EntryPoint | None:
         return self.facts(finding.location.path).entry_point_at(finding.location.start_line)
@@ -213,6 +207,31 @@ def may_have_fixer(finding: Finding) -> bool:
     return bool(candidate_fixers(finding)) or (not finding.cwe and finding.tool.lower() != "bandit")
 
 
+def _questions(findings: list[Finding]) -> tuple[dict[tuple[str, int, int], None],
+                                                 dict[str, list[Callable[[FileFacts], object]]]]:
+    """What `FactsIndex.prepare` is asked about `findings`: their distinct (path, first line, last line) spans,
+    and each file's further questions (the distinct quick-win questions, then the credential question scoring
+    asks of each span)."""
+    questions: dict[str, dict[tuple[str, int, int], tuple[Fixer, ...]]] = {}  # path -> the distinct questions
+    spans: dict[tuple[str, int, int], None] = {}
+    ask = _fixer_question
+    for finding in findings:
+        loc = finding.location
+        path, first, last = span = loc.path, loc.start_line, loc.last_line
+        spans[span] = None
+        question = ask(finding.tool, finding.rule_id, tuple(finding.cwe))
+        if question is not None:
+            asked = questions.get(path)
+            if asked is None:
+                asked = questions[path] = {}
+            asked.setdefault((question[0], first, last), question[1])
+    extra: dict[str, list[Callable[[FileFacts], object]]] = {
+        path: [partial(_fixer_answers, questions=asked)] for path, asked in questions.items()}
+    for path, first, last in spans:  # the credential question scoring asks, while the file's text is at hand
+        extra.setdefault(path, []).append(partial(credential_kinds, first=first, last=last))
+    return spans, extra
+
+
 @lru_cache(maxsize=65536)
 def _fixer_question(tool: str, rule_id: str, cwe: tuple[int, ...]) -> tuple[str, tuple[Fixer, ...]] | None:
     """What the quick-win question asks for findings of `tool` / `rule_id` / `cwe`: the fixers to ask, in order
@@ -220,8 +239,13 @@ def _fixer_question(tool: str, rule_id: str, cwe: tuple[int, ...]) -> tuple[str,
     cache key, which names them (by place in `FIXERS`) and the fixers' source digest. None when `may_have_fixer`
     is False (no fixer to ask). Findings of different tools and rules that ask the same fixers share answers."""
     fixers = fixers_to_ask(tool, rule_id, cwe)
-    if not fixers:
-        return None
+    return _fixers_question(fixers) if fixers else None
+
+
+@lru_cache(maxsize=4096)
+def _fixers_question(fixers: tuple[Fixer, ...]) -> tuple[str, tuple[Fixer, ...]]:
+    """`_fixer_question`'s answer for the fixers it asks (one per distinct list of fixers, however many rules
+    ask it)."""
     return f"fixer:{fixers_digest()}:{'.'.join(str(FIXERS.index(f)) for f in fixers)}:", fixers
 
 

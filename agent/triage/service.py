@@ -85,7 +85,7 @@ def _triage(findings: list[Finding], config: TriageConfig, project_dir: Path | N
     if code is None and project_dir is not None:
         code = ReachabilityIndex(project_dir)
     if code is not None:  # each source file read and parsed once, whatever order its findings come in
-        code.prepare(findings, lambda f: path_kind(f.location.path) is None, progress)
+        code.prepare(findings, _source_ranked, progress)
     ctx = ScoringContext(config=config, owners=owners, code=code, feeds=feeds, verdicts=verdicts or {}, now=now)
     groups = group_parts(ranked_members(findings, ctx, score_progress), config.weights.get("corroboration", 1.0))
     rows: list[TriageRow] = []
@@ -100,6 +100,19 @@ def _triage(findings: list[Finding], config: TriageConfig, project_dir: Path | N
         notes.append(f"{len(cves)} CVE id(s) found but no EPSS/KEV feed imported: run `suture feeds import "
                      "epss_scores.csv.gz known_exploited_vulnerabilities.json`")
     return TriageResult(rows, overflow, [], config.source, notes)
+
+
+def _source_ranked(finding: Finding) -> bool:
+    """Whether ranking reads the finding's source (test, example, vendored and generated code is ranked by path)."""
+    return path_kind(finding.location.path) is None
+
+
+def warm_store(store: Store, project_dir: Path, findings: list[Finding]) -> Callable[[bool], int] | None:
+    """Start preparing, in worker processes, the source facts the next `triage_store` would parse for
+    `findings` (e.g. while ingest stores them): what it returns waits for the workers and puts the facts in the
+    store's facts cache, so that triage reads them instead. None when nothing was started (too few files to be
+    worth workers, or none can run: `agent.code.file_facts.FactsIndex.warm`)."""
+    return ReachabilityIndex(project_dir, StoreFactsCache(store.engine)).warm(findings, _source_ranked)
 
 
 def triage_store(store: Store, settings_triage: dict[str, Any], project_dir: Path, state_dir: Path,

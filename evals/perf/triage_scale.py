@@ -333,6 +333,7 @@ def phase_pipeline(files: list[Path], workdir: Path) -> dict:
     for name in ("schema_problems", "load_sarif", "parse_sarif"):
         setattr(ingesting, name, clock.wrap(name, getattr(ingesting, name)))
     ingesting.head_files = clock.wrap_context("head", ingesting.head_files)
+    warmed = _time_warm_up(ingesting, clock)
     start = time.perf_counter()
     session = clock.wrap("open", open_session)(src)
     session.store.record_scan = clock.wrap("record_scan", session.store.record_scan)
@@ -346,12 +347,15 @@ def phase_pipeline(files: list[Path], workdir: Path) -> dict:
     session.close()
     ingest = ingested - start
     named = sum(ingest_steps.get(k, 0.0) for k in ("open", "head", "schema_problems", "load_sarif", "parse_sarif",
-                                                     "record_scan"))
+                                                     "record_scan", "warm_start", "warm_wait"))
     return {"seconds": end - start, "ingest": ingest, "ingest_schema": ingest_steps.get("schema_problems", 0.0),
             "ingest_parse": ingest_steps.get("load_sarif", 0.0) + ingest_steps.get("parse_sarif", 0.0),
             "ingest_store": ingest_steps.get("record_scan", 0.0),
             "ingest_open": ingest_steps.get("open", 0.0),  # open the repository's store (created: the schema made)
             "ingest_head": ingest_steps.get("head", 0.0),  # HEAD's files listed (git ls-tree), its cat-file stopped
+            "ingest_warm_start": ingest_steps.get("warm_start", 0.0),  # the questions, files read, workers started
+            "ingest_warm_wait": ingest_steps.get("warm_wait", 0.0),  # the workers' last files, their facts stored
+            "ingest_files_warmed": sum(warmed),
             "ingest_other": ingest - named,  # suppressions, reports
             "skipped": sum(len(r.skipped) for r in reports), "findings": sum(r.new for r in reports),
             "rank": end - ingested, "list_findings": first["list_findings"], "facts": first["facts"],
@@ -359,6 +363,31 @@ def phase_pipeline(files: list[Path], workdir: Path) -> dict:
             "files_read": first["files_read"], "files_parsed": first["files_parsed"],
             "retriage": sum(again[k] for k in ("list_findings", "facts", "score")), "retriage_facts": again["facts"],
             "retriage_files_parsed": again["files_parsed"], "retriage_files_cached": again["files_cached"]}
+
+
+def _time_warm_up(ingesting, clock: _Clock) -> list[int]:
+    """Time ingest's source-facts warm-up (agent.app.ingest._warm_facts): starting it, and waiting for its
+    workers at the end; returns the list that gets the count of files whose facts it stored."""
+    warm_facts, warmed = ingesting._warm_facts, []
+
+    def timed(*args):
+        begin = time.perf_counter()
+        finish = warm_facts(*args)
+        clock.spent["warm_start"] = clock.spent.get("warm_start", 0.0) + time.perf_counter() - begin
+        if finish is None:
+            return None
+
+        def finish_timed(keep: bool) -> int:
+            begin = time.perf_counter()
+            try:
+                warmed.append(finish(keep))
+                return warmed[-1]
+            finally:
+                clock.spent["warm_wait"] = clock.spent.get("warm_wait", 0.0) + time.perf_counter() - begin
+        return finish_timed
+
+    ingesting._warm_facts = timed
+    return warmed
 
 
 def _child(phase: str, files: list[Path], workdir: Path) -> dict:
@@ -405,7 +434,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'pipeline':<10} {p['seconds']:>8.2f} {p['peak_rss_mib']:>9.0f}   "
           f"(ingest {p['ingest']:.2f} = schema check {p['ingest_schema']:.2f} + parse {p['ingest_parse']:.2f} + "
           f"store {p['ingest_store']:.2f} + open store {p['ingest_open']:.2f} + HEAD's file list "
-          f"{p['ingest_head']:.2f} + other {p['ingest_other']:.2f}; "
+          f"{p['ingest_head']:.2f} + source facts warm-up {p['ingest_warm_start']:.2f} to start, "
+          f"{p['ingest_warm_wait']:.2f} waited for [{p['ingest_files_warmed']} files parsed by workers while the "
+          f"findings were stored] + other {p['ingest_other']:.2f}; "
           f"rank {p['rank']:.2f} = list {p['list_findings']:.2f} + source facts {p['facts']:.2f} "
           f"[{p['files_read']} files read, {p['files_parsed']} parsed] + score/group/decide {p['score']:.2f}; "
           f"{p['findings']} findings → {p['groups']} groups, {p['skipped']} results skipped)")

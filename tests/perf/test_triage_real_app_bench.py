@@ -24,5 +24,9 @@ def test_real_app_benchmark_ingests_and_ranks_a_real_scan(tmp_path) -> None:
     for name in ("ingest", "rank", "facts", "score", "rerank"):
         assert isinstance(report[name], float) and report[name] >= 0, name
     assert report["rank_over_ingest"] == report["rank"] / report["ingest"]
+    cold = report["cold"]  # the same in a fresh store without ingest's warm-up: the same work ranked
+    assert (cold["findings"], cold["groups"], cold["files_ranked"]) == (report["findings"], report["groups"],
+                                                                        report["files_ranked"])
+    assert "without the warm-up" in proc.stdout
     assert (keep / "app" / ".git").is_dir() and (keep / "app" / "yaml" / "__init__.py").is_file()
     assert "rank / ingest" in proc.stdout

@@ -1,0 +1,230 @@
+"""`FactsIndex.warm`: worker processes prepare, while the caller goes on, exactly the facts `prepare` would store
+for the same questions, and put them in the cache, so `prepare` then parses nothing; with False the workers stop
+and nothing is stored; where workers would not pay or cannot run, nothing starts and nothing is parsed here.
+And ingest (agent.app) warms the facts of the files its logs flag, so the next triage parses none of them and
+ranks exactly as it does from a cold cache."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import threading
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+import agent.code.file_facts as ff
+from agent import app
+from agent.app.triage import triage
+from agent.code.facts_store import StoreFactsCache, file_facts_t
+from agent.code.file_facts import FactsIndex
+from agent.errors import SutureError
+from agent.triage import service
+from agent.triage.reachability import ReachabilityIndex
+from tests.conftest import git
+from tests.triage.test_facts_pool import ask_length, write
+
+FORK_SAFE = ff._fork_safe  # (the fixture below stands in for it)
+pytestmark = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork here")
+
+
+def questions(paths: list[str]) -> tuple[list[tuple[str, int, int]], dict]:
+    queries = [(p, line, line + (line % 2)) for p in paths for line in range(1, 22, 3)]
+    extra = {p: [lambda facts, line=line: ask_length(facts, line) for line in (2, 11)] for p in paths}
+    return queries, extra
+
+
+def rows(cache: StoreFactsCache) -> dict[tuple[str, str], str]:
+    with cache.engine.connect() as conn:
+        return {(p, d): f for p, d, f in conn.execute(sa.select(file_facts_t.c.path, file_facts_t.c.digest,
+                                                                 file_facts_t.c.facts))}
+
+
+@pytest.fixture
+def workers_allowed(monkeypatch):
+    monkeypatch.setattr(ff, "POOL_MIN_FILES", 8)
+    monkeypatch.setattr(ff, "POOL_MIN_BATCH", 1)
+    monkeypatch.setattr(ff, "READ_AHEAD", 16)  # several batches
+    monkeypatch.setattr(ff, "_fork_safe", lambda: True)  # the test runner may run threads of its own
+
+
+def test_warmed_facts_are_those_prepare_stores_and_prepare_then_parses_none(tmp_path, workers_allowed):
+    paths = write(tmp_path / "src", 40)
+    queries, extra = questions(paths)
+    cold = StoreFactsCache(sa.create_engine(f"sqlite:///{tmp_path}/cold.db"))
+    FactsIndex(tmp_path / "src", cold).prepare(queries, extra=extra)
+
+    cache = StoreFactsCache(sa.create_engine(f"sqlite:///{tmp_path}/warm.db"))
+    finish = FactsIndex(tmp_path / "src", cache).warm(queries, extra)
+    assert finish is not None and rows(cache) == {}  # started, nothing stored until asked
+    assert finish(True) == 40  # every file with UTF-8 text (those that do not parse too)
+    assert not multiprocessing.active_children()
+    assert rows(cache) == rows(cold)  # the same facts, answers and encoding, byte for byte
+
+    index = FactsIndex(tmp_path / "src", cache)
+    index.prepare(queries, extra=extra)
+    assert (index.parses, index.cached) == (0, 40)
+
+
+def test_a_warm_stopped_with_false_stores_nothing(tmp_path, workers_allowed):
+    paths = write(tmp_path, 30)
+    cache = StoreFactsCache(sa.create_engine(f"sqlite:///{tmp_path}/warm.db"))
+    finish = FactsIndex(tmp_path, cache).warm(*questions(paths))
+    assert finish is not None
+    assert finish(False) == 0
+    assert rows(cache) == {} and not multiprocessing.active_children()
+
+
+class PlainCache:
+    """A cache that cannot take facts encoded elsewhere."""
+
+    def get_file_facts(self, path: str, digest: str, version: int) -> None:
+        return None
+
+    def put_file_facts(self, path: str, digest: str, version: int, facts: dict) -> None:
+        raise AssertionError("nothing is stored")
+
+
+def test_nothing_starts_where_workers_do_not_pay_or_cannot_run(tmp_path, monkeypatch, workers_allowed):
+    paths = write(tmp_path, 30)
+    queries, extra = questions(paths)
+    cache = StoreFactsCache(sa.create_engine(f"sqlite:///{tmp_path}/warm.db"))
+    parsed: list[str] = []
+    parse = ff.parse_module
+    monkeypatch.setattr(ff, "parse_module", lambda source: parsed.append(source) or parse(source))
+
+    assert FactsIndex(tmp_path, PlainCache()).warm(queries, extra) is None  # no cache to put them in
+    assert FactsIndex(None, cache).warm(queries, extra) is None  # no folder: nothing to read
+    few = [q for q in queries if q[0] in paths[:7]]
+    assert FactsIndex(tmp_path, cache).warm(few, {}) is None  # fewer than POOL_MIN_FILES files
+
+    finish = FactsIndex(tmp_path, cache).warm(queries, extra)
+    assert finish is not None and finish(True) == 30
+    monkeypatch.setattr(ff, "POOL_MIN_BATCH", 2)  # (the latin-1 file is read each time: it has no facts to keep)
+    assert FactsIndex(tmp_path, cache).warm(queries, extra) is None  # all the others are in the cache now
+
+    monkeypatch.setattr(ff, "_fork_safe", FORK_SAFE)
+    other = tmp_path / "other"
+    more = write(other, 30)
+    stop = threading.Event()
+    runner = threading.Thread(target=stop.wait)
+    runner.start()
+    try:  # another thread runs: no fork
+        assert FactsIndex(other, cache).warm(*questions(more)) is None
+    finally:
+        stop.set()
+        runner.join()
+    assert parsed == [] and not multiprocessing.active_children()  # never parsed in this process
+
+
+SOURCE = '''import subprocess
+from flask import Flask, request
+
+app = Flask(__name__)
+
+
+@app.route("/run{i}")
+def run_{i}():
+    target = request.args["target"]
+    subprocess.call("ls " + target, shell=True)
+    return helper_{i}(target)
+
+
+def helper_{i}(value):
+    if False:
+        subprocess.call(value, shell=True)
+    return eval(value)
+'''
+
+
+def sarif(tool: str, spots: list[tuple[str, int, str]]) -> dict:
+    results = [{"ruleId": rule, "level": "error", "message": {"text": f"{rule} here"},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": path},
+                                                    "region": {"startLine": line}}}]}
+               for path, line, rule in spots]
+    return {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": tool, "rules": []}}, "results": results}]}
+
+
+def triage_json(repo: Path) -> str:
+    session = app.open_session(repo)
+    try:
+        return json.dumps(triage(session).to_json(), sort_keys=True, default=str)
+    finally:
+        session.close()
+
+
+def test_ingest_warms_what_the_next_triage_reads_and_the_ranking_is_the_cold_one(tmp_path, monkeypatch,
+                                                                                   workers_allowed):
+    """Two logs flag the same files at different lines (a file's facts must answer both) and some test files
+    (ranked by path, not read): after the ingest, the store holds the facts of every flagged source file, triage
+    parses none, and its rows are those of a triage that parsed every file itself."""
+    repo = tmp_path / "repo"
+    names = [f"app/views_{i}.py" for i in range(12)]
+    for i, name in enumerate(names):
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(SOURCE.format(i=i))
+    (repo / "tests").mkdir()
+    (repo / "tests/test_views.py").write_text(SOURCE.format(i=99))
+    git(repo.parent, "init", "-q", "-b", "main", str(repo))
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "app")
+    first = tmp_path / "bandit.sarif"
+    first.write_text(json.dumps(sarif("bandit", [(n, 10, "B602") for n in names] + [("tests/test_views.py", 10, "B602")])))
+    second = tmp_path / "semgrep.sarif"
+    second.write_text(json.dumps(sarif("semgrep", [(n, 17, "python.lang.security.audit.eval-detected")
+                                                   for n in names[::2]] + [(n, 15, "subprocess-shell-true")
+                                                                           for n in names[1::2]])))
+    session = app.open_session(repo)
+    try:
+        reports = app.ingest_files(session, [first, second])
+    finally:
+        session.close()
+    assert [r.new for r in reports] == [13, 12]
+    assert not multiprocessing.active_children()
+    engine = sa.create_engine(f"sqlite:///{repo}/.suture/suture.db")
+    with engine.connect() as conn:
+        warmed = sorted(conn.execute(sa.select(file_facts_t.c.path)).scalars())
+    assert warmed == sorted(names)  # the test file is ranked by its path: not read
+
+    made: list[ReachabilityIndex] = []
+
+    class Counted(ReachabilityIndex):  # the index triage makes, kept to read its counters
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(service, "ReachabilityIndex", Counted)
+    warm = triage_json(repo)
+    assert (made[-1].files.parses, made[-1].files.cached) == (0, len(names))  # all answered in the ingest
+    with engine.begin() as conn:
+        conn.execute(file_facts_t.delete())
+    cold = triage_json(repo)
+    assert (made[-1].files.parses, made[-1].files.cached) == (len(names), 0)
+    assert warm == cold
+
+
+def test_a_log_that_cannot_be_read_stops_the_ingest_after_the_logs_before_it_are_stored(tmp_path, workers_allowed):
+    """Logs are read ahead of storing them; one that cannot be read still leaves the ones before it stored (as
+    when each was stored before the next was read) and the ones after it unread, and no worker is left."""
+    repo = tmp_path / "repo"
+    names = [f"app/views_{i}.py" for i in range(10)]
+    for i, name in enumerate(names):
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(SOURCE.format(i=i))
+    git(repo.parent, "init", "-q", "-b", "main", str(repo))
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "app")
+    logs = [tmp_path / "good.sarif", tmp_path / "bad.sarif", tmp_path / "after.sarif"]
+    logs[0].write_text(json.dumps(sarif("bandit", [(n, 10, "B602") for n in names])))
+    logs[1].write_text('{"version": "2.1.0", "runs": [')
+    logs[2].write_text(json.dumps(sarif("semgrep", [(n, 17, "eval-detected") for n in names])))
+    session = app.open_session(repo)
+    try:
+        with pytest.raises(SutureError, match="bad.sarif"):
+            app.ingest_files(session, logs)
+        assert {f.tool for f in session.store.list_findings("open")} == {"bandit"}
+        assert len(session.store.list_findings("open")) == len(names)
+    finally:
+        session.close()
+    assert not multiprocessing.active_children()
