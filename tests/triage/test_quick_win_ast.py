@@ -109,3 +109,43 @@ def test_text_that_does_not_parse_has_no_quick_win(tmp_path: Path) -> None:
     item = finding("yaml", "bad.py", 2, "bandit", "B506")
     code.prepare([item])
     assert code.fixer(item) is None and rewriting_fixer(item, broken) is None
+
+
+RANDOM_TOKEN = '''"""Jetons de session (café)."""
+import {module}
+
+
+def token():
+    return {call}.random()
+'''
+
+
+@pytest.mark.parametrize(("module", "call"), [("ｒａｎｄｏｍ", "ｒａｎｄｏｍ"), ("random", "ｒａｎｄｏｍ"),
+                                              ("ｒａｎｄｏｍ", "random")])
+def test_names_python_reads_nfkc_normalized_are_judged_as_the_fixer_sees_them(tmp_path: Path, module: str,
+                                                                             call: str) -> None:
+    """`ast` reports `ｒａｎｄｏｍ` as `random`, libcst as spelled: the quick win is the fixer's own answer."""
+    source = RANDOM_TOKEN.format(module=module, call=call)
+    (tmp_path / "tokens.py").write_text(source)
+    item = finding("random", "tokens.py", line(source, ".random()"), "bandit", "B311")
+    before = quick_win.QUICK_WIN_STATS["respelled"]
+    code = ReachabilityIndex(tmp_path)
+    code.prepare([item])
+    assert code.fixer(item) == rewriting_fixer(item, source)
+    assert quick_win.QUICK_WIN_STATS["respelled"] - before == 1
+
+
+def test_other_non_ascii_text_is_still_answered_on_the_ast_tree(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    source = RANDOM_TOKEN.format(module="random", call="random")  # "café": not ASCII, the same under NFKC
+    (tmp_path / "tokens.py").write_text(source)
+    item = finding("random", "tokens.py", line(source, ".random()"), "bandit", "B311")
+    assert rewriting_fixer(item, source) == "insecure_random"
+
+    def no_libcst(text: str):
+        raise AssertionError("the quick-win check parsed the file with libcst")
+
+    monkeypatch.setattr(quick_win, "parse_source", no_libcst)
+    code = ReachabilityIndex(tmp_path)
+    code.prepare([item])
+    assert code.fixer(item) == "insecure_random"

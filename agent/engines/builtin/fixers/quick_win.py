@@ -13,13 +13,18 @@ lines. The answer stays the one asking it would give: when a later fixer would r
 before it are asked after all, as in turn (an unsure one sends the question to libcst, and text libcst cannot
 parse then has no answer, see `_ask`).
 
+Python reads identifiers NFKC-normalized (`ｒａｎｄｏｍ.random()` calls `random.random`), `ast` reports them so,
+and libcst as spelled: in a module whose text NFKC changes, names on the tree may not be the names the fixers
+see, so libcst answers there.
+
 `QUICK_WIN_STATS` counts the answers: "ast" (every fixer answered on the ast tree), "libcst" (some fixer was
-unsure), "no tree" (the module did not parse with `ast`).
+unsure), "no tree" (the module did not parse with `ast`), "respelled" (its text changes under NFKC).
 """
 
 from __future__ import annotations
 
 import ast
+import unicodedata
 from collections import Counter
 
 from agent.code.file_facts import SHARED_COUNTERS
@@ -44,6 +49,22 @@ def _view(text: str, tree: ast.Module) -> AstView:
     return view
 
 
+_last_spelling: tuple[str | None, bool] = (None, False)
+
+
+def _respelled(text: str) -> bool:
+    """Whether NFKC normalization changes `text` (so identifiers may read otherwise on the ast tree than in the
+    source libcst keeps); remembered for the last text asked about."""
+    global _last_spelling
+    if text.isascii():
+        return False
+    last, found = _last_spelling
+    if last is not text:
+        found = unicodedata.normalize("NFKC", text) != text
+        _last_spelling = (text, found)
+    return found
+
+
 def fixers_to_ask(tool: str, rule_id: str, cwe: tuple[int, ...]) -> tuple[Fixer, ...]:
     """The fixers the quick-win question asks for a finding of `tool` / `rule_id` / `cwe`, in order (those
     `fixers_for` may select: a fixer rewrites only what it detects, so the first of them that would rewrite is
@@ -63,9 +84,9 @@ def quick_win(text: str, tree: ast.Module | None, fixers: tuple[Fixer, ...], fir
     `text` parsed with `ast` (None when it does not parse)."""
     if not fixers:
         return None
-    if tree is None:
+    if tree is None or _respelled(text):
         name, stat = _ask(fixers, text, None, first, last)
-        QUICK_WIN_STATS[stat] += 1
+        QUICK_WIN_STATS[stat if tree is None else "respelled"] += 1
         return name
     view = _view(text, tree)
     # many findings of a file (other tools, rule ids, CWEs) put the same fixers to the same lines: ask once
