@@ -108,7 +108,10 @@ def ingest(
     Paths the scan recorded on another machine (CI build folders, https://…/blob/<sha>/ roots) are mapped to the
     repository: by --path-prefix / --map, else automatically when exactly one project file matches a path's end;
     every mapping used is printed. --at records the scan as taken at that time (backfill CI history oldest
-    first: a finding is first seen at the earliest scan reporting it, fixed at the first later full scan without it)."""
+    first: a finding is first seen at the earliest scan reporting it, fixed at the first later full scan without it).
+
+    When a scan flags many files (128 or more not parsed before), worker processes parse them while the findings
+    are stored, so the first `suture triage` reads their source facts from the store."""
     from agent import app
     from agent.app.ingest import parse_taken_at
 
