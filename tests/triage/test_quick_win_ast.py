@@ -135,9 +135,12 @@ def test_names_python_reads_nfkc_normalized_are_judged_as_the_fixer_sees_them(tm
     assert quick_win.QUICK_WIN_STATS["respelled"] - before == 1
 
 
-def test_other_non_ascii_text_is_still_answered_on_the_ast_tree(tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    source = RANDOM_TOKEN.format(module="random", call="random")  # "café": not ASCII, the same under NFKC
+@pytest.mark.parametrize("comment", ["café", "wait…", "a\u00a0b", "价格，（税）", "Acme™ 2026", "①"])
+def test_other_non_ascii_text_is_still_answered_on_the_ast_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              comment: str) -> None:
+    """Text NFKC changes outside names ("…" -> "...", a no-break space, full-width punctuation, a sign that is
+    no name) leaves the names as spelled: the ast tree answers."""
+    source = f"# {comment}\n" + RANDOM_TOKEN.format(module="random", call="random")
     (tmp_path / "tokens.py").write_text(source)
     item = finding("random", "tokens.py", line(source, ".random()"), "bandit", "B311")
     assert rewriting_fixer(item, source) == "insecure_random"

@@ -14,16 +14,19 @@ before it are asked after all, as in turn (an unsure one sends the question to l
 parse then has no answer, see `_ask`).
 
 Python reads identifiers NFKC-normalized (`ｒａｎｄｏｍ.random()` calls `random.random`), `ast` reports them so,
-and libcst as spelled: in a module whose text NFKC changes, names on the tree may not be the names the fixers
-see, so libcst answers there.
+and libcst as spelled: in a module that spells a name NFKC changes, names on the tree may not be the names the
+fixers see, so libcst answers there.
 
 `QUICK_WIN_STATS` counts the answers: "ast" (every fixer answered on the ast tree), "libcst" (some fixer was
-unsure), "no tree" (the module did not parse with `ast`), "respelled" (its text changes under NFKC).
+unsure), "no tree" (the module did not parse with `ast`), "respelled" (it spells a name NFKC changes).
 """
 
 from __future__ import annotations
 
 import ast
+import io
+import re
+import tokenize
 import unicodedata
 from collections import Counter
 
@@ -49,20 +52,35 @@ def _view(text: str, tree: ast.Module) -> AstView:
     return view
 
 
+_RUN = re.compile(r"[0-9A-Za-z_\x80-\U0010ffff]+")  # what CPython's tokenizer may read as a name
 _last_spelling: tuple[str | None, bool] = (None, False)
 
 
 def _respelled(text: str) -> bool:
-    """Whether NFKC normalization changes `text` (so identifiers may read otherwise on the ast tree than in the
-    source libcst keeps); remembered for the last text asked about."""
+    """Whether `text` spells a name that NFKC normalization changes (`ｒａｎｄｏｍ`, `ﬁle`), so that it reads
+    otherwise on the ast tree than in the source libcst keeps. "…", a no-break space, full-width punctuation or
+    "™" in a comment or string change under NFKC too, but are no names: only text with a run that could be one
+    (`_RUN`, NFKC changes it and it is still a name after) is tokenized to tell. Remembered for the last text."""
     global _last_spelling
     if text.isascii():
         return False
     last, found = _last_spelling
     if last is not text:
-        found = unicodedata.normalize("NFKC", text) != text
+        found = any(not run.isascii() and (norm := unicodedata.normalize("NFKC", run)) != run
+                    and norm.lstrip("0123456789").isidentifier() for run in _RUN.findall(text)) \
+            and _names_respelled(text)
         _last_spelling = (text, found)
     return found
+
+
+def _names_respelled(text: str) -> bool:
+    """Whether a NAME token of `text` changes under NFKC (True also when the text does not tokenize)."""
+    try:
+        return any(token.type == tokenize.NAME and not token.string.isascii()
+                   and unicodedata.normalize("NFKC", token.string) != token.string
+                   for token in tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return True
 
 
 def fixers_to_ask(tool: str, rule_id: str, cwe: tuple[int, ...]) -> tuple[Fixer, ...]:
