@@ -145,7 +145,10 @@ def _warm_facts(session: Session, logs: list[_ParsedLog]) -> Callable[[bool], in
     from agent.triage.service import warm_store
 
     findings = [f for log in logs for run in log.parsed.runs if isinstance(run.findings, list) for f in run.findings]
-    return warm_store(session.store, session.ws.project_dir, findings) if findings else None
+    try:
+        return warm_store(session.store, session.ws.project_dir, findings) if findings else None
+    except Exception:  # noqa: BLE001 - e.g. the facts cache cannot be read: triage parses the files, as before
+        return None
 
 
 def _parse_log(path: Path, tree: Path, path_map: PathMap) -> _ParsedLog:

@@ -25,6 +25,7 @@ import contextlib
 import gc
 import hashlib
 import os
+import signal
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -48,6 +49,8 @@ POOL_WORKERS = 2
 POOL_MIN_FILES = 128
 POOL_MIN_BATCH = 32
 CHUNKS = 8  # tasks per worker in a batch (a batch goes largest file first: its last tasks are short)
+RECEIVE_POLL_SECONDS = 1.0  # how often a wait for the workers checks that none of them died
+WORKER_GC_BYTES = 8 << 20  # source a worker parses between two collections of its garbage (`_collect_garbage`)
 WARM_MAX_BYTES = 256 << 20  # source `FactsIndex.warm` hands to the workers at most (all of it is in flight at once)
 FACTS_VERSION = 4  # bump when what a fact means changes: cached facts of another version are ignored
 
@@ -304,7 +307,7 @@ class FactsIndex:
                         if pending is None:
                             pending = self._send(pool, paths[done - 1:done - 1 + READ_AHEAD])
                         following = self._send(pool, paths[done - 1 + READ_AHEAD:done - 1 + 2 * READ_AHEAD])
-                        self._receive(pending)
+                        self._receive(pool, pending)
                         pending = following
                 facts = self.facts(path)
                 if path not in self._asked:
@@ -338,6 +341,33 @@ class FactsIndex:
                 fresh[path] = (ahead[0], ahead[1])
         return fresh
 
+    def _hand_over(self, pool: _WorkerPool, paths: list[str]) -> tuple[list[Any], dict[str, str]]:
+        """`warm`'s reading: the files of `paths` the cache lacks, read a batch at a time and handed to `pool`
+        (at least POOL_MIN_BATCH at a time, at most WARM_MAX_BYTES in all); (what `send` returned for each
+        hand-over, the digest of every file handed over)."""
+        sent: list[Any] = []
+        digests: dict[str, str] = {}
+        waiting: dict[str, tuple[bytes, str]] = {}  # read, missing from the cache, not handed over yet
+        size = 0
+        for start in range(0, len(paths), READ_AHEAD):
+            batch = paths[start:start + READ_AHEAD]
+            fresh = self._fresh(batch)
+            for path in batch:
+                self._read_ahead.pop(path, None)  # (the bytes go to the workers: this index keeps nothing)
+            waiting.update(fresh)
+            size += sum(len(raw) for raw, _ in fresh.values())
+            last = start + READ_AHEAD >= len(paths) or size >= WARM_MAX_BYTES
+            if len(waiting) >= POOL_MIN_BATCH or (last and sent and waiting):
+                handle = pool.send(_largest_first(waiting))
+                if handle is None:
+                    break
+                sent.append(handle)
+                digests.update((path, digest) for path, (_, digest) in waiting.items())
+                waiting = {}
+            if last:
+                break
+        return sent, digests
+
     def _encoder(self) -> Callable[[dict[str, Any]], str] | None:
         """The cache's `encode_file_facts` when it also takes encoded facts (`put_file_facts_encoded`), else None."""
         if getattr(self.cache, "put_file_facts_encoded", None) is None:
@@ -362,57 +392,44 @@ class FactsIndex:
         if encode is None or len(by_path) < POOL_MIN_FILES:
             return None
         pool = _WorkerPool(by_path, extra or {}, encode, keep_data=False, background=True)
-        paths = list(by_path)
-        sent: list[Any] = []
-        digests: dict[str, str] = {}  # of the files handed over
-        waiting: dict[str, tuple[bytes, str]] = {}  # read, missing from the cache, not handed over yet
-        size = 0
-        for start in range(0, len(paths), READ_AHEAD):
-            batch = paths[start:start + READ_AHEAD]
-            fresh = self._fresh(batch)
-            for path in batch:
-                self._read_ahead.pop(path, None)  # (the bytes go to the workers: this index keeps nothing)
-            waiting.update(fresh)
-            size += sum(len(raw) for raw, _ in fresh.values())
-            last = start + READ_AHEAD >= len(paths) or size >= WARM_MAX_BYTES
-            if len(waiting) >= POOL_MIN_BATCH or (last and sent and waiting):
-                handle = pool.send(_largest_first(waiting))
-                if handle is None:
-                    break
-                sent.append(handle)
-                digests.update((path, digest) for path, (_, digest) in waiting.items())
-                waiting = {}
-            if last:
-                break
+        try:
+            sent, digests = self._hand_over(pool, list(by_path))
+        except BaseException:  # (a cache read that fails, an interrupt: no worker outlives the call)
+            pool.close()
+            raise
         if not sent:
             pool.close()
             return None
 
         def finish(keep: bool = True) -> int:
+            """Store the workers' facts (with True), then stop them. A facts cache that cannot be written
+            stores nothing and is no error: the cache is never evidence, `prepare` parses what it lacks."""
             stored = 0
             try:
                 for handle in sent if keep else ():
-                    for path, (_, encoded) in _WorkerPool.receive(handle).items():
+                    for path, (_, encoded) in pool.receive(handle).items():
                         if encoded is not None:
                             self.cache.put_file_facts_encoded(  # type: ignore[union-attr]
                                 path, digests[path], FACTS_VERSION, encoded)
                             stored += 1
+                flush = getattr(self.cache, "flush", None)
+                if stored and flush is not None:
+                    flush()
+            except Exception:  # noqa: BLE001 - see above (e.g. the store is locked, the disk is full)
+                return 0
             finally:
                 pool.close()
-            flush = getattr(self.cache, "flush", None)
-            if stored and flush is not None:
-                flush()
             return stored
 
         return finish
 
-    def _receive(self, pending: _Pending) -> None:
+    def _receive(self, pool: _WorkerPool, pending: _Pending) -> None:
         """Take the workers' facts of a batch `_send` handed them, as if `_load` and the queries had run here (a
         file a worker did not answer is left to the loop)."""
         fresh, sent = pending
         if sent is None:
             return
-        answered = _WorkerPool.receive(sent)
+        answered = pool.receive(sent)
         for path in fresh:  # (in the batch's order, not the workers')
             if path not in answered:
                 continue
@@ -554,6 +571,7 @@ class _WorkerPool:
                  background: bool = False) -> None:
         self.job: _Job = (by_path, asks, encode, keep_data, background)
         self.pool: Any = None  # started on the first batch that has enough files to parse
+        self.processes: list[Any] = []
         self.workers = 0
         self.failed = False
 
@@ -571,6 +589,8 @@ class _WorkerPool:
         _JOB = self.job
         try:
             self.pool, self.workers = context.Pool(workers, _worker_start, (self.job[4],)), workers
+            self.processes = list(self.pool._pool)  # (the started workers: one that exits before the pool
+            # ends has died; `multiprocessing.Pool` has no public handle on them)
         except (OSError, ImportError):  # no processes to be had (limits, a sandbox without semaphores)
             return False
         finally:
@@ -587,14 +607,21 @@ class _WorkerPool:
         except Exception:  # noqa: BLE001 - e.g. a pool whose workers could not be replaced: the caller answers
             return None
 
-    @staticmethod
-    def receive(sent: Any) -> dict[str, tuple[dict[str, Any] | None, str | None]]:
+    def receive(self, sent: Any) -> dict[str, tuple[dict[str, Any] | None, str | None]]:
         """The facts (`to_json`, None without `keep_data`; and their encoding or None) of the files of a `send`
-        that the workers answered."""
-        try:
-            results = sent.get()
-        except Exception:  # noqa: BLE001 - a worker that failed: the caller answers those files itself
-            return {}
+        that the workers answered; none when a worker failed, or died (killed, out of memory: the pool would
+        wait for its tasks forever), so the caller answers those files itself."""
+        import multiprocessing
+
+        while True:
+            try:
+                results = sent.get(timeout=RECEIVE_POLL_SECONDS)
+                break
+            except multiprocessing.TimeoutError:
+                if any(process.exitcode is not None for process in self.processes):
+                    return {}
+            except Exception:  # noqa: BLE001 - a worker that failed: the caller answers those files itself
+                return {}
         found: dict[str, tuple[dict[str, Any] | None, str | None]] = {}
         for result in results:
             if result is not None:
@@ -612,9 +639,12 @@ class _WorkerPool:
 
 
 def _worker_start(background: bool) -> None:
-    """In a new worker: no cyclic GC (its trees and facts make no cycles worth collecting, as in `prepare`); in
-    a background one (`FactsIndex.warm`), a lower priority, so the caller's own work keeps its core."""
+    """In a new worker: Ctrl-C left to the caller, no automatic cyclic GC, and what the parent made frozen out of
+    the collections `_work` runs (see WORKER_GC_BYTES); in a background one (`FactsIndex.warm`), a lower priority, so the caller's own
+    work keeps its core."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # (Ctrl-C reaches the whole process group: the caller ends us)
     gc.disable()
+    gc.freeze()
     if background:
         with contextlib.suppress(OSError):
             os.nice(10)
@@ -626,6 +656,21 @@ def _fork_safe() -> bool:
     return threading.active_count() == 1
 
 
+_source_since_collect = 0  # bytes of source a worker parsed since its last collection
+
+
+def _collect_garbage(size: int) -> None:
+    """In a worker, before parsing `size` bytes of source: collect the garbage of the files parsed before once
+    WORKER_GC_BYTES of source were parsed since the last collection. A parsed module's indexes refer back to it,
+    so its tree is freed only by the cyclic GC, which the workers do not run on their own: collecting costs
+    about a fifth more CPU, so it runs only where memory would otherwise grow with the size of the project."""
+    global _source_since_collect
+    _source_since_collect += size
+    if _source_since_collect > WORKER_GC_BYTES:
+        _source_since_collect = size
+        gc.collect()
+
+
 def _work(item: tuple[str, bytes, str]) -> tuple[str, dict[str, Any] | None, str | None, list[Counter[str]]] | None:
     """In a worker: what `FactsIndex._load` and `_ask_all` make of one file that is not in the cache, as JSON
     facts (and their encoding for the cache, when it encodes), with the worker's increments to
@@ -633,6 +678,7 @@ def _work(item: tuple[str, bytes, str]) -> tuple[str, dict[str, Any] | None, str
     if _JOB is None:
         return None
     path, data, digest = item
+    _collect_garbage(len(data))
     before = [Counter(c) for c in SHARED_COUNTERS]
     try:
         source = decode_source(data)

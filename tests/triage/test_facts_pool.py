@@ -191,3 +191,38 @@ def test_a_second_prepare_asks_its_own_questions(tmp_path, monkeypatch):
     for path in paths[:-2]:
         assert (10, 10) in index.facts(path).sinks and "n" in index.facts(path).answers
         assert index.facts(path).sinks[(10, 10)] == fresh.facts(path).sink(10, 10)
+
+
+def test_a_worker_collects_its_garbage_every_few_megabytes_of_source(tmp_path, monkeypatch):
+    """A parsed module's indexes refer back to it, so without the cyclic GC (off in the workers) every tree a
+    worker parsed would stay in memory: `_work` collects once WORKER_GC_BYTES of source were parsed since."""
+    import ast
+    import gc
+
+    paths = write(tmp_path, 24)[:-2]
+    sources = {p: (tmp_path / p).read_bytes() for p in paths}
+    monkeypatch.setattr(ff, "WORKER_GC_BYTES", 3 * max(len(data) for data in sources.values()))
+    monkeypatch.setattr(ff, "_source_since_collect", 0)
+    monkeypatch.setattr(ff, "_JOB", ({p: [(10, 10)] for p in paths}, {}, None, True, False))
+
+    def trees_alive() -> int:
+        return sum(isinstance(o, ast.Module) for o in gc.get_objects())
+
+    was_enabled = gc.isenabled()
+    gc.disable()  # as in a worker
+    try:
+        gc.collect()
+        before = trees_alive()
+        most = 0
+        for path, data in sources.items():
+            assert ff._work((path, data, "digest")) is not None
+            most = max(most, trees_alive() - before)
+        assert 1 <= most <= 4  # never more than the files since the last collection (+ the one at hand)
+        monkeypatch.setattr(ff, "WORKER_GC_BYTES", 10**12)
+        for path, data in sources.items():
+            ff._work((path, data, "digest"))
+        assert trees_alive() - before >= len(sources) - 4  # without collections they pile up
+    finally:
+        gc.collect()
+        if was_enabled:
+            gc.enable()

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+import signal
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -228,3 +231,63 @@ def test_a_log_that_cannot_be_read_stops_the_ingest_after_the_logs_before_it_are
     finally:
         session.close()
     assert not multiprocessing.active_children()
+
+
+def test_a_worker_that_dies_leaves_its_files_to_prepare_and_nothing_waits_forever(tmp_path, workers_allowed):
+    """A worker killed mid-task (the OOM killer, say) never finishes its tasks: the wait gives up on them, no
+    worker is left, and `prepare` then answers those files itself."""
+    paths = write(tmp_path / "src", 60)
+    queries = [(p, 5, 5) for p in paths]
+    slow = {p: [lambda facts: time.sleep(0.03)] for p in paths}
+    cache = StoreFactsCache(sa.create_engine(f"sqlite:///{tmp_path}/warm.db"))
+    finish = FactsIndex(tmp_path / "src", cache).warm(queries, slow)
+    assert finish is not None
+    deadline = time.monotonic() + 10
+    while not multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    os.kill(multiprocessing.active_children()[0].pid, signal.SIGKILL)
+    done: list[int] = []
+    waiting = threading.Thread(target=lambda: done.append(finish(True)), daemon=True)
+    waiting.start()
+    waiting.join(30)
+    assert done and done[0] < 60  # it returned, without the dead worker's files
+    assert not multiprocessing.active_children()
+
+    index = FactsIndex(tmp_path / "src", cache)
+    index.prepare(queries)
+    fresh = FactsIndex(tmp_path / "src")
+    assert all(index.facts(p).sink(5, 5) == fresh.facts(p).sink(5, 5) for p in paths)
+    assert index.parses == 60 - done[0]  # what the workers did not store
+
+
+def test_a_facts_cache_that_cannot_be_written_is_no_error(tmp_path, monkeypatch, workers_allowed):
+    paths = write(tmp_path, 30)
+    cache = StoreFactsCache(sa.create_engine(f"sqlite:///{tmp_path}/warm.db"))
+    finish = FactsIndex(tmp_path, cache).warm(*questions(paths))
+    assert finish is not None
+
+    def locked() -> None:
+        raise sa.exc.OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(cache, "flush", locked)
+    assert finish(True) == 0
+    assert not multiprocessing.active_children()
+
+
+def test_a_warm_that_fails_while_handing_files_over_leaves_no_worker(tmp_path, monkeypatch, workers_allowed):
+    paths = write(tmp_path, 60)
+    cache = StoreFactsCache(sa.create_engine(f"sqlite:///{tmp_path}/warm.db"))
+    calls: list[int] = []
+    get_many = cache.get_many
+
+    def failing(keys, version):  # the second batch's lookup fails, after the first batch went to the workers
+        calls.append(len(keys))
+        if len(calls) == 2:
+            raise sa.exc.OperationalError("SELECT", {}, Exception("disk I/O error"))
+        return get_many(keys, version)
+
+    monkeypatch.setattr(cache, "get_many", failing)
+    with pytest.raises(sa.exc.OperationalError):
+        FactsIndex(tmp_path, cache).warm(*questions(paths))
+    assert len(calls) == 2 and not multiprocessing.active_children()
