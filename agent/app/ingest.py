@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -104,26 +105,29 @@ class _ParsedLog:
 
 def _ingest_logs(session: Session, paths: list[Path], full: bool, tree: Path, path_map: PathMap,
                  taken_at: datetime | None) -> list[IngestReport]:
-    """Ingest the logs at `paths` in order, as `ingest_file` does one. Logs are read and placed ahead, up to
-    PARSE_AHEAD_FINDINGS findings, before they are stored: the source facts the next triage needs of the files
-    their findings point at are then prepared by worker processes while the findings are stored, on the cores
-    storing leaves idle (`agent.triage.service.warm_store`; where too few files are flagged to be worth it,
-    nothing starts). A log that cannot be read stops the ingest with its error after the logs before it are
-    stored, as when each log was stored before the next one was read."""
+    """Ingest the logs at `paths` in order, as `ingest_file` does one. Where worker processes can run, logs are
+    read and placed ahead, up to PARSE_AHEAD_FINDINGS findings, before they are stored: worker processes then
+    prepare the source facts the next triage needs of the files their findings point at while the findings are
+    stored, on the cores storing leaves idle (`agent.triage.service.warm_store`; where too few files are flagged
+    to be worth it, nothing starts). Elsewhere each log is stored before the next one is read. A log that cannot
+    be read stops the ingest with its error after the logs before it are stored."""
+    from agent.triage.service import can_warm
+
     reports: list[IngestReport] = []
     todo = list(paths)
+    limit = PARSE_AHEAD_FINDINGS if can_warm() else 0  # (no workers to be had: one log at a time, as ever)
     while todo:
         logs: list[_ParsedLog] = []
         failure: SutureError | None = None
         ahead = 0
-        while todo and ahead < PARSE_AHEAD_FINDINGS:
+        while todo and (not logs or ahead < limit):
             try:
                 logs.append(_parse_log(todo.pop(0), tree, path_map))
             except SutureError as error:
                 failure, todo = error, []
                 break
             ahead += sum(len(run.findings) for run in logs[-1].parsed.runs)
-        finish = _warm_facts(session, logs)
+        finish = _warm_facts(session, logs) if limit else None
         try:
             for log in logs:
                 reports += _record_log(session, log, full, taken_at)
@@ -215,10 +219,13 @@ def ingest_files(session: Session, paths: list[Path], full: bool = True, path_ma
         return _ingest_logs(session, paths, full, files.root, path_map, taken_at)
 
 
-def scan_project(session: Session, tools: list[str] | None = None, taken_at: datetime | None = None
+def scan_project(session: Session, tools: list[str] | None = None, taken_at: datetime | None = None,
+                 scanning: Callable[[], AbstractContextManager[object]] = nullcontext
                  ) -> tuple[list[IngestReport], list[str]]:
     """Run the available scanners on a checkout of HEAD (never the working tree: `fix` changes HEAD) and ingest
-    their SARIF, placed in that same checkout, as scans taken at `taken_at` (default now)."""
+    their SARIF, placed in that same checkout, as scans taken at `taken_at` (default now). `scanning()` is
+    entered while the scanners run, not while their logs are ingested (e.g. a spinner: its thread would keep
+    ingest from starting the worker processes that prepare triage's source facts, see `_ingest_logs`)."""
     wanted = tools or session.settings.scanners
     available = scanners.available_scanners()
     for tool in wanted:
@@ -228,29 +235,36 @@ def scan_project(session: Session, tools: list[str] | None = None, taken_at: dat
     stamp = utcnow().strftime("%Y%m%dT%H%M%S")
     out_dir = session.ws.state_dir / "scans"
     out_dir.mkdir(parents=True, exist_ok=True)
-    head = session.ws.project.head[:10]
     logs: list[Path] = []
-    failure: SutureError | None = None
     with head_tree(session) as tree:
-        for tool in wanted:
-            if available[tool] is None:
-                notes.append(f"{tool} is not installed; skipped ({scanners.get(tool).install_hint})")
-                continue
-            out = out_dir / f"{tool}-{stamp}.sarif"
-            try:
-                run = scanners.run_scanner(tool, tree, out, timeout=session.settings.scan_timeout)
-                if run.error:
-                    raise SutureError(f"{tool} failed: {run.error}")
-            except SutureError as error:
-                failure = error
-                break
-            logs.append(out)
-            notes.append(f"{tool} {available[tool]}: scanned HEAD ({head}) in {run.duration_s:.1f} s → "
-                         f"{out.relative_to(session.ws.project_dir)}")
+        with scanning():
+            failure = _run_scanners(session, tree, wanted, available, out_dir, stamp, logs, notes)
         # the logs are ingested together (see `_ingest_logs`), those of the scans before a failed one too
         reports = _ingest_logs(session, logs, True, tree, path_map_for(session), taken_at)
     if failure is not None:
         raise failure
     return reports, notes
+
+
+def _run_scanners(session: Session, tree: Path, wanted: list[str], available: dict[str, str | None], out_dir: Path,
+                  stamp: str, logs: list[Path], notes: list[str]) -> SutureError | None:
+    """Run each wanted scanner on `tree` in turn, adding its log to `logs` and its line to `notes`; the error of
+    the first one that fails (the ones after it are not run), or None."""
+    head = session.ws.project.head[:10]
+    for tool in wanted:
+        if available[tool] is None:
+            notes.append(f"{tool} is not installed; skipped ({scanners.get(tool).install_hint})")
+            continue
+        out = out_dir / f"{tool}-{stamp}.sarif"
+        try:
+            run = scanners.run_scanner(tool, tree, out, timeout=session.settings.scan_timeout)
+            if run.error:
+                raise SutureError(f"{tool} failed: {run.error}")
+        except SutureError as error:
+            return error
+        logs.append(out)
+        notes.append(f"{tool} {available[tool]}: scanned HEAD ({head}) in {run.duration_s:.1f} s → "
+                     f"{out.relative_to(session.ws.project_dir)}")
+    return None
 
 

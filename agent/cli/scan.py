@@ -60,11 +60,10 @@ def ingest_lines(reports: list[IngestReport], fmt: ListFmt) -> None:
 
 
 def scan_and_report(session, tools: list[str] | None, taken_at=None) -> list[IngestReport]:
-    """Run the scanners (a spinner on a terminal), print their notes on stderr, return the ingest reports."""
+    """Run the scanners (a spinner while they run), print their notes on stderr, return the ingest reports."""
     from agent import app
 
-    with render.err.status("scanning…"):
-        reports, notes = app.scan_project(session, tools, taken_at)
+    reports, notes = app.scan_project(session, tools, taken_at, scanning=lambda: render.err.status("scanning…"))
     for n in notes:
         render.line(n, render.err)
     return reports

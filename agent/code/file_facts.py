@@ -577,15 +577,10 @@ class _WorkerPool:
 
     def _start(self) -> bool:
         global _JOB
+        context = _fork_context()
+        if context is None:
+            return False
         workers = min(POOL_WORKERS, os.cpu_count() or 1)
-        if workers < 2 or not _fork_safe():
-            return False
-        try:
-            import multiprocessing
-
-            context = multiprocessing.get_context("fork")
-        except (ImportError, ValueError):
-            return False
         _JOB = self.job
         try:
             self.pool, self.workers = context.Pool(workers, _worker_start, (self.job[4],)), workers
@@ -636,6 +631,23 @@ class _WorkerPool:
             self.pool.terminate()
             self.pool.join()
             self.pool = None
+
+
+def workers_can_run() -> bool:
+    """Whether worker processes could start now (see `_WorkerPool`: fork, two cores, no other thread)."""
+    return _fork_context() is not None
+
+
+def _fork_context() -> Any:
+    """The fork start method's context where workers can run now, else None."""
+    if min(POOL_WORKERS, os.cpu_count() or 1) < 2 or not _fork_safe():
+        return None
+    try:
+        import multiprocessing
+
+        return multiprocessing.get_context("fork")
+    except (ImportError, ValueError):
+        return None
 
 
 def _worker_start(background: bool) -> None:

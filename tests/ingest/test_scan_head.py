@@ -43,3 +43,41 @@ def test_scan_with_uncommitted_edits_reads_head(example_repo: Path):
     assert settings_py.read_text() == moved and exports_py.read_text() != unfixed  # the edits are untouched
     assert list_suture_worktrees(session.ws.project) == []
     assert [r.closed_nothing for r in reports] == [None] and any("scanned HEAD" in n for n in notes)
+
+
+def test_the_scan_spinner_stops_before_the_logs_are_ingested(example_repo: Path, monkeypatch):
+    """The CLI's spinner runs a thread; ingest starts the workers that prepare triage's source facts only where
+    no other thread runs (a forked child would inherit locks that thread holds). So the spinner covers the
+    scanners and is gone when their logs are ingested."""
+    from contextlib import contextmanager
+
+    import agent.app.ingest as ingesting
+    from agent.cli import render
+    from agent.cli.scan import scan_and_report
+
+    spinning: list[bool] = []
+
+    @contextmanager
+    def status(text: str):
+        spinning.append(True)
+        try:
+            yield
+        finally:
+            spinning.append(False)
+
+    seen: list[bool] = []
+    ingest_logs = ingesting._ingest_logs
+
+    def recording(*args, **kwargs):
+        seen.append(spinning[-1] if spinning else False)
+        return ingest_logs(*args, **kwargs)
+
+    monkeypatch.setattr(render.err, "status", status)
+    monkeypatch.setattr(ingesting, "_ingest_logs", recording)
+    session = app.open_session(example_repo)
+    try:
+        reports = scan_and_report(session, ["bandit"])
+    finally:
+        session.close()
+    assert spinning == [True, False] and seen == [False]
+    assert reports and reports[0].tool == "bandit" and reports[0].new > 0

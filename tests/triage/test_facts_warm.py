@@ -291,3 +291,33 @@ def test_a_warm_that_fails_while_handing_files_over_leaves_no_worker(tmp_path, m
     with pytest.raises(sa.exc.OperationalError):
         FactsIndex(tmp_path, cache).warm(*questions(paths))
     assert len(calls) == 2 and not multiprocessing.active_children()
+
+
+@pytest.mark.parametrize("workers", [True, False])
+def test_logs_are_read_ahead_only_where_workers_can_prepare_facts(tmp_path, monkeypatch, workers):
+    """Reading logs ahead holds their findings in memory: worth it only where the workers can start."""
+    import agent.app.ingest as ingesting
+
+    repo = tmp_path / "repo"
+    (repo / "app").mkdir(parents=True)
+    (repo / "app/views.py").write_text(SOURCE.format(i=0))
+    git(repo.parent, "init", "-q", "-b", "main", str(repo))
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "app")
+    logs = [tmp_path / "a.sarif", tmp_path / "b.sarif"]
+    logs[0].write_text(json.dumps(sarif("bandit", [("app/views.py", 10, "B602")])))
+    logs[1].write_text(json.dumps(sarif("semgrep", [("app/views.py", 17, "eval-detected")])))
+    monkeypatch.setattr(ff, "_fork_safe", lambda: workers)
+    order: list[str] = []
+    parse_log, record_log = ingesting._parse_log, ingesting._record_log
+    monkeypatch.setattr(ingesting, "_parse_log", lambda path, *a: order.append(f"read {path.name}") or
+                        parse_log(path, *a))
+    monkeypatch.setattr(ingesting, "_record_log", lambda s, log, *a: order.append(f"store {log.path.name}") or
+                        record_log(s, log, *a))
+    session = app.open_session(repo)
+    try:
+        assert [r.new for r in app.ingest_files(session, logs)] == [1, 1]
+    finally:
+        session.close()
+    assert order == (["read a.sarif", "read b.sarif", "store a.sarif", "store b.sarif"] if workers else
+                     ["read a.sarif", "store a.sarif", "read b.sarif", "store b.sarif"])
