@@ -198,6 +198,29 @@ def _sizes(facts: FileFacts) -> tuple[int, ...]:
     return len(facts.dead), len(facts.sinks), len(facts.statements), len(facts.answers)
 
 
+class _Unanswered(Exception):
+    """A stored fact lacks the answer to a question (`_answers_all`)."""
+
+
+def _unanswered(*args: object) -> Any:
+    raise _Unanswered
+
+
+def _answers_all(digest: str, stored: dict[str, Any], spans: Iterable[tuple[int, int]],
+                 asks: Iterable[Callable[[FileFacts], object]]) -> bool:
+    """Whether the stored facts answer every question `_ask_all` would ask (no parse, no text needed); False
+    also for facts that do not read back."""
+    try:
+        facts = FileFacts.from_json(digest, stored)
+        facts.reparse, facts.text = _unanswered, _unanswered
+        _ask_all(facts, spans, asks)
+    except _Unanswered:
+        return False
+    except (KeyError, TypeError, ValueError):
+        return False
+    return True
+
+
 def _spans_by_path(queries: Iterable[tuple[str, int, int]],
                    extra: Mapping[str, object] | None) -> dict[str, list[tuple[int, int]]]:
     """Each file's distinct (first, last) spans in the order first asked (files with `extra` questions only:
@@ -210,10 +233,10 @@ def _spans_by_path(queries: Iterable[tuple[str, int, int]],
     return {path: list(spans) for path, spans in spans_of.items()}
 
 
-def _largest_first(fresh: Mapping[str, tuple[bytes, str]]) -> list[tuple[str, bytes, str]]:
-    """(path, bytes, digest) of the files, the largest first (no worker left with a big file at the end of a
-    batch while the other one waits)."""
-    return [(path, raw, digest) for path, (raw, digest) in sorted(fresh.items(), key=lambda item: -len(item[1][0]))]
+def _largest_first(files: Mapping[str, tuple[bytes, str, dict[str, Any] | None]]) -> list[_Task]:
+    """(path, bytes, digest, stored facts or None) of the files, the largest first (no worker left with a big
+    file at the end of a batch while the other one waits)."""
+    return [(path, *file) for path, file in sorted(files.items(), key=lambda item: -len(item[1][0]))]
 
 
 def decode_source(data: bytes) -> str:
@@ -329,7 +352,7 @@ class FactsIndex:
         fresh = self._fresh(batch)
         if len(fresh) < POOL_MIN_BATCH:
             return fresh, None
-        return fresh, pool.send(_largest_first(fresh))
+        return fresh, pool.send(_largest_first({path: (*file, None) for path, file in fresh.items()}))
 
     def _fresh(self, batch: list[str]) -> dict[str, tuple[bytes, str]]:
         """`read_ahead(batch)`, then the files of `batch` it read that the cache lacks (path -> bytes, digest)."""
@@ -342,27 +365,32 @@ class FactsIndex:
         return fresh
 
     def _hand_over(self, pool: _WorkerPool, paths: list[str]) -> tuple[list[Any], dict[str, str]]:
-        """`warm`'s reading: the files of `paths` the cache lacks, read a batch at a time and handed to `pool`
-        (at least POOL_MIN_BATCH at a time, at most WARM_MAX_BYTES in all); (what `send` returned for each
-        hand-over, the digest of every file handed over)."""
+        """`warm`'s reading: the files of `paths` whose facts the cache lacks, or holds without the answer to one
+        of `pool`'s questions (those go with their stored facts, which the worker adds to), read a batch at a time
+        and handed to `pool` (at least POOL_MIN_BATCH at a time, at most WARM_MAX_BYTES in all); (what `send`
+        returned for each hand-over, the digest of every file handed over)."""
+        spans_of, asks = pool.job[0], pool.job[1]
         sent: list[Any] = []
         digests: dict[str, str] = {}
-        waiting: dict[str, tuple[bytes, str]] = {}  # read, missing from the cache, not handed over yet
+        waiting: dict[str, tuple[bytes, str, dict[str, Any] | None]] = {}  # not handed over yet
         size = 0
         for start in range(0, len(paths), READ_AHEAD):
             batch = paths[start:start + READ_AHEAD]
-            fresh = self._fresh(batch)
+            self.read_ahead(batch)
             for path in batch:
-                self._read_ahead.pop(path, None)  # (the bytes go to the workers: this index keeps nothing)
-            waiting.update(fresh)
-            size += sum(len(raw) for raw, _ in fresh.values())
+                raw, digest, stored, looked_up = self._read_ahead.pop(path)  # (the bytes go to the workers)
+                if raw is None or not (looked_up or self.cache is None):
+                    continue
+                if stored is None or not _answers_all(digest, stored, spans_of[path], asks.get(path, ())):
+                    waiting[path] = (raw, digest, stored)
+                    size += len(raw)
             last = start + READ_AHEAD >= len(paths) or size >= WARM_MAX_BYTES
             if len(waiting) >= POOL_MIN_BATCH or (last and sent and waiting):
                 handle = pool.send(_largest_first(waiting))
                 if handle is None:
                     break
                 sent.append(handle)
-                digests.update((path, digest) for path, (_, digest) in waiting.items())
+                digests.update((path, file[1]) for path, file in waiting.items())
                 waiting = {}
             if last:
                 break
@@ -554,6 +582,9 @@ _Pending = tuple[dict[str, tuple[bytes, str]], Any]
 _Job = tuple[Mapping[str, list[tuple[int, int]]], Mapping[str, Sequence[Callable[[FileFacts], object]]],
              Callable[[dict[str, Any]], str] | None, bool, bool]
 _JOB: _Job | None = None
+# a file handed to a worker: path, bytes, digest, and the facts the cache holds of it (None: none; else the
+# worker adds the answers they lack)
+_Task = tuple[str, bytes, str, dict[str, Any] | None]
 
 
 class _WorkerPool:
@@ -592,7 +623,7 @@ class _WorkerPool:
             _JOB = None  # the workers have their copy
         return True
 
-    def send(self, files: list[tuple[str, bytes, str]]) -> Any:
+    def send(self, files: list[_Task]) -> Any:
         """Start preparing the (path, bytes, digest) files; None when no worker can be started."""
         if self.pool is None and (self.failed or not self._start()):
             self.failed = True
@@ -683,18 +714,23 @@ def _collect_garbage(size: int) -> None:
         gc.collect()
 
 
-def _work(item: tuple[str, bytes, str]) -> tuple[str, dict[str, Any] | None, str | None, list[Counter[str]]] | None:
+def _work(item: _Task) -> tuple[str, dict[str, Any] | None, str | None, list[Counter[str]]] | None:
     """In a worker: what `FactsIndex._load` and `_ask_all` make of one file that is not in the cache, as JSON
     facts (and their encoding for the cache, when it encodes), with the worker's increments to
     `SHARED_COUNTERS`; None when the file is left to the caller."""
     if _JOB is None:
         return None
-    path, data, digest = item
+    path, data, digest, stored = item
     _collect_garbage(len(data))
     before = [Counter(c) for c in SHARED_COUNTERS]
     try:
         source = decode_source(data)
-        facts = _new_facts(source, digest, parse_module(source), path)
+        if stored is None:
+            facts = _new_facts(source, digest, parse_module(source), path)
+        else:  # facts stored by an earlier run: its answers are kept, the questions they lack answered
+            facts = FileFacts.from_json(digest, stored)
+            facts.text = partial(_same, source)
+            facts.module = parse_module(source) if facts.parsed else None
         _ask_all(facts, _JOB[0].get(path, ()), _JOB[1].get(path, ()))
         result = facts.to_json()
         encoded = _JOB[2](result) if _JOB[2] is not None else None

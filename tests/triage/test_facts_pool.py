@@ -102,7 +102,7 @@ def test_batches_queued_behind_one_another_answer_what_one_process_answers(tmp_p
     send = ff._WorkerPool.send
 
     def spy(self, files):
-        sent.append([path for path, _, _ in files])
+        sent.append([path for path, *_ in files])
         return send(self, files)
 
     monkeypatch.setattr(ff._WorkerPool, "send", spy)
@@ -215,12 +215,12 @@ def test_a_worker_collects_its_garbage_every_few_megabytes_of_source(tmp_path, m
         before = trees_alive()
         most = 0
         for path, data in sources.items():
-            assert ff._work((path, data, "digest")) is not None
+            assert ff._work((path, data, "digest", None)) is not None
             most = max(most, trees_alive() - before)
         assert 1 <= most <= 4  # never more than the files since the last collection (+ the one at hand)
         monkeypatch.setattr(ff, "WORKER_GC_BYTES", 10**12)
         for path, data in sources.items():
-            ff._work((path, data, "digest"))
+            ff._work((path, data, "digest", None))
         assert trees_alive() - before >= len(sources) - 4  # without collections they pile up
     finally:
         gc.collect()

@@ -321,3 +321,64 @@ def test_logs_are_read_ahead_only_where_workers_can_prepare_facts(tmp_path, monk
         session.close()
     assert order == (["read a.sarif", "read b.sarif", "store a.sarif", "store b.sarif"] if workers else
                      ["read a.sarif", "store a.sarif", "read b.sarif", "store b.sarif"])
+
+
+def test_a_later_warm_adds_the_answers_cached_facts_lack(tmp_path, monkeypatch, workers_allowed):
+    """Facts cached by an earlier run (one `suture ingest` per scanner, say) that lack the answers to the new
+    findings' questions are handed over with what they hold: the worker keeps those answers and adds the new
+    ones, so `prepare` then parses nothing."""
+    paths = write(tmp_path / "src", 30)
+    first = [(p, line, line) for p in paths for line in (3, 10)]
+    later = [(p, line, line + 1) for p in paths for line in (13, 16)]
+    ask_first = {p: [lambda facts: ask_length(facts, 2)] for p in paths}
+    ask_later = {p: [lambda facts: ask_length(facts, 11)] for p in paths}
+    cache = StoreFactsCache(sa.create_engine(f"sqlite:///{tmp_path}/warm.db"))
+    finish = FactsIndex(tmp_path / "src", cache).warm(first, ask_first)
+    assert finish is not None and finish(True) == 30
+    finish = FactsIndex(tmp_path / "src", cache).warm(later, ask_later)
+    assert finish is not None and finish(True) == 30
+    monkeypatch.setattr(ff, "POOL_MIN_BATCH", 2)  # (the latin-1 file is read each time: it has no facts to keep)
+    assert FactsIndex(tmp_path / "src", cache).warm(first + later, {}) is None  # all answered now
+
+    both = {p: ask_first[p] + ask_later[p] for p in paths}
+    index = FactsIndex(tmp_path / "src", cache)
+    index.prepare(first + later, extra=both)
+    assert (index.parses, index.cached) == (0, 30)
+    cold = StoreFactsCache(sa.create_engine(f"sqlite:///{tmp_path}/cold.db"))
+    FactsIndex(tmp_path / "src", cold).prepare(first + later, extra=both)
+    assert {k: json.loads(v) for k, v in rows(cache).items()} == {k: json.loads(v) for k, v in rows(cold).items()}
+
+
+def test_separate_ingests_leave_the_triage_nothing_to_parse(tmp_path, monkeypatch, workers_allowed):
+    repo = tmp_path / "repo"
+    names = [f"app/views_{i}.py" for i in range(12)]
+    for i, name in enumerate(names):
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(SOURCE.format(i=i))
+    git(repo.parent, "init", "-q", "-b", "main", str(repo))
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "app")
+    logs = [tmp_path / "bandit.sarif", tmp_path / "semgrep.sarif"]
+    logs[0].write_text(json.dumps(sarif("bandit", [(n, 10, "B602") for n in names])))
+    logs[1].write_text(json.dumps(sarif("semgrep", [(n, 17, "python.lang.security.audit.eval-detected")
+                                                    for n in names])))
+    for log in logs:  # one `suture ingest` each
+        session = app.open_session(repo)
+        try:
+            app.ingest_files(session, [log])
+        finally:
+            session.close()
+    made: list[ReachabilityIndex] = []
+
+    class Counted(ReachabilityIndex):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(service, "ReachabilityIndex", Counted)
+    warm = triage_json(repo)
+    assert (made[-1].files.parses, made[-1].files.cached) == (0, len(names))
+    engine = sa.create_engine(f"sqlite:///{repo}/.suture/suture.db")
+    with engine.begin() as conn:
+        conn.execute(file_facts_t.delete())
+    assert triage_json(repo) == warm
