@@ -26,6 +26,7 @@ import gc
 import hashlib
 import os
 import signal
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -53,6 +54,9 @@ RECEIVE_POLL_SECONDS = 1.0  # how often a wait for the workers checks that none 
 WORKER_GC_BYTES = 8 << 20  # source a worker parses between two collections of its garbage (`_collect_garbage`)
 WARM_MAX_BYTES = 256 << 20  # source `FactsIndex.warm` hands to the workers at most (all of it is in flight at once)
 FACTS_VERSION = 4  # bump when what a fact means changes: cached facts of another version are ignored
+# the version stored facts are kept under: FACTS_VERSION and the Python that parsed them (`ast` differs between
+# Python versions, and machines sharing a PostgreSQL store may run different ones)
+STORE_VERSION = FACTS_VERSION * 10_000 + sys.version_info.major * 100 + sys.version_info.minor
 
 
 class FactsCache(Protocol):
@@ -438,7 +442,7 @@ class FactsIndex:
                     for path, (_, encoded) in pool.receive(handle).items():
                         if encoded is not None:
                             self.cache.put_file_facts_encoded(  # type: ignore[union-attr]
-                                path, digests[path], FACTS_VERSION, encoded)
+                                path, digests[path], STORE_VERSION, encoded)
                             stored += 1
                 flush = getattr(self.cache, "flush", None)
                 if stored and flush is not None:
@@ -489,10 +493,10 @@ class FactsIndex:
             if facts.digest is None:
                 continue
             if encoded is not None and encoded[1] == _sizes(facts):  # nothing learnt since the worker's encoding
-                self.cache.put_file_facts_encoded(path, facts.digest, FACTS_VERSION,  # type: ignore[attr-defined]
+                self.cache.put_file_facts_encoded(path, facts.digest, STORE_VERSION,  # type: ignore[attr-defined]
                                                   encoded[0])
             else:
-                self.cache.put_file_facts(path, facts.digest, FACTS_VERSION, facts.to_json())
+                self.cache.put_file_facts(path, facts.digest, STORE_VERSION, facts.to_json())
         self._dirty.clear()
         self._encoded.clear()
         flush = getattr(self.cache, "flush", None)
@@ -507,7 +511,7 @@ class FactsIndex:
         get_many = getattr(self.cache, "get_many", None)
         read = {path: self._read(path) for path in todo}
         digests = {path: hashlib.sha256(data).hexdigest() for path, data in read.items() if data is not None}
-        stored = get_many(list(digests.items()), FACTS_VERSION) if get_many is not None and digests else {}
+        stored = get_many(list(digests.items()), STORE_VERSION) if get_many is not None and digests else {}
         for path in todo:
             digest = digests.get(path, "")
             self._read_ahead[path] = (read[path], digest, stored.get((path, digest)), get_many is not None)
@@ -552,7 +556,7 @@ class FactsIndex:
             digest, stored = ahead[1], ahead[2]
         else:
             digest = hashlib.sha256(data).hexdigest()
-            stored = self.cache.get_file_facts(path, digest, FACTS_VERSION) if self.cache is not None else None
+            stored = self.cache.get_file_facts(path, digest, STORE_VERSION) if self.cache is not None else None
         if stored is not None:
             self.cached += 1
             try:

@@ -27,9 +27,11 @@ import hashlib
 import os
 from collections.abc import Callable, Iterable
 from functools import lru_cache, partial
+from importlib import metadata
 from pathlib import Path
 
 import agent.engines.builtin.fixers as fixers_pkg
+from agent.code import nodes
 from agent.code.calls import CallGraph, Outline, outline
 from agent.code.entry_points import EntryPoint, entry_points
 from agent.code.file_facts import READ_AHEAD, FactsCache, FactsIndex, FileFacts, decode_source
@@ -195,10 +197,13 @@ def _python_files(root: Path | None, path_kind: Callable[[str], str | None]) -> 
 
 @lru_cache(maxsize=1)
 def fixers_digest() -> str:
-    """A digest of the builtin fixers' source: part of every cached fixer answer's key."""
+    """A digest of what the builtin fixers' answers depend on besides the file: their source (the ast predicates
+    included), the node tables their ast view walks by (`agent.code.nodes`) and libcst's version; part of every
+    cached fixer answer's key (the Python version is in the facts' own, `file_facts.STORE_VERSION`)."""
     digest = hashlib.sha256()
-    for file in sorted(Path(fixers_pkg.__file__).parent.glob("*.py")):
+    for file in [*sorted(Path(fixers_pkg.__file__).parent.glob("*.py")), Path(nodes.__file__)]:
         digest.update(file.name.encode() + b"\0" + file.read_bytes())
+    digest.update(b"libcst " + metadata.version("libcst").encode())
     return digest.hexdigest()[:16]
 
 

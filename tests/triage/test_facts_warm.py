@@ -10,6 +10,7 @@ import json
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -382,3 +383,20 @@ def test_separate_ingests_leave_the_triage_nothing_to_parse(tmp_path, monkeypatc
     with engine.begin() as conn:
         conn.execute(file_facts_t.delete())
     assert triage_json(repo) == warm
+
+
+def test_facts_another_python_stored_are_not_read(tmp_path):
+    """`ast` differs between Python versions, and machines sharing a store may run different ones: stored facts
+    are kept under the Python that parsed them (`STORE_VERSION`)."""
+    (tmp_path / "a.py").write_text(SOURCE.format(i=1))
+    cache = StoreFactsCache(sa.create_engine(f"sqlite:///{tmp_path}/facts.db"))
+    index = FactsIndex(tmp_path, cache)
+    index.prepare([("a.py", 10, 10)])
+    index.save()
+    assert len(rows(cache)) == 1
+    assert ff.STORE_VERSION % 10_000 == sys.version_info.major * 100 + sys.version_info.minor
+    with cache.engine.begin() as conn:  # the row as another Python would have stored it
+        conn.execute(file_facts_t.update().values(version=ff.STORE_VERSION + 1))
+    again = FactsIndex(tmp_path, cache)
+    again.prepare([("a.py", 10, 10)])
+    assert (again.parses, again.cached) == (1, 0)
