@@ -239,8 +239,12 @@ def scan_project(session: Session, tools: list[str] | None = None, taken_at: dat
     with head_tree(session) as tree:
         with scanning():
             failure = _run_scanners(session, tree, wanted, available, out_dir, stamp, logs, notes)
-        # the logs are ingested together (see `_ingest_logs`), those of the scans before a failed one too
-        reports = _ingest_logs(session, logs, True, tree, path_map_for(session), taken_at)
+        try:  # the logs are ingested together (see `_ingest_logs`), those of the scans before a failed one too
+            reports = _ingest_logs(session, logs, True, tree, path_map_for(session), taken_at)
+        except SutureError as error:
+            if failure is None:
+                raise
+            raise SutureError(f"{failure}; and ingesting the scans before it failed: {error}") from error
     if failure is not None:
         raise failure
     return reports, notes
