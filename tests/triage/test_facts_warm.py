@@ -150,6 +150,22 @@ def sarif(tool: str, spots: list[tuple[str, int, str]]) -> dict:
     return {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": tool, "rules": []}}, "results": results}]}
 
 
+def app_repo(tmp_path: Path, count: int, tests: bool = False) -> tuple[Path, list[str]]:
+    """A git repository of `count` Flask modules (SOURCE), and with `tests` a test module; their paths."""
+    repo = tmp_path / "repo"
+    names = [f"app/views_{i}.py" for i in range(count)]
+    for i, name in enumerate(names):
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(SOURCE.format(i=i))
+    if tests:
+        (repo / "tests").mkdir()
+        (repo / "tests/test_views.py").write_text(SOURCE.format(i=99))
+    git(repo.parent, "init", "-q", "-b", "main", str(repo))
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "app")
+    return repo, names
+
+
 def triage_json(repo: Path) -> str:
     session = app.open_session(repo)
     try:
@@ -163,16 +179,7 @@ def test_ingest_warms_what_the_next_triage_reads_and_the_ranking_is_the_cold_one
     """Two logs flag the same files at different lines (a file's facts must answer both) and some test files
     (ranked by path, not read): after the ingest, the store holds the facts of every flagged source file, triage
     parses none, and its rows are those of a triage that parsed every file itself."""
-    repo = tmp_path / "repo"
-    names = [f"app/views_{i}.py" for i in range(12)]
-    for i, name in enumerate(names):
-        (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        (repo / name).write_text(SOURCE.format(i=i))
-    (repo / "tests").mkdir()
-    (repo / "tests/test_views.py").write_text(SOURCE.format(i=99))
-    git(repo.parent, "init", "-q", "-b", "main", str(repo))
-    git(repo, "add", "-A")
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "app")
+    repo, names = app_repo(tmp_path, 12, tests=True)
     first = tmp_path / "bandit.sarif"
     first.write_text(json.dumps(sarif("bandit", [(n, 10, "B602") for n in names] + [("tests/test_views.py", 10, "B602")])))
     second = tmp_path / "semgrep.sarif"
@@ -211,14 +218,7 @@ def test_ingest_warms_what_the_next_triage_reads_and_the_ranking_is_the_cold_one
 def test_a_log_that_cannot_be_read_stops_the_ingest_after_the_logs_before_it_are_stored(tmp_path, workers_allowed):
     """Logs are read ahead of storing them; one that cannot be read still leaves the ones before it stored (as
     when each was stored before the next was read) and the ones after it unread, and no worker is left."""
-    repo = tmp_path / "repo"
-    names = [f"app/views_{i}.py" for i in range(10)]
-    for i, name in enumerate(names):
-        (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        (repo / name).write_text(SOURCE.format(i=i))
-    git(repo.parent, "init", "-q", "-b", "main", str(repo))
-    git(repo, "add", "-A")
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "app")
+    repo, names = app_repo(tmp_path, 10)
     logs = [tmp_path / "good.sarif", tmp_path / "bad.sarif", tmp_path / "after.sarif"]
     logs[0].write_text(json.dumps(sarif("bandit", [(n, 10, "B602") for n in names])))
     logs[1].write_text('{"version": "2.1.0", "runs": [')
@@ -299,15 +299,10 @@ def test_logs_are_read_ahead_only_where_workers_can_prepare_facts(tmp_path, monk
     """Reading logs ahead holds their findings in memory: worth it only where the workers can start."""
     import agent.app.ingest as ingesting
 
-    repo = tmp_path / "repo"
-    (repo / "app").mkdir(parents=True)
-    (repo / "app/views.py").write_text(SOURCE.format(i=0))
-    git(repo.parent, "init", "-q", "-b", "main", str(repo))
-    git(repo, "add", "-A")
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "app")
+    repo, (name,) = app_repo(tmp_path, 1)
     logs = [tmp_path / "a.sarif", tmp_path / "b.sarif"]
-    logs[0].write_text(json.dumps(sarif("bandit", [("app/views.py", 10, "B602")])))
-    logs[1].write_text(json.dumps(sarif("semgrep", [("app/views.py", 17, "eval-detected")])))
+    logs[0].write_text(json.dumps(sarif("bandit", [(name, 10, "B602")])))
+    logs[1].write_text(json.dumps(sarif("semgrep", [(name, 17, "eval-detected")])))
     monkeypatch.setattr(ff, "_fork_safe", lambda: workers)
     order: list[str] = []
     parse_log, record_log = ingesting._parse_log, ingesting._record_log
@@ -351,14 +346,7 @@ def test_a_later_warm_adds_the_answers_cached_facts_lack(tmp_path, monkeypatch, 
 
 
 def test_separate_ingests_leave_the_triage_nothing_to_parse(tmp_path, monkeypatch, workers_allowed):
-    repo = tmp_path / "repo"
-    names = [f"app/views_{i}.py" for i in range(12)]
-    for i, name in enumerate(names):
-        (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        (repo / name).write_text(SOURCE.format(i=i))
-    git(repo.parent, "init", "-q", "-b", "main", str(repo))
-    git(repo, "add", "-A")
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "app")
+    repo, names = app_repo(tmp_path, 12)
     logs = [tmp_path / "bandit.sarif", tmp_path / "semgrep.sarif"]
     logs[0].write_text(json.dumps(sarif("bandit", [(n, 10, "B602") for n in names])))
     logs[1].write_text(json.dumps(sarif("semgrep", [(n, 17, "python.lang.security.audit.eval-detected")
