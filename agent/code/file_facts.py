@@ -382,7 +382,8 @@ class FactsIndex:
             batch = paths[start:start + READ_AHEAD]
             self.read_ahead(batch)
             for path in batch:
-                raw, digest, stored, looked_up = self._read_ahead.pop(path)  # (the bytes go to the workers)
+                raw, digest, stored, looked_up = self._read_ahead.pop(path, (None, "", None, False))  # (the bytes
+                # go to the workers: this index keeps none)
                 if raw is None or not (looked_up or self.cache is None):
                     continue
                 if stored is None or not _answers_all(digest, stored, spans_of[path], asks.get(path, ())):
