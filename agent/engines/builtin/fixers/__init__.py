@@ -14,7 +14,7 @@
 the first selected fixer whose fix succeeds, or None (a detector match that the fixer then declines, such as a
 password hashed with MD5, is None). Triage uses it for its "quick win" bonus, asked without libcst where it can be:
 every fixer also answers `would_rewrite` on the stdlib `ast` tree (same targets, same decline rules, None when it
-cannot be sure; `rewriting_fixer_ast`, `quick_win.quick_win_fixer`), and the registry refuses a fixer without one.
+cannot be sure; `quick_win.quick_win_fixer`), and the registry refuses a fixer without one.
 """
 
 from __future__ import annotations
@@ -182,19 +182,6 @@ def _fixers_to_ask(tool: str, rule_id: str, cwe: tuple[int, ...]) -> list[Fixer]
     return list(candidates)
 
 
-def rewriting_fixer_ast(view: AstView, tool: str, rule_id: str, cwe: tuple[int, ...], first: int,
-                        last: int) -> str | None:
-    """`rewriting_fixer`'s answer from the fixers' `would_rewrite` predicates on the module's ast tree (no
-    libcst). Raises `Unsure` when a predicate cannot be sure: ask `rewriting_fixer_plans` then."""
-    for fixer in _fixers_to_ask(tool, rule_id, cwe):
-        answer = fixer.would_rewrite(view, first, last)
-        if answer is None:
-            raise Unsure(f"{fixer.name} cannot tell on the ast tree")
-        if answer:
-            return fixer.name
-    return None
-
-
 def rewriting_fixer_plans(parsed: ParsedSource, tool: str, rule_id: str, cwe: tuple[int, ...], first: int,
                           last: int) -> str | None:
     """`rewriting_fixer`'s answer on a libcst parse, stopping at the plans (`Fixer.rewrites`): the rewritten module
@@ -212,4 +199,4 @@ def fixer_named(name: str) -> Fixer | None:
 
 
 __all__ = ["FIXERS", "AstView", "FixResult", "Fixer", "Unsure", "candidate_fixers", "fixer_named", "fixers_for",
-           "rewriting_fixer", "rewriting_fixer_ast", "rewriting_fixer_plans"]
+           "rewriting_fixer", "rewriting_fixer_plans"]
