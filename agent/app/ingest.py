@@ -85,12 +85,10 @@ def ingest_file(session: Session, path: Path, full: bool = True, tree: Path | No
     its report says why it closed nothing. `taken_at` (default now) is when the scan was taken: the time its
     findings were seen and the ones it no longer reports were fixed (backfilling history). New results the log suppresses are recorded as dismissed (or
     risk-accepted until the date suture wrote), with the suppression kept; a suppression never closes an open one."""
-    path_map = path_map if path_map is not None else path_map_for(session)
     if tree is None:
-        with head_files(session) as files:
-            path_map.use_files(files)
-            return _ingest_logs(session, [path], full, files.root, path_map, taken_at)
-    return _ingest_logs(session, [path], full, tree, path_map, taken_at)
+        return ingest_files(session, [path], full, path_map, taken_at)
+    return _ingest_logs(session, [path], full, tree, path_map if path_map is not None else path_map_for(session),
+                        taken_at)
 
 
 @dataclass
@@ -111,11 +109,11 @@ def _ingest_logs(session: Session, paths: list[Path], full: bool, tree: Path, pa
     stored, on the cores storing leaves idle (`agent.triage.service.warm_store`; where too few files are flagged
     to be worth it, nothing starts). Elsewhere each log is stored before the next one is read. A log that cannot
     be read stops the ingest with its error after the logs before it are stored."""
-    from agent.triage.service import can_warm
+    from agent.code.file_facts import workers_can_run
 
     reports: list[IngestReport] = []
     todo = list(paths)
-    limit = PARSE_AHEAD_FINDINGS if can_warm() else 0  # (no workers to be had: one log at a time, as ever)
+    limit = PARSE_AHEAD_FINDINGS if workers_can_run() else 0  # (no workers to be had: one log at a time, as ever)
     while todo:
         logs: list[_ParsedLog] = []
         failure: SutureError | None = None

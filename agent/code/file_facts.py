@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from agent.code.calls import CallFacts, call_facts, module_name
 from agent.code.entry_points import EntryPoint, entry_points
@@ -360,35 +360,37 @@ class FactsIndex:
 
     def _fresh(self, batch: list[str]) -> dict[str, tuple[bytes, str]]:
         """`read_ahead(batch)`, then the files of `batch` it read that the cache lacks (path -> bytes, digest)."""
+        return {path: (raw, digest) for path, raw, digest, stored in self._read_batch(batch) if stored is None}
+
+    def _read_batch(self, batch: list[str]) -> list[tuple[str, bytes, str, dict[str, Any] | None]]:
+        """`read_ahead(batch)`, then each file of `batch` it read and looked up in the cache: (path, bytes,
+        digest, the stored facts or None)."""
         self.read_ahead(batch)
-        fresh: dict[str, tuple[bytes, str]] = {}
+        found = []
         for path in batch:
             ahead = self._read_ahead.get(path)
-            if ahead is not None and ahead[0] is not None and ahead[2] is None and (ahead[3] or self.cache is None):
-                fresh[path] = (ahead[0], ahead[1])
-        return fresh
+            if ahead is not None and ahead[0] is not None and (ahead[3] or self.cache is None):
+                found.append((path, ahead[0], ahead[1], ahead[2]))
+        return found
 
     def _hand_over(self, pool: _WorkerPool, paths: list[str]) -> tuple[list[Any], dict[str, str]]:
         """`warm`'s reading: the files of `paths` whose facts the cache lacks, or holds without the answer to one
         of `pool`'s questions (those go with their stored facts, which the worker adds to), read a batch at a time
         and handed to `pool` (at least POOL_MIN_BATCH at a time, at most WARM_MAX_BYTES in all); (what `send`
         returned for each hand-over, the digest of every file handed over)."""
-        spans_of, asks = pool.job[0], pool.job[1]
+        spans_of, asks = pool.job.spans, pool.job.asks
         sent: list[Any] = []
         digests: dict[str, str] = {}
         waiting: dict[str, tuple[bytes, str, dict[str, Any] | None]] = {}  # not handed over yet
         size = 0
         for start in range(0, len(paths), READ_AHEAD):
             batch = paths[start:start + READ_AHEAD]
-            self.read_ahead(batch)
-            for path in batch:
-                raw, digest, stored, looked_up = self._read_ahead.pop(path, (None, "", None, False))  # (the bytes
-                # go to the workers: this index keeps none)
-                if raw is None or not (looked_up or self.cache is None):
-                    continue
+            for path, raw, digest, stored in self._read_batch(batch):
                 if stored is None or not _answers_all(digest, stored, spans_of[path], asks.get(path, ())):
                     waiting[path] = (raw, digest, stored)
                     size += len(raw)
+            for path in batch:
+                self._read_ahead.pop(path, None)  # (the bytes go to the workers: this index keeps none)
             last = start + READ_AHEAD >= len(paths) or size >= WARM_MAX_BYTES
             if len(waiting) >= POOL_MIN_BATCH or (last and sent and waiting):
                 handle = pool.send(_largest_first(waiting))
@@ -582,10 +584,18 @@ class FactsIndex:
 SHARED_COUNTERS: list[Counter[str]] = []
 # a batch handed to the workers: its files to parse (path -> bytes, digest), and the workers' pending answer
 _Pending = tuple[dict[str, tuple[bytes, str]], Any]
-# what the forked workers of one `FactsIndex.prepare` need: (spans by path, the caller's questions by path, the
-# cache's encoding of facts or None, whether the facts themselves come back too or only their encoding)
-_Job = tuple[Mapping[str, list[tuple[int, int]]], Mapping[str, Sequence[Callable[[FileFacts], object]]],
-             Callable[[dict[str, Any]], str] | None, bool, bool]
+
+
+class _Job(NamedTuple):
+    """What the forked workers of one `FactsIndex.prepare` or `warm` need."""
+
+    spans: Mapping[str, list[tuple[int, int]]]  # by path
+    asks: Mapping[str, Sequence[Callable[[FileFacts], object]]]  # the caller's questions, by path
+    encode: Callable[[dict[str, Any]], str] | None  # the cache's encoding of facts, or None
+    keep_data: bool  # the facts themselves come back too, not only their encoding
+    background: bool  # the workers run at a lower priority (`warm`)
+
+
 _JOB: _Job | None = None
 # a file handed to a worker: path, bytes, digest, and the facts the cache holds of it (None: none; else the
 # worker adds the answers they lack)
@@ -605,7 +615,7 @@ class _WorkerPool:
                  asks: Mapping[str, Sequence[Callable[[FileFacts], object]]],
                  encode: Callable[[dict[str, Any]], str] | None = None, keep_data: bool = True,
                  background: bool = False) -> None:
-        self.job: _Job = (by_path, asks, encode, keep_data, background)
+        self.job = _Job(by_path, asks, encode, keep_data, background)
         self.pool: Any = None  # started on the first batch that has enough files to parse
         self.processes: list[Any] = []
         self.workers = 0
@@ -619,7 +629,7 @@ class _WorkerPool:
         workers = min(POOL_WORKERS, os.cpu_count() or 1)
         _JOB = self.job
         try:
-            self.pool, self.workers = context.Pool(workers, _worker_start, (self.job[4],)), workers
+            self.pool, self.workers = context.Pool(workers, _worker_start, (self.job.background,)), workers
             self.processes = list(self.pool._pool)  # (the started workers: one that exits before the pool
             # ends has died; `multiprocessing.Pool` has no public handle on them)
         except (OSError, ImportError):  # no processes to be had (limits, a sandbox without semaphores)
@@ -736,9 +746,9 @@ def _work(item: _Task) -> tuple[str, dict[str, Any] | None, str | None, list[Cou
             facts = FileFacts.from_json(digest, stored)
             facts.text = partial(_same, source)
             facts.module = parse_module(source) if facts.parsed else None
-        _ask_all(facts, _JOB[0].get(path, ()), _JOB[1].get(path, ()))
+        _ask_all(facts, _JOB.spans.get(path, ()), _JOB.asks.get(path, ()))
         result = facts.to_json()
-        encoded = _JOB[2](result) if _JOB[2] is not None else None
+        encoded = _JOB.encode(result) if _JOB.encode is not None else None
     except Exception:  # noqa: BLE001 - the caller answers it (and meets the same error there)
         return None
-    return path, result if _JOB[3] else None, encoded, [c - b for c, b in zip(SHARED_COUNTERS, before)]
+    return path, result if _JOB.keep_data else None, encoded, [c - b for c, b in zip(SHARED_COUNTERS, before)]

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from agent.code.facts_store import StoreFactsCache
-from agent.code.file_facts import workers_can_run
 from agent.gc_pause import paused_gc
 from agent.models import Finding, Rank, utcnow
 from agent.store import Store
@@ -114,11 +113,6 @@ def warm_store(store: Store, project_dir: Path, findings: list[Finding]) -> Call
     store's facts cache, so that triage reads them instead. None when nothing was started (too few files to be
     worth workers, or none can run: `agent.code.file_facts.FactsIndex.warm`)."""
     return ReachabilityIndex(project_dir, StoreFactsCache(store.engine)).warm(findings, _source_ranked)
-
-
-def can_warm() -> bool:
-    """Whether `warm_store` could start its workers now (else it never does, whatever it is given)."""
-    return workers_can_run()
 
 
 def triage_store(store: Store, settings_triage: dict[str, Any], project_dir: Path, state_dir: Path,

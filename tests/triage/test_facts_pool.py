@@ -203,7 +203,7 @@ def test_a_worker_collects_its_garbage_every_few_megabytes_of_source(tmp_path, m
     sources = {p: (tmp_path / p).read_bytes() for p in paths}
     monkeypatch.setattr(ff, "WORKER_GC_BYTES", 3 * max(len(data) for data in sources.values()))
     monkeypatch.setattr(ff, "_source_since_collect", 0)
-    monkeypatch.setattr(ff, "_JOB", ({p: [(10, 10)] for p in paths}, {}, None, True, False))
+    monkeypatch.setattr(ff, "_JOB", ff._Job({p: [(10, 10)] for p in paths}, {}, None, True, False))
 
     def trees_alive() -> int:
         return sum(isinstance(o, ast.Module) for o in gc.get_objects())
